@@ -1,0 +1,244 @@
+// DataStream, KeyedStream and ConnectedStreams: the typed pipeline a job builds. Each call adds
+// a transformation to the environment's graph; the element type flows through every call.
+
+import type { StreamEnvironment } from './environment.ts'
+import type {
+  MapFunction, FlatMapFunction, FilterFunction, ReduceFunction, KeySelector, ProcessFunction, KeyedProcessFunction,
+  CoMapFunction, CoFlatMapFunction, CoProcessFunction, KeyedCoProcessFunction,
+} from './functions.ts'
+import type { Sink } from './sink.ts'
+import type { OneInputTransformation, PartitionerSpec, Transformation } from '../graph/transformation.ts'
+import type { OperatorFactory } from '../operators/operator.ts'
+import { MapOperator } from '../operators/map.ts'
+import { FlatMapOperator } from '../operators/flat-map.ts'
+import { FilterOperator } from '../operators/filter.ts'
+import { ProcessOperator } from '../operators/process.ts'
+import { KeyedProcessOperator } from '../operators/keyed-process.ts'
+import { GroupedReduceOperator, fieldAggregation } from '../operators/grouped-reduce.ts'
+import { CoProcessOperator, keyedCoProcessAdapter, type CoFunctionAdapter } from '../operators/co-process.ts'
+import { SinkOperator } from '../operators/sink.ts'
+import { PrintSink } from '../connectors/print/print-sink.ts'
+import { UserError } from '../errors.ts'
+
+/** Fields of T that hold numbers: tuple indices (as numbers) or object keys. */
+export type NumericField<T> = T extends readonly unknown[]
+  ? { [I in keyof T]: T[I] extends number ? I : never }[number] extends infer S
+    ? S extends `${infer N extends number}` ? N : never
+    : never
+  : { [K in keyof T]-?: T[K] extends number ? K : never }[keyof T]
+
+export class DataStream<T> {
+  /** @internal */
+  constructor(readonly env: StreamEnvironment, readonly transformation: Transformation) {}
+
+  map<R>(fn: MapFunction<T, R>): DataStream<R> {
+    return this.oneInput<R>('Map', () => new MapOperator(fn))
+  }
+
+  flatMap<R>(fn: FlatMapFunction<T, R>): DataStream<R> {
+    return this.oneInput<R>('Flat Map', () => new FlatMapOperator(fn))
+  }
+
+  filter(fn: FilterFunction<T>): DataStream<T> {
+    return this.oneInput<T>('Filter', () => new FilterOperator(fn))
+  }
+
+  process<R>(fn: ProcessFunction<T, R>): DataStream<R> {
+    return this.oneInput<R>('Process', () => new ProcessOperator(fn))
+  }
+
+  /** Partitions by key: records with equal keys go to the same subtask, by key group. */
+  keyBy<K>(keySelector: KeySelector<T, K>): KeyedStream<T, K> {
+    const partition = this.env.addTransformation({ kind: 'partition', input: this.transformation, partitioner: { type: 'hash', keySelector: keySelector as KeySelector<unknown, unknown> }, name: 'Key By', uid: null, parallelism: null, maxParallelism: null })
+    return new KeyedStream<T, K>(this.env, partition, keySelector)
+  }
+
+  union(...others: DataStream<T>[]): DataStream<T> {
+    const t = this.env.addTransformation({ kind: 'union', inputs: [this.transformation, ...others.map((o) => o.transformation)], name: 'Union', uid: null, parallelism: null, maxParallelism: null })
+    return new DataStream<T>(this.env, t)
+  }
+
+  connect<U>(other: DataStream<U>): ConnectedStreams<T, U> {
+    return new ConnectedStreams<T, U>(this.env, this, other, null, null)
+  }
+
+  /** Round-robin to every downstream subtask. */
+  rebalance(): DataStream<T> {
+    return this.partition({ type: 'rebalance' })
+  }
+
+  /** Round-robin to a local subset of downstream subtasks (treated like rebalance for now). */
+  rescale(): DataStream<T> {
+    return this.partition({ type: 'rescale' })
+  }
+
+  /** Every record to every downstream subtask. */
+  broadcast(): DataStream<T> {
+    return this.partition({ type: 'broadcast' })
+  }
+
+  /** Subtask i to subtask i; needs equal parallelism. */
+  forward(): DataStream<T> {
+    return this.partition({ type: 'forward' })
+  }
+
+  /** Everything to the first downstream subtask. */
+  global(): DataStream<T> {
+    return this.partition({ type: 'global' })
+  }
+
+  /** Prints each record on its own line: two-element arrays as (a,b), objects as JSON. */
+  print(prefix?: string): DataStreamSink<T> {
+    return this.sinkTo(new PrintSink<T>(prefix), 'Print to Std. Out')
+  }
+
+  sinkTo(sink: Sink<T>, name = 'Sink'): DataStreamSink<T> {
+    const t = this.env.addTransformation({ kind: 'one-input', input: this.transformation, factory: () => new SinkOperator(sink), keySelector: null, isSink: true, name, uid: null, parallelism: null, maxParallelism: null })
+    return new DataStreamSink<T>(t as OneInputTransformation)
+  }
+
+  /** A stable identity for this operator's state across job versions. */
+  uid(id: string): this {
+    this.physical('uid').uid = id
+    return this
+  }
+
+  name(name: string): this {
+    this.physical('name').name = name
+    return this
+  }
+
+  setParallelism(parallelism: number): this {
+    if (!Number.isInteger(parallelism) || parallelism < 1) throw new UserError('WEIR_INVALID_ARGUMENT', `setParallelism: expected a positive integer, got ${parallelism}`)
+    this.physical('setParallelism').parallelism = parallelism
+    return this
+  }
+
+  setMaxParallelism(maxParallelism: number): this {
+    if (!Number.isInteger(maxParallelism) || maxParallelism < 1) throw new UserError('WEIR_INVALID_ARGUMENT', `setMaxParallelism: expected a positive integer, got ${maxParallelism}`)
+    this.physical('setMaxParallelism').maxParallelism = maxParallelism
+    return this
+  }
+
+  /** @internal */
+  protected oneInput<R>(name: string, factory: OperatorFactory, keySelector: KeySelector<unknown, unknown> | null = null): DataStream<R> {
+    const t = this.env.addTransformation({ kind: 'one-input', input: this.transformation, factory, keySelector, isSink: false, name, uid: null, parallelism: null, maxParallelism: null })
+    return new DataStream<R>(this.env, t)
+  }
+
+  private partition(partitioner: PartitionerSpec): DataStream<T> {
+    const t = this.env.addTransformation({ kind: 'partition', input: this.transformation, partitioner, name: partitioner.type, uid: null, parallelism: null, maxParallelism: null })
+    return new DataStream<T>(this.env, t)
+  }
+
+  private physical(method: string): Transformation {
+    const t = this.transformation
+    if (t.kind === 'partition' || t.kind === 'union') {
+      throw new UserError('WEIR_INVALID_JOB', `${method}() applies to an operator, not to a ${t.kind === 'union' ? 'union' : 'partitioning'}; call it after map, process, a source or a sink`)
+    }
+    return t
+  }
+}
+
+export class DataStreamSink<T> {
+  constructor(private readonly transformation: OneInputTransformation) {}
+  uid(id: string): this {
+    this.transformation.uid = id
+    return this
+  }
+  name(name: string): this {
+    this.transformation.name = name
+    return this
+  }
+  setParallelism(parallelism: number): this {
+    if (!Number.isInteger(parallelism) || parallelism < 1) throw new UserError('WEIR_INVALID_ARGUMENT', `setParallelism: expected a positive integer, got ${parallelism}`)
+    this.transformation.parallelism = parallelism
+    return this
+  }
+  /** @internal the element type, for type checks only */
+  declare readonly __type?: T
+}
+
+export class KeyedStream<T, K> extends DataStream<T> {
+  /** @internal */
+  constructor(env: StreamEnvironment, transformation: Transformation, readonly keySelector: KeySelector<T, K>) {
+    super(env, transformation)
+  }
+
+  /** Rolling reduce: emits the reduced value of the record's key after every record. */
+  reduce(fn: ReduceFunction<T>): DataStream<T> {
+    return this.keyed<T>('Keyed Reduce', () => new GroupedReduceOperator(fn, this.keySelector))
+  }
+
+  /** Rolling sum of a numeric field (a tuple index or an object key); other fields come from the key's first record. */
+  sum(field: NumericField<T>): DataStream<T> {
+    return this.aggregate('sum', field)
+  }
+
+  min(field: NumericField<T>): DataStream<T> {
+    return this.aggregate('min', field)
+  }
+
+  max(field: NumericField<T>): DataStream<T> {
+    return this.aggregate('max', field)
+  }
+
+  override process<R>(fn: KeyedProcessFunction<K, T, R> | ProcessFunction<T, R>): DataStream<R> {
+    return this.keyed<R>('Keyed Process', () => new KeyedProcessOperator(fn as KeyedProcessFunction<K, T, R>, this.keySelector))
+  }
+
+  private aggregate(kind: 'sum' | 'min' | 'max', field: NumericField<T>): DataStream<T> {
+    const fn = fieldAggregation<T>(kind, field as string | number, `${kind}(${JSON.stringify(field)})`)
+    return this.keyed<T>(`Keyed Aggregation`, () => new GroupedReduceOperator(fn, this.keySelector))
+  }
+
+  private keyed<R>(name: string, factory: OperatorFactory): DataStream<R> {
+    return this.oneInput<R>(name, factory, this.keySelector as KeySelector<unknown, unknown>)
+  }
+}
+
+export class ConnectedStreams<A, B> {
+  /** @internal */
+  constructor(
+    private readonly env: StreamEnvironment,
+    readonly first: DataStream<A>,
+    readonly second: DataStream<B>,
+    private readonly keySelector1: KeySelector<A, unknown> | null,
+    private readonly keySelector2: KeySelector<B, unknown> | null,
+  ) {}
+
+  /** Keys both inputs, so that state and timers are shared per key across them. */
+  keyBy<K>(keySelector1: KeySelector<A, K>, keySelector2: KeySelector<B, K>): ConnectedStreams<A, B> {
+    return new ConnectedStreams<A, B>(this.env, this.first.keyBy(keySelector1), this.second.keyBy(keySelector2), keySelector1, keySelector2)
+  }
+
+  map<R>(fn: CoMapFunction<A, B, R>): DataStream<R> {
+    return this.transform<R>('Co-Map', {
+      userFunction: fn,
+      first: (v, _ctx, out) => out.collect(fn.map1(v)),
+      second: (v, _ctx, out) => out.collect(fn.map2(v)),
+    })
+  }
+
+  flatMap<R>(fn: CoFlatMapFunction<A, B, R>): DataStream<R> {
+    return this.transform<R>('Co-Flat Map', {
+      userFunction: fn,
+      first: (v, _ctx, out) => fn.flatMap1(v, out),
+      second: (v, _ctx, out) => fn.flatMap2(v, out),
+    })
+  }
+
+  process<R>(fn: CoProcessFunction<A, B, R> | KeyedCoProcessFunction<unknown, A, B, R>): DataStream<R> {
+    return this.transform<R>('Co-Process', keyedCoProcessAdapter(fn as KeyedCoProcessFunction<unknown, A, B, R>))
+  }
+
+  private transform<R>(name: string, adapter: CoFunctionAdapter<A, B, R>): DataStream<R> {
+    const t = this.env.addTransformation({
+      kind: 'two-input', input1: this.first.transformation, input2: this.second.transformation,
+      factory: () => new CoProcessOperator(adapter, this.keySelector1, this.keySelector2),
+      keySelector1: this.keySelector1 as KeySelector<unknown, unknown> | null, keySelector2: this.keySelector2 as KeySelector<unknown, unknown> | null,
+      name, uid: null, parallelism: null, maxParallelism: null,
+    })
+    return new DataStream<R>(this.env, t)
+  }
+}

@@ -1,0 +1,113 @@
+// The StreamEnvironment a job's builder receives: the sources, the job's arguments and its
+// configuration. It records transformations; it runs nothing itself.
+
+import { DataStream } from './datastream.ts'
+import type { Source } from './source.ts'
+import type { Transformation } from '../graph/transformation.ts'
+import { Configuration } from '../config/configuration.ts'
+import { PARALLELISM_DEFAULT, MAX_PARALLELISM } from '../config/options.ts'
+import { CollectionSource } from '../connectors/collection/collection-source.ts'
+import { SequenceSource } from '../connectors/collection/sequence-source.ts'
+import { TextFileSource } from '../connectors/file/text-file-source.ts'
+import { SocketTextSource } from '../connectors/socket/socket-source.ts'
+import { UserError } from '../errors.ts'
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
+export class StreamEnvironment {
+  /** The job's own arguments: everything after the job file on the command line. */
+  readonly args: readonly string[]
+  /** `--key value` and `--key=value` pairs of args; a flag without a value is 'true'. */
+  readonly params: Readonly<Record<string, string>>
+  readonly config: Configuration
+  /** @internal */
+  readonly transformations: Transformation[] = []
+
+  constructor(args: readonly string[] = [], config: Configuration = new Configuration()) {
+    this.args = args
+    this.params = parseParams(args)
+    this.config = config
+  }
+
+  /** Default parallelism of operators that set none. Overrides -p. */
+  setParallelism(parallelism: number): this {
+    this.config.set(PARALLELISM_DEFAULT, positive('setParallelism', parallelism))
+    return this
+  }
+
+  getParallelism(): number {
+    return this.config.get(PARALLELISM_DEFAULT)
+  }
+
+  /** Number of key groups: the upper bound for rescaling keyed state (default 128). */
+  setMaxParallelism(maxParallelism: number): this {
+    this.config.set(MAX_PARALLELISM, positive('setMaxParallelism', maxParallelism))
+    return this
+  }
+
+  fromElements<T>(...elements: T[]): DataStream<T> {
+    return this.fromSource(new CollectionSource<T>(elements), 'Collection Source')
+  }
+
+  fromCollection<T>(items: Iterable<T>): DataStream<T> {
+    return this.fromSource(new CollectionSource<T>([...items]), 'Collection Source')
+  }
+
+  /** The numbers from..to (inclusive), split between parallel readers. */
+  fromSequence(from: number, to: number): DataStream<number> {
+    return this.fromSource(new SequenceSource(from, to), 'Sequence Source')
+  }
+
+  /** The lines of a text file, split into byte ranges read in parallel. */
+  readTextFile(path: string): DataStream<string> {
+    return this.fromSource(new TextFileSource(path), `Text File ${path}`)
+  }
+
+  /**
+   * Lines from a TCP socket. Parallelism 1; it cannot rewind, so after a failure the lines
+   * that arrived in the meantime are lost, as in Flink.
+   */
+  socketTextStream(host: string, port: number, delimiter = '\n'): DataStream<string> {
+    return this.fromSource(new SocketTextSource(host, port, delimiter), `Socket Stream ${host}:${port}`)
+  }
+
+  fromSource<T>(source: Source<T, any, any>, name: string): DataStream<T> {
+    const t = this.addTransformation({ kind: 'source', source: source as Source<unknown, unknown, unknown>, name, uid: null, parallelism: null, maxParallelism: null })
+    return new DataStream<T>(this, t)
+  }
+
+  /** @internal */
+  addTransformation<T extends DistributiveOmit<Transformation, 'id'>>(t: T): Transformation {
+    const full = { ...t, id: this.transformations.length } as unknown as Transformation
+    this.transformations.push(full)
+    return full
+  }
+}
+
+function positive(method: string, n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new UserError('WEIR_INVALID_ARGUMENT', `${method}: expected a positive integer, got ${n}`)
+  return n
+}
+
+/** Parses `--key value`, `--key=value` and bare `--flag` into a record. */
+export function parseParams(args: readonly string[]): Record<string, string> {
+  const params: Record<string, string> = {}
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    if (!arg.startsWith('-') || arg === '-' || arg === '--') continue
+    const body = arg.replace(/^--?/, '')
+    const eq = body.indexOf('=')
+    if (eq >= 0) {
+      params[body.slice(0, eq)] = body.slice(eq + 1)
+    } else {
+      const next = args[i + 1]
+      if (next !== undefined && !(next.startsWith('-') && next.length > 1 && !/^-\d/.test(next))) {
+        params[body] = next
+        i++
+      } else {
+        params[body] = 'true'
+      }
+    }
+  }
+  return params
+}

@@ -1,0 +1,81 @@
+// The user-function types of the DataStream API. Every function can be a plain lambda or an
+// object with the method plus optional open(ctx) / close() hooks (Flink's Rich* functions).
+
+import type { RuntimeContext } from './runtime-context.ts'
+
+/** Receives the records a function emits. */
+export interface Collector<T> {
+  collect(record: T): void
+}
+
+/** Lifecycle hooks any function object may have. */
+export interface RichFunction {
+  open?(ctx: RuntimeContext): void
+  close?(): void
+}
+
+export type MapFunction<T, R> = ((value: T) => R) | (RichFunction & { map(value: T): R })
+export type FlatMapFunction<T, R> = ((value: T, out: Collector<R>) => void) | (RichFunction & { flatMap(value: T, out: Collector<R>): void })
+export type FilterFunction<T> = ((value: T) => boolean) | (RichFunction & { filter(value: T): boolean })
+export type ReduceFunction<T> = ((accumulated: T, value: T) => T) | (RichFunction & { reduce(accumulated: T, value: T): T })
+export type KeySelector<T, K> = (value: T) => K
+
+/** Processing-time timers and the clock. Timers exist only on keyed streams. */
+export interface TimerService {
+  currentProcessingTime(): number
+  registerProcessingTimeTimer(time: number): void
+  deleteProcessingTimeTimer(time: number): void
+}
+
+export interface ProcessContext {
+  /** Timers; throws on a non-keyed stream, as in Flink. */
+  timerService(): TimerService
+}
+
+export interface KeyedContext<K> extends ProcessContext {
+  getCurrentKey(): K
+}
+
+export interface OnTimerContext<K> extends KeyedContext<K> {
+  /** The time the firing timer was registered for. */
+  readonly timestamp: number
+}
+
+export interface ProcessFunction<T, R> extends RichFunction {
+  processElement(value: T, ctx: ProcessContext, out: Collector<R>): void
+}
+
+export interface KeyedProcessFunction<K, T, R> extends RichFunction {
+  processElement(value: T, ctx: KeyedContext<K>, out: Collector<R>): void
+  onTimer?(timestamp: number, ctx: OnTimerContext<K>, out: Collector<R>): void
+}
+
+export interface CoMapFunction<A, B, R> extends RichFunction {
+  map1(value: A): R
+  map2(value: B): R
+}
+
+export interface CoFlatMapFunction<A, B, R> extends RichFunction {
+  flatMap1(value: A, out: Collector<R>): void
+  flatMap2(value: B, out: Collector<R>): void
+}
+
+export interface CoProcessFunction<A, B, R> extends RichFunction {
+  processElement1(value: A, ctx: ProcessContext, out: Collector<R>): void
+  processElement2(value: B, ctx: ProcessContext, out: Collector<R>): void
+}
+
+export interface KeyedCoProcessFunction<K, A, B, R> extends RichFunction {
+  processElement1(value: A, ctx: KeyedContext<K>, out: Collector<R>): void
+  processElement2(value: B, ctx: KeyedContext<K>, out: Collector<R>): void
+  onTimer?(timestamp: number, ctx: OnTimerContext<K>, out: Collector<R>): void
+}
+
+/** Calls a function's open hook if it has one. */
+export function openFunction(fn: unknown, ctx: RuntimeContext): void {
+  if (typeof fn === 'object' && fn !== null && typeof (fn as RichFunction).open === 'function') (fn as RichFunction).open!(ctx)
+}
+
+export function closeFunction(fn: unknown): void {
+  if (typeof fn === 'object' && fn !== null && typeof (fn as RichFunction).close === 'function') (fn as RichFunction).close!()
+}

@@ -1,0 +1,191 @@
+// Turns the stream graph (transformations) into the job graph: operators that need no
+// redistribution are chained into one vertex, and vertices are connected by edges that carry
+// a partitioner. Pure and deterministic: every worker computes the same job graph.
+
+import { createHash } from 'node:crypto'
+import type { PartitionerSpec, PhysicalTransformation, Transformation } from './transformation.ts'
+import { UserError } from '../errors.ts'
+import { defaultMaxParallelism, checkParallelism } from '../state/key-groups.ts'
+
+export interface JobEdge {
+  readonly id: number
+  readonly source: number
+  readonly target: number
+  readonly partitioner: PartitionerSpec
+  /** 1 or 2: which input of a two-input head operator the edge feeds. */
+  readonly targetInput: 1 | 2
+  /** Number of the first channel of this edge; channels of an edge are numbered contiguously. */
+  channelBase: number
+}
+
+export interface JobVertex {
+  readonly id: number
+  /** Chained operators, head first. */
+  readonly operators: PhysicalTransformation[]
+  readonly parallelism: number
+  readonly maxParallelism: number
+  readonly inputs: JobEdge[]
+  readonly outputs: JobEdge[]
+  /** Stable identities of the chained operators, parallel to `operators`. */
+  readonly uids: string[]
+  readonly name: string
+}
+
+export interface JobGraph {
+  readonly vertices: JobVertex[]
+  readonly edges: JobEdge[]
+  /** Total number of network channels, for sizing tables. */
+  readonly channelCount: number
+}
+
+export interface JobGraphOptions {
+  defaultParallelism: number
+  /** -1: derive from parallelism. */
+  maxParallelism: number
+  chaining: boolean
+}
+
+interface PhysicalInput {
+  node: PhysicalTransformation
+  partitioner: PartitionerSpec | null
+  targetInput: 1 | 2
+}
+
+export function buildJobGraph(transformations: readonly Transformation[], options: JobGraphOptions): JobGraph {
+  const physical = transformations.filter((t): t is PhysicalTransformation => t.kind === 'source' || t.kind === 'one-input' || t.kind === 'two-input')
+  if (physical.length === 0) throw new UserError('WEIR_INVALID_JOB', 'the job defines no operators: add a source and a sink')
+
+  const parallelism = new Map<PhysicalTransformation, number>()
+  for (const t of physical) parallelism.set(t, resolveParallelism(t, options))
+
+  // Physical inputs of each node, through unions and partitionings.
+  const inputsOf = new Map<PhysicalTransformation, PhysicalInput[]>()
+  const consumersOf = new Map<PhysicalTransformation, PhysicalTransformation[]>()
+  for (const t of physical) {
+    const inputs: PhysicalInput[] = []
+    if (t.kind === 'one-input') collectInputs(t.input, null, 1, inputs)
+    if (t.kind === 'two-input') {
+      collectInputs(t.input1, null, 1, inputs)
+      collectInputs(t.input2, null, 2, inputs)
+    }
+    inputsOf.set(t, inputs)
+    for (const input of inputs) {
+      const list = consumersOf.get(input.node) ?? []
+      list.push(t)
+      consumersOf.set(input.node, list)
+    }
+  }
+
+  const hasOutput = (t: PhysicalTransformation) => (consumersOf.get(t)?.length ?? 0) > 0
+  for (const t of physical) {
+    if (t.kind === 'source' && !hasOutput(t)) throw new UserError('WEIR_INVALID_JOB', `source '${t.name}' is not connected to any operator; add a sink (e.g. .print())`)
+  }
+
+  const partitionerFor = (input: PhysicalInput, target: PhysicalTransformation): PartitionerSpec => {
+    const pUp = parallelism.get(input.node)!
+    const pDown = parallelism.get(target)!
+    const spec = input.partitioner ?? (pUp === pDown ? { type: 'forward' } : { type: 'rebalance' })
+    if (spec.type === 'forward' && pUp !== pDown) {
+      throw new UserError('WEIR_INVALID_JOB', `forward partitioning does not allow a change of parallelism: '${input.node.name}' (${pUp}) -> '${target.name}' (${pDown}); use rebalance() instead`)
+    }
+    return spec
+  }
+
+  const chainable = (target: PhysicalTransformation): boolean => {
+    if (!options.chaining || target.kind !== 'one-input') return false
+    const inputs = inputsOf.get(target)!
+    if (inputs.length !== 1) return false
+    const up = inputs[0]!
+    return partitionerFor(up, target).type === 'forward' && consumersOf.get(up.node)!.length === 1
+  }
+
+  // Build chains in creation order (which is topological: inputs are created first).
+  const vertexOf = new Map<PhysicalTransformation, JobVertex>()
+  const vertices: JobVertex[] = []
+  for (const t of physical) {
+    if (chainable(t)) {
+      const upVertex = vertexOf.get(inputsOf.get(t)![0]!.node)!
+      upVertex.operators.push(t)
+      upVertex.uids.push(uidOf(t))
+      vertexOf.set(t, upVertex)
+      continue
+    }
+    const p = parallelism.get(t)!
+    const maxP = resolveMaxParallelism(t, p, options)
+    const vertex: JobVertex = { id: vertices.length, operators: [t], parallelism: p, maxParallelism: maxP, inputs: [], outputs: [], uids: [uidOf(t)], name: '' }
+    vertices.push(vertex)
+    vertexOf.set(t, vertex)
+  }
+
+  const edges: JobEdge[] = []
+  for (const t of physical) {
+    if (chainable(t)) continue
+    const target = vertexOf.get(t)!
+    for (const input of inputsOf.get(t)!) {
+      const source = vertexOf.get(input.node)!
+      const edge: JobEdge = { id: edges.length, source: source.id, target: target.id, partitioner: partitionerFor(input, t), targetInput: input.targetInput, channelBase: 0 }
+      edges.push(edge)
+      source.outputs.push(edge)
+      target.inputs.push(edge)
+    }
+  }
+
+  let channelCount = 0
+  for (const edge of edges) {
+    edge.channelBase = channelCount
+    channelCount += channelsOf(edge, vertices)
+  }
+  for (const v of vertices) (v as { name: string }).name = v.operators.map((o) => o.name).join(' -> ')
+  return { vertices, edges, channelCount }
+}
+
+/** Whether the edge connects subtask i only to subtask i (forward) or every pair. */
+export function isPointwise(edge: JobEdge): boolean {
+  return edge.partitioner.type === 'forward'
+}
+
+function channelsOf(edge: JobEdge, vertices: JobVertex[]): number {
+  const pUp = vertices[edge.source]!.parallelism
+  const pDown = vertices[edge.target]!.parallelism
+  return isPointwise(edge) ? pUp : pUp * pDown
+}
+
+/** The global number of the channel from upstream subtask `from` to downstream subtask `to` on an edge. */
+export function channelId(edge: JobEdge, downstreamParallelism: number, from: number, to: number): number {
+  return isPointwise(edge) ? edge.channelBase + from : edge.channelBase + from * downstreamParallelism + to
+}
+
+function collectInputs(t: Transformation, partitioner: PartitionerSpec | null, targetInput: 1 | 2, out: PhysicalInput[]): void {
+  switch (t.kind) {
+    case 'union':
+      for (const input of t.inputs) collectInputs(input, partitioner, targetInput, out)
+      return
+    case 'partition':
+      // The partitioning closest to the consumer wins.
+      collectInputs(t.input, partitioner ?? t.partitioner, targetInput, out)
+      return
+    default:
+      out.push({ node: t, partitioner, targetInput })
+  }
+}
+
+function resolveParallelism(t: PhysicalTransformation, options: JobGraphOptions): number {
+  const limit = t.kind === 'source' ? (t.source.maxParallelism ?? Infinity) : Infinity
+  if (t.parallelism !== null) {
+    if (t.parallelism > limit) throw new UserError('WEIR_INVALID_JOB', `'${t.name}' supports a parallelism of at most ${limit}, but ${t.parallelism} was set`)
+    return t.parallelism
+  }
+  return Math.min(options.defaultParallelism, limit)
+}
+
+function resolveMaxParallelism(t: PhysicalTransformation, p: number, options: JobGraphOptions): number {
+  const maxP = t.maxParallelism ?? (options.maxParallelism > 0 ? options.maxParallelism : defaultMaxParallelism(p))
+  checkParallelism(maxP, p)
+  return maxP
+}
+
+/** The explicit uid, or a stable hash of the operator's position and name. */
+export function uidOf(t: PhysicalTransformation): string {
+  if (t.uid !== null) return t.uid
+  return createHash('sha1').update(`${t.kind}:${t.id}:${t.name}`).digest('hex').slice(0, 16)
+}

@@ -1,0 +1,70 @@
+// The stream graph as the API builds it: a DAG of transformations. Every worker rebuilds the
+// same graph from the job's builder, so ids are assigned in creation order and must be
+// deterministic.
+
+import type { Source } from '../api/source.ts'
+import type { OperatorFactory } from '../operators/operator.ts'
+import type { KeySelector } from '../api/functions.ts'
+
+export type PartitionerSpec =
+  | { readonly type: 'forward' }
+  | { readonly type: 'rebalance' }
+  | { readonly type: 'rescale' }
+  | { readonly type: 'broadcast' }
+  | { readonly type: 'global' }
+  | { readonly type: 'hash'; readonly keySelector: KeySelector<unknown, unknown> }
+
+interface Common {
+  readonly id: number
+  name: string
+  uid: string | null
+  /** null: the job's default parallelism. */
+  parallelism: number | null
+  maxParallelism: number | null
+}
+
+export interface SourceTransformation extends Common {
+  readonly kind: 'source'
+  readonly source: Source<unknown, unknown, unknown>
+}
+
+export interface OneInputTransformation extends Common {
+  readonly kind: 'one-input'
+  readonly input: Transformation
+  readonly factory: OperatorFactory
+  /** Set on keyed streams: the selector the operator uses to set the current key. */
+  readonly keySelector: KeySelector<unknown, unknown> | null
+  /** Sinks are the ends of the graph; they are one-input operators that emit nothing. */
+  readonly isSink: boolean
+}
+
+export interface TwoInputTransformation extends Common {
+  readonly kind: 'two-input'
+  readonly input1: Transformation
+  readonly input2: Transformation
+  readonly factory: OperatorFactory
+  readonly keySelector1: KeySelector<unknown, unknown> | null
+  readonly keySelector2: KeySelector<unknown, unknown> | null
+}
+
+/** Virtual: merges inputs without an operator. */
+export interface UnionTransformation extends Common {
+  readonly kind: 'union'
+  readonly inputs: readonly Transformation[]
+}
+
+/** Virtual: says how records are distributed to the next operator. */
+export interface PartitionTransformation extends Common {
+  readonly kind: 'partition'
+  readonly input: Transformation
+  readonly partitioner: PartitionerSpec
+}
+
+export type Transformation =
+  | SourceTransformation
+  | OneInputTransformation
+  | TwoInputTransformation
+  | UnionTransformation
+  | PartitionTransformation
+
+export type PhysicalTransformation = SourceTransformation | OneInputTransformation | TwoInputTransformation

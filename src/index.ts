@@ -1,0 +1,32 @@
+// Weir's public API.
+
+// Defining a job
+export { defineJob, isJobDefinition, type JobDefinition } from './api/job.ts'
+export { StreamEnvironment, parseParams } from './api/environment.ts'
+export { DataStream, KeyedStream, ConnectedStreams, DataStreamSink, type NumericField } from './api/datastream.ts'
+
+// Functions and state
+export type * from './api/functions.ts'
+export type { RuntimeContext } from './api/runtime-context.ts'
+export { ValueStateDescriptor, type ValueState, type State } from './api/state.ts'
+
+// Sources and sinks
+export { InputStatus, type Source, type SourceReader, type SourceReaderContext, type SplitEnumerator, type SplitEnumeratorContext, type ReaderOutput, type Boundedness } from './api/source.ts'
+export type { Sink, SinkWriter, SinkWriterContext } from './api/sink.ts'
+export { SplitQueueEnumerator, SplitQueueReader } from './connectors/split-queue.ts'
+export { CollectionSource } from './connectors/collection/collection-source.ts'
+export { SequenceSource } from './connectors/collection/sequence-source.ts'
+export { TextFileSource } from './connectors/file/text-file-source.ts'
+export { SocketTextSource } from './connectors/socket/socket-source.ts'
+export { PrintSink } from './connectors/print/print-sink.ts'
+export { DiscardingSink } from './connectors/discard/discarding-sink.ts'
+
+// Running jobs
+export { JobExecution, type JobRunOptions, type JobResult, type JobMetrics, type JobStatus } from './runtime/jobmanager/mini-cluster.ts'
+export { Configuration, type RawConfig } from './config/configuration.ts'
+
+// Errors
+export { WeirError, UserError, UserFunctionError, isWeirError, ERROR_CODES, type ErrorCode, type ErrorDomain } from './errors.ts'
+
+// Key groups (pure math, shared with tests and tools)
+export { assignToKeyGroup, assignKeyToOperator, keyGroupRangeForOperator, operatorIndexForKeyGroup, murmurHash, javaHashCode } from './state/key-groups.ts'

@@ -1,0 +1,61 @@
+// The operator contract the runtime drives. One required method (processElement); every
+// other hook has a no-op default in BaseOperator. Operators are synchronous: the task calls
+// them on its thread, one record at a time, and they emit through `output` directly into the
+// next chained operator or the network writer.
+
+import type { Collector } from '../api/functions.ts'
+import type { RuntimeContext } from '../api/runtime-context.ts'
+import type { TimerService } from '../api/functions.ts'
+import type { HeapKeyedStateBackend } from '../state/heap/keyed-state-backend.ts'
+import { UserFunctionError, type TaskLocation } from '../errors.ts'
+
+/** Where an operator's records go: the next chained operator, or the task's network writers. */
+export type Output<T> = Collector<T>
+
+/** Everything an operator gets from its task. */
+export interface OperatorContext {
+  readonly location: TaskLocation
+  readonly runtimeContext: RuntimeContext
+  /** Present for operators on keyed streams. */
+  readonly keyedBackend: HeapKeyedStateBackend | null
+  /** Present for operators on keyed streams. */
+  readonly timerService: TimerService | null
+}
+
+export interface StreamOperator<IN, OUT> {
+  setup(ctx: OperatorContext, output: Output<OUT>): void
+  open(): void
+  processElement(record: IN): void
+  /** Second input of a two-input operator. */
+  processElement2?(record: unknown): void
+  /** A processing-time timer of this operator fired, with its key already set as current. */
+  onProcessingTime?(time: number): void
+  /** All input has arrived (bounded streams). */
+  endInput(): void
+  /** The task has no more input for now: write out anything batched. */
+  onIdle(): void
+  close(): void
+}
+
+/** No-op defaults, so operators implement only what they need. */
+export abstract class BaseOperator<IN, OUT> implements StreamOperator<IN, OUT> {
+  protected output!: Output<OUT>
+  protected ctx!: OperatorContext
+
+  setup(ctx: OperatorContext, output: Output<OUT>): void {
+    this.ctx = ctx
+    this.output = output
+  }
+  open(): void {}
+  abstract processElement(record: IN): void
+  endInput(): void {}
+  onIdle(): void {}
+  close(): void {}
+
+  /** Wraps what a user function threw, naming where; errors from further down the chain pass through. */
+  protected userError(error: unknown): UserFunctionError {
+    return error instanceof UserFunctionError ? error : new UserFunctionError(this.ctx.location, error)
+  }
+}
+
+export type OperatorFactory<IN = unknown, OUT = unknown> = () => StreamOperator<IN, OUT>

@@ -1,0 +1,214 @@
+// Both ends of a network channel (one upstream subtask to one downstream subtask on one
+// edge), with credit-based flow control. The receiver grants a fixed number of credits, one
+// per batch it can hold; the sender spends one per batch and gets it back when the receiver
+// has processed that batch. A sender without credit keeps its batches in a backlog, which
+// blocks its task, so back-pressure travels upstream to the sources and memory stays
+// bounded. Events (end of partition, later barriers) need no credit but queue behind any
+// backlogged records, so they never overtake them.
+//
+// Local channels (both subtasks in one thread) hand arrays of records over directly; remote
+// channels serialize each batch and move it through a Transport (a MessagePort between
+// threads, a socket between processes). Neither side knows which one it has.
+
+import type { ChannelEvent } from './events.ts'
+import { decodeBatch, encodeBatch } from './batch-codec.ts'
+
+/** What moves through a channel: a batch of records (as objects or bytes) or an event. */
+export type ChannelItem = unknown[] | Uint8Array | ChannelEvent
+
+/** The sending end. */
+export abstract class OutputChannel {
+  private pending: unknown[]
+  private readonly backlog: Array<unknown[] | ChannelEvent> = []
+  protected credits: number
+  /** Called when a blocked channel becomes writable again. */
+  onUnblocked: () => void = () => {}
+
+  constructor(readonly id: number, private readonly batchSize: number, credits: number) {
+    this.credits = credits
+    this.pending = []
+  }
+
+  add(record: unknown): void {
+    const pending = this.pending
+    pending.push(record)
+    if (pending.length >= this.batchSize) this.flush()
+  }
+
+  /** Sends the partly filled batch, if any (or queues it behind the backlog). */
+  flush(): void {
+    if (this.pending.length === 0) return
+    const batch = this.pending
+    if (this.backlog.length === 0 && this.credits > 0) {
+      this.credits--
+      this.sendBatch(batch)
+    } else {
+      this.backlog.push(batch)
+    }
+    this.pending = this.takeEmptyBatch()
+  }
+
+  sendEvent(event: ChannelEvent): void {
+    this.flush()
+    if (this.backlog.length === 0) this.transmitEvent(event)
+    else this.backlog.push(event)
+  }
+
+  /** True while batches wait for credit: the task must not produce more. */
+  isBlocked(): boolean {
+    return this.backlog.length > 0
+  }
+
+  hasPending(): boolean {
+    return this.pending.length > 0 || this.backlog.length > 0
+  }
+
+  /** The receiver returned credit; send what waited for it. */
+  protected addCredit(n: number): void {
+    this.credits += n
+    const backlog = this.backlog
+    if (backlog.length === 0) return
+    while (backlog.length > 0) {
+      const head = backlog[0]!
+      if (Array.isArray(head)) {
+        if (this.credits === 0) return
+        this.credits--
+        backlog.shift()
+        this.sendBatch(head)
+      } else {
+        backlog.shift()
+        this.transmitEvent(head)
+      }
+    }
+    this.onUnblocked()
+  }
+
+  protected abstract sendBatch(batch: unknown[]): void
+  protected abstract transmitEvent(event: ChannelEvent): void
+  protected abstract takeEmptyBatch(): unknown[]
+}
+
+/** The receiving end: a FIFO of batches and events, consumed by the task's input gate. */
+export abstract class InputChannel {
+  readonly queue: ChannelItem[] = []
+  private head = 0
+  /** Set by the input gate: wakes the task when something arrives. */
+  onData: () => void = () => {}
+
+  constructor(readonly id: number, readonly inputIndex: 1 | 2) {}
+
+  enqueue(item: ChannelItem): void {
+    this.queue.push(item)
+    if (this.queue.length - this.head === 1) this.onData()
+  }
+
+  hasItems(): boolean {
+    return this.head < this.queue.length
+  }
+
+  /** Takes the next item; a batch comes back as an array of records, decoded if needed. */
+  take(): unknown[] | ChannelEvent {
+    const item = this.queue[this.head]!
+    this.queue[this.head++] = undefined as unknown as ChannelItem
+    if (this.head > 64 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head)
+      this.head = 0
+    }
+    if (item instanceof Uint8Array) return this.decode(item)
+    return item
+  }
+
+  /** The task processed a batch taken from this channel: give the sender its credit back. */
+  abstract release(batch: unknown[]): void
+
+  protected decode(bytes: Uint8Array): unknown[] {
+    const records = decodeBatch(bytes)
+    this.releaseBytes(bytes)
+    return records
+  }
+
+  protected releaseBytes(_bytes: Uint8Array): void {}
+}
+
+/** A channel whose two ends live in the same thread: arrays move by reference. */
+export class LocalChannel {
+  readonly output: LocalOutputChannel
+  readonly input: LocalInputChannel
+
+  constructor(id: number, inputIndex: 1 | 2, batchSize: number, credits: number) {
+    this.input = new LocalInputChannel(id, inputIndex)
+    this.output = new LocalOutputChannel(id, batchSize, credits, this.input)
+    this.input.sender = this.output
+  }
+}
+
+export class LocalOutputChannel extends OutputChannel {
+  private readonly spare: unknown[][] = []
+
+  constructor(id: number, batchSize: number, credits: number, private readonly receiver: LocalInputChannel) {
+    super(id, batchSize, credits)
+  }
+  protected sendBatch(batch: unknown[]): void {
+    this.receiver.enqueue(batch)
+  }
+  protected transmitEvent(event: ChannelEvent): void {
+    this.receiver.enqueue(event)
+  }
+  protected takeEmptyBatch(): unknown[] {
+    return this.spare.pop() ?? []
+  }
+  /** The receiver hands the emptied array back with the credit. */
+  returnCredit(batch: unknown[]): void {
+    batch.length = 0
+    this.spare.push(batch)
+    this.addCredit(1)
+  }
+}
+
+export class LocalInputChannel extends InputChannel {
+  sender!: LocalOutputChannel
+  release(batch: unknown[]): void {
+    this.sender.returnCredit(batch)
+  }
+}
+
+/** Moves serialized batches, events and credits between threads or processes. */
+export interface Transport {
+  sendData(peer: number, channel: number, bytes: Uint8Array): void
+  sendEvent(peer: number, channel: number, event: ChannelEvent): void
+  sendCredit(peer: number, channel: number, credits: number): void
+}
+
+export class RemoteOutputChannel extends OutputChannel {
+  constructor(id: number, batchSize: number, credits: number, private readonly transport: Transport, private readonly peer: number) {
+    super(id, batchSize, credits)
+  }
+  protected sendBatch(batch: unknown[]): void {
+    // encodeBatch returns a view of a reused buffer; the transport copies it out.
+    this.transport.sendData(this.peer, this.id, encodeBatch(batch))
+    batch.length = 0
+    this.spareBatch = batch
+  }
+  private spareBatch: unknown[] | null = null
+  protected transmitEvent(event: ChannelEvent): void {
+    this.transport.sendEvent(this.peer, this.id, event)
+  }
+  protected takeEmptyBatch(): unknown[] {
+    const b = this.spareBatch ?? []
+    this.spareBatch = null
+    return b
+  }
+  /** Credit arrived from the remote receiver. */
+  receiveCredit(n: number): void {
+    this.addCredit(n)
+  }
+}
+
+export class RemoteInputChannel extends InputChannel {
+  constructor(id: number, inputIndex: 1 | 2, private readonly transport: Transport, private readonly peer: number) {
+    super(id, inputIndex)
+  }
+  release(_batch: unknown[]): void {
+    this.transport.sendCredit(this.peer, this.id, 1)
+  }
+}

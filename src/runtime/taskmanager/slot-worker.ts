@@ -1,0 +1,27 @@
+// Entry point of a slot: a worker thread that loads the bundled job, rebuilds its graph and
+// runs the subtasks assigned to this slot.
+
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
+import type { FromWorker, ToWorker, WorkerSetup } from '../messages.ts'
+import { compileJob } from '../compile.ts'
+import { TaskExecutor } from './task-executor.ts'
+import { stdoutWriter } from '../../connectors/print/stdout.ts'
+import { serializeError } from '../../errors.ts'
+import { loadJobDefinition } from '../load-job.ts'
+
+const setup = workerData.setup as WorkerSetup
+const ports = workerData.ports as Record<string, MessagePort>
+const port = parentPort!
+const send = (m: FromWorker) => port.postMessage(m)
+
+try {
+  if (setup.routeStdout) stdoutWriter.target = { write: (text) => send({ type: 'stdout', text }) }
+  const definition = await loadJobDefinition(setup.artifactUrl)
+  const job = compileJob(definition, setup.args, setup.config)
+  const peers = new Map<number, MessagePort>(Object.entries(ports).map(([k, p]) => [Number(k), p]))
+  const executor = new TaskExecutor(job, setup.workerIndex, setup.numWorkers, peers, send, setup.attempt)
+  port.on('message', (m: ToWorker) => executor.onControl(m))
+  executor.start()
+} catch (e) {
+  send({ type: 'failed', error: serializeError(e) })
+}

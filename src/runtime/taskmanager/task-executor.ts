@@ -1,0 +1,228 @@
+// The runtime of one slot (a worker thread): builds its share of the job's tasks and their
+// channels, runs them with a cooperative scheduler, and routes messages between its tasks,
+// its peer slots and the JobManager. The transport to peers is a MessagePort per peer here;
+// nothing in the tasks depends on that.
+
+import type { MessagePort } from 'node:worker_threads'
+import type { CompiledJob } from '../compile.ts'
+import type { JobEdge, JobVertex } from '../../graph/job-graph.ts'
+import { channelId, isPointwise } from '../../graph/job-graph.ts'
+import { BUFFER_TIMEOUT, NETWORK_BATCH_RECORDS, NETWORK_CREDITS } from '../../config/options.ts'
+import { LocalChannel, RemoteInputChannel, RemoteOutputChannel, type InputChannel, type OutputChannel, type Transport } from '../network/channels.ts'
+import { createRecordWriter } from '../network/record-writer.ts'
+import type { ChannelEvent } from '../network/events.ts'
+import { Task, type TaskHost } from './task.ts'
+import { SinkOperator } from '../../operators/sink.ts'
+import type { FromWorker, PeerMessage, ToWorker } from '../messages.ts'
+import { serializeError } from '../../errors.ts'
+
+/** Which slot runs subtask i of a vertex: slot sharing puts subtask i of every vertex in slot i mod slots. */
+export function slotOf(subtaskIndex: number, numSlots: number): number {
+  return subtaskIndex % numSlots
+}
+
+/** The longest one turn of the run loop keeps the thread before letting messages in. */
+const TURN_MS = 5
+const METRICS_INTERVAL_MS = 200
+
+export class TaskExecutor implements TaskHost, Transport {
+  readonly tasks: Task[] = []
+  readonly jobName: string
+  private readonly inputChannels = new Map<number, InputChannel>()
+  private readonly outputChannels = new Map<number, RemoteOutputChannel>()
+  private readonly localChannels = new Map<number, LocalChannel>()
+  private readonly taskByKey = new Map<string, Task>()
+  private scheduled = false
+  private stopped = false
+  private lastFlush = 0
+  private readonly bufferTimeout: number
+  private readonly metricsTimer: NodeJS.Timeout
+  private unfinished = 0
+
+  constructor(
+    private readonly job: CompiledJob,
+    private readonly slot: number,
+    private readonly numSlots: number,
+    private readonly peers: ReadonlyMap<number, MessagePort>,
+    private readonly toJobManager: (message: FromWorker) => void,
+    readonly attempt: number,
+  ) {
+    this.jobName = job.name
+    this.bufferTimeout = job.config.get(BUFFER_TIMEOUT) ?? 100
+    const batchSize = job.config.get(NETWORK_BATCH_RECORDS)
+    const credits = job.config.get(NETWORK_CREDITS)
+    for (const [peer, port] of peers) {
+      port.on('message', (m: PeerMessage) => this.onPeerMessage(m))
+      void peer
+    }
+    for (const vertex of job.graph.vertices) {
+      for (let i = 0; i < vertex.parallelism; i++) {
+        if (slotOf(i, numSlots) !== slot) continue
+        const inputs = vertex.inputs.flatMap((edge) => this.inputChannelsFor(edge, i, batchSize, credits))
+        const writers = vertex.outputs.map((edge) => {
+          const target = job.graph.vertices[edge.target]!
+          const channels = this.outputChannelsFor(edge, i, target, batchSize, credits)
+          return createRecordWriter(edge.partitioner, channels, i, target.maxParallelism)
+        })
+        const task = new Task(vertex, i, inputs, writers, this)
+        this.tasks.push(task)
+        this.taskByKey.set(`${vertex.id}/${i}`, task)
+      }
+    }
+    this.unfinished = this.tasks.length
+    this.metricsTimer = setInterval(() => this.reportMetrics(), METRICS_INTERVAL_MS)
+    this.metricsTimer.unref()
+  }
+
+  start(): void {
+    try {
+      for (const t of this.tasks) t.open()
+    } catch (e) {
+      this.failed(e)
+      return
+    }
+    if (this.tasks.length === 0) this.toJobManager({ type: 'canceled' })
+    this.wake()
+  }
+
+  onControl(message: ToWorker): void {
+    switch (message.type) {
+      case 'assign-splits':
+        this.taskByKey.get(`${message.vertex}/${message.subtask}`)?.addSplits(message.splits)
+        return
+      case 'no-more-splits':
+        this.taskByKey.get(`${message.vertex}/${message.subtask}`)?.noMoreSplits()
+        return
+      case 'cancel':
+        this.stop()
+        for (const t of this.tasks) t.cancel()
+        this.toJobManager({ type: 'canceled' })
+        return
+    }
+  }
+
+  wake(): void {
+    if (this.scheduled || this.stopped) return
+    this.scheduled = true
+    setImmediate(this.runLoop)
+  }
+
+  requestSplit(vertex: number, subtask: number): void {
+    this.toJobManager({ type: 'split-request', vertex, subtask })
+  }
+
+  taskFinished(task: Task): void {
+    // Metrics first: the JobManager may stop this slot as soon as the last task reports.
+    this.reportMetrics()
+    this.unfinished--
+    this.toJobManager({ type: 'task-finished', vertex: task.vertex.id, subtask: task.subtaskIndex })
+  }
+
+  // Transport: the peer ports carry batches, events and credits.
+  sendData(peer: number, channel: number, bytes: Uint8Array): void {
+    const owned = bytes.slice()
+    this.peers.get(peer)!.postMessage({ c: channel, b: owned }, [owned.buffer as ArrayBuffer])
+  }
+  sendEvent(peer: number, channel: number, event: ChannelEvent): void {
+    this.peers.get(peer)!.postMessage({ c: channel, e: event })
+  }
+  sendCredit(peer: number, channel: number, credits: number): void {
+    this.peers.get(peer)!.postMessage({ c: channel, k: credits })
+  }
+
+  private readonly runLoop = (): void => {
+    this.scheduled = false
+    if (this.stopped) return
+    const deadline = performance.now() + TURN_MS
+    let worked = false
+    try {
+      for (;;) {
+        let any = false
+        for (const t of this.tasks) if (t.step()) any = true
+        if (!any) break
+        worked = true
+        const now = performance.now()
+        if (now - this.lastFlush >= this.bufferTimeout) {
+          this.lastFlush = now
+          for (const t of this.tasks) t.flush()
+        }
+        if (now >= deadline) break
+      }
+      if (worked) {
+        this.wake()
+      } else {
+        // Idle: nothing can run until a message, a credit, a timer or a source wakes us.
+        this.lastFlush = performance.now()
+        for (const t of this.tasks) t.flush()
+      }
+    } catch (e) {
+      this.failed(e)
+    }
+  }
+
+  private failed(error: unknown): void {
+    this.stop()
+    for (const t of this.tasks) t.fail()
+    this.reportMetrics()
+    this.toJobManager({ type: 'failed', error: serializeError(error) })
+  }
+
+  private stop(): void {
+    this.stopped = true
+    clearInterval(this.metricsTimer)
+  }
+
+  private reportMetrics(): void {
+    let recordsIn = 0
+    let recordsOut = 0
+    for (const t of this.tasks) {
+      recordsIn += t.recordsOut
+      for (const op of t.operators) if (op instanceof SinkOperator) recordsOut += op.count
+    }
+    this.toJobManager({ type: 'metrics', recordsIn, recordsOut })
+  }
+
+  private onPeerMessage(m: PeerMessage): void {
+    if ('b' in m) this.inputChannels.get(m.c)!.enqueue(m.b)
+    else if ('e' in m) this.inputChannels.get(m.c)!.enqueue(m.e)
+    else this.outputChannels.get(m.c)!.receiveCredit(m.k)
+  }
+
+  private inputChannelsFor(edge: JobEdge, subtask: number, batchSize: number, credits: number): InputChannel[] {
+    const source = this.job.graph.vertices[edge.source]!
+    const target = this.job.graph.vertices[edge.target]!
+    const upstream = isPointwise(edge) ? [subtask] : range(source.parallelism)
+    return upstream.map((from) => {
+      const id = channelId(edge, target.parallelism, from, subtask)
+      const peer = slotOf(from, this.numSlots)
+      const channel = peer === this.slot ? this.local(id, edge.targetInput, batchSize, credits).input : new RemoteInputChannel(id, edge.targetInput, this, peer)
+      this.inputChannels.set(id, channel)
+      return channel
+    })
+  }
+
+  private outputChannelsFor(edge: JobEdge, subtask: number, target: JobVertex, batchSize: number, credits: number): OutputChannel[] {
+    const downstream = isPointwise(edge) ? [subtask] : range(target.parallelism)
+    return downstream.map((to) => {
+      const id = channelId(edge, target.parallelism, subtask, to)
+      const peer = slotOf(to, this.numSlots)
+      if (peer === this.slot) return this.local(id, edge.targetInput, batchSize, credits).output
+      const channel = new RemoteOutputChannel(id, batchSize, credits, this, peer)
+      this.outputChannels.set(id, channel)
+      return channel
+    })
+  }
+
+  private local(id: number, inputIndex: 1 | 2, batchSize: number, credits: number): LocalChannel {
+    let c = this.localChannels.get(id)
+    if (!c) {
+      c = new LocalChannel(id, inputIndex, batchSize, credits)
+      this.localChannels.set(id, c)
+    }
+    return c
+  }
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i)
+}

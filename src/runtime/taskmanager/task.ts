@@ -1,0 +1,318 @@
+// A task: one parallel subtask of a job vertex, i.e. its chain of operators, the input
+// channels feeding the head and the record writers behind the tail. The worker's scheduler
+// calls step() repeatedly; each step does one bounded piece of work (one control message, one
+// batch of input, one poll of the source) synchronously, so there is no promise or closure per
+// record, and checkpoint barriers (next) can be handled between any two steps.
+
+import type { JobVertex } from '../../graph/job-graph.ts'
+import type { Collector, TimerService } from '../../api/functions.ts'
+import type { RuntimeContext } from '../../api/runtime-context.ts'
+import type { ValueStateDescriptor, ValueState } from '../../api/state.ts'
+import { InputStatus, type SourceReader, type SourceReaderContext } from '../../api/source.ts'
+import type { StreamOperator, OperatorContext } from '../../operators/operator.ts'
+import type { RecordWriter } from '../network/record-writer.ts'
+import type { InputChannel } from '../network/channels.ts'
+import { END_OF_PARTITION } from '../network/events.ts'
+import { HeapKeyedStateBackend } from '../../state/heap/keyed-state-backend.ts'
+import { ProcessingTimeTimers } from './timer-service.ts'
+import { UserError, UserFunctionError, WeirError, type TaskLocation } from '../../errors.ts'
+import type { SourceTransformation } from '../../graph/transformation.ts'
+
+/** What a task needs from the worker it runs in. */
+export interface TaskHost {
+  readonly jobName: string
+  readonly attempt: number
+  /** Schedules the run loop: something became runnable. */
+  wake(): void
+  requestSplit(vertex: number, subtask: number): void
+  taskFinished(task: Task): void
+}
+
+type TaskState = 'running' | 'finished' | 'failed' | 'canceled'
+
+/** Per-record hand-off to the next operator of the chain. */
+class ChainingOutput implements Collector<unknown> {
+  constructor(private readonly next: StreamOperator<unknown, unknown>) {}
+  collect(record: unknown): void {
+    this.next.processElement(record)
+  }
+}
+
+class BroadcastingOutput implements Collector<unknown> {
+  constructor(private readonly outputs: readonly Collector<unknown>[]) {}
+  collect(record: unknown): void {
+    for (const o of this.outputs) o.collect(record)
+  }
+}
+
+class CountingOutput implements Collector<unknown> {
+  count = 0
+  constructor(private readonly next: Collector<unknown>) {}
+  collect(record: unknown): void {
+    this.count++
+    this.next.collect(record)
+  }
+}
+
+const DISCARD: Collector<unknown> = { collect() {} }
+
+interface KeyedOperatorRuntime {
+  readonly operator: StreamOperator<unknown, unknown>
+  readonly backend: HeapKeyedStateBackend
+  readonly timers: ProcessingTimeTimers
+}
+
+export class Task {
+  state: TaskState = 'running'
+  readonly operators: StreamOperator<unknown, unknown>[] = []
+  private readonly keyed: KeyedOperatorRuntime[] = []
+  private readonly mail: Array<() => void> = []
+  private head: StreamOperator<unknown, unknown> | null = null
+  private reader: SourceReader<unknown, unknown> | null = null
+  private sourceOutput: CountingOutput | null = null
+  private sourceWaiting = false
+  private endedChannels = 0
+  private nextChannel = 0
+  private timerHandle: NodeJS.Timeout | null = null
+  private armedFor = Infinity
+  private timersDue = false
+  readonly location: TaskLocation
+
+  constructor(
+    readonly vertex: JobVertex,
+    readonly subtaskIndex: number,
+    private readonly inputs: InputChannel[],
+    readonly writers: RecordWriter[],
+    private readonly host: TaskHost,
+  ) {
+    const headT = vertex.operators[0]!
+    this.location = {
+      jobName: host.jobName, operatorName: vertex.name, uid: vertex.uids[0]!,
+      subtaskIndex, parallelism: vertex.parallelism, attempt: host.attempt,
+    }
+    for (const input of inputs) input.onData = () => host.wake()
+    for (const w of writers) for (const c of w.channels) c.onUnblocked = () => host.wake()
+
+    // Build the chain from the tail backwards, so each operator gets its successor as output.
+    const tailOutput: Collector<unknown> = writers.length === 0 ? DISCARD : writers.length === 1 ? writers[0]! : new BroadcastingOutput(writers)
+    let output = tailOutput
+    const isSource = headT.kind === 'source'
+    const first = isSource ? 1 : 0
+    for (let i = vertex.operators.length - 1; i >= first; i--) {
+      const t = vertex.operators[i]!
+      if (t.kind === 'source') throw new WeirError('WEIR_INTERNAL', 'a source can only head a chain')
+      const operator = t.factory()
+      operator.setup(this.operatorContext(i, t.kind === 'one-input' ? t.keySelector !== null : t.keySelector1 !== null, operator), output)
+      this.operators.unshift(operator)
+      output = new ChainingOutput(operator)
+    }
+    if (isSource) {
+      this.sourceOutput = new CountingOutput(output)
+      this.reader = (headT as SourceTransformation).source.createReader(this.readerContext())
+    } else {
+      this.head = this.operators[0]!
+    }
+  }
+
+  /** Opens operators (tail first, so that nothing emits into an unopened operator) and starts the reader. */
+  open(): void {
+    this.guard(() => {
+      for (let i = this.operators.length - 1; i >= 0; i--) this.operators[i]!.open()
+      this.reader?.start()
+    })
+  }
+
+  get recordsOut(): number {
+    return this.sourceOutput?.count ?? 0
+  }
+
+  /** Queues a control action to run on this task's turn. */
+  post(action: () => void): void {
+    this.mail.push(action)
+    this.host.wake()
+  }
+
+  addSplits(splits: unknown[]): void {
+    this.post(() => this.reader!.addSplits(splits))
+  }
+
+  noMoreSplits(): void {
+    this.post(() => this.reader!.notifyNoMoreSplits())
+  }
+
+  /** One bounded piece of work; false when there was nothing this task could do now. */
+  step(): boolean {
+    if (this.state !== 'running') return false
+    if (this.mail.length > 0) {
+      const action = this.mail.shift()!
+      action()
+      return true
+    }
+    if (this.timersDue) {
+      this.fireTimers()
+      return true
+    }
+    for (const w of this.writers) if (w.isBlocked()) return false
+    if (this.reader !== null) return this.pollSource()
+    return this.processInput()
+  }
+
+  /** Sends partly filled batches and lets sinks write what they gathered. */
+  flush(): void {
+    if (this.state === 'failed' || this.state === 'canceled') return
+    for (const op of this.operators) op.onIdle()
+    for (const w of this.writers) w.flush()
+  }
+
+  fail(): void {
+    this.state = 'failed'
+    this.clearTimer()
+  }
+
+  cancel(): void {
+    if (this.state === 'running') this.state = 'canceled'
+    this.clearTimer()
+    try {
+      this.reader?.close()
+    } catch {
+      // closing on cancel: nothing more to do
+    }
+  }
+
+  private pollSource(): boolean {
+    if (this.sourceWaiting) return false
+    const status = this.reader!.pollNext(this.sourceOutput!)
+    if (status === InputStatus.NOTHING_AVAILABLE) this.sourceWaiting = true
+    else if (status === InputStatus.END_OF_INPUT) this.finish()
+    return true
+  }
+
+  private processInput(): boolean {
+    const inputs = this.inputs
+    const n = inputs.length
+    for (let tried = 0; tried < n; tried++) {
+      const channel = inputs[this.nextChannel]!
+      this.nextChannel = this.nextChannel + 1 === n ? 0 : this.nextChannel + 1
+      if (!channel.hasItems()) continue
+      const item = channel.take()
+      if (Array.isArray(item)) {
+        const head = this.head!
+        if (channel.inputIndex === 1) {
+          for (let i = 0; i < item.length; i++) head.processElement(item[i])
+        } else {
+          for (let i = 0; i < item.length; i++) head.processElement2!(item[i])
+        }
+        channel.release(item)
+      } else if (item.type === 'end-of-partition') {
+        if (++this.endedChannels === n) this.finish()
+      }
+      return true
+    }
+    return false
+  }
+
+  /** End of all input: let operators finish (head first), send end of partition, close. */
+  private finish(): void {
+    for (const op of this.operators) op.endInput()
+    for (const op of this.operators) op.onIdle()
+    for (const w of this.writers) w.broadcastEvent(END_OF_PARTITION)
+    this.clearTimer()
+    for (const op of this.operators) op.close()
+    this.reader?.close()
+    this.state = 'finished'
+    this.host.taskFinished(this)
+  }
+
+  private fireTimers(): void {
+    this.timersDue = false
+    const now = Date.now()
+    for (const k of this.keyed) {
+      for (let t = k.timers.pollDue(now); t !== undefined; t = k.timers.pollDue(now)) {
+        k.backend.setCurrentKey(t.key)
+        k.operator.onProcessingTime!(t.time)
+      }
+    }
+    this.armedFor = Infinity
+    this.armTimer(this.nextTimerTime())
+  }
+
+  private nextTimerTime(): number {
+    let next = Infinity
+    for (const k of this.keyed) next = Math.min(next, k.timers.nextTime())
+    return next
+  }
+
+  /** Makes sure the task wakes up at `time` (or earlier). */
+  armTimer(time: number): void {
+    if (time >= this.armedFor || time === Infinity) return
+    this.clearTimer()
+    this.armedFor = time
+    this.timerHandle = setTimeout(() => {
+      this.timerHandle = null
+      this.armedFor = Infinity
+      this.timersDue = true
+      this.host.wake()
+    }, Math.max(0, time - Date.now()))
+  }
+
+  private clearTimer(): void {
+    if (this.timerHandle) clearTimeout(this.timerHandle)
+    this.timerHandle = null
+    this.armedFor = Infinity
+  }
+
+  private guard(action: () => void): void {
+    try {
+      action()
+    } catch (e) {
+      throw e instanceof WeirError ? e : new UserFunctionError(this.location, e)
+    }
+  }
+
+  private operatorContext(index: number, keyed: boolean, operator: StreamOperator<unknown, unknown>): OperatorContext {
+    const t = this.vertex.operators[index]!
+    const location: TaskLocation = { ...this.location, operatorName: t.name, uid: this.vertex.uids[index]! }
+    let backend: HeapKeyedStateBackend | null = null
+    let timerService: TimerService | null = null
+    if (keyed) {
+      backend = new HeapKeyedStateBackend()
+      const timers = new ProcessingTimeTimers()
+      this.keyed.push({ operator, backend, timers })
+      const b = backend
+      timerService = {
+        currentProcessingTime: () => Date.now(),
+        registerProcessingTimeTimer: (time: number) => {
+          if (timers.register(time, b.currentKey, b.currentMapKey)) this.armTimer(time)
+        },
+        deleteProcessingTimeTimer: (time: number) => timers.delete(time, b.currentMapKey),
+      }
+    }
+    const vertex = this.vertex
+    const runtimeContext: RuntimeContext = {
+      jobName: this.host.jobName,
+      operatorName: t.name,
+      subtaskIndex: this.subtaskIndex,
+      parallelism: vertex.parallelism,
+      maxParallelism: vertex.maxParallelism,
+      attemptNumber: this.host.attempt,
+      getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
+        if (!backend) throw new UserError('WEIR_INVALID_JOB', `getState('${descriptor.name}') in '${t.name}': keyed state is only available on a keyed stream; call keyBy(...) first`)
+        return backend.getValueState(descriptor)
+      },
+    }
+    return { location, runtimeContext, keyedBackend: backend, timerService }
+  }
+
+  private readerContext(): SourceReaderContext {
+    return {
+      subtaskIndex: this.subtaskIndex,
+      parallelism: this.vertex.parallelism,
+      attemptNumber: this.host.attempt,
+      sendSplitRequest: () => this.host.requestSplit(this.vertex.id, this.subtaskIndex),
+      signalAvailable: () => {
+        this.sourceWaiting = false
+        this.host.wake()
+      },
+    }
+  }
+}
