@@ -1,0 +1,27 @@
+// The word count of the source documents. With no arguments it reads lines from a socket
+// (run `nc -lk 9000` first, then type "hello world" twice); with --input FILE it counts the
+// words of a file. For every word it reads it emits the word's updated count, as Flink's
+// sum() does: (hello,1) (world,1), then (hello,2) (world,2).
+//
+//   npx weir run examples/wordcount.ts [--host localhost] [--port 9000]
+//   npx weir run examples/wordcount.ts --input README.md
+
+import { defineJob, type Collector } from 'weir'
+
+/** Lower-cases a line and splits it on anything that is not a letter or a digit. */
+export function tokenize(line: string, out: Collector<[string, number]>): void {
+  for (const word of line.toLowerCase().split(/[^\p{L}\p{N}]+/u)) {
+    if (word.length > 0) out.collect([word, 1])
+  }
+}
+
+export default defineJob('WordCount', (env) => {
+  const { input, host = 'localhost', port = '9000' } = env.params
+  const lines = input !== undefined ? env.readTextFile(input) : env.socketTextStream(host, Number(port))
+
+  lines
+    .flatMap(tokenize).name('Tokenizer')
+    .keyBy((pair) => pair[0])
+    .sum(1).name('Count')
+    .print()
+})

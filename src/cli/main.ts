@@ -1,0 +1,53 @@
+// The `weir` command line. Options before the job file are Weir's; everything after it belongs
+// to the job, as with `flink run`.
+
+import { Command, CommanderError } from 'commander'
+import { runCommand } from './run.ts'
+import { isWeirError } from '../errors.ts'
+
+const EXIT_USAGE = 2
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value]
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('weir')
+    .description('Weir: stateful stream processing for TypeScript, with checkpoints')
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `weir: ${s.slice(7)}` : s) })
+    .showHelpAfterError('(run weir --help for usage)')
+
+  let exitCode = 0
+  program
+    .command('run')
+    .description('run a job on an embedded mini cluster (one slot per core)')
+    .argument('<job>', 'the job module (.ts or .js) that default-exports defineJob(...)')
+    .argument('[args...]', "the job's own arguments (env.args / env.params)")
+    .option('-p, --parallelism <n>', 'default parallelism (default: number of cores)')
+    .option('-D, --define <key=value>', 'set a configuration key, e.g. -D pipeline.max-parallelism=256 (repeatable)', collect, [])
+    .option('-c, --config <file>', 'read configuration from a YAML file (default: ./weir.yaml if present)')
+    .option('--no-status', 'do not draw the status line on a terminal')
+    .passThroughOptions()
+    .action(async (job: string, args: string[], options) => {
+      exitCode = await runCommand(job, args, options)
+    })
+
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+    return exitCode
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.exitCode === 0 ? 0 : EXIT_USAGE
+    }
+    if (isWeirError(e) && e.domain === 'user') {
+      process.stderr.write(`weir: ${e.message}\n`)
+      return EXIT_USAGE
+    }
+    const err = e as Error
+    process.stderr.write(`weir: ${err.message}\n`)
+    if (!isWeirError(e)) process.stderr.write(`${err.stack}\n`)
+    return 1
+  }
+}

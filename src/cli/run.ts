@@ -1,0 +1,101 @@
+// `weir run`: bundles the job, starts the embedded mini cluster, shows progress on a terminal,
+// and turns the job's end into an exit code: 0 finished, 1 failed, 130 / 143 canceled by
+// SIGINT / SIGTERM.
+
+import { bundleJob } from './bundle.ts'
+import { StatusLine } from './progress.ts'
+import { JobExecution, type JobResult } from '../runtime/jobmanager/mini-cluster.ts'
+import { Configuration, parseDynamicProperty, type RawConfig } from '../config/configuration.ts'
+import { readConfigFile, readDefaultConfigFile } from '../config/config-file.ts'
+import { UserError, type WeirError } from '../errors.ts'
+
+export interface RunCommandOptions {
+  parallelism?: string
+  define?: string[]
+  config?: string
+  status?: boolean
+}
+
+export const EXIT_FAILED = 1
+export const EXIT_SIGINT = 130
+export const EXIT_SIGTERM = 143
+
+/** Config from weir.yaml (or --config), then -D pairs, then -p; validated before anything starts. */
+export function resolveConfig(options: RunCommandOptions): RawConfig {
+  const raw: RawConfig = options.config ? readConfigFile(options.config) : readDefaultConfigFile()
+  for (const d of options.define ?? []) {
+    const [key, value] = parseDynamicProperty(d)
+    raw[key] = value
+  }
+  if (options.parallelism !== undefined) {
+    if (!/^\d+$/.test(options.parallelism) || Number(options.parallelism) < 1) {
+      throw new UserError('WEIR_INVALID_ARGUMENT', `-p expects a positive integer, got '${options.parallelism}'`)
+    }
+    raw['parallelism.default'] = options.parallelism
+  }
+  new Configuration(raw) // validates every key and value
+  return raw
+}
+
+export async function runCommand(jobPath: string, jobArgs: string[], options: RunCommandOptions): Promise<number> {
+  const config = resolveConfig(options)
+  const artifact = await bundleJob(jobPath)
+  const interactive = options.status !== false && process.stderr.isTTY === true
+  let status: StatusLine | null = null
+  let execution: JobExecution | null = null
+  let signalExit: number | null = null
+  const onSignal = (code: number) => () => {
+    if (signalExit !== null) process.exit(code) // a second Ctrl-C: leave at once
+    signalExit = code
+    void execution?.cancel()
+  }
+  const onInt = onSignal(EXIT_SIGINT)
+  const onTerm = onSignal(EXIT_SIGTERM)
+  process.on('SIGINT', onInt)
+  process.on('SIGTERM', onTerm)
+  try {
+    execution = await JobExecution.start({
+      artifactUrl: artifact.url,
+      args: jobArgs,
+      config,
+      onStdout: interactive && process.stdout.isTTY ? (text) => status!.print(text) : undefined,
+      onMetrics: (m) => status?.update(m),
+    })
+    if (interactive) status = new StatusLine(execution.job.name)
+    if (signalExit !== null) void execution.cancel()
+    const result = await execution.result
+    status?.stop()
+    return report(result, signalExit)
+  } finally {
+    status?.stop()
+    process.off('SIGINT', onInt)
+    process.off('SIGTERM', onTerm)
+    artifact.dispose()
+  }
+}
+
+function report(result: JobResult, signalExit: number | null): number {
+  const seconds = (result.durationMs / 1000).toFixed(2)
+  if (result.status === 'FINISHED') {
+    process.stderr.write(`Job '${result.jobName}' finished in ${seconds}s: ${result.recordsIn} record(s) in, ${result.recordsOut} out.\n`)
+    return 0
+  }
+  if (result.status === 'CANCELED') {
+    process.stderr.write(`Job '${result.jobName}' canceled after ${seconds}s.\n`)
+    return signalExit ?? EXIT_FAILED
+  }
+  process.stderr.write(describeFailure(result.jobName, result.error!))
+  return EXIT_FAILED
+}
+
+export function describeFailure(jobName: string, error: WeirError): string {
+  const userStack = (error as WeirError & { userStack?: string }).userStack
+  let text = `Job '${jobName}' failed: ${error.message}\n`
+  if (userStack) text += `${indent(userStack)}\n`
+  else if (error.domain === 'internal' && error.stack) text += `${indent(error.stack)}\n`
+  return text
+}
+
+function indent(s: string): string {
+  return s.split('\n').map((l) => `    ${l.trimStart().startsWith('at ') ? l.trim() : l}`).join('\n')
+}
