@@ -12,6 +12,10 @@ export interface Collector<T> {
 export interface RichFunction {
   open?(ctx: RuntimeContext): void
   close?(): void
+  /** Checkpoint `checkpointId` completed (and with it every earlier one): commit side effects here. */
+  notifyCheckpointComplete?(checkpointId: number): void
+  /** Checkpoint `checkpointId` was aborted. */
+  notifyCheckpointAborted?(checkpointId: number): void
 }
 
 export type MapFunction<T, R> = ((value: T) => R) | (RichFunction & { map(value: T): R })

@@ -56,8 +56,9 @@ function suggest(key: string): string {
 /** Parses a `key=value` pair as given to -D. */
 export function parseDynamicProperty(text: string): [string, string] {
   const eq = text.indexOf('=')
-  if (eq <= 0) {
+  const key = eq < 0 ? '' : text.slice(0, eq).trim()
+  if (key === '') {
     throw new UserError('WEIR_INVALID_CONFIG', `-D expects key=value, got '${text}'`)
   }
-  return [text.slice(0, eq).trim(), text.slice(eq + 1).trim()]
+  return [key, text.slice(eq + 1).trim()]
 }

@@ -86,7 +86,53 @@ export const NETWORK_CREDITS = intOption('taskmanager.network.credits-per-channe
 export const TASK_SLOTS = intOption('taskmanager.numberOfTaskSlots', -1, 'Slots (worker threads) of the embedded TaskManager. -1: as many as the highest operator parallelism.', -1, 1024)
 export const REST_PORT = intOption('rest.port', 8081, 'Port of the REST API.', 0, 65535)
 
+export function doubleOption(key: string, defaultValue: number, description: string, min = -Infinity, max = Infinity): ConfigOption<number> {
+  return {
+    key, defaultValue, description,
+    parse(raw) {
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN
+      if (!Number.isFinite(n) || n < min || n > max) fail(key, raw, `a number between ${min} and ${max}`)
+      return n
+    },
+  }
+}
+
+// Checkpointing (Flink's names and defaults).
+export const CHECKPOINTING_INTERVAL = durationOption('execution.checkpointing.interval', null, 'Interval between checkpoints; checkpointing is off unless set.')
+export const CHECKPOINTING_MODE = enumOption('execution.checkpointing.mode', ['EXACTLY_ONCE', 'AT_LEAST_ONCE'] as const, 'EXACTLY_ONCE', 'EXACTLY_ONCE aligns barriers; AT_LEAST_ONCE does not hold channels back and may replay records.')
+export const CHECKPOINTING_TIMEOUT = durationOption('execution.checkpointing.timeout', 600_000, 'A checkpoint not complete after this long is aborted (expired).')
+export const CHECKPOINTING_MIN_PAUSE = durationOption('execution.checkpointing.min-pause', 0, 'Least time between the end of one checkpoint and the start of the next.')
+export const CHECKPOINTING_MAX_CONCURRENT = intOption('execution.checkpointing.max-concurrent-checkpoints', 1, 'Checkpoints that may be in progress at once.', 1, 1000)
+export const CHECKPOINTING_TOLERABLE_FAILURES = intOption('execution.checkpointing.tolerable-failed-checkpoints', 0, 'Consecutive checkpoint failures tolerated before the job fails.', 0, Number.MAX_SAFE_INTEGER)
+export const CHECKPOINTING_RETENTION = enumOption('execution.checkpointing.externalized-checkpoint-retention', ['DELETE_ON_CANCELLATION', 'RETAIN_ON_CANCELLATION', 'NO_EXTERNALIZED_CHECKPOINTS'] as const, 'NO_EXTERNALIZED_CHECKPOINTS', 'Whether completed checkpoints outlive the job: kept on failure (DELETE_ON_CANCELLATION), also on cancellation (RETAIN_ON_CANCELLATION), or deleted when the job ends (NO_EXTERNALIZED_CHECKPOINTS).')
+export const CHECKPOINTING_UNALIGNED = boolOption('execution.checkpointing.unaligned', false, 'Let barriers overtake buffered records and store those records in the checkpoint.')
+export const CHECKPOINTING_ALIGNED_TIMEOUT = durationOption('execution.checkpointing.aligned-checkpoint-timeout', 0, 'With unaligned checkpoints on: start aligned, switch to unaligned when alignment takes longer than this (0: unaligned from the start).')
+export const CHECKPOINTS_DIR = stringOption('state.checkpoints.dir', null, 'Directory for checkpoint files and metadata.')
+export const CHECKPOINTS_NUM_RETAINED = intOption('state.checkpoints.num-retained', 1, 'Completed checkpoints to keep.', 1, 10_000)
+export const CHECKPOINT_STORAGE = enumOption('state.checkpoint-storage', ['jobmanager', 'filesystem'] as const, null, 'Where checkpoints go: the JobManager\'s memory (default without a directory) or the file system (default with state.checkpoints.dir).')
+export const SAVEPOINTS_DIR = stringOption('state.savepoints.dir', null, 'Default directory for savepoints.')
+
+// Restart strategies (Flink's names and defaults).
+export const RESTART_STRATEGY = enumOption('restart-strategy.type', ['none', 'off', 'disable', 'fixed-delay', 'fixeddelay', 'failure-rate', 'failurerate', 'exponential-delay', 'exponentialdelay'] as const, null, 'none, fixed-delay, failure-rate or exponential-delay. Default: none without checkpointing, exponential-delay with it.')
+export const FIXED_DELAY_ATTEMPTS = intOption('restart-strategy.fixed-delay.attempts', 1, 'Restarts before the job fails.', 0, Number.MAX_SAFE_INTEGER)
+export const FIXED_DELAY_DELAY = durationOption('restart-strategy.fixed-delay.delay', 1000, 'Wait before each restart.')
+export const FAILURE_RATE_MAX_FAILURES = intOption('restart-strategy.failure-rate.max-failures-per-interval', 1, 'Failures within the interval before the job fails.', 1, Number.MAX_SAFE_INTEGER)
+export const FAILURE_RATE_INTERVAL = durationOption('restart-strategy.failure-rate.failure-rate-interval', 60_000, 'Window over which failures are counted.')
+export const FAILURE_RATE_DELAY = durationOption('restart-strategy.failure-rate.delay', 1000, 'Wait before each restart.')
+export const EXP_INITIAL_BACKOFF = durationOption('restart-strategy.exponential-delay.initial-backoff', 1000, 'First wait before a restart.')
+export const EXP_MAX_BACKOFF = durationOption('restart-strategy.exponential-delay.max-backoff', 60_000, 'Longest wait before a restart.')
+export const EXP_MULTIPLIER = doubleOption('restart-strategy.exponential-delay.backoff-multiplier', 1.5, 'Factor applied to the wait after each failure.', 1)
+export const EXP_RESET_THRESHOLD = durationOption('restart-strategy.exponential-delay.reset-backoff-threshold', 3_600_000, 'Running this long without failure resets the wait to the initial backoff.')
+export const EXP_JITTER = doubleOption('restart-strategy.exponential-delay.jitter-factor', 0.1, 'Random spread applied to each wait, as a fraction of it.', 0, 1)
+export const EXP_ATTEMPTS = intOption('restart-strategy.exponential-delay.attempts-before-reset-backoff', Number.MAX_SAFE_INTEGER, 'Restarts allowed before the wait resets; more fail the job.', 0, Number.MAX_SAFE_INTEGER)
+
 /** All known options by key, for validation of -D and config files. */
 export const ALL_OPTIONS: ReadonlyMap<string, ConfigOption<unknown>> = new Map(
-  [PARALLELISM_DEFAULT, MAX_PARALLELISM, OBJECT_REUSE, OPERATOR_CHAINING, BUFFER_TIMEOUT, NETWORK_BATCH_RECORDS, NETWORK_CREDITS, TASK_SLOTS, REST_PORT].map((o) => [o.key, o as ConfigOption<unknown>]),
+  [
+    PARALLELISM_DEFAULT, MAX_PARALLELISM, OBJECT_REUSE, OPERATOR_CHAINING, BUFFER_TIMEOUT, NETWORK_BATCH_RECORDS, NETWORK_CREDITS, TASK_SLOTS, REST_PORT,
+    CHECKPOINTING_INTERVAL, CHECKPOINTING_MODE, CHECKPOINTING_TIMEOUT, CHECKPOINTING_MIN_PAUSE, CHECKPOINTING_MAX_CONCURRENT, CHECKPOINTING_TOLERABLE_FAILURES,
+    CHECKPOINTING_RETENTION, CHECKPOINTING_UNALIGNED, CHECKPOINTING_ALIGNED_TIMEOUT, CHECKPOINTS_DIR, CHECKPOINTS_NUM_RETAINED, CHECKPOINT_STORAGE, SAVEPOINTS_DIR,
+    RESTART_STRATEGY, FIXED_DELAY_ATTEMPTS, FIXED_DELAY_DELAY, FAILURE_RATE_MAX_FAILURES, FAILURE_RATE_INTERVAL, FAILURE_RATE_DELAY,
+    EXP_INITIAL_BACKOFF, EXP_MAX_BACKOFF, EXP_MULTIPLIER, EXP_RESET_THRESHOLD, EXP_JITTER, EXP_ATTEMPTS,
+  ].map((o) => [o.key, o as ConfigOption<unknown>]),
 )

@@ -27,6 +27,7 @@ export class CoProcessOperator<A, B, R> extends BaseOperator<A, R> {
     this.context = this.keyed ? new KeyedProcessContext<unknown>(this) : null
   }
   override open(): void {
+    this.notificationTarget = this.fn.userFunction
     openFunction(this.fn.userFunction, this.ctx.runtimeContext)
   }
   processElement(record: A): void {

@@ -10,6 +10,7 @@ export class FilterOperator<T> extends BaseOperator<T, T> {
     this.fn = typeof userFunction === 'function' ? userFunction : userFunction.filter.bind(userFunction)
   }
   override open(): void {
+    this.notificationTarget = this.userFunction
     openFunction(this.userFunction, this.ctx.runtimeContext)
   }
   processElement(record: T): void {

@@ -14,6 +14,7 @@ export class GroupedReduceOperator<T> extends BaseOperator<T, T> {
     this.fn = typeof userFunction === 'function' ? userFunction : userFunction.reduce.bind(userFunction)
   }
   override open(): void {
+    this.notificationTarget = this.userFunction
     this.state = this.ctx.keyedBackend!.getValueState(new ValueStateDescriptor<T | undefined>('_reduce'))
     openFunction(this.userFunction, this.ctx.runtimeContext)
   }

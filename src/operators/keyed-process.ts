@@ -12,6 +12,7 @@ export class KeyedProcessOperator<K, IN, OUT> extends BaseOperator<IN, OUT> {
     this.context = new KeyedProcessContext<K>(this)
   }
   override open(): void {
+    this.notificationTarget = this.userFunction
     openFunction(this.userFunction, this.ctx.runtimeContext)
   }
   processElement(record: IN): void {

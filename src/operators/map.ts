@@ -10,6 +10,7 @@ export class MapOperator<IN, OUT> extends BaseOperator<IN, OUT> {
     this.fn = typeof userFunction === 'function' ? userFunction : userFunction.map.bind(userFunction)
   }
   override open(): void {
+    this.notificationTarget = this.userFunction
     openFunction(this.userFunction, this.ctx.runtimeContext)
   }
   processElement(record: IN): void {

@@ -15,6 +15,8 @@ export type Output<T> = Collector<T>
 /** Everything an operator gets from its task. */
 export interface OperatorContext {
   readonly location: TaskLocation
+  /** Whether the job takes checkpoints (transactional sinks commit on checkpoint completion then). */
+  readonly checkpointing: boolean
   readonly runtimeContext: RuntimeContext
   /** Present for operators on keyed streams. */
   readonly keyedBackend: HeapKeyedStateBackend | null
@@ -35,6 +37,17 @@ export interface StreamOperator<IN, OUT> {
   /** The task has no more input for now: write out anything batched. */
   onIdle(): void
   close(): void
+  /**
+   * Synchronous phase of a checkpoint: capture the operator's own state (keyed state and
+   * timers are captured by the task). The returned value is serialized later, so it must not
+   * change afterwards. Undefined: nothing to store.
+   */
+  snapshotState?(checkpointId: number): unknown
+  /** Before open(), on a restore: the states this subtask inherits (one per old subtask that had any). */
+  initializeState?(states: unknown[]): void
+  /** Checkpoint `checkpointId` completed; it subsumes every earlier one. */
+  notifyCheckpointComplete?(checkpointId: number): void
+  notifyCheckpointAborted?(checkpointId: number): void
 }
 
 /** No-op defaults, so operators implement only what they need. */
@@ -51,6 +64,31 @@ export abstract class BaseOperator<IN, OUT> implements StreamOperator<IN, OUT> {
   endInput(): void {}
   onIdle(): void {}
   close(): void {}
+
+  /** The user's function object, for the checkpoint notifications it may implement. */
+  protected notificationTarget: unknown = null
+
+  notifyCheckpointComplete(checkpointId: number): void {
+    const fn = this.notificationTarget as { notifyCheckpointComplete?: (id: number) => void } | null
+    if (fn && typeof fn.notifyCheckpointComplete === 'function') {
+      try {
+        fn.notifyCheckpointComplete(checkpointId)
+      } catch (e) {
+        throw this.userError(e)
+      }
+    }
+  }
+
+  notifyCheckpointAborted(checkpointId: number): void {
+    const fn = this.notificationTarget as { notifyCheckpointAborted?: (id: number) => void } | null
+    if (fn && typeof fn.notifyCheckpointAborted === 'function') {
+      try {
+        fn.notifyCheckpointAborted(checkpointId)
+      } catch (e) {
+        throw this.userError(e)
+      }
+    }
+  }
 
   /** Wraps what a user function threw, naming where; errors from further down the chain pass through. */
   protected userError(error: unknown): UserFunctionError {

@@ -15,6 +15,7 @@ export class ProcessOperator<IN, OUT> extends BaseOperator<IN, OUT> {
     super()
   }
   override open(): void {
+    this.notificationTarget = this.userFunction
     openFunction(this.userFunction, this.ctx.runtimeContext)
   }
   processElement(record: IN): void {

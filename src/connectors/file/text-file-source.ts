@@ -83,6 +83,8 @@ class TextFileReader extends SplitQueueReader<string, FileSplit> {
   private fd = -1
   private fdPath = ''
   private eof = false
+  /** The buffer starts inside a line of the previous split: skip it when validating. */
+  private midLine = false
 
   protected readSome(split: FileSplit, output: ReaderOutput<string>): boolean {
     if (split.offset < 0) this.seekToFirstLine(split)
@@ -128,7 +130,7 @@ class TextFileReader extends SplitQueueReader<string, FileSplit> {
       return
     }
     // The line that contains byte start-1 belongs to the previous split.
-    this.seek(split, split.start - 1)
+    this.seek(split, split.start - 1, true)
     for (;;) {
       const nl = this.buffer.indexOf(10, this.pos)
       if (nl >= 0 && nl < this.limit) {
@@ -142,7 +144,7 @@ class TextFileReader extends SplitQueueReader<string, FileSplit> {
     split.offset = this.bufferOffset + this.pos
   }
 
-  private seek(split: FileSplit, offset: number): void {
+  private seek(split: FileSplit, offset: number, midLine = false): void {
     if (this.fdPath !== split.path) {
       this.closeFile()
       try {
@@ -156,6 +158,7 @@ class TextFileReader extends SplitQueueReader<string, FileSplit> {
     this.pos = 0
     this.limit = 0
     this.eof = false
+    this.midLine = midLine
     this.fill()
   }
 
@@ -184,9 +187,17 @@ class TextFileReader extends SplitQueueReader<string, FileSplit> {
   private validate(from: number): void {
     // Check up to the last newline (a multi-byte character may straddle the read boundary).
     const lastNl = this.eof ? this.limit : this.buffer.lastIndexOf(10, this.limit - 1) + 1
-    if (lastNl <= from) return
     // Back up to the start of the line that `from` is in, so a line is checked as a whole.
-    const lineStart = from === 0 ? 0 : this.buffer.lastIndexOf(10, from - 1) + 1
+    let lineStart = from === 0 ? 0 : this.buffer.lastIndexOf(10, from - 1) + 1
+    if (this.midLine) {
+      // The first bytes belong to a line of the previous split (and may start mid-character).
+      const nl = this.buffer.indexOf(10)
+      if (nl < 0 || nl >= this.limit) return
+      this.midLine = false
+      lineStart = Math.max(lineStart, nl + 1)
+    }
+    // At the end of the file, the last line (without a newline) is complete: check it too.
+    if (lastNl <= lineStart) return
     if (isUtf8(this.buffer.subarray(lineStart, lastNl))) return
     let start = lineStart
     while (start < lastNl) {

@@ -92,6 +92,8 @@ export abstract class OutputChannel {
 export abstract class InputChannel {
   readonly queue: ChannelItem[] = []
   private head = 0
+  /** Set while the channel's barrier is aligned (exactly-once) or after its end of partition. */
+  blocked = false
   /** Set by the input gate: wakes the task when something arrives. */
   onData: () => void = () => {}
 

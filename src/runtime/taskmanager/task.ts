@@ -2,7 +2,11 @@
 // channels feeding the head and the record writers behind the tail. The worker's scheduler
 // calls step() repeatedly; each step does one bounded piece of work (one control message, one
 // batch of input, one poll of the source) synchronously, so there is no promise or closure per
-// record, and checkpoint barriers (next) can be handled between any two steps.
+// record, and checkpoint barriers are handled between any two steps.
+//
+// Lifecycle: running -> ended (all input consumed, end of partition sent; waits for the
+// JobManager's finish, after a final checkpoint when checkpointing is on) -> finished.
+// Failed and canceled end it at any point.
 
 import type { JobVertex } from '../../graph/job-graph.ts'
 import type { Collector, TimerService } from '../../api/functions.ts'
@@ -12,23 +16,33 @@ import { InputStatus, type SourceReader, type SourceReaderContext } from '../../
 import type { StreamOperator, OperatorContext } from '../../operators/operator.ts'
 import type { RecordWriter } from '../network/record-writer.ts'
 import type { InputChannel } from '../network/channels.ts'
-import { END_OF_PARTITION } from '../network/events.ts'
-import { HeapKeyedStateBackend } from '../../state/heap/keyed-state-backend.ts'
+import { END_OF_PARTITION, type CheckpointBarrier } from '../network/events.ts'
+import { HeapKeyedStateBackend, type HeapSnapshotCapture } from '../../state/heap/keyed-state-backend.ts'
 import { ProcessingTimeTimers } from './timer-service.ts'
+import { BarrierHandler } from './barrier-handler.ts'
+import type { TaskRestore, TaskSnapshot, OperatorSnapshot } from './task-snapshot.ts'
 import { UserError, UserFunctionError, WeirError, type TaskLocation } from '../../errors.ts'
 import type { SourceTransformation } from '../../graph/transformation.ts'
+import { assignToKeyGroup, keyGroupRangeForOperator, type KeyGroupRange } from '../../state/key-groups.ts'
 
 /** What a task needs from the worker it runs in. */
 export interface TaskHost {
   readonly jobName: string
   readonly attempt: number
+  readonly checkpointing: boolean
+  readonly exactlyOnce: boolean
   /** Schedules the run loop: something became runnable. */
   wake(): void
   requestSplit(vertex: number, subtask: number): void
+  /** All input consumed and end of partition sent. */
+  taskEnded(task: Task): void
   taskFinished(task: Task): void
+  /** The synchronous phase of checkpoint `id` is done; `complete` runs the asynchronous phase. */
+  snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => TaskSnapshot, timing: { syncMs: number; alignmentMs: number }): void
+  declineCheckpoint(task: Task, checkpointId: number, reason: string): void
 }
 
-type TaskState = 'running' | 'finished' | 'failed' | 'canceled'
+type TaskState = 'running' | 'ended' | 'finished' | 'failed' | 'canceled'
 
 /** Per-record hand-off to the next operator of the chain. */
 class ChainingOutput implements Collector<unknown> {
@@ -57,6 +71,7 @@ class CountingOutput implements Collector<unknown> {
 const DISCARD: Collector<unknown> = { collect() {} }
 
 interface KeyedOperatorRuntime {
+  readonly uid: string
   readonly operator: StreamOperator<unknown, unknown>
   readonly backend: HeapKeyedStateBackend
   readonly timers: ProcessingTimeTimers
@@ -65,10 +80,13 @@ interface KeyedOperatorRuntime {
 export class Task {
   state: TaskState = 'running'
   readonly operators: StreamOperator<unknown, unknown>[] = []
+  /** uids parallel to `operators`. */
+  private readonly operatorUids: string[] = []
   private readonly keyed: KeyedOperatorRuntime[] = []
   private readonly mail: Array<() => void> = []
   private head: StreamOperator<unknown, unknown> | null = null
   private reader: SourceReader<unknown, unknown> | null = null
+  private readonly sourceUid: string | null = null
   private sourceOutput: CountingOutput | null = null
   private sourceWaiting = false
   private endedChannels = 0
@@ -76,6 +94,8 @@ export class Task {
   private timerHandle: NodeJS.Timeout | null = null
   private armedFor = Infinity
   private timersDue = false
+  private readonly barriers: BarrierHandler | null
+  private readonly keyGroupRange: KeyGroupRange
   readonly location: TaskLocation
 
   constructor(
@@ -84,12 +104,14 @@ export class Task {
     private readonly inputs: InputChannel[],
     readonly writers: RecordWriter[],
     private readonly host: TaskHost,
+    private readonly restore: TaskRestore | null,
   ) {
     const headT = vertex.operators[0]!
     this.location = {
       jobName: host.jobName, operatorName: vertex.name, uid: vertex.uids[0]!,
       subtaskIndex, parallelism: vertex.parallelism, attempt: host.attempt,
     }
+    this.keyGroupRange = keyGroupRangeForOperator(vertex.maxParallelism, vertex.parallelism, subtaskIndex)
     for (const input of inputs) input.onData = () => host.wake()
     for (const w of writers) for (const c of w.channels) c.onUnblocked = () => host.wake()
 
@@ -104,19 +126,34 @@ export class Task {
       const operator = t.factory()
       operator.setup(this.operatorContext(i, t.kind === 'one-input' ? t.keySelector !== null : t.keySelector1 !== null, operator), output)
       this.operators.unshift(operator)
+      this.operatorUids.unshift(vertex.uids[i]!)
       output = new ChainingOutput(operator)
     }
     if (isSource) {
       this.sourceOutput = new CountingOutput(output)
+      this.sourceUid = vertex.uids[0]!
       this.reader = (headT as SourceTransformation).source.createReader(this.readerContext())
     } else {
       this.head = this.operators[0]!
     }
+    this.barriers = inputs.length > 0
+      ? new BarrierHandler({
+          blockChannel: (c) => (this.inputs[c]!.blocked = true),
+          unblockAllChannels: () => {
+            for (const input of this.inputs) input.blocked = false
+            this.host.wake()
+          },
+          snapshotAndForward: (barrier, alignmentMs) => this.checkpoint(barrier, alignmentMs),
+          abortCheckpoint: (id, reason) => this.host.declineCheckpoint(this, id, reason),
+          now: () => performance.now(),
+        }, inputs.length, host.exactlyOnce)
+      : null
   }
 
-  /** Opens operators (tail first, so that nothing emits into an unopened operator) and starts the reader. */
+  /** Restores state (if any), opens operators (tail first, so nothing emits into an unopened operator), starts the reader. */
   open(): void {
     this.guard(() => {
+      this.restoreState()
       for (let i = this.operators.length - 1; i >= 0; i--) this.operators[i]!.open()
       this.reader?.start()
     })
@@ -140,14 +177,57 @@ export class Task {
     this.post(() => this.reader!.notifyNoMoreSplits())
   }
 
+  /** A source task starts checkpoint n: snapshot, then barrier n goes downstream. */
+  triggerCheckpoint(barrier: CheckpointBarrier): void {
+    this.post(() => {
+      if (this.state === 'running') this.checkpoint(barrier, 0)
+      else this.host.declineCheckpoint(this, barrier.id, `task is ${this.state}`)
+    })
+  }
+
+  /** The final checkpoint of a bounded job: all input is consumed and no channel carries data any more. */
+  triggerFinalCheckpoint(barrier: CheckpointBarrier): void {
+    this.post(() => {
+      if (this.state === 'ended') this.checkpoint(barrier, 0)
+      else this.host.declineCheckpoint(this, barrier.id, `task is ${this.state}, not ended`)
+    })
+  }
+
+  notifyCheckpointComplete(checkpointId: number): void {
+    this.post(() => {
+      if (this.state !== 'running' && this.state !== 'ended') return
+      for (const op of this.operators) op.notifyCheckpointComplete?.(checkpointId)
+    })
+  }
+
+  notifyCheckpointAborted(checkpointId: number): void {
+    this.post(() => {
+      if (this.state !== 'running' && this.state !== 'ended') return
+      this.barriers?.onAbort(checkpointId)
+      for (const op of this.operators) op.notifyCheckpointAborted?.(checkpointId)
+    })
+  }
+
+  /** The JobManager says the job is done: close the operators. */
+  finishNow(): void {
+    this.post(() => {
+      if (this.state !== 'ended') return
+      for (const op of this.operators) op.close()
+      this.reader?.close()
+      this.state = 'finished'
+      this.host.taskFinished(this)
+    })
+  }
+
   /** One bounded piece of work; false when there was nothing this task could do now. */
   step(): boolean {
-    if (this.state !== 'running') return false
+    if (this.state !== 'running' && this.state !== 'ended') return false
     if (this.mail.length > 0) {
       const action = this.mail.shift()!
       action()
       return true
     }
+    if (this.state !== 'running') return false
     if (this.timersDue) {
       this.fireTimers()
       return true
@@ -159,7 +239,7 @@ export class Task {
 
   /** Sends partly filled batches and lets sinks write what they gathered. */
   flush(): void {
-    if (this.state === 'failed' || this.state === 'canceled') return
+    if (this.state !== 'running') return
     for (const op of this.operators) op.onIdle()
     for (const w of this.writers) w.flush()
   }
@@ -170,7 +250,7 @@ export class Task {
   }
 
   cancel(): void {
-    if (this.state === 'running') this.state = 'canceled'
+    if (this.state === 'running' || this.state === 'ended') this.state = 'canceled'
     this.clearTimer()
     try {
       this.reader?.close()
@@ -183,7 +263,7 @@ export class Task {
     if (this.sourceWaiting) return false
     const status = this.reader!.pollNext(this.sourceOutput!)
     if (status === InputStatus.NOTHING_AVAILABLE) this.sourceWaiting = true
-    else if (status === InputStatus.END_OF_INPUT) this.finish()
+    else if (status === InputStatus.END_OF_INPUT) this.endOfInput()
     return true
   }
 
@@ -191,9 +271,10 @@ export class Task {
     const inputs = this.inputs
     const n = inputs.length
     for (let tried = 0; tried < n; tried++) {
-      const channel = inputs[this.nextChannel]!
-      this.nextChannel = this.nextChannel + 1 === n ? 0 : this.nextChannel + 1
-      if (!channel.hasItems()) continue
+      const index = this.nextChannel
+      const channel = inputs[index]!
+      this.nextChannel = index + 1 === n ? 0 : index + 1
+      if (channel.blocked || !channel.hasItems()) continue
       const item = channel.take()
       if (Array.isArray(item)) {
         const head = this.head!
@@ -203,24 +284,93 @@ export class Task {
           for (let i = 0; i < item.length; i++) head.processElement2!(item[i])
         }
         channel.release(item)
+      } else if (item.type === 'barrier') {
+        this.barriers!.onBarrier(index, item)
       } else if (item.type === 'end-of-partition') {
-        if (++this.endedChannels === n) this.finish()
+        channel.blocked = true
+        this.barriers!.onEndOfPartition(index)
+        if (++this.endedChannels === n) this.endOfInput()
       }
       return true
     }
     return false
   }
 
-  /** End of all input: let operators finish (head first), send end of partition, close. */
-  private finish(): void {
+  /** All input consumed: let operators finish (head first), send end of partition, wait for finish. */
+  private endOfInput(): void {
     for (const op of this.operators) op.endInput()
     for (const op of this.operators) op.onIdle()
     for (const w of this.writers) w.broadcastEvent(END_OF_PARTITION)
     this.clearTimer()
-    for (const op of this.operators) op.close()
-    this.reader?.close()
-    this.state = 'finished'
-    this.host.taskFinished(this)
+    this.state = 'ended'
+    this.host.taskEnded(this)
+  }
+
+  /**
+   * Synchronous phase of a checkpoint: capture every operator's state, then forward the barrier
+   * (behind all records emitted before it). Serializing and writing happen afterwards, in the
+   * host, while this task keeps processing.
+   */
+  private checkpoint(barrier: CheckpointBarrier, alignmentMs: number): void {
+    const started = performance.now()
+    const splits = this.reader ? this.reader.snapshotState(barrier.id) : null
+    const captures: Array<{ uid: string; capture: HeapSnapshotCapture; timers: unknown[] } | null> = this.keyed.map((k) => ({
+      uid: k.uid, capture: k.backend.captureSnapshot(), timers: this.timerSnapshot(k),
+    }))
+    const states = this.operators.map((op) => op.snapshotState?.(barrier.id))
+    if (this.state === 'running') for (const w of this.writers) w.broadcastEvent(barrier)
+    const syncMs = performance.now() - started
+    const maxParallelism = this.vertex.maxParallelism
+    const uids = this.operatorUids
+    const sourceUid = this.sourceUid
+    this.host.snapshotTaken(this, barrier, () => {
+      const operators: Record<string, OperatorSnapshot> = {}
+      const entry = (uid: string) => (operators[uid] ??= {})
+      if (sourceUid !== null && splits !== null) entry(sourceUid).splits = splits
+      for (const c of captures) {
+        if (!c) continue
+        entry(c.uid).keyed = HeapKeyedStateBackend.encodeSnapshot(c.capture, maxParallelism)
+        if (c.timers.length > 0) entry(c.uid).timers = c.timers
+      }
+      states.forEach((s, i) => {
+        if (s !== undefined) entry(uids[i]!).state = s
+      })
+      return { version: 1, operators }
+    }, { syncMs, alignmentMs })
+  }
+
+  private timerSnapshot(k: KeyedOperatorRuntime): unknown[] {
+    const flat: unknown[] = []
+    for (const t of k.timers.all()) flat.push(assignToKeyGroup(t.key, this.vertex.maxParallelism), t.time, t.key)
+    return flat
+  }
+
+  private restoreState(): void {
+    const restore = this.restore
+    if (!restore) return
+    const range = this.keyGroupRange
+    for (const k of this.keyed) {
+      const r = restore[k.uid]
+      if (!r) continue
+      for (const snapshot of r.keyed) k.backend.restore(snapshot, range)
+      for (const flat of r.timers) {
+        for (let i = 0; i < flat.length; i += 3) {
+          const kg = flat[i] as number
+          if (kg < range.start || kg > range.end) continue
+          k.backend.setCurrentKey(flat[i + 2])
+          k.timers.register(flat[i + 1] as number, k.backend.currentKey, k.backend.currentMapKey)
+        }
+      }
+      this.armTimer(k.timers.nextTime())
+    }
+    this.operators.forEach((op, i) => {
+      const r = restore[this.operatorUids[i]!]
+      if (r && r.states.length > 0) op.initializeState?.(r.states)
+    })
+    if (this.reader && this.sourceUid !== null) {
+      const splits = restore[this.sourceUid]?.splits ?? []
+      if (splits.length > 0) this.reader.addSplits(splits)
+    }
   }
 
   private fireTimers(): void {
@@ -271,13 +421,14 @@ export class Task {
 
   private operatorContext(index: number, keyed: boolean, operator: StreamOperator<unknown, unknown>): OperatorContext {
     const t = this.vertex.operators[index]!
-    const location: TaskLocation = { ...this.location, operatorName: t.name, uid: this.vertex.uids[index]! }
+    const uid = this.vertex.uids[index]!
+    const location: TaskLocation = { ...this.location, operatorName: t.name, uid }
     let backend: HeapKeyedStateBackend | null = null
     let timerService: TimerService | null = null
     if (keyed) {
       backend = new HeapKeyedStateBackend()
       const timers = new ProcessingTimeTimers()
-      this.keyed.push({ operator, backend, timers })
+      this.keyed.push({ uid, operator, backend, timers })
       const b = backend
       timerService = {
         currentProcessingTime: () => Date.now(),
@@ -300,7 +451,7 @@ export class Task {
         return backend.getValueState(descriptor)
       },
     }
-    return { location, runtimeContext, keyedBackend: backend, timerService }
+    return { location, runtimeContext, keyedBackend: backend, timerService, checkpointing: this.host.checkpointing }
   }
 
   private readerContext(): SourceReaderContext {

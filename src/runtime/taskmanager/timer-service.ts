@@ -45,7 +45,14 @@ export class ProcessingTimeTimers {
 
   /** Every pending timer, for snapshots. */
   all(): Timer[] {
-    return this.heap.filter((t) => this.registered.has(`${t.time}|${String(t.mapKey)}`))
+    // A timer deleted and registered again has a stale copy in the heap: list each id once.
+    const seen = new Set<string>()
+    return this.heap.filter((t) => {
+      const id = `${t.time}|${String(t.mapKey)}`
+      if (!this.registered.has(id) || seen.has(id)) return false
+      seen.add(id)
+      return true
+    })
   }
 
   private dropDeleted(): void {

@@ -1,0 +1,89 @@
+// The framing of every file Weir writes for a checkpoint or savepoint: a magic number, a
+// format version, the kind of file, the payload's length and its CRC-32, then the payload.
+// Files are written under a temporary name, fsynced and renamed into place, so a reader sees a
+// whole file or none; reading checks every field and names the file when one is wrong.
+
+import { open, rename, readFile, unlink, mkdir } from 'node:fs/promises'
+import { crc32 } from 'node:zlib'
+import { dirname } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { WeirError } from '../errors.ts'
+
+const MAGIC = 0x57454952 // "WEIR"
+export const FORMAT_VERSION = 1
+const HEADER_BYTES = 4 + 2 + 2 + 8 + 4
+
+export const FileKind = { TASK_STATE: 1, METADATA: 2, CHANNEL_STATE: 3 } as const
+export type FileKind = (typeof FileKind)[keyof typeof FileKind]
+
+export function frame(kind: FileKind, payload: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(HEADER_BYTES + payload.length)
+  out.writeUInt32BE(MAGIC, 0)
+  out.writeUInt16BE(FORMAT_VERSION, 4)
+  out.writeUInt16BE(kind, 6)
+  out.writeBigUInt64BE(BigInt(payload.length), 8)
+  out.writeUInt32BE(crc32(payload), 16)
+  out.set(payload, HEADER_BYTES)
+  return out
+}
+
+/** Checks a framed file's bytes and returns its payload; `path` names the file in errors. */
+export function unframe(bytes: Uint8Array, expectedKind: FileKind, path: string): Uint8Array {
+  const damaged = (why: string) => new WeirError('WEIR_CHECKPOINT_CORRUPT', `checkpoint file ${path} is damaged: ${why}`, { domain: 'external' })
+  if (bytes.length < HEADER_BYTES) throw damaged(`it is ${bytes.length} bytes long, shorter than its header`)
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
+  if (buf.readUInt32BE(0) !== MAGIC) throw damaged('it does not start with the Weir file marker')
+  const version = buf.readUInt16BE(4)
+  if (version > FORMAT_VERSION) throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `checkpoint file ${path} has format version ${version}; this Weir reads up to version ${FORMAT_VERSION}`, { domain: 'user' })
+  const kind = buf.readUInt16BE(6)
+  if (kind !== expectedKind) throw damaged(`it holds file kind ${kind}, expected ${expectedKind}`)
+  const length = Number(buf.readBigUInt64BE(8))
+  if (length !== buf.length - HEADER_BYTES) throw damaged(`its header announces ${length} bytes of payload but ${buf.length - HEADER_BYTES} are there (truncated or extended)`)
+  const payload = buf.subarray(HEADER_BYTES)
+  if (crc32(payload) !== buf.readUInt32BE(16)) throw damaged('checksum mismatch (the content was altered)')
+  return payload
+}
+
+/** Writes a framed file atomically: temporary name, fsync, rename, fsync of the directory. */
+export async function writeFramedFile(path: string, kind: FileKind, payload: Uint8Array): Promise<number> {
+  const data = frame(kind, payload)
+  await mkdir(dirname(path), { recursive: true })
+  const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`
+  const handle = await open(tmp, 'w')
+  try {
+    await handle.writeFile(data)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+  try {
+    await rename(tmp, path)
+  } catch (e) {
+    await unlink(tmp).catch(() => {})
+    throw e
+  }
+  await syncDirectory(dirname(path))
+  return data.length
+}
+
+export async function readFramedFile(path: string, kind: FileKind): Promise<Uint8Array> {
+  let bytes: Buffer
+  try {
+    bytes = await readFile(path)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    throw new WeirError('WEIR_CHECKPOINT_CORRUPT', code === 'ENOENT' ? `checkpoint file ${path} is missing` : `cannot read checkpoint file ${path}: ${code ?? (e as Error).message}`, { domain: 'external' })
+  }
+  return unframe(bytes, kind, path)
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r')
+  try {
+    await handle.sync()
+  } catch {
+    // Some file systems do not support fsync on directories; the rename is still atomic.
+  } finally {
+    await handle.close()
+  }
+}

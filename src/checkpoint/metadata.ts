@@ -1,0 +1,129 @@
+// The `_metadata` of a checkpoint or savepoint: which tasks wrote which state, the split
+// enumerators' states, and enough about the job to check a restore. Paths of task state files
+// are relative to the checkpoint's directory, so a checkpoint can be moved.
+
+import { readdir, stat } from 'node:fs/promises'
+import { join, resolve, basename } from 'node:path'
+import { existsSync, statSync } from 'node:fs'
+import { encodeValue, decodeValue } from '../runtime/network/batch-codec.ts'
+import { FileKind, readFramedFile, writeFramedFile } from './file-format.ts'
+import { METADATA_FILE, metadataPath, parseCheckpointDirName } from './protocol/paths.ts'
+import type { StateHandle } from './state-handle.ts'
+import { UserError, WeirError } from '../errors.ts'
+
+export interface SubtaskStateEntry {
+  readonly subtask: number
+  readonly handle: StateHandle | null
+  readonly stateSize: number
+}
+
+export interface VertexStateEntry {
+  readonly vertex: number
+  /** uids of the chained operators, head first. */
+  readonly uids: string[]
+  readonly name: string
+  readonly parallelism: number
+  readonly maxParallelism: number
+  readonly subtasks: SubtaskStateEntry[]
+}
+
+export interface CheckpointMetadata {
+  readonly version: 1
+  readonly kind: 'checkpoint' | 'savepoint'
+  readonly jobId: string
+  readonly jobName: string
+  readonly checkpointId: number
+  readonly triggeredAt: number
+  readonly completedAt: number
+  readonly vertices: VertexStateEntry[]
+  /** Split enumerator state per source uid. */
+  readonly coordinators: Record<string, unknown>
+}
+
+export async function writeMetadata(dir: string, metadata: CheckpointMetadata): Promise<number> {
+  return writeFramedFile(metadataPath(dir), FileKind.METADATA, encodeValue(metadata))
+}
+
+export async function readMetadata(path: string): Promise<CheckpointMetadata> {
+  const payload = await readFramedFile(path, FileKind.METADATA)
+  let metadata: CheckpointMetadata
+  try {
+    metadata = decodeValue<CheckpointMetadata>(payload)
+  } catch (e) {
+    throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `checkpoint file ${path} is damaged: its content cannot be decoded (${(e as Error).message})`)
+  }
+  if (metadata.version !== 1) throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `checkpoint file ${path} has metadata version ${String(metadata.version)}, which this Weir cannot read`)
+  return metadata
+}
+
+/** A checkpoint or savepoint directory (or its _metadata file) given by a user. */
+export function resolveCheckpointDir(pathOrDir: string): string {
+  const abs = resolve(pathOrDir)
+  if (!existsSync(abs)) throw new UserError('WEIR_RESTORE_FAILED', `no checkpoint or savepoint at ${pathOrDir}`)
+  const dir = statSync(abs).isDirectory() ? abs : basename(abs) === METADATA_FILE ? resolve(abs, '..') : null
+  if (dir === null) throw new UserError('WEIR_RESTORE_FAILED', `${pathOrDir} is neither a checkpoint directory nor a _metadata file`)
+  if (!existsSync(metadataPath(dir))) {
+    throw new UserError('WEIR_RESTORE_FAILED', `${dir} has no ${METADATA_FILE}: the checkpoint never completed, or this is not a checkpoint directory`)
+  }
+  return dir
+}
+
+export interface RetainedCheckpoint {
+  readonly dir: string
+  readonly jobId: string
+  readonly id: number
+  /** Completion time from the metadata, or null when the metadata cannot be read. */
+  readonly completedAt: number | null
+  readonly size: number
+  readonly status: 'COMPLETED' | 'INCOMPLETE' | 'DAMAGED'
+  readonly problem?: string
+}
+
+/** Every chk-<n> directory under a checkpoints directory (all jobs), newest last. */
+export async function listCheckpoints(baseDir: string): Promise<RetainedCheckpoint[]> {
+  const out: RetainedCheckpoint[] = []
+  let jobs: string[]
+  try {
+    jobs = await readdir(baseDir)
+  } catch (e) {
+    throw new UserError('WEIR_RESTORE_FAILED', `cannot read checkpoint directory ${baseDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+  }
+  for (const jobId of jobs) {
+    const jobPath = join(baseDir, jobId)
+    if (!(await stat(jobPath)).isDirectory()) continue
+    for (const name of await readdir(jobPath)) {
+      const id = parseCheckpointDirName(name)
+      if (id === null) continue
+      const dir = join(jobPath, name)
+      const size = await directorySize(dir)
+      if (!existsSync(metadataPath(dir))) {
+        out.push({ dir, jobId, id, completedAt: null, size, status: 'INCOMPLETE' })
+        continue
+      }
+      try {
+        const m = await readMetadata(metadataPath(dir))
+        out.push({ dir, jobId, id, completedAt: m.completedAt, size, status: 'COMPLETED' })
+      } catch (e) {
+        out.push({ dir, jobId, id, completedAt: null, size, status: 'DAMAGED', problem: (e as Error).message })
+      }
+    }
+  }
+  return out.sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0) || a.id - b.id)
+}
+
+/** The newest completed checkpoint under a checkpoints directory. */
+export async function findLatestCheckpoint(baseDir: string): Promise<string> {
+  const completed = (await listCheckpoints(baseDir)).filter((c) => c.status === 'COMPLETED')
+  const latest = completed.at(-1)
+  if (!latest) throw new UserError('WEIR_RESTORE_FAILED', `no completed checkpoint under ${baseDir}`)
+  return latest.dir
+}
+
+async function directorySize(dir: string): Promise<number> {
+  let total = 0
+  for (const name of await readdir(dir)) {
+    const s = await stat(join(dir, name))
+    total += s.isDirectory() ? await directorySize(join(dir, name)) : s.size
+  }
+  return total
+}

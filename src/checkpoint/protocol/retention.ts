@@ -1,0 +1,34 @@
+// Which checkpoints to keep: after a completion, the oldest completed ones beyond
+// state.checkpoints.num-retained are dropped and pending ones older than the new one are
+// subsumed; when the job ends, the retention policy decides whether the rest are deleted.
+
+export type RetentionPolicy = 'DELETE_ON_CANCELLATION' | 'RETAIN_ON_CANCELLATION' | 'NO_EXTERNALIZED_CHECKPOINTS'
+export type TerminalStatus = 'FINISHED' | 'FAILED' | 'CANCELED' | 'SUSPENDED'
+
+export interface CompletionDecision {
+  /** Completed checkpoint ids to delete, oldest first. */
+  readonly dropCompleted: number[]
+  /** Pending checkpoint ids to abort as subsumed. */
+  readonly subsumePending: number[]
+}
+
+export function onCompletion(completedIds: readonly number[], pendingIds: readonly number[], newId: number, numRetained: number): CompletionDecision {
+  const all = [...completedIds, newId].sort((a, b) => a - b)
+  const dropCompleted = all.slice(0, Math.max(0, all.length - numRetained))
+  const subsumePending = pendingIds.filter((id) => id < newId)
+  return { dropCompleted, subsumePending }
+}
+
+/** Whether completed checkpoints are deleted when the job ends with this status. */
+export function deleteOnTermination(policy: RetentionPolicy, status: TerminalStatus): boolean {
+  // A suspended job (the process was stopped for a restart elsewhere) never deletes.
+  if (status === 'SUSPENDED') return false
+  switch (policy) {
+    case 'NO_EXTERNALIZED_CHECKPOINTS':
+      return true
+    case 'DELETE_ON_CANCELLATION':
+      return status === 'CANCELED' || status === 'FINISHED'
+    case 'RETAIN_ON_CANCELLATION':
+      return status === 'FINISHED'
+  }
+}

@@ -1,0 +1,53 @@
+// Reads the stored task states a subtask restores from, and gathers them per operator uid.
+
+import { readFileSync } from 'node:fs'
+import type { RestoreSource } from './restore-plan.ts'
+import type { TaskRestore, TaskSnapshot } from '../runtime/taskmanager/task-snapshot.ts'
+import { FileKind, unframe } from './file-format.ts'
+import { decodeValue } from '../runtime/network/batch-codec.ts'
+import { WeirError } from '../errors.ts'
+
+export function readTaskRestore(sources: readonly RestoreSource[]): TaskRestore {
+  const restore: TaskRestore = {}
+  for (const source of sources) {
+    const snapshot = readSnapshot(source)
+    for (const [uid, op] of Object.entries(snapshot.operators)) {
+      const r = (restore[uid] ??= { keyed: [], timers: [], states: [], splits: [] })
+      if (source.keyed) {
+        if (op.keyed) r.keyed.push(op.keyed)
+        if (op.timers) r.timers.push(op.timers)
+      }
+      if (source.operatorState) {
+        if (op.state !== undefined) r.states.push(op.state)
+        if (op.splits) r.splits.push(...op.splits)
+      }
+    }
+  }
+  return restore
+}
+
+function readSnapshot(source: RestoreSource): TaskSnapshot {
+  const h = source.handle
+  let payload: Uint8Array
+  let name: string
+  if (h.type === 'inline') {
+    payload = h.bytes
+    name = 'inline task state'
+  } else {
+    name = h.path
+    let bytes: Buffer
+    try {
+      bytes = readFileSync(h.path)
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      throw new WeirError('WEIR_CHECKPOINT_CORRUPT', code === 'ENOENT' ? `checkpoint file ${h.path} is missing` : `cannot read checkpoint file ${h.path}: ${code}`, { domain: 'external' })
+    }
+    if (bytes.length !== h.size) throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `checkpoint file ${h.path} is damaged: it is ${bytes.length} bytes long, the metadata says ${h.size}`, { domain: 'external' })
+    payload = unframe(bytes, FileKind.TASK_STATE, h.path)
+  }
+  try {
+    return decodeValue<TaskSnapshot>(payload)
+  } catch (e) {
+    throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `checkpoint file ${name} is damaged: its content cannot be decoded (${(e as Error).message})`)
+  }
+}

@@ -1,0 +1,24 @@
+// State handles: how an acknowledgement points at the state a task wrote. With filesystem
+// storage a handle names a file (with its size and checksum); with jobmanager storage the
+// bytes travel inline to the JobManager.
+
+export type StateHandle =
+  | { readonly type: 'file'; readonly path: string; readonly size: number }
+  | { readonly type: 'inline'; readonly bytes: Uint8Array }
+
+export function handleSize(handle: StateHandle): number {
+  return handle.type === 'file' ? handle.size : handle.bytes.length
+}
+
+/** The state a task acknowledges for a checkpoint. */
+export interface TaskAck {
+  readonly vertex: number
+  readonly subtask: number
+  readonly handle: StateHandle | null
+  /** Bytes of state (before framing), for the checkpoint's statistics. */
+  readonly stateSize: number
+  /** Time from the barrier's arrival until the task's snapshot finished, and alignment time. */
+  readonly syncMs: number
+  readonly asyncMs: number
+  readonly alignmentMs: number
+}

@@ -1,0 +1,36 @@
+// Filesystem checkpoint storage: task state files and `_metadata` under
+// state.checkpoints.dir/<job-id>/chk-<n>/.
+
+import { mkdir, rm } from 'node:fs/promises'
+import type { CheckpointLocation, CheckpointStorage, CompletedCheckpointRef } from './checkpoint-storage.ts'
+import { checkpointDir, jobDir, sharedDir, taskOwnedDir } from '../protocol/paths.ts'
+import { writeMetadata, type CheckpointMetadata } from '../metadata.ts'
+
+export class FsCheckpointStorage implements CheckpointStorage {
+  readonly type = 'filesystem'
+  constructor(readonly baseDir: string, readonly jobId: string) {}
+
+  async initialize(): Promise<void> {
+    await mkdir(sharedDir(this.baseDir, this.jobId), { recursive: true })
+    await mkdir(taskOwnedDir(this.baseDir, this.jobId), { recursive: true })
+  }
+
+  locationFor(checkpointId: number): CheckpointLocation {
+    return { type: 'filesystem', dir: checkpointDir(this.baseDir, this.jobId, checkpointId) }
+  }
+
+  async finalize(metadata: CheckpointMetadata): Promise<CompletedCheckpointRef> {
+    const dir = checkpointDir(this.baseDir, this.jobId, metadata.checkpointId)
+    await writeMetadata(dir, metadata)
+    return { id: metadata.checkpointId, dir, metadata }
+  }
+
+  async discard(checkpointId: number): Promise<void> {
+    await rm(checkpointDir(this.baseDir, this.jobId, checkpointId), { recursive: true, force: true })
+  }
+
+  /** Removes the job's directory once nothing in it is retained. */
+  async discardJobDirectory(): Promise<void> {
+    await rm(jobDir(this.baseDir, this.jobId), { recursive: true, force: true })
+  }
+}
