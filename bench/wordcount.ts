@@ -47,6 +47,8 @@ interface Run extends ChildResult {
   readonly wordsPerSecond: number
   readonly peakRssMB: number
   readonly profiles: string[]
+  /** CPU time of everything else on the machine while this configuration ran, in cores (Linux only). */
+  readonly otherCores: number | null
 }
 
 function parseOptions(argv: string[]): Options {
@@ -111,6 +113,18 @@ function warmPageCache(path: string): void {
     }
   } finally {
     closeSync(fd)
+  }
+}
+
+/** Busy CPU seconds of the whole machine so far (all cores), from /proc/stat; null elsewhere. */
+function machineBusySeconds(): number | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number)
+    // user nice system idle iowait irq softirq steal ...; USER_HZ is 100 on Linux
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields
+    return (user + nice + system + irq + softirq + steal) / 100
+  } catch {
+    return null
   }
 }
 
@@ -203,11 +217,16 @@ async function main(): Promise<void> {
   try {
     for (const config of options.only) {
       process.stdout.write(`running ${config} ... `)
+      const busyBefore = machineBusySeconds()
       const result = config === 'baseline'
         ? await runChild(child, config, 'baseline', { corpus: corpus.path }, null)
         : await runChild(child, config, 'weir', { corpus: corpus.path, parallelism: config === 'p1' ? 1 : 2, artifactUrl: artifact!.url, runtimeUrl: pathToFileURL(DIST_INDEX).href, config: options.config }, cpuProfDir)
+      const busyAfter = machineBusySeconds()
+      const wall = result.seconds > 0 ? result.seconds : 1
+      // The child's own CPU includes its start-up, outside `seconds`: a rough figure, for spotting interference.
+      const otherCores = busyBefore !== null && busyAfter !== null ? Math.max(0, (busyAfter - busyBefore - result.cpuSeconds) / wall) : null
       const profiles = cpuProfDir && config !== 'baseline' ? collectProfiles(cpuProfDir, config, stamp) : []
-      const run: Run = { ...result, config, wordsPerSecond: result.seconds > 0 ? result.words / result.seconds : 0, peakRssMB: result.maxRssKiB / 1024, profiles }
+      const run: Run = { ...result, config, wordsPerSecond: result.seconds > 0 ? result.words / result.seconds : 0, peakRssMB: result.maxRssKiB / 1024, profiles, otherCores }
       runs.set(config, run)
       if (!result.ok) {
         console.log('FAILED')
@@ -215,7 +234,7 @@ async function main(): Promise<void> {
         failed = true
         continue
       }
-      console.log(`${result.seconds.toFixed(2)} s`)
+      console.log(`${result.seconds.toFixed(2)} s${otherCores !== null && otherCores > 0.25 ? ` (other processes used ${otherCores.toFixed(2)} cores meanwhile: figures are disturbed)` : ''}`)
     }
   } finally {
     // With profiles, keep the bundle: profile-summary maps the job's code through its inline source map.
@@ -236,13 +255,14 @@ async function main(): Promise<void> {
     if (base?.ok && r?.ok && r.words !== base.words) problems.push(`${c}: recordsOut ${fmtInt(r.words)} differs from the baseline's ${fmtInt(base.words)} words`)
   }
 
-  const rows: string[][] = [['configuration', 'words', 'seconds', 'words/s', 'x baseline', 'peak RSS MB', 'CPU s']]
+  const rows: string[][] = [['configuration', 'words', 'seconds', 'words/s', 'x baseline', 'peak RSS MB', 'CPU s', 'other load']]
   for (const run of runs.values()) {
     const ratio = base?.ok && run.ok ? (run.wordsPerSecond / base.wordsPerSecond).toFixed(3) : '-'
     const label = run.config === 'baseline' ? 'baseline (hand-written loop)' : `weir -p ${run.config.slice(1)}`
-    rows.push([label, fmtInt(run.words), run.seconds.toFixed(2), fmtInt(run.wordsPerSecond), ratio, run.peakRssMB.toFixed(0), run.cpuSeconds.toFixed(2)])
+    rows.push([label, fmtInt(run.words), run.seconds.toFixed(2), fmtInt(run.wordsPerSecond), ratio, run.peakRssMB.toFixed(0), run.cpuSeconds.toFixed(2), run.otherCores === null ? '-' : run.otherCores.toFixed(2)])
   }
   console.log(`\n${table(rows)}`)
+  console.log('CPU s: CPU time of the configuration\'s process, all threads; other load: cores used by other processes meanwhile')
 
   const p1 = runs.get('p1')
   const p2 = runs.get('p2')

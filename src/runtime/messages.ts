@@ -3,7 +3,15 @@
 
 import type { SerializedError } from '../errors.ts'
 import type { RawConfig } from '../config/configuration.ts'
-import type { ChannelEvent } from './network/events.ts'
+import type { ChannelEvent, CheckpointBarrier } from './network/events.ts'
+import type { TaskAck } from '../checkpoint/state-handle.ts'
+import type { RestoreSource } from '../checkpoint/restore-plan.ts'
+
+/** How a slot takes part in checkpoints; null when checkpointing is off. */
+export interface CheckpointingSetup {
+  readonly exactlyOnce: boolean
+  readonly storage: { readonly type: 'jobmanager'; readonly maxStateBytes: number } | { readonly type: 'filesystem'; readonly baseDir: string }
+}
 
 /** What a slot worker needs to rebuild the job and run its share. */
 export interface WorkerSetup {
@@ -14,6 +22,10 @@ export interface WorkerSetup {
   readonly args: readonly string[]
   readonly config: RawConfig
   readonly attempt: number
+  readonly jobId: string
+  readonly checkpointing: CheckpointingSetup | null
+  /** State to restore, per task `${vertex}/${subtask}`; null on a fresh start. */
+  readonly restore: Record<string, RestoreSource[]> | null
   /** Send print() output to the main thread instead of writing fd 1 directly. */
   readonly routeStdout: boolean
 }
@@ -22,10 +34,19 @@ export type ToWorker =
   | { readonly type: 'assign-splits'; readonly vertex: number; readonly subtask: number; readonly splits: unknown[] }
   | { readonly type: 'no-more-splits'; readonly vertex: number; readonly subtask: number }
   | { readonly type: 'cancel' }
+  /** Periodic checkpoints go to source tasks; `final` ones to every task of a bounded job that ended. */
+  | { readonly type: 'trigger-checkpoint'; readonly barrier: CheckpointBarrier; readonly final: boolean }
+  | { readonly type: 'checkpoint-complete'; readonly checkpointId: number }
+  | { readonly type: 'checkpoint-aborted'; readonly checkpointId: number }
+  /** Every task ended (and the final checkpoint, if any, completed): close and finish. */
+  | { readonly type: 'finish' }
 
 export type FromWorker =
   | { readonly type: 'split-request'; readonly vertex: number; readonly subtask: number }
+  | { readonly type: 'task-ended'; readonly vertex: number; readonly subtask: number }
   | { readonly type: 'task-finished'; readonly vertex: number; readonly subtask: number }
+  | { readonly type: 'ack'; readonly checkpointId: number; readonly ack: TaskAck }
+  | { readonly type: 'decline'; readonly checkpointId: number; readonly vertex: number; readonly subtask: number; readonly reason: string }
   | { readonly type: 'failed'; readonly error: SerializedError }
   | { readonly type: 'metrics'; readonly recordsIn: number; readonly recordsOut: number }
   | { readonly type: 'stdout'; readonly text: string }

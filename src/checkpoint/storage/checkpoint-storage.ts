@@ -28,6 +28,8 @@ export interface CheckpointStorage {
   finalize(metadata: CheckpointMetadata): Promise<CompletedCheckpointRef>
   /** Deletes a checkpoint and the state it alone references. */
   discard(checkpointId: number): Promise<void>
+  /** Deletes everything the job stored (when no checkpoint is retained). */
+  discardAll?(): Promise<void>
 }
 
 /** The task's view: writes one task's state bytes. */

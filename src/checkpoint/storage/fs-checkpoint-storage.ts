@@ -30,7 +30,7 @@ export class FsCheckpointStorage implements CheckpointStorage {
   }
 
   /** Removes the job's directory once nothing in it is retained. */
-  async discardJobDirectory(): Promise<void> {
+  async discardAll(): Promise<void> {
     await rm(jobDir(this.baseDir, this.jobId), { recursive: true, force: true })
   }
 }

@@ -1,78 +1,93 @@
 // The embedded mini cluster that `weir run` starts: a JobManager on the main thread and one
 // TaskManager whose slots are worker threads. The JobManager compiles the job, runs the split
-// enumerators, deploys every slot, and watches for the end of the job or its first failure.
+// enumerators and the checkpoint coordinator, deploys every slot, and on a failure asks the
+// restart strategy whether to restart every task from the latest completed checkpoint.
 
-import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads'
-import { fileURLToPath } from 'node:url'
-import { extname } from 'node:path'
+import { randomBytes } from 'node:crypto'
 import { compileJob, type CompiledJob } from '../compile.ts'
 import type { RawConfig } from '../../config/configuration.ts'
 import { TASK_SLOTS } from '../../config/options.ts'
-import type { FromWorker, ToWorker, WorkerSetup } from '../messages.ts'
-import { SourceCoordinator } from './source-coordinator.ts'
-import { slotOf } from '../taskmanager/task-executor.ts'
-import { deserializeError, WeirError } from '../../errors.ts'
+import { deserializeError, isWeirError, WeirError } from '../../errors.ts'
 import { loadJobDefinition } from '../load-job.ts'
+import { readCheckpointOptions, type CheckpointOptions } from '../../checkpoint/checkpoint-options.ts'
+import { CheckpointCoordinator } from '../../checkpoint/coordinator.ts'
+import { FsCheckpointStorage } from '../../checkpoint/storage/fs-checkpoint-storage.ts'
+import { MemoryCheckpointStorage } from '../../checkpoint/storage/memory-checkpoint-storage.ts'
+import type { CheckpointStorage } from '../../checkpoint/storage/checkpoint-storage.ts'
+import { findLatestCheckpoint, readMetadata, resolveCheckpointDir, type CheckpointMetadata } from '../../checkpoint/metadata.ts'
+import { metadataPath } from '../../checkpoint/protocol/paths.ts'
+import { planRestore, type RestorePlan } from '../../checkpoint/restore-plan.ts'
+import { createRestartStrategy, type RestartStrategy } from './restart-strategy.ts'
+import { Attempt, type AttemptOutcome } from './attempt.ts'
+import type { CheckpointingSetup } from '../messages.ts'
+import { UserError } from '../../errors.ts'
 
 export interface JobRunOptions {
   /** file: URL of the job module (bundled, or directly importable). */
   readonly artifactUrl: string
   readonly args?: readonly string[]
   readonly config?: RawConfig
+  /** Resume from this checkpoint or savepoint (a directory or its _metadata), or 'latest' under state.checkpoints.dir. */
+  readonly restoreFrom?: string
+  /** Skip stored state whose operator no longer exists instead of failing. */
+  readonly allowNonRestoredState?: boolean
   /** Route print() output through onStdout instead of writing fd 1 from the workers. */
   readonly onStdout?: (text: string) => void
   readonly onMetrics?: (metrics: JobMetrics) => void
+  /** Log lines about attempts, restarts and checkpoints. */
+  readonly onLog?: (line: string) => void
 }
 
 export interface JobMetrics {
-  /** Records emitted by the sources. */
+  /** Records emitted by the sources (in the current attempt). */
   recordsIn: number
-  /** Records received by the sinks. */
+  /** Records received by the sinks (in the current attempt). */
   recordsOut: number
 }
 
 export type JobStatus = 'FINISHED' | 'FAILED' | 'CANCELED'
 
 export interface JobResult extends JobMetrics {
+  readonly jobId: string
   readonly jobName: string
   readonly status: JobStatus
   readonly error?: WeirError
   readonly durationMs: number
   readonly slots: number
-}
-
-const here = fileURLToPath(import.meta.url)
-const WORKER_ENTRY = new URL(`../taskmanager/slot-worker${extname(here)}`, import.meta.url)
-
-/**
- * The worker's entry. Built code starts the .js entry directly; when Weir itself runs from its
- * TypeScript sources (tests, development), loader hooks do not reach workers on Node 20, so the
- * worker first registers tsx and then imports the .ts entry.
- */
-function workerEntry(): [URL | string, { eval?: boolean }] {
-  if (extname(here) !== '.ts') return [WORKER_ENTRY, {}]
-  const tsx = import.meta.resolve('tsx/esm/api')
-  return [`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_ENTRY.href)}) })`, { eval: true }]
+  /** Number of restarts that happened. */
+  readonly restarts: number
+  readonly checkpoints: { readonly triggered: number; readonly completed: number; readonly failed: number }
 }
 
 export class JobExecution {
   readonly job: CompiledJob
+  readonly jobId: string
   readonly slots: number
-  private readonly workers: Worker[] = []
-  private readonly coordinators = new Map<number, SourceCoordinator>()
-  private readonly workerMetrics: JobMetrics[]
-  private remainingTasks: number
+  readonly checkpointOptions: CheckpointOptions
+  readonly coordinator: CheckpointCoordinator | null
+  private readonly restartStrategy: RestartStrategy
+  private attempt: Attempt | null = null
+  private attemptNumber = 0
+  private restarts = 0
   private readonly started = performance.now()
   private settle!: (result: JobResult) => void
   private done = false
+  private canceled = false
+  private cancelWait: (() => void) | null = null
   readonly result: Promise<JobResult>
+  /** When the current attempt started processing (after a restart: the recovery point). */
+  attemptStartedAt = 0
 
-  private constructor(job: CompiledJob, private readonly options: JobRunOptions) {
+  private constructor(job: CompiledJob, private readonly options: JobRunOptions, storage: CheckpointStorage | null, restoredId: number) {
     this.job = job
+    this.jobId = storage instanceof FsCheckpointStorage ? storage.jobId : newJobId()
     const configured = job.config.get(TASK_SLOTS)
     this.slots = configured > 0 ? configured : Math.max(...job.graph.vertices.map((v) => v.parallelism))
-    this.workerMetrics = Array.from({ length: this.slots }, () => ({ recordsIn: 0, recordsOut: 0 }))
-    this.remainingTasks = job.graph.vertices.reduce((n, v) => n + v.parallelism, 0)
+    this.checkpointOptions = readCheckpointOptions(job.config)
+    this.coordinator = storage && this.checkpointOptions.intervalMs !== null
+      ? new CheckpointCoordinator(this.checkpointOptions, storage, { jobId: this.jobId, jobName: job.name, graph: job.graph }, restoredId)
+      : null
+    this.restartStrategy = createRestartStrategy(job.config)
     this.result = new Promise((resolve) => (this.settle = resolve))
   }
 
@@ -80,119 +95,135 @@ export class JobExecution {
   static async start(options: JobRunOptions): Promise<JobExecution> {
     const definition = await loadJobDefinition(options.artifactUrl)
     const job = compileJob(definition, options.args ?? [], options.config ?? {})
-    const execution = new JobExecution(job, options)
-    await execution.deploy()
+    const checkpointOptions = readCheckpointOptions(job.config)
+    const jobId = newJobId()
+    let storage: CheckpointStorage | null = null
+    if (checkpointOptions.intervalMs !== null) {
+      if (checkpointOptions.storage === 'filesystem') {
+        const fs = new FsCheckpointStorage(checkpointOptions.dir!, jobId)
+        await fs.initialize()
+        storage = fs
+      } else {
+        storage = new MemoryCheckpointStorage()
+      }
+    }
+    let initialRestore: (RestorePlan & { source: string }) | null = null
+    if (options.restoreFrom !== undefined) {
+      initialRestore = await planFromPath(options.restoreFrom, checkpointOptions, job, options.allowNonRestoredState ?? false)
+      options.onLog?.(`Restoring job '${job.name}' from checkpoint ${initialRestore.checkpointId} (${initialRestore.source})`)
+    }
+    const execution = new JobExecution(job, options, storage, initialRestore?.checkpointId ?? 0)
+    void execution.run(initialRestore)
     return execution
   }
 
   get metrics(): JobMetrics {
-    return sumMetrics(this.workerMetrics)
+    return this.attempt?.metrics ?? { recordsIn: 0, recordsOut: 0 }
+  }
+
+  get attemptCount(): number {
+    return this.attemptNumber
   }
 
   /** Cancels the job: stops every slot; the result settles as CANCELED. */
   async cancel(): Promise<void> {
     if (this.done) return
-    await this.finish('CANCELED')
+    this.canceled = true
+    this.cancelWait?.()
+    await this.attempt?.cancel()
   }
 
-  private async deploy(): Promise<void> {
-    for (const vertex of this.job.graph.vertices) {
-      const head = vertex.operators[0]!
-      if (head.kind !== 'source') continue
-      const coordinator = new SourceCoordinator(vertex.id, vertex.parallelism, head.source, (subtask, m) => this.sendToSlot(slotOf(subtask, this.slots), m))
-      this.coordinators.set(vertex.id, coordinator)
-    }
-    for (const c of this.coordinators.values()) await c.start()
-
-    // One channel per pair of slots carries all data between them.
-    const ports: Array<Record<number, MessagePort>> = Array.from({ length: this.slots }, () => ({}))
-    for (let a = 0; a < this.slots; a++) {
-      for (let b = a + 1; b < this.slots; b++) {
-        const { port1, port2 } = new MessageChannel()
-        ports[a]![b] = port1
-        ports[b]![a] = port2
-      }
-    }
-    for (let slot = 0; slot < this.slots; slot++) {
-      const setup: WorkerSetup = {
-        workerIndex: slot, numWorkers: this.slots, artifactUrl: this.options.artifactUrl,
-        args: [...(this.options.args ?? [])], config: this.job.config.toRaw(), attempt: 0,
-        routeStdout: this.options.onStdout !== undefined,
-      }
-      const [entry, entryOptions] = workerEntry()
-      const worker = new Worker(entry, {
-        ...entryOptions,
-        workerData: { setup, ports: ports[slot] },
-        transferList: Object.values(ports[slot]!),
-        name: `weir-slot-${slot}`,
-      })
-      worker.on('message', (m: FromWorker) => this.onWorkerMessage(slot, m))
-      worker.on('error', (e) => void this.fail(new WeirError('WEIR_WORKER_LOST', `slot ${slot} crashed: ${e.message}`, { cause: e, retriable: true })))
-      worker.on('exit', (code) => {
-        if (!this.done) void this.fail(new WeirError('WEIR_WORKER_LOST', `slot ${slot} exited unexpectedly with code ${code}`, { retriable: true }))
-      })
-      this.workers.push(worker)
-    }
+  /** Triggers a checkpoint now; null when checkpointing is off or the job is not running. */
+  triggerCheckpoint(): number | null {
+    return this.coordinator?.triggerNow() ?? null
   }
 
-  private sendToSlot(slot: number, message: ToWorker): void {
-    this.workers[slot]?.postMessage(message)
+  private log(line: string): void {
+    this.options.onLog?.(line)
   }
 
-  private onWorkerMessage(slot: number, m: FromWorker): void {
-    if (this.done) return
-    switch (m.type) {
-      case 'split-request':
-        try {
-          this.coordinators.get(m.vertex)!.handleSplitRequest(m.subtask)
-        } catch (e) {
-          void this.fail(e instanceof WeirError ? e : new WeirError('WEIR_SOURCE_FAILED', `split enumerator failed: ${(e as Error).message}`, { cause: e }))
+  private async run(initialRestore: (RestorePlan & { source: string }) | null): Promise<void> {
+    let restore: RestorePlan | null = initialRestore
+    for (;;) {
+      const outcome = await this.runAttempt(restore)
+      if (outcome.kind === 'finished') return this.end('FINISHED')
+      if (outcome.kind === 'canceled' || this.canceled) return this.end('CANCELED')
+      const error = outcome.error
+      this.restartStrategy.notifyFailure(Date.now())
+      if (!error.retriable || !this.restartStrategy.canRestart()) {
+        if (error.retriable && this.restartStrategy.name !== 'none') {
+          this.log(`Not restarting: ${this.restartStrategy.describeLimit()}`)
         }
-        return
-      case 'task-finished':
-        if (--this.remainingTasks === 0) void this.finish('FINISHED')
-        return
-      case 'metrics':
-        this.workerMetrics[slot] = { recordsIn: m.recordsIn, recordsOut: m.recordsOut }
-        this.options.onMetrics?.(this.metrics)
-        return
-      case 'stdout':
-        this.options.onStdout?.(m.text)
-        return
-      case 'failed':
-        void this.fail(deserializeError(m.error))
-        return
-      case 'canceled':
-        return
+        return this.end('FAILED', error)
+      }
+      const delay = this.restartStrategy.backoffMs()
+      const latest = this.coordinator?.latest ?? null
+      this.log(`Attempt ${this.attemptNumber} of job '${this.job.name}' failed: ${error.message}`)
+      this.log(`Restarting in ${delay} ms from ${latest ? `checkpoint ${latest.id}` : initialRestore ? `checkpoint ${initialRestore.checkpointId}` : 'the beginning (no checkpoint completed yet)'} (${this.restartStrategy.name})`)
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delay)
+        this.cancelWait = () => {
+          clearTimeout(t)
+          resolve()
+        }
+      })
+      this.cancelWait = null
+      if (this.canceled) return this.end('CANCELED')
+      this.restarts++
+      this.attemptNumber++
+      try {
+        restore = latest ? planRestore(latest.metadata, latest.dir, this.job.graph, this.options.allowNonRestoredState ?? false) : initialRestore
+      } catch (e) {
+        return this.end('FAILED', isWeirError(e) ? e : new WeirError('WEIR_RESTORE_FAILED', (e as Error).message))
+      }
     }
   }
 
-  private async fail(error: WeirError): Promise<void> {
-    if (this.done) return
-    await this.finish('FAILED', error)
+  private async runAttempt(restore: RestorePlan | null): Promise<AttemptOutcome> {
+    const checkpointing: CheckpointingSetup | null = this.coordinator
+      ? {
+          exactlyOnce: this.checkpointOptions.exactlyOnce,
+          storage: this.coordinator.storage.type === 'filesystem'
+            ? { type: 'filesystem', baseDir: this.checkpointOptions.dir! }
+            : { type: 'jobmanager', maxStateBytes: (this.coordinator.storage as MemoryCheckpointStorage).maxStateBytes },
+        }
+      : null
+    const attempt = new Attempt({
+      job: this.job, jobId: this.jobId, slots: this.slots, attemptNumber: this.attemptNumber,
+      artifactUrl: this.options.artifactUrl, args: this.options.args ?? [], checkpointing, restore,
+      coordinator: this.coordinator, onStdout: this.options.onStdout, onMetrics: this.options.onMetrics,
+    })
+    this.attempt = attempt
+    this.attemptStartedAt = performance.now()
+    if (this.canceled) await attempt.cancel()
+    const outcome = await attempt.outcome
+    return outcome
   }
 
-  private async finish(status: JobStatus, error?: WeirError): Promise<void> {
+  private async end(status: JobStatus, error?: WeirError): Promise<void> {
     if (this.done) return
     this.done = true
-    for (const c of this.coordinators.values()) {
-      try {
-        c.close()
-      } catch {
-        // the job is over; a failing close changes nothing
-      }
-    }
-    await Promise.all(this.workers.map((w) => w.terminate()))
-    this.settle({ jobName: this.job.name, status, error, durationMs: performance.now() - this.started, slots: this.slots, ...this.metrics })
+    const metrics = this.metrics
+    await this.coordinator?.shutdown(status).catch(() => {})
+    this.settle({
+      jobId: this.jobId, jobName: this.job.name, status, error, durationMs: performance.now() - this.started, slots: this.slots,
+      restarts: this.restarts, checkpoints: { ...(this.coordinator?.counts ?? { triggered: 0, completed: 0, failed: 0 }) }, ...metrics,
+    })
   }
 }
 
-function sumMetrics(list: readonly JobMetrics[]): JobMetrics {
-  let recordsIn = 0
-  let recordsOut = 0
-  for (const m of list) {
-    recordsIn += m.recordsIn
-    recordsOut += m.recordsOut
+function newJobId(): string {
+  return randomBytes(16).toString('hex')
+}
+
+async function planFromPath(path: string, options: CheckpointOptions, job: CompiledJob, allowNonRestored: boolean): Promise<RestorePlan & { source: string }> {
+  let dir: string
+  if (path === 'latest') {
+    if (!options.dir) throw new UserError('WEIR_RESTORE_FAILED', '--from-checkpoint latest needs state.checkpoints.dir to know where to look')
+    dir = await findLatestCheckpoint(options.dir)
+  } else {
+    dir = resolveCheckpointDir(path)
   }
-  return { recordsIn, recordsOut }
+  const metadata: CheckpointMetadata = await readMetadata(metadataPath(dir))
+  return { ...planRestore(metadata, dir, job.graph, allowNonRestored), source: dir }
 }

@@ -11,17 +11,18 @@ export class SourceCoordinator {
     readonly parallelism: number,
     source: Source<unknown, unknown, unknown>,
     private readonly sendToSubtask: (subtask: number, message: ToWorker) => void,
+    restored?: unknown,
   ) {
     const ctx: SplitEnumeratorContext<unknown> = {
       parallelism,
       assignSplit: (split, subtask) => this.sendToSubtask(subtask, { type: 'assign-splits', vertex, subtask, splits: [split] }),
       signalNoMoreSplits: (subtask) => this.sendToSubtask(subtask, { type: 'no-more-splits', vertex, subtask }),
     }
-    this.enumerator = source.createEnumerator(ctx)
+    this.enumerator = source.createEnumerator(ctx, restored)
   }
 
-  async start(): Promise<void> {
-    await this.enumerator.start()
+  start(): void {
+    void this.enumerator.start()
     for (let i = 0; i < this.parallelism; i++) this.enumerator.addReader(i)
   }
 

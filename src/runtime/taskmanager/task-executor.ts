@@ -13,8 +13,16 @@ import { createRecordWriter } from '../network/record-writer.ts'
 import type { ChannelEvent } from '../network/events.ts'
 import { Task, type TaskHost } from './task.ts'
 import { SinkOperator } from '../../operators/sink.ts'
-import type { FromWorker, PeerMessage, ToWorker } from '../messages.ts'
+import type { CheckpointingSetup, FromWorker, PeerMessage, ToWorker } from '../messages.ts'
 import { serializeError } from '../../errors.ts'
+import type { CheckpointBarrier } from '../network/events.ts'
+import type { TaskSnapshot } from './task-snapshot.ts'
+import type { RestoreSource } from '../../checkpoint/restore-plan.ts'
+import { readTaskRestore } from '../../checkpoint/read-task-state.ts'
+import { encodeValue } from '../network/batch-codec.ts'
+import { writeTaskState } from '../../checkpoint/storage/task-state-writer.ts'
+import type { CheckpointLocation } from '../../checkpoint/storage/checkpoint-storage.ts'
+import { checkpointDir } from '../../checkpoint/protocol/paths.ts'
 
 /** Which slot runs subtask i of a vertex: slot sharing puts subtask i of every vertex in slot i mod slots. */
 export function slotOf(subtaskIndex: number, numSlots: number): number {
@@ -28,6 +36,8 @@ const METRICS_INTERVAL_MS = 200
 export class TaskExecutor implements TaskHost, Transport {
   readonly tasks: Task[] = []
   readonly jobName: string
+  readonly checkpointing: boolean
+  readonly exactlyOnce: boolean
   private readonly inputChannels = new Map<number, InputChannel>()
   private readonly outputChannels = new Map<number, RemoteOutputChannel>()
   private readonly localChannels = new Map<number, LocalChannel>()
@@ -46,8 +56,13 @@ export class TaskExecutor implements TaskHost, Transport {
     private readonly peers: ReadonlyMap<number, MessagePort>,
     private readonly toJobManager: (message: FromWorker) => void,
     readonly attempt: number,
+    private readonly jobId: string,
+    private readonly checkpointSetup: CheckpointingSetup | null,
+    restore: Record<string, RestoreSource[]> | null,
   ) {
     this.jobName = job.name
+    this.checkpointing = checkpointSetup !== null
+    this.exactlyOnce = checkpointSetup?.exactlyOnce ?? true
     this.bufferTimeout = job.config.get(BUFFER_TIMEOUT) ?? 100
     const batchSize = job.config.get(NETWORK_BATCH_RECORDS)
     const credits = job.config.get(NETWORK_CREDITS)
@@ -64,7 +79,8 @@ export class TaskExecutor implements TaskHost, Transport {
           const channels = this.outputChannelsFor(edge, i, target, batchSize, credits)
           return createRecordWriter(edge.partitioner, channels, i, target.maxParallelism)
         })
-        const task = new Task(vertex, i, inputs, writers, this)
+        const sources = restore?.[`${vertex.id}/${i}`]
+        const task = new Task(vertex, i, inputs, writers, this, sources ? readTaskRestore(sources) : null)
         this.tasks.push(task)
         this.taskByKey.set(`${vertex.id}/${i}`, task)
       }
@@ -93,6 +109,21 @@ export class TaskExecutor implements TaskHost, Transport {
       case 'no-more-splits':
         this.taskByKey.get(`${message.vertex}/${message.subtask}`)?.noMoreSplits()
         return
+      case 'trigger-checkpoint':
+        for (const t of this.tasks) {
+          if (message.final) t.triggerFinalCheckpoint(message.barrier)
+          else if (t.vertex.inputs.length === 0) t.triggerCheckpoint(message.barrier)
+        }
+        return
+      case 'checkpoint-complete':
+        for (const t of this.tasks) t.notifyCheckpointComplete(message.checkpointId)
+        return
+      case 'checkpoint-aborted':
+        for (const t of this.tasks) t.notifyCheckpointAborted(message.checkpointId)
+        return
+      case 'finish':
+        for (const t of this.tasks) t.finishNow()
+        return
       case 'cancel':
         this.stop()
         for (const t of this.tasks) t.cancel()
@@ -109,6 +140,41 @@ export class TaskExecutor implements TaskHost, Transport {
 
   requestSplit(vertex: number, subtask: number): void {
     this.toJobManager({ type: 'split-request', vertex, subtask })
+  }
+
+  taskEnded(task: Task): void {
+    if (!this.checkpointing) task.finishNow()
+    else this.toJobManager({ type: 'task-ended', vertex: task.vertex.id, subtask: task.subtaskIndex })
+  }
+
+  snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => TaskSnapshot, timing: { syncMs: number; alignmentMs: number }): void {
+    const location = this.locationFor(barrier.id)
+    const { id: vertex } = task.vertex
+    const subtask = task.subtaskIndex
+    // The asynchronous phase: serialize and write after this turn, while the task goes on.
+    setImmediate(async () => {
+      const started = performance.now()
+      try {
+        const payload = encodeValue(snapshot())
+        const handle = await writeTaskState(location, vertex, subtask, this.attempt, payload)
+        if (this.stopped) return
+        this.toJobManager({
+          type: 'ack', checkpointId: barrier.id,
+          ack: { vertex, subtask, handle, stateSize: payload.length, syncMs: timing.syncMs, asyncMs: performance.now() - started, alignmentMs: timing.alignmentMs },
+        })
+      } catch (e) {
+        if (!this.stopped) this.toJobManager({ type: 'decline', checkpointId: barrier.id, vertex, subtask, reason: (e as Error).message })
+      }
+    })
+  }
+
+  declineCheckpoint(task: Task, checkpointId: number, reason: string): void {
+    this.toJobManager({ type: 'decline', checkpointId, vertex: task.vertex.id, subtask: task.subtaskIndex, reason })
+  }
+
+  private locationFor(checkpointId: number): CheckpointLocation {
+    const storage = this.checkpointSetup!.storage
+    return storage.type === 'jobmanager' ? storage : { type: 'filesystem', dir: checkpointDir(storage.baseDir, this.jobId, checkpointId) }
   }
 
   taskFinished(task: Task): void {

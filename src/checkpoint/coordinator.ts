@@ -1,0 +1,265 @@
+// The checkpoint coordinator (on the JobManager). It triggers checkpoints at the sources on a
+// schedule, collects the tasks' acknowledgements, finalizes a checkpoint by writing its
+// metadata last, keeps the retained ones, and tells the tasks when a checkpoint completed or
+// was aborted. Decisions (when to trigger, what to keep, when failures are too many) come from
+// src/checkpoint/protocol/; this class performs them.
+
+import type { CheckpointOptions } from './checkpoint-options.ts'
+import type { CheckpointStorage, CompletedCheckpointRef } from './storage/checkpoint-storage.ts'
+import type { CheckpointMetadata, VertexStateEntry } from './metadata.ts'
+import type { TaskAck } from './state-handle.ts'
+import type { JobGraph } from '../graph/job-graph.ts'
+import type { CheckpointBarrier } from '../runtime/network/events.ts'
+import { PendingCheckpoint } from './protocol/pending-checkpoint.ts'
+import { decideTrigger } from './protocol/trigger-policy.ts'
+import { CheckpointFailureManager } from './protocol/failure-manager.ts'
+import { describeFailureReason, type CheckpointFailureReason } from './protocol/failure-reason.ts'
+import { onCompletion, deleteOnTermination, type TerminalStatus } from './protocol/retention.ts'
+import { WeirError } from '../errors.ts'
+
+/** What the coordinator needs from the running attempt of the job. */
+export interface CoordinatorAttempt {
+  /** Every task as `${vertex}/${subtask}`. */
+  readonly taskKeys: readonly string[]
+  /** Whether every task is running (none ended or still deploying). */
+  allTasksRunning(): boolean
+  /** Sends a periodic trigger to the source tasks, or a final one to every task. */
+  sendTrigger(barrier: CheckpointBarrier, final: boolean): void
+  sendComplete(checkpointId: number): void
+  sendAborted(checkpointId: number): void
+  /** The split enumerators' state, captured in the same turn as the trigger is sent. */
+  snapshotEnumerators(checkpointId: number): Record<string, unknown>
+  /** Too many checkpoint failures: fail the job. */
+  failJob(error: WeirError): void
+}
+
+export interface CheckpointStats {
+  readonly id: number
+  status: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED'
+  readonly triggeredAt: number
+  isSavepoint: boolean
+  durationMs: number | null
+  stateSize: number
+  acknowledged: number
+  readonly total: number
+  failureReason: string | null
+  maxSyncMs: number
+  maxAsyncMs: number
+  maxAlignmentMs: number
+  path: string | null
+}
+
+interface Pending {
+  readonly checkpoint: PendingCheckpoint<TaskAck>
+  readonly enumerators: Record<string, unknown>
+  readonly timeout: NodeJS.Timeout
+  readonly final: boolean
+  readonly stats: CheckpointStats
+  readonly done: { resolve: (ok: boolean) => void }
+}
+
+const HISTORY = 50
+
+export class CheckpointCoordinator {
+  private counter: number
+  private readonly pending = new Map<number, Pending>()
+  readonly completed: CompletedCheckpointRef[] = []
+  readonly history: CheckpointStats[] = []
+  readonly counts = { triggered: 0, completed: 0, failed: 0 }
+  private attempt: CoordinatorAttempt | null = null
+  private timer: NodeJS.Timeout | null = null
+  private lastTriggerAt = -Infinity
+  private lastEndAt = -Infinity
+  private readonly failures: CheckpointFailureManager
+  private readonly now: () => number
+
+  constructor(
+    readonly options: CheckpointOptions,
+    readonly storage: CheckpointStorage,
+    private readonly job: { readonly jobId: string; readonly jobName: string; readonly graph: JobGraph },
+    startAfterId = 0,
+    now: () => number = Date.now,
+  ) {
+    this.counter = startAfterId
+    this.failures = new CheckpointFailureManager(options.tolerableFailures)
+    this.now = now
+  }
+
+  get latest(): CompletedCheckpointRef | null {
+    return this.completed.at(-1) ?? null
+  }
+
+  /** A new attempt of the job is deployed: start the periodic schedule. */
+  startAttempt(attempt: CoordinatorAttempt): void {
+    this.attempt = attempt
+    this.lastTriggerAt = this.now()
+    this.schedule()
+  }
+
+  /** The attempt ended (failure, cancellation, finish): abort what is in flight, stop the schedule. */
+  stopAttempt(reason: CheckpointFailureReason): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    for (const id of [...this.pending.keys()]) this.abort(id, reason, undefined, false)
+    this.attempt = null
+  }
+
+  /** Triggers a checkpoint now, outside the schedule (REST, savepoints later). */
+  triggerNow(): number | null {
+    return this.trigger(false)
+  }
+
+  /** The final checkpoint of a bounded job, once every task ended; resolves true when it completed. */
+  triggerFinal(): Promise<boolean> {
+    for (const id of [...this.pending.keys()]) this.abort(id, 'SUBSUMED', 'the job reached its end', true)
+    return new Promise((resolve) => {
+      const id = this.trigger(true)
+      if (id === null) resolve(false)
+      else this.pending.get(id)!.done.resolve = resolve
+    })
+  }
+
+  onAck(checkpointId: number, ack: TaskAck): void {
+    const p = this.pending.get(checkpointId)
+    if (!p) return
+    const outcome = p.checkpoint.acknowledge(`${ack.vertex}/${ack.subtask}`, ack)
+    if (outcome !== 'SUCCESS') return
+    const s = p.stats
+    s.acknowledged++
+    s.stateSize += ack.stateSize
+    s.maxSyncMs = Math.max(s.maxSyncMs, ack.syncMs)
+    s.maxAsyncMs = Math.max(s.maxAsyncMs, ack.asyncMs)
+    s.maxAlignmentMs = Math.max(s.maxAlignmentMs, ack.alignmentMs)
+    if (p.checkpoint.isFullyAcknowledged) void this.complete(p)
+  }
+
+  onDecline(checkpointId: number, task: string, reason: string): void {
+    if (!this.pending.has(checkpointId)) return
+    const why: CheckpointFailureReason = reason.startsWith('STATE_TOO_LARGE') ? 'STATE_TOO_LARGE' : /ENOSPC|EACCES|EROFS|EIO|write/i.test(reason) ? 'STORAGE_FAILURE' : 'DECLINED'
+    this.abort(checkpointId, why, `task ${task}: ${reason}`, true)
+  }
+
+  /** The job ended: delete or keep the completed checkpoints as the retention policy says. */
+  async shutdown(status: TerminalStatus): Promise<void> {
+    this.stopAttempt('COORDINATOR_SHUTDOWN')
+    if (deleteOnTermination(this.options.retention, status)) {
+      for (const c of this.completed.splice(0)) await this.storage.discard(c.id).catch(() => {})
+      await this.storage.discardAll?.().catch(() => {})
+    }
+  }
+
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    const interval = this.options.intervalMs
+    if (interval === null || this.attempt === null) return
+    const decision = decideTrigger(
+      { intervalMs: interval, minPauseMs: this.options.minPauseMs, maxConcurrent: this.options.maxConcurrent },
+      { now: this.now(), pending: this.pending.size, lastTriggerAt: this.lastTriggerAt, lastEndAt: this.lastEndAt },
+    )
+    if (decision.kind === 'wait-for-completion') return
+    const delay = decision.kind === 'trigger' ? 0 : decision.at - this.now()
+    this.timer = setTimeout(() => {
+      this.timer = null
+      if (this.attempt?.allTasksRunning()) this.trigger(false)
+      else this.lastTriggerAt = this.now() // pre-flight: tasks not running; try at the next interval
+      this.schedule()
+    }, delay)
+    this.timer.unref?.()
+  }
+
+  private trigger(final: boolean): number | null {
+    const attempt = this.attempt
+    if (!attempt) return null
+    const id = ++this.counter
+    const triggeredAt = this.now()
+    this.lastTriggerAt = triggeredAt
+    const barrier: CheckpointBarrier = { type: 'barrier', id, timestamp: triggeredAt, isSavepoint: false }
+    const enumerators = attempt.snapshotEnumerators(id)
+    const stats: CheckpointStats = {
+      id, status: 'IN_PROGRESS', triggeredAt, isSavepoint: false, durationMs: null, stateSize: 0, acknowledged: 0,
+      total: attempt.taskKeys.length, failureReason: null, maxSyncMs: 0, maxAsyncMs: 0, maxAlignmentMs: 0, path: null,
+    }
+    const timeout = setTimeout(() => this.abort(id, 'EXPIRED', undefined, true), this.options.timeoutMs)
+    timeout.unref?.()
+    this.pending.set(id, { checkpoint: new PendingCheckpoint<TaskAck>(id, triggeredAt, attempt.taskKeys), enumerators, timeout, final, stats, done: { resolve: () => {} } })
+    this.counts.triggered++
+    this.record(stats)
+    attempt.sendTrigger(barrier, final)
+    return id
+  }
+
+  private async complete(p: Pending): Promise<void> {
+    const id = p.checkpoint.id
+    clearTimeout(p.timeout)
+    const metadata: CheckpointMetadata = {
+      version: 1, kind: 'checkpoint', jobId: this.job.jobId, jobName: this.job.jobName, checkpointId: id,
+      triggeredAt: p.checkpoint.triggeredAt, completedAt: this.now(), vertices: this.vertexEntries(p.checkpoint.acks), coordinators: p.enumerators,
+    }
+    let ref: CompletedCheckpointRef
+    try {
+      ref = await this.storage.finalize(metadata)
+    } catch (e) {
+      this.abort(id, 'FINALIZE_FAILED', (e as Error).message, true)
+      return
+    }
+    if (p.checkpoint.isDiscarded) {
+      // Aborted while the metadata was written (the attempt ended): it does not count.
+      await this.storage.discard(id).catch(() => {})
+      return
+    }
+    this.pending.delete(id)
+    const decision = onCompletion(this.completed.map((c) => c.id), [...this.pending.keys()], id, this.options.numRetained)
+    this.completed.push(ref)
+    for (const old of decision.dropCompleted) {
+      const i = this.completed.findIndex((c) => c.id === old)
+      if (i >= 0) this.completed.splice(i, 1)
+      await this.storage.discard(old).catch(() => {})
+    }
+    for (const older of decision.subsumePending) this.abort(older, 'SUBSUMED', undefined, true)
+    this.failures.onSuccess()
+    this.counts.completed++
+    this.lastEndAt = this.now()
+    p.stats.status = 'COMPLETED'
+    p.stats.durationMs = this.lastEndAt - p.checkpoint.triggeredAt
+    p.stats.path = ref.dir
+    this.attempt?.sendComplete(id)
+    p.done.resolve(true)
+    this.schedule()
+  }
+
+  private abort(id: number, reason: CheckpointFailureReason, detail: string | undefined, tellTasks: boolean): void {
+    const p = this.pending.get(id)
+    if (!p) return
+    this.pending.delete(id)
+    clearTimeout(p.timeout)
+    p.checkpoint.abort(reason)
+    this.counts.failed++
+    this.lastEndAt = this.now()
+    p.stats.status = 'FAILED'
+    p.stats.durationMs = this.lastEndAt - p.checkpoint.triggeredAt
+    p.stats.failureReason = describeFailureReason(reason, detail)
+    void this.storage.discard(id).catch(() => {})
+    if (tellTasks) this.attempt?.sendAborted(id)
+    p.done.resolve(false)
+    if (this.failures.onFailure(reason) === 'fail-job') {
+      this.attempt?.failJob(new WeirError('WEIR_CHECKPOINT_FAILED', `checkpoint ${id} failed: ${describeFailureReason(reason, detail)}; that exceeds execution.checkpointing.tolerable-failed-checkpoints (${this.options.tolerableFailures})`, { retriable: true, domain: reason === 'STATE_TOO_LARGE' ? 'user' : 'external' }))
+    }
+    if (this.attempt) this.schedule()
+  }
+
+  private vertexEntries(acks: ReadonlyMap<string, TaskAck>): VertexStateEntry[] {
+    return this.job.graph.vertices.map((v) => ({
+      vertex: v.id, uids: v.uids, name: v.name, parallelism: v.parallelism, maxParallelism: v.maxParallelism,
+      subtasks: Array.from({ length: v.parallelism }, (_, i) => {
+        const ack = acks.get(`${v.id}/${i}`)
+        return { subtask: i, handle: ack?.handle ?? null, stateSize: ack?.stateSize ?? 0 }
+      }),
+    }))
+  }
+
+  private record(stats: CheckpointStats): void {
+    this.history.push(stats)
+    if (this.history.length > HISTORY) this.history.shift()
+  }
+}
