@@ -8,8 +8,10 @@
 //   npm run bench -- --only p1 --cpu-prof          # profile p1 (main thread and every worker)
 //   node --import tsx bench/profile-summary.ts bench/results/profiles/<file>.cpuprofile
 //
-// Options: --words N (default 20_000_000), --only baseline,p1,p2, --cpu-prof, and -D key=value
-// (repeatable) to pass configuration to the weir runs, e.g. -D taskmanager.network.batch-records=4096.
+// Options: --words N (default 20_000_000); --only baseline,p1,p2; --cpu-prof; --repeat N (run
+// the configurations N rounds and report each one's fastest run: the machine is shared, so the
+// minimum is the figure least disturbed by other work); -D key=value (repeatable) to configure
+// the weir runs, e.g. -D taskmanager.network.batch-records=4096.
 // Writes bench/results/wordcount.json. Exits 1 when a run fails or the counts disagree.
 
 import { spawn } from 'node:child_process'
@@ -39,11 +41,13 @@ interface Options {
   words: number
   only: ConfigName[]
   cpuProf: boolean
+  repeat: number
   config: Record<string, string>
 }
 
 interface Run extends ChildResult {
   readonly config: ConfigName
+  readonly round: number
   readonly wordsPerSecond: number
   readonly peakRssMB: number
   readonly profiles: string[]
@@ -52,7 +56,7 @@ interface Run extends ChildResult {
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { words: 20_000_000, only: [...CONFIGS], cpuProf: false, config: {} }
+  const options: Options = { words: 20_000_000, only: [...CONFIGS], cpuProf: false, repeat: 1, config: {} }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1
@@ -74,6 +78,12 @@ function parseOptions(argv: string[]): Options {
         const names = value().split(',').map((s) => s.trim()).filter((s) => s.length > 0)
         for (const n of names) if (!(CONFIGS as readonly string[]).includes(n)) usage(`--only: unknown configuration '${n}' (known: ${CONFIGS.join(', ')})`)
         options.only = CONFIGS.filter((c) => names.includes(c))
+        break
+      }
+      case '--repeat': {
+        const n = Number(value())
+        if (!Number.isSafeInteger(n) || n < 1) usage('--repeat must be a positive integer')
+        options.repeat = n
         break
       }
       case '--cpu-prof':
@@ -99,7 +109,7 @@ function parseOptions(argv: string[]): Options {
 
 function usage(error?: string): never {
   if (error) console.error(`error: ${error}\n`)
-  console.error('usage: npm run bench -- [--words N] [--only baseline,p1,p2] [--cpu-prof] [-D key=value ...]')
+  console.error('usage: npm run bench -- [--words N] [--only baseline,p1,p2] [--cpu-prof] [--repeat N] [-D key=value ...]')
   process.exit(error ? 2 : 0)
 }
 
@@ -155,14 +165,14 @@ function runChild(child: string, config: ConfigName, mode: 'baseline' | 'weir', 
 }
 
 /** Moves the profiles a run wrote to names that say which configuration and thread they are. */
-function collectProfiles(dir: string, config: ConfigName, stamp: string): string[] {
+function collectProfiles(dir: string, label: string): string[] {
   const names: string[] = []
   for (const f of readdirSync(dir).sort()) {
     // Node names them CPU.<date>.<time>.<pid>.<threadId>.<seq>.cpuprofile; thread 0 is the main thread.
     const m = /^CPU\.\d+\.\d+\.\d+\.(\d+)\.\d+\.cpuprofile$/.exec(f)
     if (!m) continue
     const thread = m[1] === '0' ? 'main' : `thread${m[1]}`
-    const target = join(dir, `${stamp}-${config}-${thread}.cpuprofile`)
+    const target = join(dir, `${label}-${thread}.cpuprofile`)
     renameSync(join(dir, f), target)
     names.push(target)
   }
@@ -212,29 +222,31 @@ async function main(): Promise<void> {
 
   const cpuProfDir = options.cpuProf ? PROFILE_DIR : null
   if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true })
-  const runs = new Map<ConfigName, Run>()
+  const all: Run[] = []
   let failed = false
   try {
-    for (const config of options.only) {
-      process.stdout.write(`running ${config} ... `)
-      const busyBefore = machineBusySeconds()
-      const result = config === 'baseline'
-        ? await runChild(child, config, 'baseline', { corpus: corpus.path }, null)
-        : await runChild(child, config, 'weir', { corpus: corpus.path, parallelism: config === 'p1' ? 1 : 2, artifactUrl: artifact!.url, runtimeUrl: pathToFileURL(DIST_INDEX).href, config: options.config }, cpuProfDir)
-      const busyAfter = machineBusySeconds()
-      const wall = result.seconds > 0 ? result.seconds : 1
-      // The child's own CPU includes its start-up, outside `seconds`: a rough figure, for spotting interference.
-      const otherCores = busyBefore !== null && busyAfter !== null ? Math.max(0, (busyAfter - busyBefore - result.cpuSeconds) / wall) : null
-      const profiles = cpuProfDir && config !== 'baseline' ? collectProfiles(cpuProfDir, config, stamp) : []
-      const run: Run = { ...result, config, wordsPerSecond: result.seconds > 0 ? result.words / result.seconds : 0, peakRssMB: result.maxRssKiB / 1024, profiles, otherCores }
-      runs.set(config, run)
-      if (!result.ok) {
-        console.log('FAILED')
-        console.error(`error: ${config}: ${result.error}`)
-        failed = true
-        continue
+    for (let round = 1; round <= options.repeat; round++) {
+      for (const config of options.only) {
+        process.stdout.write(`running ${config}${options.repeat > 1 ? ` (round ${round}/${options.repeat})` : ''} ... `)
+        const busyBefore = machineBusySeconds()
+        const spawned = performance.now()
+        const result = config === 'baseline'
+          ? await runChild(child, config, 'baseline', { corpus: corpus.path }, null)
+          : await runChild(child, config, 'weir', { corpus: corpus.path, parallelism: config === 'p1' ? 1 : 2, artifactUrl: artifact!.url, runtimeUrl: pathToFileURL(DIST_INDEX).href, config: options.config }, cpuProfDir)
+        const busyAfter = machineBusySeconds()
+        const wall = Math.max(0.001, (performance.now() - spawned) / 1000)
+        // Rough (the child's CPU is read just before it exits), but enough to spot interference.
+        const otherCores = busyBefore !== null && busyAfter !== null ? Math.max(0, (busyAfter - busyBefore - result.cpuSeconds) / wall) : null
+        const profiles = cpuProfDir && config !== 'baseline' ? collectProfiles(cpuProfDir, `${stamp}-${config}${options.repeat > 1 ? `-r${round}` : ''}`) : []
+        all.push({ ...result, config, round, wordsPerSecond: result.seconds > 0 ? result.words / result.seconds : 0, peakRssMB: result.maxRssKiB / 1024, profiles, otherCores })
+        if (!result.ok) {
+          console.log('FAILED')
+          console.error(`error: ${config}: ${result.error}`)
+          failed = true
+          continue
+        }
+        console.log(`${result.seconds.toFixed(2)} s${otherCores !== null && otherCores > 0.25 ? ` (other processes used ${otherCores.toFixed(2)} cores meanwhile: figures are disturbed)` : ''}`)
       }
-      console.log(`${result.seconds.toFixed(2)} s${otherCores !== null && otherCores > 0.25 ? ` (other processes used ${otherCores.toFixed(2)} cores meanwhile: figures are disturbed)` : ''}`)
     }
   } finally {
     // With profiles, keep the bundle: profile-summary maps the job's code through its inline source map.
@@ -242,40 +254,55 @@ async function main(): Promise<void> {
     else artifact?.dispose()
   }
 
-  // Correctness: every configuration counted every word of the corpus (and the job read every line).
+  // Correctness: every run counted every word of the corpus, and the job read every line.
   const problems: string[] = []
-  for (const run of runs.values()) {
+  const baseWords = all.find((r) => r.config === 'baseline' && r.ok)?.words
+  for (const run of all) {
     if (!run.ok) continue
     if (run.words !== corpus.words) problems.push(`${run.config} counted ${fmtInt(run.words)} words, the corpus has ${fmtInt(corpus.words)}`)
     if (run.lines !== corpus.lines) problems.push(`${run.config} read ${fmtInt(run.lines)} lines, the corpus has ${fmtInt(corpus.lines)}`)
-  }
-  const base = runs.get('baseline')
-  for (const c of ['p1', 'p2'] as const) {
-    const r = runs.get(c)
-    if (base?.ok && r?.ok && r.words !== base.words) problems.push(`${c}: recordsOut ${fmtInt(r.words)} differs from the baseline's ${fmtInt(base.words)} words`)
+    if (run.config !== 'baseline' && baseWords !== undefined && run.words !== baseWords) problems.push(`${run.config}: recordsOut ${fmtInt(run.words)} differs from the baseline's ${fmtInt(baseWords)} words`)
   }
 
-  const rows: string[][] = [['configuration', 'words', 'seconds', 'words/s', 'x baseline', 'peak RSS MB', 'CPU s', 'other load']]
-  for (const run of runs.values()) {
-    const ratio = base?.ok && run.ok ? (run.wordsPerSecond / base.wordsPerSecond).toFixed(3) : '-'
-    const label = run.config === 'baseline' ? 'baseline (hand-written loop)' : `weir -p ${run.config.slice(1)}`
-    rows.push([label, fmtInt(run.words), run.seconds.toFixed(2), fmtInt(run.wordsPerSecond), ratio, run.peakRssMB.toFixed(0), run.cpuSeconds.toFixed(2), run.otherCores === null ? '-' : run.otherCores.toFixed(2)])
+  // Per configuration: its fastest successful run; peak RSS over all its runs.
+  interface Summary { best: Run; runs: Run[]; medianSeconds: number; peakRssMB: number }
+  const summaries = new Map<ConfigName, Summary>()
+  for (const config of options.only) {
+    const runs = all.filter((r) => r.config === config && r.ok)
+    if (runs.length === 0) continue
+    const sorted = [...runs].sort((a, b) => a.seconds - b.seconds)
+    const mid = sorted.length >> 1
+    const medianSeconds = sorted.length % 2 === 1 ? sorted[mid]!.seconds : (sorted[mid - 1]!.seconds + sorted[mid]!.seconds) / 2
+    summaries.set(config, { best: sorted[0]!, runs, medianSeconds, peakRssMB: Math.max(...runs.map((r) => r.peakRssMB)) })
+  }
+  const base = summaries.get('baseline')
+  const p1 = summaries.get('p1')
+  const p2 = summaries.get('p2')
+
+  const header = ['configuration', 'words', 'seconds', 'words/s', 'x baseline', 'peak RSS MB', 'CPU s', 'other load']
+  if (options.repeat > 1) header.splice(3, 0, 'median s')
+  const rows: string[][] = [header]
+  for (const [config, s] of summaries) {
+    const r = s.best
+    const ratio = base ? (r.wordsPerSecond / base.best.wordsPerSecond).toFixed(3) : '-'
+    const label = config === 'baseline' ? 'baseline (hand-written loop)' : `weir -p ${config.slice(1)}`
+    const row = [label, fmtInt(r.words), r.seconds.toFixed(2), fmtInt(r.wordsPerSecond), ratio, s.peakRssMB.toFixed(0), r.cpuSeconds.toFixed(2), r.otherCores === null ? '-' : r.otherCores.toFixed(2)]
+    if (options.repeat > 1) row.splice(3, 0, s.medianSeconds.toFixed(2))
+    rows.push(row)
   }
   console.log(`\n${table(rows)}`)
-  console.log('CPU s: CPU time of the configuration\'s process, all threads; other load: cores used by other processes meanwhile')
+  console.log(`${options.repeat > 1 ? `the fastest of ${options.repeat} runs; ` : ''}CPU s: CPU time of the process, all threads; other load: cores used by other processes meanwhile`)
 
-  const p1 = runs.get('p1')
-  const p2 = runs.get('p2')
   const ratios = {
-    p1VsBaseline: base?.ok && p1?.ok ? p1.wordsPerSecond / base.wordsPerSecond : null,
-    p2VsBaseline: base?.ok && p2?.ok ? p2.wordsPerSecond / base.wordsPerSecond : null,
-    p2VsP1: p1?.ok && p2?.ok ? p2.wordsPerSecond / p1.wordsPerSecond : null,
+    p1VsBaseline: base && p1 ? p1.best.wordsPerSecond / base.best.wordsPerSecond : null,
+    p2VsBaseline: base && p2 ? p2.best.wordsPerSecond / base.best.wordsPerSecond : null,
+    p2VsP1: p1 && p2 ? p2.best.wordsPerSecond / p1.best.wordsPerSecond : null,
   }
   if (ratios.p2VsP1 !== null) console.log(`\np2 / p1 = ${ratios.p2VsP1.toFixed(3)}`)
 
   const verdict = (ok: boolean | null): 'PASS' | 'MISS' | 'n/a' => (ok === null ? 'n/a' : ok ? 'PASS' : 'MISS')
-  const weirRuns = [p1, p2].filter((r): r is Run => r !== undefined && r.ok)
-  const peak = weirRuns.length > 0 ? Math.max(...weirRuns.map((r) => r.peakRssMB)) : null
+  const weir = [p1, p2].filter((s): s is Summary => s !== undefined)
+  const peak = weir.length > 0 ? Math.max(...weir.map((s) => s.peakRssMB)) : null
   const targets = [
     { target: 'p1 >= 1/3 of baseline', value: ratios.p1VsBaseline, threshold: TARGETS.p1VsBaseline, result: verdict(ratios.p1VsBaseline === null ? null : ratios.p1VsBaseline >= TARGETS.p1VsBaseline) },
     { target: 'p2 >= 1.6 x p1', value: ratios.p2VsP1, threshold: TARGETS.p2VsP1, result: verdict(ratios.p2VsP1 === null ? null : ratios.p2VsP1 >= TARGETS.p2VsP1) },
@@ -284,7 +311,7 @@ async function main(): Promise<void> {
   console.log('\ntargets:')
   for (const t of targets) console.log(`  ${t.result.padEnd(4)}  ${t.target}: ${t.value === null ? '-' : t.value.toFixed(3)}`)
 
-  const profiles = [...runs.values()].flatMap((r) => r.profiles)
+  const profiles = all.flatMap((r) => r.profiles)
   if (profiles.length > 0) {
     console.log('\nCPU profiles (thread1..thread<p> are the slot workers, in slot order):')
     for (const p of profiles) console.log(`  ${relative(ROOT, p)}`)
@@ -292,6 +319,7 @@ async function main(): Promise<void> {
   }
 
   mkdirSync(RESULTS_DIR, { recursive: true })
+  const rel = (r: Run) => ({ ...r, profiles: r.profiles.map((p) => relative(ROOT, p)) })
   const json = {
     benchmark: 'wordcount',
     timestamp: new Date().toISOString(),
@@ -301,10 +329,13 @@ async function main(): Promise<void> {
     cpuModel: cpus()[0]?.model ?? 'unknown',
     options,
     corpus: { ...corpus, path: relative(ROOT, corpus.path) },
-    runs: Object.fromEntries([...runs].map(([k, r]) => [k, { ...r, profiles: r.profiles.map((p) => relative(ROOT, p)) }])),
+    /** The fastest run of each configuration, as in the table. */
+    results: Object.fromEntries([...summaries].map(([k, s]) => [k, { ...rel(s.best), medianSeconds: s.medianSeconds, peakRssMBAllRuns: s.peakRssMB }])),
     ratios,
     targets,
     problems,
+    /** Every run, in the order they ran. */
+    runs: all.map(rel),
   }
   const out = join(RESULTS_DIR, 'wordcount.json')
   writeFileSync(out, JSON.stringify(json, null, 2) + '\n')

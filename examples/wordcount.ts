@@ -5,8 +5,9 @@
 //
 //   npx weir run examples/wordcount.ts [--host localhost] [--port 9000]
 //   npx weir run examples/wordcount.ts --input README.md
+//   npx weir run examples/wordcount.ts --input README.md --output out/   (exactly-once files)
 
-import { defineJob, type Collector } from 'weir'
+import { defineJob, FileSink, type Collector } from 'weir'
 
 /** Lower-cases a line and splits it on anything that is not a letter or a digit. */
 export function tokenize(line: string, out: Collector<[string, number]>): void {
@@ -16,12 +17,14 @@ export function tokenize(line: string, out: Collector<[string, number]>): void {
 }
 
 export default defineJob('WordCount', (env) => {
-  const { input, host = 'localhost', port = '9000' } = env.params
-  const lines = input !== undefined ? env.readTextFile(input) : env.socketTextStream(host, Number(port))
+  const { input, output, host = 'localhost', port = '9000' } = env.params
+  const lines = input !== undefined ? env.readTextFile(input).uid('lines') : env.socketTextStream(host, Number(port)).uid('lines')
 
-  lines
-    .flatMap(tokenize).name('Tokenizer')
+  const counts = lines
+    .flatMap(tokenize).name('Tokenizer').uid('tokenizer')
     .keyBy((pair) => pair[0])
-    .sum(1).name('Count')
-    .print()
+    .sum(1).name('Count').uid('count')
+
+  if (output !== undefined) counts.sinkTo(new FileSink<[string, number]>(output), 'File Sink').uid('file-sink')
+  else counts.print().uid('print')
 })

@@ -19,6 +19,7 @@ export { SequenceSource } from './connectors/collection/sequence-source.ts'
 export { TextFileSource } from './connectors/file/text-file-source.ts'
 export { SocketTextSource } from './connectors/socket/socket-source.ts'
 export { PrintSink } from './connectors/print/print-sink.ts'
+export { FileSink, type FileSinkOptions } from './connectors/file/file-sink.ts'
 export { DiscardingSink } from './connectors/discard/discarding-sink.ts'
 
 // Running jobs

@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from 'commander'
 import { runCommand } from './run.ts'
+import { checkpointsCommand } from './checkpoints.ts'
 import { isWeirError } from '../errors.ts'
 
 const EXIT_USAGE = 2
@@ -28,10 +29,23 @@ export async function main(argv: string[]): Promise<number> {
     .option('-p, --parallelism <n>', 'default parallelism (default: number of cores)')
     .option('-D, --define <key=value>', 'set a configuration key, e.g. -D pipeline.max-parallelism=256 (repeatable)', collect, [])
     .option('-c, --config <file>', 'read configuration from a YAML file (default: ./weir.yaml if present)')
+    .option('-s, --from-savepoint <path>', 'resume from a savepoint or retained checkpoint (directory or its _metadata)')
+    .option('--from-checkpoint <path>', "resume from a retained checkpoint; 'latest' picks the newest complete one under state.checkpoints.dir")
+    .option('-n, --allow-non-restored-state', 'skip stored state whose operator (uid) is no longer in the job')
     .option('--no-status', 'do not draw the status line on a terminal')
     .passThroughOptions()
     .action(async (job: string, args: string[], options) => {
       exitCode = await runCommand(job, args, options)
+    })
+
+  program
+    .command('checkpoints')
+    .description('list retained checkpoints (id, time, size, status) under a checkpoints directory')
+    .argument('[dir]', 'the checkpoints directory (default: state.checkpoints.dir from weir.yaml / -D)')
+    .option('-D, --define <key=value>', 'configuration, as for run', collect, [])
+    .option('-c, --config <file>', 'configuration file, as for run')
+    .action(async (dir: string | undefined, options) => {
+      exitCode = await checkpointsCommand(dir, options)
     })
 
   try {

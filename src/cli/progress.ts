@@ -23,6 +23,13 @@ export class StatusLine {
     this.metrics = metrics
   }
 
+  /** Writes a log line above the status line. */
+  log(line: string): void {
+    this.clear()
+    this.stream.write(`${line}\n`)
+    this.draw()
+  }
+
   /** Writes job output above the status line. */
   print(text: string): void {
     this.clear()

@@ -14,6 +14,9 @@ export interface RunCommandOptions {
   define?: string[]
   config?: string
   status?: boolean
+  fromSavepoint?: string
+  fromCheckpoint?: string
+  allowNonRestoredState?: boolean
 }
 
 export const EXIT_FAILED = 1
@@ -54,18 +57,24 @@ export async function runCommand(jobPath: string, jobArgs: string[], options: Ru
   process.on('SIGINT', onInt)
   process.on('SIGTERM', onTerm)
   try {
+    if (options.fromSavepoint && options.fromCheckpoint) throw new UserError('WEIR_INVALID_ARGUMENT', 'give either -s/--from-savepoint or --from-checkpoint, not both')
+    const log = (line: string) => (status ? status.log(line) : process.stderr.write(`${line}\n`))
     execution = await JobExecution.start({
       artifactUrl: artifact.url,
       args: jobArgs,
       config,
+      restoreFrom: options.fromSavepoint ?? options.fromCheckpoint,
+      allowNonRestoredState: options.allowNonRestoredState,
+      onLog: log,
       onStdout: interactive && process.stdout.isTTY ? (text) => status!.print(text) : undefined,
       onMetrics: (m) => status?.update(m),
     })
     if (interactive) status = new StatusLine(execution.job.name)
+    log(`Job '${execution.job.name}' (${execution.jobId}) running on ${execution.slots} slot(s)${execution.coordinator ? `, checkpoints every ${execution.checkpointOptions.intervalMs} ms to ${execution.checkpointOptions.dir ?? 'the JobManager'}` : ''}`)
     if (signalExit !== null) void execution.cancel()
     const result = await execution.result
     status?.stop()
-    return report(result, signalExit)
+    return report(result, signalExit, execution)
   } finally {
     status?.stop()
     process.off('SIGINT', onInt)
@@ -74,7 +83,7 @@ export async function runCommand(jobPath: string, jobArgs: string[], options: Ru
   }
 }
 
-function report(result: JobResult, signalExit: number | null): number {
+function report(result: JobResult, signalExit: number | null, execution: JobExecution): number {
   const seconds = (result.durationMs / 1000).toFixed(2)
   if (result.status === 'FINISHED') {
     process.stderr.write(`Job '${result.jobName}' finished in ${seconds}s: ${result.recordsIn} record(s) in, ${result.recordsOut} out.\n`)
@@ -85,6 +94,10 @@ function report(result: JobResult, signalExit: number | null): number {
     return signalExit ?? EXIT_FAILED
   }
   process.stderr.write(describeFailure(result.jobName, result.error!))
+  const latest = execution.coordinator?.latest
+  if (latest?.dir && execution.checkpointOptions.retention !== 'NO_EXTERNALIZED_CHECKPOINTS') {
+    process.stderr.write(`The latest checkpoint is retained; resume with: weir run --from-checkpoint ${latest.dir} <job>\n`)
+  }
   return EXIT_FAILED
 }
 

@@ -112,6 +112,12 @@ export class JobExecution {
       initialRestore = await planFromPath(options.restoreFrom, checkpointOptions, job, options.allowNonRestoredState ?? false)
       options.onLog?.(`Restoring job '${job.name}' from checkpoint ${initialRestore.checkpointId} (${initialRestore.source})`)
     }
+    for (const v of job.graph.vertices) {
+      const head = v.operators[0]!
+      if (head.kind === 'source' && head.source.rewindable === false) {
+        options.onLog?.(`Warning: source '${head.name}' cannot rewind: records that arrive while the job is down (after a failure, until it restarts) are lost, as with Flink's socket source`)
+      }
+    }
     const execution = new JobExecution(job, options, storage, initialRestore?.checkpointId ?? 0)
     void execution.run(initialRestore)
     return execution
