@@ -16,6 +16,20 @@ export interface RichFunction {
   notifyCheckpointComplete?(checkpointId: number): void
   /** Checkpoint `checkpointId` was aborted. */
   notifyCheckpointAborted?(checkpointId: number): void
+  /** Before open(): tells whether the job resumed from a checkpoint (Flink's CheckpointedFunction). */
+  initializeState?(ctx: FunctionInitializationContext): void
+  /** In the synchronous phase of a checkpoint, before the barrier moves on. */
+  snapshotState?(ctx: FunctionSnapshotContext): void
+}
+
+export interface FunctionInitializationContext {
+  /** True when this run restores state from a checkpoint or savepoint. */
+  readonly isRestored: boolean
+}
+
+export interface FunctionSnapshotContext {
+  readonly checkpointId: number
+  readonly checkpointTimestamp: number
 }
 
 export type MapFunction<T, R> = ((value: T) => R) | (RichFunction & { map(value: T): R })

@@ -16,6 +16,7 @@ import { CheckpointFailureManager } from './protocol/failure-manager.ts'
 import { describeFailureReason, type CheckpointFailureReason } from './protocol/failure-reason.ts'
 import { onCompletion, deleteOnTermination, type TerminalStatus } from './protocol/retention.ts'
 import { WeirError } from '../errors.ts'
+import { SYSTEM_CLOCK, type Clock } from '../runtime/clock.ts'
 
 /** What the coordinator needs from the running attempt of the job. */
 export interface CoordinatorAttempt {
@@ -52,7 +53,7 @@ export interface CheckpointStats {
 interface Pending {
   readonly checkpoint: PendingCheckpoint<TaskAck>
   readonly enumerators: Record<string, unknown>
-  readonly timeout: NodeJS.Timeout
+  readonly timeout: unknown
   readonly final: boolean
   readonly stats: CheckpointStats
   readonly done: { resolve: (ok: boolean) => void }
@@ -67,22 +68,26 @@ export class CheckpointCoordinator {
   readonly history: CheckpointStats[] = []
   readonly counts = { triggered: 0, completed: 0, failed: 0 }
   private attempt: CoordinatorAttempt | null = null
-  private timer: NodeJS.Timeout | null = null
+  private timer: unknown = null
   private lastTriggerAt = -Infinity
   private lastEndAt = -Infinity
   private readonly failures: CheckpointFailureManager
-  private readonly now: () => number
+  private readonly clock: Clock
 
   constructor(
     readonly options: CheckpointOptions,
     readonly storage: CheckpointStorage,
     private readonly job: { readonly jobId: string; readonly jobName: string; readonly graph: JobGraph },
     startAfterId = 0,
-    now: () => number = Date.now,
+    clock: Clock = SYSTEM_CLOCK,
   ) {
     this.counter = startAfterId
     this.failures = new CheckpointFailureManager(options.tolerableFailures)
-    this.now = now
+    this.clock = clock
+  }
+
+  private now(): number {
+    return this.clock.now()
   }
 
   get latest(): CompletedCheckpointRef | null {
@@ -98,7 +103,7 @@ export class CheckpointCoordinator {
 
   /** The attempt ended (failure, cancellation, finish): abort what is in flight, stop the schedule. */
   stopAttempt(reason: CheckpointFailureReason): void {
-    if (this.timer) clearTimeout(this.timer)
+    if (this.timer !== null) this.clock.clearTimer(this.timer)
     this.timer = null
     for (const id of [...this.pending.keys()]) this.abort(id, reason, undefined, false)
     this.attempt = null
@@ -149,7 +154,7 @@ export class CheckpointCoordinator {
   }
 
   private schedule(): void {
-    if (this.timer) clearTimeout(this.timer)
+    if (this.timer !== null) this.clock.clearTimer(this.timer)
     this.timer = null
     const interval = this.options.intervalMs
     if (interval === null || this.attempt === null) return
@@ -159,13 +164,12 @@ export class CheckpointCoordinator {
     )
     if (decision.kind === 'wait-for-completion') return
     const delay = decision.kind === 'trigger' ? 0 : decision.at - this.now()
-    this.timer = setTimeout(() => {
+    this.timer = this.clock.setTimer(() => {
       this.timer = null
       if (this.attempt?.allTasksRunning()) this.trigger(false)
       else this.lastTriggerAt = this.now() // pre-flight: tasks not running; try at the next interval
       this.schedule()
     }, delay)
-    this.timer.unref?.()
   }
 
   private trigger(final: boolean): number | null {
@@ -180,8 +184,7 @@ export class CheckpointCoordinator {
       id, status: 'IN_PROGRESS', triggeredAt, isSavepoint: false, durationMs: null, stateSize: 0, acknowledged: 0,
       total: attempt.taskKeys.length, failureReason: null, maxSyncMs: 0, maxAsyncMs: 0, maxAlignmentMs: 0, path: null,
     }
-    const timeout = setTimeout(() => this.abort(id, 'EXPIRED', undefined, true), this.options.timeoutMs)
-    timeout.unref?.()
+    const timeout = this.clock.setTimer(() => this.abort(id, 'EXPIRED', undefined, true), this.options.timeoutMs)
     this.pending.set(id, { checkpoint: new PendingCheckpoint<TaskAck>(id, triggeredAt, attempt.taskKeys), enumerators, timeout, final, stats, done: { resolve: () => {} } })
     this.counts.triggered++
     this.record(stats)
@@ -191,7 +194,7 @@ export class CheckpointCoordinator {
 
   private async complete(p: Pending): Promise<void> {
     const id = p.checkpoint.id
-    clearTimeout(p.timeout)
+    this.clock.clearTimer(p.timeout)
     const metadata: CheckpointMetadata = {
       version: 1, kind: 'checkpoint', jobId: this.job.jobId, jobName: this.job.jobName, checkpointId: id,
       triggeredAt: p.checkpoint.triggeredAt, completedAt: this.now(), vertices: this.vertexEntries(p.checkpoint.acks), coordinators: p.enumerators,
@@ -232,7 +235,7 @@ export class CheckpointCoordinator {
     const p = this.pending.get(id)
     if (!p) return
     this.pending.delete(id)
-    clearTimeout(p.timeout)
+    this.clock.clearTimer(p.timeout)
     p.checkpoint.abort(reason)
     this.counts.failed++
     this.lastEndAt = this.now()

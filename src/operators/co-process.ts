@@ -26,6 +26,9 @@ export class CoProcessOperator<A, B, R> extends BaseOperator<A, R> {
     this.keyed = keySelector1 !== null
     this.context = this.keyed ? new KeyedProcessContext<unknown>(this) : null
   }
+  protected override functionForState(): unknown {
+    return this.fn.userFunction
+  }
   override open(): void {
     this.notificationTarget = this.fn.userFunction
     openFunction(this.fn.userFunction, this.ctx.runtimeContext)

@@ -9,6 +9,9 @@ export class FilterOperator<T> extends BaseOperator<T, T> {
     super()
     this.fn = typeof userFunction === 'function' ? userFunction : userFunction.filter.bind(userFunction)
   }
+  protected override functionForState(): unknown {
+    return this.userFunction
+  }
   override open(): void {
     this.notificationTarget = this.userFunction
     openFunction(this.userFunction, this.ctx.runtimeContext)

@@ -9,6 +9,9 @@ export class FlatMapOperator<IN, OUT> extends BaseOperator<IN, OUT> {
     super()
     this.fn = typeof userFunction === 'function' ? userFunction : userFunction.flatMap.bind(userFunction)
   }
+  protected override functionForState(): unknown {
+    return this.userFunction
+  }
   override open(): void {
     this.notificationTarget = this.userFunction
     openFunction(this.userFunction, this.ctx.runtimeContext)

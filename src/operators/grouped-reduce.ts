@@ -13,6 +13,9 @@ export class GroupedReduceOperator<T> extends BaseOperator<T, T> {
     super()
     this.fn = typeof userFunction === 'function' ? userFunction : userFunction.reduce.bind(userFunction)
   }
+  protected override functionForState(): unknown {
+    return this.userFunction
+  }
   override open(): void {
     this.notificationTarget = this.userFunction
     this.state = this.ctx.keyedBackend!.getValueState(new ValueStateDescriptor<T | undefined>('_reduce'))

@@ -11,6 +11,9 @@ export class KeyedProcessOperator<K, IN, OUT> extends BaseOperator<IN, OUT> {
     super()
     this.context = new KeyedProcessContext<K>(this)
   }
+  protected override functionForState(): unknown {
+    return this.userFunction
+  }
   override open(): void {
     this.notificationTarget = this.userFunction
     openFunction(this.userFunction, this.ctx.runtimeContext)

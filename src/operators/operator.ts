@@ -43,8 +43,10 @@ export interface StreamOperator<IN, OUT> {
    * change afterwards. Undefined: nothing to store.
    */
   snapshotState?(checkpointId: number): unknown
-  /** Before open(), on a restore: the states this subtask inherits (one per old subtask that had any). */
-  initializeState?(states: unknown[]): void
+  /** Before open(): the states this subtask inherits on a restore (one per old subtask that had any); isRestored is false on a fresh start. */
+  initializeState?(states: unknown[], isRestored: boolean): void
+  /** In the synchronous phase of a checkpoint, before snapshotState: user functions' snapshot hooks. */
+  prepareSnapshot?(checkpointId: number, timestamp: number): void
   /** Checkpoint `checkpointId` completed; it subsumes every earlier one. */
   notifyCheckpointComplete?(checkpointId: number): void
   notifyCheckpointAborted?(checkpointId: number): void
@@ -65,8 +67,34 @@ export abstract class BaseOperator<IN, OUT> implements StreamOperator<IN, OUT> {
   onIdle(): void {}
   close(): void {}
 
-  /** The user's function object, for the checkpoint notifications it may implement. */
+  /** The user's function object, for the checkpoint hooks it may implement. */
   protected notificationTarget: unknown = null
+  /** Set by subclasses in their constructor when the function object is known early (initializeState runs before open). */
+  protected functionForState(): unknown {
+    return this.notificationTarget
+  }
+
+  initializeState(_states: unknown[], isRestored: boolean): void {
+    const fn = this.functionForState() as { initializeState?: (ctx: { isRestored: boolean }) => void } | null
+    if (fn && typeof fn.initializeState === 'function') {
+      try {
+        fn.initializeState({ isRestored })
+      } catch (e) {
+        throw this.userError(e)
+      }
+    }
+  }
+
+  prepareSnapshot(checkpointId: number, timestamp: number): void {
+    const fn = this.notificationTarget as { snapshotState?: (ctx: { checkpointId: number; checkpointTimestamp: number }) => void } | null
+    if (fn && typeof fn.snapshotState === 'function') {
+      try {
+        fn.snapshotState({ checkpointId, checkpointTimestamp: timestamp })
+      } catch (e) {
+        throw this.userError(e)
+      }
+    }
+  }
 
   notifyCheckpointComplete(checkpointId: number): void {
     const fn = this.notificationTarget as { notifyCheckpointComplete?: (id: number) => void } | null

@@ -14,6 +14,9 @@ export class ProcessOperator<IN, OUT> extends BaseOperator<IN, OUT> {
   constructor(private readonly userFunction: ProcessFunction<IN, OUT>) {
     super()
   }
+  protected override functionForState(): unknown {
+    return this.userFunction
+  }
   override open(): void {
     this.notificationTarget = this.userFunction
     openFunction(this.userFunction, this.ctx.runtimeContext)

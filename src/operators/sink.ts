@@ -13,7 +13,7 @@ export class SinkOperator<T> extends BaseOperator<T, never> {
   constructor(private readonly sink: Sink<T>) {
     super()
   }
-  initializeState(states: unknown[]): void {
+  override initializeState(states: unknown[]): void {
     this.restored = states
   }
   override open(): void {

@@ -317,6 +317,7 @@ export class Task {
     const captures: Array<{ uid: string; capture: HeapSnapshotCapture; timers: unknown[] } | null> = this.keyed.map((k) => ({
       uid: k.uid, capture: k.backend.captureSnapshot(), timers: this.timerSnapshot(k),
     }))
+    for (const op of this.operators) op.prepareSnapshot?.(barrier.id, barrier.timestamp)
     const states = this.operators.map((op) => op.snapshotState?.(barrier.id))
     if (this.state === 'running') for (const w of this.writers) w.broadcastEvent(barrier)
     const syncMs = performance.now() - started
@@ -347,7 +348,10 @@ export class Task {
 
   private restoreState(): void {
     const restore = this.restore
-    if (!restore) return
+    if (!restore) {
+      for (const op of this.operators) op.initializeState?.([], false)
+      return
+    }
     const range = this.keyGroupRange
     for (const k of this.keyed) {
       const r = restore[k.uid]
@@ -365,7 +369,7 @@ export class Task {
     }
     this.operators.forEach((op, i) => {
       const r = restore[this.operatorUids[i]!]
-      if (r && r.states.length > 0) op.initializeState?.(r.states)
+      op.initializeState?.(r?.states ?? [], true)
     })
     if (this.reader && this.sourceUid !== null) {
       const splits = restore[this.sourceUid]?.splits ?? []
