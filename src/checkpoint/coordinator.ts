@@ -178,7 +178,8 @@ export class CheckpointCoordinator {
     const id = ++this.counter
     const triggeredAt = this.now()
     this.lastTriggerAt = triggeredAt
-    const barrier: CheckpointBarrier = { type: 'barrier', id, timestamp: triggeredAt, isSavepoint: false }
+    const unaligned = this.options.unaligned && this.options.exactlyOnce && this.options.alignedTimeoutMs === 0 && !final
+    const barrier: CheckpointBarrier = { type: 'barrier', id, timestamp: triggeredAt, isSavepoint: false, unaligned }
     const enumerators = attempt.snapshotEnumerators(id)
     const stats: CheckpointStats = {
       id, status: 'IN_PROGRESS', triggeredAt, isSavepoint: false, durationMs: null, stateSize: 0, acknowledged: 0,

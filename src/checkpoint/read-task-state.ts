@@ -5,14 +5,22 @@ import type { RestoreSource } from './restore-plan.ts'
 import type { TaskRestore, TaskSnapshot } from '../runtime/taskmanager/task-snapshot.ts'
 import { FileKind, unframe } from './file-format.ts'
 import { decodeValue } from '../runtime/network/batch-codec.ts'
-import { WeirError } from '../errors.ts'
+import { UserError, WeirError } from '../errors.ts'
+import type { ChannelState } from '../runtime/taskmanager/task-snapshot.ts'
 
 export function readTaskRestore(sources: readonly RestoreSource[]): TaskRestore {
-  const restore: TaskRestore = {}
+  const operators: TaskRestore['operators'] = {}
+  let channels: ChannelState | null = null
   for (const source of sources) {
     const snapshot = readSnapshot(source)
+    if (source.operatorState && snapshot.channels && hasRecords(snapshot.channels)) {
+      if (source.rescaled) {
+        throw new UserError('WEIR_RESTORE_FAILED', 'this unaligned checkpoint holds in-flight records, which can only be restored at the same parallelism; resume at the old parallelism, or take a savepoint (always aligned) to rescale')
+      }
+      channels = snapshot.channels
+    }
     for (const [uid, op] of Object.entries(snapshot.operators)) {
-      const r = (restore[uid] ??= { keyed: [], timers: [], states: [], splits: [] })
+      const r = (operators[uid] ??= { keyed: [], timers: [], states: [], splits: [] })
       if (source.keyed) {
         if (op.keyed) r.keyed.push(op.keyed)
         if (op.timers) r.timers.push(op.timers)
@@ -23,7 +31,11 @@ export function readTaskRestore(sources: readonly RestoreSource[]): TaskRestore 
       }
     }
   }
-  return restore
+  return { operators, channels }
+}
+
+function hasRecords(c: ChannelState): boolean {
+  return Object.values(c.inputs).some((r) => r.length > 0) || Object.values(c.outputs).some((r) => r.length > 0)
 }
 
 function readSnapshot(source: RestoreSource): TaskSnapshot {

@@ -18,6 +18,8 @@ export interface RestoreSource {
   readonly keyed: boolean
   /** Read operator state and source splits from it. */
   readonly operatorState: boolean
+  /** The parallelism changed: in-flight records of an unaligned checkpoint cannot be placed. */
+  readonly rescaled: boolean
 }
 
 export interface RestorePlan {
@@ -54,7 +56,7 @@ export function planRestore(metadata: CheckpointMetadata, checkpointDir: string 
           const theirs = keyGroupRangeForOperator(old.maxParallelism, old.parallelism, s.subtask)
           const keyed = theirs.start <= mine.end && mine.start <= theirs.end
           const operatorState = s.subtask % vertex.parallelism === i
-          if (keyed || operatorState) sources.push({ handle: absolute(s.handle, checkpointDir), keyed, operatorState })
+          if (keyed || operatorState) sources.push({ handle: absolute(s.handle, checkpointDir), keyed, operatorState, rescaled: old.parallelism !== vertex.parallelism })
         }
         const key = `${vertexId}/${i}`
         tasks[key] = [...(tasks[key] ?? []), ...sources]

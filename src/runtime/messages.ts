@@ -10,6 +10,9 @@ import type { RestoreSource } from '../checkpoint/restore-plan.ts'
 /** How a slot takes part in checkpoints; null when checkpointing is off. */
 export interface CheckpointingSetup {
   readonly exactlyOnce: boolean
+  readonly unaligned: boolean
+  /** Switch an alignment that takes longer than this to unaligned (0: never; barriers are then unaligned from the start if unaligned is on). */
+  readonly alignedTimeoutMs: number
   readonly storage: { readonly type: 'jobmanager'; readonly maxStateBytes: number } | { readonly type: 'filesystem'; readonly baseDir: string }
 }
 

@@ -19,15 +19,18 @@ export function onCompletion(completedIds: readonly number[], pendingIds: readon
   return { dropCompleted, subsumePending }
 }
 
-/** Whether completed checkpoints are deleted when the job ends with this status. */
+/**
+ * Whether completed checkpoints are deleted when the job ends with this status, as Flink's
+ * CheckpointProperties decide: NO_EXTERNALIZED_CHECKPOINTS (NEVER_RETAIN_AFTER_TERMINATION)
+ * deletes on every terminal status; DELETE_ON_CANCELLATION (RETAIN_ON_FAILURE) keeps only on
+ * failure; RETAIN_ON_CANCELLATION keeps on failure, cancellation and suspension.
+ */
 export function deleteOnTermination(policy: RetentionPolicy, status: TerminalStatus): boolean {
-  // A suspended job (the process was stopped for a restart elsewhere) never deletes.
-  if (status === 'SUSPENDED') return false
   switch (policy) {
     case 'NO_EXTERNALIZED_CHECKPOINTS':
       return true
     case 'DELETE_ON_CANCELLATION':
-      return status === 'CANCELED' || status === 'FINISHED'
+      return status !== 'FAILED'
     case 'RETAIN_ON_CANCELLATION':
       return status === 'FINISHED'
   }

@@ -189,6 +189,8 @@ export class JobExecution {
     const checkpointing: CheckpointingSetup | null = this.coordinator
       ? {
           exactlyOnce: this.checkpointOptions.exactlyOnce,
+          unaligned: this.checkpointOptions.unaligned,
+          alignedTimeoutMs: this.checkpointOptions.alignedTimeoutMs,
           storage: this.coordinator.storage.type === 'filesystem'
             ? { type: 'filesystem', baseDir: this.checkpointOptions.dir! }
             : { type: 'jobmanager', maxStateBytes: (this.coordinator.storage as MemoryCheckpointStorage).maxStateBytes },

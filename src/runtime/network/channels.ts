@@ -10,7 +10,7 @@
 // channels serialize each batch and move it through a Transport (a MessagePort between
 // threads, a socket between processes). Neither side knows which one it has.
 
-import type { ChannelEvent } from './events.ts'
+import type { ChannelEvent, CheckpointBarrier } from './events.ts'
 import { decodeBatch, encodeBatch } from './batch-codec.ts'
 
 /** What moves through a channel: a batch of records (as objects or bytes) or an event. */
@@ -52,6 +52,19 @@ export abstract class OutputChannel {
     this.flush()
     if (this.backlog.length === 0) this.transmitEvent(event)
     else this.backlog.push(event)
+  }
+
+  /**
+   * Sends an event ahead of every record not yet sent (an unaligned barrier) and returns those
+   * records, in order: they are this channel's in-flight output for the checkpoint. They are
+   * still sent afterwards, as usual.
+   */
+  sendPriorityEvent(event: ChannelEvent): unknown[] {
+    const overtaken: unknown[] = []
+    for (const item of this.backlog) if (Array.isArray(item)) for (const r of item) overtaken.push(r)
+    for (const r of this.pending) overtaken.push(r)
+    this.transmitEvent(event)
+    return overtaken
   }
 
   /** True while batches wait for credit: the task must not produce more. */
@@ -96,20 +109,67 @@ export abstract class InputChannel {
   blocked = false
   /** Set by the input gate: wakes the task when something arrives. */
   onData: () => void = () => {}
+  /** Called when an unaligned barrier arrives, before anything queued ahead of it is processed. */
+  onPriorityBarrier: ((barrier: CheckpointBarrier) => void) | null = null
+  /** Records restored from an unaligned checkpoint, processed before anything that arrives. */
+  private readonly restored: unknown[][] = []
+  private readonly restoredBatches = new WeakSet<unknown[]>()
 
   constructor(readonly id: number, readonly inputIndex: 1 | 2) {}
 
   enqueue(item: ChannelItem): void {
     this.queue.push(item)
     if (this.queue.length - this.head === 1) this.onData()
+    if (this.onPriorityBarrier !== null && !Array.isArray(item) && !(item instanceof Uint8Array) && item.type === 'barrier' && item.unaligned) {
+      this.onPriorityBarrier(item)
+    }
+  }
+
+  /** Queues restored in-flight records ahead of everything else; they carry no credit. */
+  prepend(records: unknown[]): void {
+    if (records.length === 0) return
+    this.restoredBatches.add(records)
+    this.restored.push(records)
+    this.onData()
   }
 
   hasItems(): boolean {
-    return this.head < this.queue.length
+    return this.restored.length > 0 || this.head < this.queue.length
+  }
+
+  /**
+   * The records queued ahead of barrier `id` (decoded copies; they stay queued and are
+   * processed as usual), and removes the barrier itself: for an unaligned snapshot.
+   */
+  takeInFlightBefore(id: number): unknown[] {
+    const records: unknown[] = []
+    for (const batch of this.restored) for (const r of batch) records.push(r)
+    for (let i = this.head; i < this.queue.length; i++) {
+      const item = this.queue[i]!
+      if (Array.isArray(item)) {
+        for (const r of item) records.push(r)
+      } else if (item instanceof Uint8Array) {
+        for (const r of decodeBatch(item)) records.push(r)
+      } else if (item.type === 'barrier' && item.id === id) {
+        this.queue.splice(i, 1)
+        return records
+      }
+    }
+    return records
+  }
+
+  /** Whether barrier `id` is queued (not yet processed). */
+  hasBarrierQueued(id: number): boolean {
+    for (let i = this.head; i < this.queue.length; i++) {
+      const item = this.queue[i]!
+      if (!Array.isArray(item) && !(item instanceof Uint8Array) && item.type === 'barrier' && item.id === id) return true
+    }
+    return false
   }
 
   /** Takes the next item; a batch comes back as an array of records, decoded if needed. */
   take(): unknown[] | ChannelEvent {
+    if (this.restored.length > 0) return this.restored.shift()!
     const item = this.queue[this.head]!
     this.queue[this.head++] = undefined as unknown as ChannelItem
     if (this.head > 64 && this.head * 2 > this.queue.length) {
@@ -121,7 +181,12 @@ export abstract class InputChannel {
   }
 
   /** The task processed a batch taken from this channel: give the sender its credit back. */
-  abstract release(batch: unknown[]): void
+  release(batch: unknown[]): void {
+    if (this.restoredBatches.has(batch)) return
+    this.returnCredit(batch)
+  }
+
+  protected abstract returnCredit(batch: unknown[]): void
 
   protected decode(bytes: Uint8Array): unknown[] {
     const records = decodeBatch(bytes)
@@ -169,7 +234,7 @@ export class LocalOutputChannel extends OutputChannel {
 
 export class LocalInputChannel extends InputChannel {
   sender!: LocalOutputChannel
-  release(batch: unknown[]): void {
+  protected returnCredit(batch: unknown[]): void {
     this.sender.returnCredit(batch)
   }
 }
@@ -210,7 +275,7 @@ export class RemoteInputChannel extends InputChannel {
   constructor(id: number, inputIndex: 1 | 2, private readonly transport: Transport, private readonly peer: number) {
     super(id, inputIndex)
   }
-  release(_batch: unknown[]): void {
+  protected returnCredit(): void {
     this.transport.sendCredit(this.peer, this.id, 1)
   }
 }

@@ -11,6 +11,8 @@ export interface CheckpointBarrier {
   readonly id: number
   readonly timestamp: number
   readonly isSavepoint: boolean
+  /** Unaligned: the barrier overtakes buffered records, which become part of the checkpoint. */
+  readonly unaligned: boolean
 }
 
 export type ChannelEvent = EndOfPartition | CheckpointBarrier

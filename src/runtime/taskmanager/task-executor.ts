@@ -38,6 +38,7 @@ export class TaskExecutor implements TaskHost, Transport {
   readonly jobName: string
   readonly checkpointing: boolean
   readonly exactlyOnce: boolean
+  readonly alignedTimeoutMs: number
   private readonly inputChannels = new Map<number, InputChannel>()
   private readonly outputChannels = new Map<number, RemoteOutputChannel>()
   private readonly localChannels = new Map<number, LocalChannel>()
@@ -63,6 +64,7 @@ export class TaskExecutor implements TaskHost, Transport {
     this.jobName = job.name
     this.checkpointing = checkpointSetup !== null
     this.exactlyOnce = checkpointSetup?.exactlyOnce ?? true
+    this.alignedTimeoutMs = checkpointSetup?.unaligned && checkpointSetup.exactlyOnce ? checkpointSetup.alignedTimeoutMs : 0
     this.bufferTimeout = job.config.get(BUFFER_TIMEOUT) ?? 100
     const batchSize = job.config.get(NETWORK_BATCH_RECORDS)
     const credits = job.config.get(NETWORK_CREDITS)
@@ -147,7 +149,7 @@ export class TaskExecutor implements TaskHost, Transport {
     else this.toJobManager({ type: 'task-ended', vertex: task.vertex.id, subtask: task.subtaskIndex })
   }
 
-  snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => TaskSnapshot, timing: { syncMs: number; alignmentMs: number }): void {
+  snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => TaskSnapshot, timing: { syncMs: number; alignmentMs: number }, channelStateReady: Promise<void> | null): void {
     const location = this.locationFor(barrier.id)
     const { id: vertex } = task.vertex
     const subtask = task.subtaskIndex
@@ -155,6 +157,7 @@ export class TaskExecutor implements TaskHost, Transport {
     setImmediate(async () => {
       const started = performance.now()
       try {
+        if (channelStateReady) await channelStateReady
         const payload = encodeValue(snapshot())
         const handle = await writeTaskState(location, vertex, subtask, this.attempt, payload)
         if (this.stopped) return

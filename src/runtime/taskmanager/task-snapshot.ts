@@ -13,9 +13,16 @@ export interface OperatorSnapshot {
   splits?: unknown[]
 }
 
+/** In-flight records of an unaligned checkpoint, by channel id. */
+export interface ChannelState {
+  readonly inputs: Record<string, unknown[]>
+  readonly outputs: Record<string, unknown[]>
+}
+
 export interface TaskSnapshot {
   readonly version: 1
   readonly operators: Record<string, OperatorSnapshot>
+  readonly channels?: ChannelState
 }
 
 /** What a task restores, per operator uid, gathered from the old subtasks it inherits from. */
@@ -26,4 +33,8 @@ export interface OperatorRestore {
   splits: unknown[]
 }
 
-export type TaskRestore = Record<string, OperatorRestore>
+export interface TaskRestore {
+  readonly operators: Record<string, OperatorRestore>
+  /** In-flight records to replay first (unaligned checkpoints; same parallelism only). */
+  readonly channels: ChannelState | null
+}

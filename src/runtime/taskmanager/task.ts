@@ -20,7 +20,7 @@ import { END_OF_PARTITION, type CheckpointBarrier } from '../network/events.ts'
 import { HeapKeyedStateBackend, type HeapSnapshotCapture } from '../../state/heap/keyed-state-backend.ts'
 import { ProcessingTimeTimers } from './timer-service.ts'
 import { BarrierHandler } from './barrier-handler.ts'
-import type { TaskRestore, TaskSnapshot, OperatorSnapshot } from './task-snapshot.ts'
+import type { TaskRestore, TaskSnapshot, OperatorSnapshot, ChannelState } from './task-snapshot.ts'
 import { UserError, UserFunctionError, WeirError, type TaskLocation } from '../../errors.ts'
 import type { SourceTransformation } from '../../graph/transformation.ts'
 import { assignToKeyGroup, keyGroupRangeForOperator, type KeyGroupRange } from '../../state/key-groups.ts'
@@ -31,6 +31,8 @@ export interface TaskHost {
   readonly attempt: number
   readonly checkpointing: boolean
   readonly exactlyOnce: boolean
+  /** With unaligned checkpoints on: how long alignment may take before switching to unaligned (0: off). */
+  readonly alignedTimeoutMs: number
   /** Schedules the run loop: something became runnable. */
   wake(): void
   requestSplit(vertex: number, subtask: number): void
@@ -38,7 +40,7 @@ export interface TaskHost {
   taskEnded(task: Task): void
   taskFinished(task: Task): void
   /** The synchronous phase of checkpoint `id` is done; `complete` runs the asynchronous phase. */
-  snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => TaskSnapshot, timing: { syncMs: number; alignmentMs: number }): void
+  snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => TaskSnapshot, timing: { syncMs: number; alignmentMs: number }, channelStateReady: Promise<void> | null): void
   declineCheckpoint(task: Task, checkpointId: number, reason: string): void
 }
 
@@ -95,6 +97,9 @@ export class Task {
   private armedFor = Infinity
   private timersDue = false
   private readonly barriers: BarrierHandler | null
+  /** In-flight records being recorded for an unaligned checkpoint, by input channel index. */
+  private recording: { readonly id: number; readonly inputs: Map<number, unknown[]>; readonly active: Set<number>; resolve: () => void } | null = null
+  private alignmentTimer: NodeJS.Timeout | null = null
   private readonly keyGroupRange: KeyGroupRange
   readonly location: TaskLocation
 
@@ -143,11 +148,30 @@ export class Task {
             for (const input of this.inputs) input.blocked = false
             this.host.wake()
           },
-          snapshotAndForward: (barrier, alignmentMs) => this.checkpoint(barrier, alignmentMs),
-          abortCheckpoint: (id, reason) => this.host.declineCheckpoint(this, id, reason),
+          snapshotAndForward: (barrier, alignmentMs) => this.checkpoint(barrier, alignmentMs, null),
+          snapshotUnaligned: (barrier, done, alignmentMs) => this.checkpoint(barrier, alignmentMs, done),
+          barrierReachedChannel: (channel, id) => this.recordInFlight(channel, id),
+          channelStateComplete: () => {
+            this.recording?.resolve()
+            this.recording = null
+          },
+          abortCheckpoint: (id, reason) => {
+            if (this.recording?.id === id) {
+              this.recording.resolve()
+              this.recording = null
+            }
+            this.host.declineCheckpoint(this, id, reason)
+          },
           now: () => performance.now(),
         }, inputs.length, host.exactlyOnce)
       : null
+    if (this.barriers && host.exactlyOnce) {
+      inputs.forEach((input, index) => {
+        input.onPriorityBarrier = (barrier) => this.post(() => {
+          if (this.state === 'running') this.barriers!.onPriorityBarrier(index, barrier)
+        })
+      })
+    }
   }
 
   /** Restores state (if any), opens operators (tail first, so nothing emits into an unopened operator), starts the reader. */
@@ -180,15 +204,20 @@ export class Task {
   /** A source task starts checkpoint n: snapshot, then barrier n goes downstream. */
   triggerCheckpoint(barrier: CheckpointBarrier): void {
     this.post(() => {
-      if (this.state === 'running') this.checkpoint(barrier, 0)
-      else this.host.declineCheckpoint(this, barrier.id, `task is ${this.state}`)
+      if (this.state !== 'running') return this.host.declineCheckpoint(this, barrier.id, `task is ${this.state}`)
+      this.checkpoint(barrier, 0, barrier.unaligned ? new Set() : null)
+      // A source has no input channels: its channel state (overtaken output) is complete at once.
+      if (barrier.unaligned) {
+        this.recording?.resolve()
+        this.recording = null
+      }
     })
   }
 
   /** The final checkpoint of a bounded job: all input is consumed and no channel carries data any more. */
   triggerFinalCheckpoint(barrier: CheckpointBarrier): void {
     this.post(() => {
-      if (this.state === 'ended') this.checkpoint(barrier, 0)
+      if (this.state === 'ended') this.checkpoint(barrier, 0, null)
       else this.host.declineCheckpoint(this, barrier.id, `task is ${this.state}, not ended`)
     })
   }
@@ -247,6 +276,7 @@ export class Task {
   fail(): void {
     this.state = 'failed'
     this.clearTimer()
+    this.clearAlignmentTimer()
   }
 
   cancel(): void {
@@ -277,6 +307,11 @@ export class Task {
       if (channel.blocked || !channel.hasItems()) continue
       const item = channel.take()
       if (Array.isArray(item)) {
+        const recording = this.recording
+        if (recording !== null && recording.active.has(index)) {
+          const into = recording.inputs.get(index)!
+          for (let i = 0; i < item.length; i++) into.push(item[i])
+        }
         const head = this.head!
         if (channel.inputIndex === 1) {
           for (let i = 0; i < item.length; i++) head.processElement(item[i])
@@ -286,6 +321,7 @@ export class Task {
         channel.release(item)
       } else if (item.type === 'barrier') {
         this.barriers!.onBarrier(index, item)
+        this.armAlignmentTimeout()
       } else if (item.type === 'end-of-partition') {
         channel.blocked = true
         this.barriers!.onEndOfPartition(index)
@@ -308,18 +344,44 @@ export class Task {
 
   /**
    * Synchronous phase of a checkpoint: capture every operator's state, then forward the barrier
-   * (behind all records emitted before it). Serializing and writing happen afterwards, in the
-   * host, while this task keeps processing.
+   * (behind all records emitted before it; or, unaligned, ahead of them, keeping them as
+   * channel state). Serializing and writing happen afterwards, in the host, while this task
+   * keeps processing. `unalignedDone` (unaligned only) lists input channels whose barrier
+   * already arrived in order, so that they have no in-flight records.
    */
-  private checkpoint(barrier: CheckpointBarrier, alignmentMs: number): void {
+  private checkpoint(barrier: CheckpointBarrier, alignmentMs: number, unalignedDone: ReadonlySet<number> | null): void {
     const started = performance.now()
+    this.clearAlignmentTimer()
     const splits = this.reader ? this.reader.snapshotState(barrier.id) : null
-    const captures: Array<{ uid: string; capture: HeapSnapshotCapture; timers: unknown[] } | null> = this.keyed.map((k) => ({
-      uid: k.uid, capture: k.backend.captureSnapshot(), timers: this.timerSnapshot(k),
-    }))
     for (const op of this.operators) op.prepareSnapshot?.(barrier.id, barrier.timestamp)
+    const captures = this.keyed.map((k) => ({ uid: k.uid, capture: k.backend.captureSnapshot(), timers: this.timerSnapshot(k) }))
     const states = this.operators.map((op) => op.snapshotState?.(barrier.id))
-    if (this.state === 'running') for (const w of this.writers) w.broadcastEvent(barrier)
+    let channels: ChannelState | null = null
+    let ready: Promise<void> | null = null
+    if (unalignedDone !== null) {
+      const outputs: Record<string, unknown[]> = {}
+      if (this.state === 'running') for (const w of this.writers) for (const c of w.channels) outputs[c.id] = c.sendPriorityEvent(barrier)
+      const inputs = new Map<number, unknown[]>()
+      const active = new Set<number>()
+      this.inputs.forEach((_input, index) => {
+        inputs.set(index, [])
+        if (!unalignedDone.has(index)) active.add(index)
+      })
+      const recording = { id: barrier.id, inputs, active, resolve: () => {} }
+      ready = new Promise<void>((resolve) => (recording.resolve = resolve))
+      this.recording = recording
+      const inputChannels = this.inputs
+      channels = {
+        outputs,
+        get inputs() {
+          const byId: Record<string, unknown[]> = {}
+          for (const [index, records] of inputs) if (records.length > 0) byId[inputChannels[index]!.id] = records
+          return byId
+        },
+      }
+    } else if (this.state === 'running') {
+      for (const w of this.writers) w.broadcastEvent(barrier)
+    }
     const syncMs = performance.now() - started
     const maxParallelism = this.vertex.maxParallelism
     const uids = this.operatorUids
@@ -329,15 +391,41 @@ export class Task {
       const entry = (uid: string) => (operators[uid] ??= {})
       if (sourceUid !== null && splits !== null) entry(sourceUid).splits = splits
       for (const c of captures) {
-        if (!c) continue
         entry(c.uid).keyed = HeapKeyedStateBackend.encodeSnapshot(c.capture, maxParallelism)
         if (c.timers.length > 0) entry(c.uid).timers = c.timers
       }
       states.forEach((s, i) => {
         if (s !== undefined) entry(uids[i]!).state = s
       })
-      return { version: 1, operators }
-    }, { syncMs, alignmentMs })
+      return channels ? { version: 1, operators, channels: { inputs: channels.inputs, outputs: channels.outputs } } : { version: 1, operators }
+    }, { syncMs, alignmentMs }, ready)
+  }
+
+  /** Barrier `id` reached input channel `index`: what is still queued before it is in flight. */
+  private recordInFlight(index: number, id: number): void {
+    const recording = this.recording
+    if (recording === null || recording.id !== id) return
+    const into = recording.inputs.get(index)!
+    for (const r of this.inputs[index]!.takeInFlightBefore(id)) into.push(r)
+    recording.active.delete(index)
+  }
+
+  /** With an aligned-checkpoint timeout, an alignment that takes too long becomes unaligned. */
+  private armAlignmentTimeout(): void {
+    const timeout = this.host.alignedTimeoutMs
+    const id = this.barriers!.aligningId
+    if (timeout <= 0 || id === null || this.alignmentTimer !== null) return
+    this.alignmentTimer = setTimeout(() => {
+      this.alignmentTimer = null
+      this.post(() => {
+        if (this.state === 'running') this.barriers!.onAlignmentTimeout(id)
+      })
+    }, timeout)
+  }
+
+  private clearAlignmentTimer(): void {
+    if (this.alignmentTimer) clearTimeout(this.alignmentTimer)
+    this.alignmentTimer = null
   }
 
   private timerSnapshot(k: KeyedOperatorRuntime): unknown[] {
@@ -354,7 +442,7 @@ export class Task {
     }
     const range = this.keyGroupRange
     for (const k of this.keyed) {
-      const r = restore[k.uid]
+      const r = restore.operators[k.uid]
       if (!r) continue
       for (const snapshot of r.keyed) k.backend.restore(snapshot, range)
       for (const flat of r.timers) {
@@ -368,12 +456,27 @@ export class Task {
       this.armTimer(k.timers.nextTime())
     }
     this.operators.forEach((op, i) => {
-      const r = restore[this.operatorUids[i]!]
+      const r = restore.operators[this.operatorUids[i]!]
       op.initializeState?.(r?.states ?? [], true)
     })
     if (this.reader && this.sourceUid !== null) {
-      const splits = restore[this.sourceUid]?.splits ?? []
+      const splits = restore.operators[this.sourceUid]?.splits ?? []
       if (splits.length > 0) this.reader.addSplits(splits)
+    }
+    if (restore.channels) this.restoreChannelState(restore.channels)
+  }
+
+  /** In-flight records of an unaligned checkpoint: inputs are processed first, outputs sent first. */
+  private restoreChannelState(channels: ChannelState): void {
+    for (const input of this.inputs) {
+      const records = channels.inputs[input.id]
+      if (records) input.prepend(records)
+    }
+    for (const w of this.writers) {
+      for (const c of w.channels) {
+        const records = channels.outputs[c.id]
+        if (records) for (const r of records) c.add(r)
+      }
     }
   }
 
