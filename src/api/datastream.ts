@@ -14,7 +14,8 @@ import { FlatMapOperator } from '../operators/flat-map.ts'
 import { FilterOperator } from '../operators/filter.ts'
 import { ProcessOperator } from '../operators/process.ts'
 import { KeyedProcessOperator } from '../operators/keyed-process.ts'
-import { GroupedReduceOperator, fieldAggregation } from '../operators/grouped-reduce.ts'
+import { GroupedReduceOperator } from '../operators/grouped-reduce.ts'
+import { FieldAggregationOperator } from '../operators/field-aggregation.ts'
 import { CoProcessOperator, keyedCoProcessAdapter, type CoFunctionAdapter } from '../operators/co-process.ts'
 import { SinkOperator } from '../operators/sink.ts'
 import { PrintSink } from '../connectors/print/print-sink.ts'
@@ -188,8 +189,7 @@ export class KeyedStream<T, K> extends DataStream<T> {
   }
 
   private aggregate(kind: 'sum' | 'min' | 'max', field: NumericField<T>): DataStream<T> {
-    const fn = fieldAggregation<T>(kind, field as string | number, `${kind}(${JSON.stringify(field)})`)
-    return this.keyed<T>(`Keyed Aggregation`, () => new GroupedReduceOperator(fn, this.keySelector))
+    return this.keyed<T>('Keyed Aggregation', () => new FieldAggregationOperator<T>(kind, field as string | number, this.keySelector))
   }
 
   private keyed<R>(name: string, factory: OperatorFactory): DataStream<R> {

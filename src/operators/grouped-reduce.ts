@@ -37,18 +37,3 @@ export class GroupedReduceOperator<T> extends BaseOperator<T, T> {
     closeFunction(this.userFunction)
   }
 }
-
-/** Flink's field aggregations: the first record's other fields, with the field summed / min'd / max'd. */
-export function fieldAggregation<T>(kind: 'sum' | 'min' | 'max', field: string | number, where: string): (a: T, b: T) => T {
-  const combine = kind === 'sum' ? (x: number, y: number) => x + y : kind === 'min' ? Math.min : Math.max
-  return (a: T, b: T): T => {
-    const av = (a as Record<string | number, unknown>)[field]
-    const bv = (b as Record<string | number, unknown>)[field]
-    if (typeof av !== 'number' || typeof bv !== 'number') {
-      throw new TypeError(`${where}: field ${JSON.stringify(field)} is not a number in ${JSON.stringify(typeof av !== 'number' ? a : b)}`)
-    }
-    const result = (Array.isArray(a) ? a.slice() : { ...(a as object) }) as Record<string | number, unknown>
-    result[field] = combine(av, bv)
-    return result as T
-  }
-}

@@ -90,6 +90,8 @@ export function createRecordWriter(spec: PartitionerSpec, channels: readonly Out
     case 'broadcast':
       return new BroadcastWriter(channels)
     case 'hash':
+      // One downstream subtask owns every key group: no need to hash.
+      if (channels.length === 1) return new ForwardWriter(channels)
       return new KeyGroupWriter(channels, spec.keySelector, downstreamMaxParallelism)
   }
 }
