@@ -1,7 +1,10 @@
 // What a function sees of the task it runs in: its subtask, the parallelism, the attempt,
 // and (on keyed streams) its keyed state.
 
-import type { ValueState, ValueStateDescriptor } from './state.ts'
+import type {
+  ValueState, ValueStateDescriptor, ListState, ListStateDescriptor, MapState, MapStateDescriptor,
+  ReducingState, ReducingStateDescriptor, AggregatingState, AggregatingStateDescriptor,
+} from './state.ts'
 
 export interface RuntimeContext {
   readonly jobName: string
@@ -12,6 +15,10 @@ export interface RuntimeContext {
   readonly maxParallelism: number
   /** 0 for the first run; incremented on every restart. */
   readonly attemptNumber: number
-  /** Keyed value state for the current key; throws outside a keyed stream. */
+  /** Keyed state for the current key; these throw outside a keyed stream. */
   getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>
+  getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T>
+  getMapState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V>
+  getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>
+  getAggregatingState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT>
 }

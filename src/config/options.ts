@@ -112,6 +112,11 @@ export const CHECKPOINTS_NUM_RETAINED = intOption('state.checkpoints.num-retaine
 export const CHECKPOINT_STORAGE = enumOption('state.checkpoint-storage', ['jobmanager', 'filesystem'] as const, null, 'Where checkpoints go: the JobManager\'s memory (default without a directory) or the file system (default with state.checkpoints.dir).')
 export const SAVEPOINTS_DIR = stringOption('state.savepoints.dir', null, 'Default directory for savepoints.')
 
+// State backends.
+export const STATE_BACKEND = enumOption('state.backend.type', ['hashmap', 'lmdb'] as const, 'hashmap', 'Where keyed state lives: the heap (hashmap) or an embedded LMDB store on local disk (lmdb), for state larger than memory.')
+export const STATE_BACKEND_INCREMENTAL = boolOption('state.backend.incremental', false, 'lmdb: checkpoints upload only what changed since the previous checkpoint.')
+export const LMDB_LOCAL_DIR = stringOption('state.backend.lmdb.localdir', null, 'lmdb: directory for the working databases (default: the system temp directory).')
+
 // Restart strategies (Flink's names and defaults).
 export const RESTART_STRATEGY = enumOption('restart-strategy.type', ['none', 'off', 'disable', 'fixed-delay', 'fixeddelay', 'failure-rate', 'failurerate', 'exponential-delay', 'exponentialdelay'] as const, null, 'none, fixed-delay, failure-rate or exponential-delay. Default: none without checkpointing, exponential-delay with it.')
 export const FIXED_DELAY_ATTEMPTS = intOption('restart-strategy.fixed-delay.attempts', 1, 'Restarts before the job fails.', 0, Number.MAX_SAFE_INTEGER)
@@ -132,6 +137,7 @@ export const ALL_OPTIONS: ReadonlyMap<string, ConfigOption<unknown>> = new Map(
     PARALLELISM_DEFAULT, MAX_PARALLELISM, OBJECT_REUSE, OPERATOR_CHAINING, BUFFER_TIMEOUT, NETWORK_BATCH_RECORDS, NETWORK_CREDITS, TASK_SLOTS, REST_PORT,
     CHECKPOINTING_INTERVAL, CHECKPOINTING_MODE, CHECKPOINTING_TIMEOUT, CHECKPOINTING_MIN_PAUSE, CHECKPOINTING_MAX_CONCURRENT, CHECKPOINTING_TOLERABLE_FAILURES,
     CHECKPOINTING_RETENTION, CHECKPOINTING_UNALIGNED, CHECKPOINTING_ALIGNED_TIMEOUT, CHECKPOINTS_DIR, CHECKPOINTS_NUM_RETAINED, CHECKPOINT_STORAGE, SAVEPOINTS_DIR,
+    STATE_BACKEND, STATE_BACKEND_INCREMENTAL, LMDB_LOCAL_DIR,
     RESTART_STRATEGY, FIXED_DELAY_ATTEMPTS, FIXED_DELAY_DELAY, FAILURE_RATE_MAX_FAILURES, FAILURE_RATE_INTERVAL, FAILURE_RATE_DELAY,
     EXP_INITIAL_BACKOFF, EXP_MAX_BACKOFF, EXP_MULTIPLIER, EXP_RESET_THRESHOLD, EXP_JITTER, EXP_ATTEMPTS,
   ].map((o) => [o.key, o as ConfigOption<unknown>]),

@@ -24,8 +24,8 @@ export class FieldAggregationOperator<T> extends BaseOperator<T, T> {
 
   override open(): void {
     const backend = this.ctx.keyedBackend!
-    this.first = backend.getValueState(new ValueStateDescriptor<T | undefined>(`_${this.kind}_first`))
-    this.aggregate = backend.getValueState(new ValueStateDescriptor<number | undefined>(`_${this.kind}_value`))
+    this.first = backend.getState(new ValueStateDescriptor<T | undefined>(`_${this.kind}_first`))
+    this.aggregate = backend.getState(new ValueStateDescriptor<number | undefined>(`_${this.kind}_value`))
   }
 
   processElement(record: T): void {

@@ -18,7 +18,7 @@ export class GroupedReduceOperator<T> extends BaseOperator<T, T> {
   }
   override open(): void {
     this.notificationTarget = this.userFunction
-    this.state = this.ctx.keyedBackend!.getValueState(new ValueStateDescriptor<T | undefined>('_reduce'))
+    this.state = this.ctx.keyedBackend!.getState(new ValueStateDescriptor<T | undefined>('_reduce'))
     openFunction(this.userFunction, this.ctx.runtimeContext)
   }
   processElement(record: T): void {

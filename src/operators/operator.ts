@@ -6,7 +6,7 @@
 import type { Collector } from '../api/functions.ts'
 import type { RuntimeContext } from '../api/runtime-context.ts'
 import type { TimerService } from '../api/functions.ts'
-import type { HeapKeyedStateBackend } from '../state/heap/keyed-state-backend.ts'
+import type { KeyedStateBackend } from '../state/keyed-state-backend.ts'
 import { UserFunctionError, type TaskLocation } from '../errors.ts'
 
 /** Where an operator's records go: the next chained operator, or the task's network writers. */
@@ -19,7 +19,7 @@ export interface OperatorContext {
   readonly checkpointing: boolean
   readonly runtimeContext: RuntimeContext
   /** Present for operators on keyed streams. */
-  readonly keyedBackend: HeapKeyedStateBackend | null
+  readonly keyedBackend: KeyedStateBackend | null
   /** Present for operators on keyed streams. */
   readonly timerService: TimerService | null
 }

@@ -7,7 +7,8 @@ import type { MessagePort } from 'node:worker_threads'
 import type { CompiledJob } from '../compile.ts'
 import type { JobEdge, JobVertex } from '../../graph/job-graph.ts'
 import { channelId, isPointwise } from '../../graph/job-graph.ts'
-import { BUFFER_TIMEOUT, NETWORK_BATCH_RECORDS, NETWORK_CREDITS } from '../../config/options.ts'
+import { BUFFER_TIMEOUT, LMDB_LOCAL_DIR, NETWORK_BATCH_RECORDS, NETWORK_CREDITS, STATE_BACKEND, STATE_BACKEND_INCREMENTAL } from '../../config/options.ts'
+import type { BackendSettings } from '../../state/backend-factory.ts'
 import { LocalChannel, RemoteInputChannel, RemoteOutputChannel, type InputChannel, type OutputChannel, type Transport } from '../network/channels.ts'
 import { createRecordWriter } from '../network/record-writer.ts'
 import type { ChannelEvent } from '../network/events.ts'
@@ -39,6 +40,7 @@ export class TaskExecutor implements TaskHost, Transport {
   readonly checkpointing: boolean
   readonly exactlyOnce: boolean
   readonly alignedTimeoutMs: number
+  readonly stateBackend: BackendSettings
   private readonly inputChannels = new Map<number, InputChannel>()
   private readonly outputChannels = new Map<number, RemoteOutputChannel>()
   private readonly localChannels = new Map<number, LocalChannel>()
@@ -64,6 +66,12 @@ export class TaskExecutor implements TaskHost, Transport {
     this.jobName = job.name
     this.checkpointing = checkpointSetup !== null
     this.exactlyOnce = checkpointSetup?.exactlyOnce ?? true
+    this.stateBackend = {
+      type: job.config.get(STATE_BACKEND) ?? 'hashmap',
+      incremental: job.config.get(STATE_BACKEND_INCREMENTAL),
+      localDir: job.config.get(LMDB_LOCAL_DIR),
+      jobId, attempt,
+    }
     this.alignedTimeoutMs = checkpointSetup?.unaligned && checkpointSetup.exactlyOnce ? checkpointSetup.alignedTimeoutMs : 0
     this.bufferTimeout = job.config.get(BUFFER_TIMEOUT) ?? 100
     const batchSize = job.config.get(NETWORK_BATCH_RECORDS)
@@ -149,7 +157,7 @@ export class TaskExecutor implements TaskHost, Transport {
     else this.toJobManager({ type: 'task-ended', vertex: task.vertex.id, subtask: task.subtaskIndex })
   }
 
-  snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => TaskSnapshot, timing: { syncMs: number; alignmentMs: number }, channelStateReady: Promise<void> | null): void {
+  snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => Promise<TaskSnapshot>, timing: { syncMs: number; alignmentMs: number }, channelStateReady: Promise<void> | null): void {
     const location = this.locationFor(barrier.id)
     const { id: vertex } = task.vertex
     const subtask = task.subtaskIndex
@@ -158,7 +166,7 @@ export class TaskExecutor implements TaskHost, Transport {
       const started = performance.now()
       try {
         if (channelStateReady) await channelStateReady
-        const payload = encodeValue(snapshot())
+        const payload = encodeValue(await snapshot())
         const handle = await writeTaskState(location, vertex, subtask, this.attempt, payload)
         if (this.stopped) return
         this.toJobManager({

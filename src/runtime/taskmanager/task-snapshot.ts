@@ -1,7 +1,7 @@
 // What a task writes for a checkpoint, per operator uid: keyed state, timers, the operator's
 // own state and (for a source) its reader's splits. Captured synchronously, serialized later.
 
-import type { KeyedStateSnapshot } from '../../state/heap/keyed-state-backend.ts'
+import type { KeyedStateSnapshot } from '../../state/keyed-state-backend.ts'
 
 export interface OperatorSnapshot {
   keyed?: KeyedStateSnapshot

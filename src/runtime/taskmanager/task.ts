@@ -11,13 +11,14 @@
 import type { JobVertex } from '../../graph/job-graph.ts'
 import type { Collector, TimerService } from '../../api/functions.ts'
 import type { RuntimeContext } from '../../api/runtime-context.ts'
-import type { ValueStateDescriptor, ValueState } from '../../api/state.ts'
+import type { StateDescriptor } from '../../api/state.ts'
 import { InputStatus, type SourceReader, type SourceReaderContext } from '../../api/source.ts'
 import type { StreamOperator, OperatorContext } from '../../operators/operator.ts'
 import type { RecordWriter } from '../network/record-writer.ts'
 import type { InputChannel } from '../network/channels.ts'
 import { END_OF_PARTITION, type CheckpointBarrier } from '../network/events.ts'
-import { HeapKeyedStateBackend, type HeapSnapshotCapture } from '../../state/heap/keyed-state-backend.ts'
+import type { KeyedStateBackend, StateFor } from '../../state/keyed-state-backend.ts'
+import { createKeyedStateBackend, type BackendSettings } from '../../state/backend-factory.ts'
 import { ProcessingTimeTimers } from './timer-service.ts'
 import { BarrierHandler } from './barrier-handler.ts'
 import type { TaskRestore, TaskSnapshot, OperatorSnapshot, ChannelState } from './task-snapshot.ts'
@@ -33,6 +34,7 @@ export interface TaskHost {
   readonly exactlyOnce: boolean
   /** With unaligned checkpoints on: how long alignment may take before switching to unaligned (0: off). */
   readonly alignedTimeoutMs: number
+  readonly stateBackend: BackendSettings
   /** Schedules the run loop: something became runnable. */
   wake(): void
   requestSplit(vertex: number, subtask: number): void
@@ -40,7 +42,7 @@ export interface TaskHost {
   taskEnded(task: Task): void
   taskFinished(task: Task): void
   /** The synchronous phase of checkpoint `id` is done; `complete` runs the asynchronous phase. */
-  snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => TaskSnapshot, timing: { syncMs: number; alignmentMs: number }, channelStateReady: Promise<void> | null): void
+  snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => Promise<TaskSnapshot>, timing: { syncMs: number; alignmentMs: number }, channelStateReady: Promise<void> | null): void
   declineCheckpoint(task: Task, checkpointId: number, reason: string): void
 }
 
@@ -75,7 +77,7 @@ const DISCARD: Collector<unknown> = { collect() {} }
 interface KeyedOperatorRuntime {
   readonly uid: string
   readonly operator: StreamOperator<unknown, unknown>
-  readonly backend: HeapKeyedStateBackend
+  readonly backend: KeyedStateBackend
   readonly timers: ProcessingTimeTimers
 }
 
@@ -354,7 +356,7 @@ export class Task {
     this.clearAlignmentTimer()
     const splits = this.reader ? this.reader.snapshotState(barrier.id) : null
     for (const op of this.operators) op.prepareSnapshot?.(barrier.id, barrier.timestamp)
-    const captures = this.keyed.map((k) => ({ uid: k.uid, capture: k.backend.captureSnapshot(), timers: this.timerSnapshot(k) }))
+    const captures = this.keyed.map((k) => ({ uid: k.uid, backend: k.backend, capture: k.backend.captureSnapshot(barrier.id, { savepoint: barrier.isSavepoint }), timers: this.timerSnapshot(k) }))
     const states = this.operators.map((op) => op.snapshotState?.(barrier.id))
     let channels: ChannelState | null = null
     let ready: Promise<void> | null = null
@@ -383,15 +385,14 @@ export class Task {
       for (const w of this.writers) w.broadcastEvent(barrier)
     }
     const syncMs = performance.now() - started
-    const maxParallelism = this.vertex.maxParallelism
     const uids = this.operatorUids
     const sourceUid = this.sourceUid
-    this.host.snapshotTaken(this, barrier, () => {
+    this.host.snapshotTaken(this, barrier, async () => {
       const operators: Record<string, OperatorSnapshot> = {}
       const entry = (uid: string) => (operators[uid] ??= {})
       if (sourceUid !== null && splits !== null) entry(sourceUid).splits = splits
       for (const c of captures) {
-        entry(c.uid).keyed = HeapKeyedStateBackend.encodeSnapshot(c.capture, maxParallelism)
+        entry(c.uid).keyed = await c.backend.materializeSnapshot(c.capture)
         if (c.timers.length > 0) entry(c.uid).timers = c.timers
       }
       states.forEach((s, i) => {
@@ -530,10 +531,10 @@ export class Task {
     const t = this.vertex.operators[index]!
     const uid = this.vertex.uids[index]!
     const location: TaskLocation = { ...this.location, operatorName: t.name, uid }
-    let backend: HeapKeyedStateBackend | null = null
+    let backend: KeyedStateBackend | null = null
     let timerService: TimerService | null = null
     if (keyed) {
-      backend = new HeapKeyedStateBackend()
+      backend = createKeyedStateBackend(this.host.stateBackend, { maxParallelism: this.vertex.maxParallelism, operatorUid: uid, subtaskIndex: this.subtaskIndex })
       const timers = new ProcessingTimeTimers()
       this.keyed.push({ uid, operator, backend, timers })
       const b = backend
@@ -546,6 +547,10 @@ export class Task {
       }
     }
     const vertex = this.vertex
+    const keyedState = <D extends StateDescriptor>(descriptor: D): StateFor<D> => {
+      if (!backend) throw new UserError('WEIR_INVALID_JOB', `state '${descriptor.name}' in '${t.name}': keyed state is only available on a keyed stream; call keyBy(...) first`)
+      return backend.getState(descriptor)
+    }
     const runtimeContext: RuntimeContext = {
       jobName: this.host.jobName,
       operatorName: t.name,
@@ -553,10 +558,11 @@ export class Task {
       parallelism: vertex.parallelism,
       maxParallelism: vertex.maxParallelism,
       attemptNumber: this.host.attempt,
-      getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
-        if (!backend) throw new UserError('WEIR_INVALID_JOB', `getState('${descriptor.name}') in '${t.name}': keyed state is only available on a keyed stream; call keyBy(...) first`)
-        return backend.getValueState(descriptor)
-      },
+      getState: (d) => keyedState(d),
+      getListState: (d) => keyedState(d),
+      getMapState: (d) => keyedState(d),
+      getReducingState: (d) => keyedState(d),
+      getAggregatingState: (d) => keyedState(d),
     }
     return { location, runtimeContext, keyedBackend: backend, timerService, checkpointing: this.host.checkpointing }
   }

@@ -1,126 +1,361 @@
-// Keyed state on the heap: one Map per registered state, from key to value. The operator sets
-// the current key before calling the user's function; state objects read and write the entry
-// of that key. Composite keys (arrays, objects) are stored under their JSON text so that equal
-// keys share one entry.
+// Keyed state on the heap (state.backend.type: hashmap): one Map per state, from key to value.
+// Snapshots are copy-on-write: the synchronous phase copies each Map's entries (a native copy,
+// values shared) and bumps an epoch; lists and maps held as state values are copied before
+// their first change after that, so the capture stays consistent while records keep flowing and
+// the asynchronous phase serializes it. Composite keys (arrays, objects) are stored under their
+// JSON text so that equal keys share one entry.
 
-import type { ValueState, ValueStateDescriptor } from '../../api/state.ts'
-import { UserError } from '../../errors.ts'
+import type { StateDescriptor, ValueState, ListState, MapState, ReducingState, AggregatingState, StateKind } from '../../api/state.ts'
 import { assignToKeyGroup, type KeyGroupRange } from '../key-groups.ts'
+import { checkDescriptorKind, TtlPolicy, type CanonicalStateEntries, type KeyedStateBackend, type KeyedStateSnapshot, type SnapshotCapture, type StateFor } from '../keyed-state-backend.ts'
+import { WeirError } from '../../errors.ts'
 
-/** The serialized form of one operator's keyed state: flat [keyGroup, key, value, ...] per state. */
-export interface KeyedStateSnapshot {
-  readonly maxParallelism: number
-  readonly states: Record<string, unknown[]>
+/** A value with its last write time, for states with a TTL. */
+interface Timestamped {
+  readonly v: unknown
+  readonly t: number
 }
 
-/** What the synchronous phase captures: copies of the tables (values shared, not copied). */
-export interface HeapSnapshotCapture {
-  readonly tables: Array<[string, Map<unknown, unknown>]>
+interface StateTable {
+  readonly name: string
+  kind: StateKind
+  ttl: TtlPolicy | null
+  readonly map: Map<unknown, unknown>
+  /** Incremental TTL cleanup walks the map with this iterator across accesses. */
+  cleanupCursor: Iterator<[unknown, unknown]> | null
+  state: unknown
+}
+
+interface HeapCapture {
+  readonly tables: Array<{ name: string; kind: StateKind; ttl: TtlPolicy | null; entries: Map<unknown, unknown> }>
   readonly compositeKeys: Map<string, unknown>
+  readonly maxParallelism: number
 }
 
-export class HeapKeyedStateBackend {
+export class HeapKeyedStateBackend implements KeyedStateBackend {
+  readonly type = 'hashmap'
   /** The key as the user's selector returned it. */
   currentKey: unknown = undefined
   /** The form the key is stored under. */
   currentMapKey: unknown = undefined
-  private readonly tables = new Map<string, Map<unknown, unknown>>()
-  private readonly states = new Map<string, HeapValueState<unknown>>()
-
+  private readonly tables = new Map<string, StateTable>()
   /** Original form of composite (array or object) keys, by their stored JSON text. */
   private readonly compositeKeys = new Map<string, unknown>()
+  /** Bumped by every snapshot capture; containers from an older epoch are copied before a change. */
+  private epoch = 0
+  private readonly owned = new WeakMap<object, number>()
+
+  constructor(readonly maxParallelism: number, private readonly now: () => number = Date.now) {}
 
   setCurrentKey(key: unknown): void {
     this.currentKey = key
     if (typeof key === 'object' && key !== null) {
       const text = JSON.stringify(key)
       this.currentMapKey = text
-      this.compositeKeys.set(text, key)
+      if (!this.compositeKeys.has(text)) this.compositeKeys.set(text, key)
     } else {
       this.currentMapKey = key
     }
   }
 
-  /**
-   * Synchronous phase of a snapshot: copies every table's entries (not the values: state values
-   * must not be mutated after update(), like records after collect()). Cost is a native Map
-   * copy per table; encoding happens later, in encodeSnapshot.
-   */
-  captureSnapshot(): HeapSnapshotCapture {
-    return { tables: [...this.tables].map(([name, t]) => [name, new Map(t)]), compositeKeys: new Map(this.compositeKeys) }
-  }
-
-  /** Asynchronous phase: turns a capture into its serializable form, with each entry's key group. */
-  static encodeSnapshot(capture: HeapSnapshotCapture, maxParallelism: number): KeyedStateSnapshot {
-    const states: Record<string, unknown[]> = {}
-    for (const [name, table] of capture.tables) {
-      const flat: unknown[] = new Array(table.size * 3)
-      let i = 0
-      for (const [mapKey, value] of table) {
-        const key = typeof mapKey === 'string' && capture.compositeKeys.has(mapKey) ? capture.compositeKeys.get(mapKey) : mapKey
-        flat[i++] = assignToKeyGroup(key, maxParallelism)
-        flat[i++] = key
-        flat[i++] = value
-      }
-      states[name] = flat
+  getState<D extends StateDescriptor>(descriptor: D): StateFor<D> {
+    let table = this.tables.get(descriptor.name)
+    if (table?.state) {
+      checkDescriptorKind(descriptor.name, table.kind, descriptor.kind)
+      return table.state as StateFor<D>
     }
-    return { maxParallelism, states }
+    if (table) checkDescriptorKind(descriptor.name, table.kind, descriptor.kind)
+    table ??= this.newTable(descriptor.name, descriptor.kind)
+    const ttl = descriptor.ttl ? new TtlPolicy(descriptor.ttl, this.now) : null
+    this.retimestamp(table, ttl)
+    table.ttl = ttl
+    table.state = this.createState(descriptor, table)
+    return table.state as StateFor<D>
   }
 
-  /** Loads the entries of a snapshot whose key groups fall in `range` (several snapshots may be restored into one backend). */
+  keys(stateName: string): Iterable<unknown> {
+    const table = this.tables.get(stateName)
+    if (!table) return []
+    return [...table.map.keys()].map((k) => (typeof k === 'string' && this.compositeKeys.has(k) ? this.compositeKeys.get(k) : k))
+  }
+
+  /** Synchronous phase: copies of the tables (values shared), and a new epoch for copy-on-write. */
+  captureSnapshot(): SnapshotCapture {
+    this.epoch++
+    const capture: HeapCapture = {
+      tables: [...this.tables.values()].map((t) => ({ name: t.name, kind: t.kind, ttl: t.ttl, entries: new Map(t.map) })),
+      compositeKeys: new Map(this.compositeKeys),
+      maxParallelism: this.maxParallelism,
+    }
+    return capture
+  }
+
+  /** Asynchronous phase: the canonical form, with each entry's key group; expired values dropped. */
+  async materializeSnapshot(captured: SnapshotCapture): Promise<KeyedStateSnapshot> {
+    return HeapKeyedStateBackend.toCanonical(captured as HeapCapture, this.now())
+  }
+
+  static toCanonical(capture: HeapCapture, now: number): KeyedStateSnapshot {
+    const states: Record<string, CanonicalStateEntries> = {}
+    for (const table of capture.tables) {
+      const flat: unknown[] = []
+      const ttl = table.ttl
+      for (const [mapKey, stored] of table.entries) {
+        if (ttl && ttl.cleanupFullSnapshot && ttl.isExpired((stored as Timestamped).t, now)) continue
+        const key = typeof mapKey === 'string' && capture.compositeKeys.has(mapKey) ? capture.compositeKeys.get(mapKey) : mapKey
+        const plain = ttl ? (stored as Timestamped).v : stored
+        const value = table.kind === 'map' ? [...(plain as Map<unknown, unknown>)] : plain
+        flat.push(assignToKeyGroup(key, capture.maxParallelism), key, ttl ? [value, (stored as Timestamped).t] : value)
+      }
+      states[table.name] = { kind: table.kind, ttl: ttl !== null, entries: flat }
+    }
+    return { format: 'canonical', maxParallelism: capture.maxParallelism, states }
+  }
+
+  /** Loads the entries of a canonical snapshot whose key groups fall in `range`. */
   restore(snapshot: KeyedStateSnapshot, range: KeyGroupRange): void {
-    for (const [name, flat] of Object.entries(snapshot.states)) {
-      const table = this.table(name)
+    if (snapshot.format !== 'canonical') {
+      throw new WeirError('WEIR_RESTORE_FAILED', `the hashmap state backend cannot read keyed state in '${snapshot.format}' format; restore from a savepoint (canonical format) to switch backends`, { domain: 'user' })
+    }
+    const states = (snapshot as Extract<KeyedStateSnapshot, { format: 'canonical' }>).states
+    const savedKey = this.currentKey
+    for (const [name, entries] of Object.entries(states)) {
+      let table = this.tables.get(name)
+      if (table) checkDescriptorKind(name, table.kind, entries.kind)
+      table ??= this.newTable(name, entries.kind)
+      const flat = entries.entries
       for (let i = 0; i < flat.length; i += 3) {
         const kg = flat[i] as number
         if (kg < range.start || kg > range.end) continue
         this.setCurrentKey(flat[i + 1])
-        table.set(this.currentMapKey, flat[i + 2])
+        const raw = entries.ttl ? (flat[i + 2] as [unknown, number])[0] : flat[i + 2]
+        const value = entries.kind === 'map' ? new Map(raw as Array<[unknown, unknown]>) : raw
+        // Restored entries keep their write time; a table without a TTL (yet) stores plain values.
+        table.map.set(this.currentMapKey, entries.ttl ? { v: value, t: (flat[i + 2] as [unknown, number])[1] } : value)
       }
+      if (entries.ttl && !table.ttl) table.ttl = new TtlPolicy({ ttlMs: Number.MAX_SAFE_INTEGER }, this.now)
     }
-    this.currentKey = undefined
-    this.currentMapKey = undefined
+    this.setCurrentKey(savedKey)
   }
 
-  getValueState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
-    const existing = this.states.get(descriptor.name)
-    if (existing) {
-      if (existing.kind !== descriptor.kind) throw new UserError('WEIR_INVALID_JOB', `state '${descriptor.name}' is already registered as ${existing.kind} state`)
-      return existing as ValueState<T>
-    }
-    const state = new HeapValueState<T>(this, this.table(descriptor.name), descriptor.defaultValue)
-    this.states.set(descriptor.name, state as HeapValueState<unknown>)
-    return state
+  dispose(): void {
+    this.tables.clear()
   }
 
-  /** The raw table of a state, by name (for snapshots and tests). */
-  table(name: string): Map<unknown, unknown> {
-    let t = this.tables.get(name)
-    if (!t) {
-      t = new Map()
-      this.tables.set(name, t)
-    }
-    return t
+  // ---- internals shared by the state objects ----
+
+  /** A container (array or Map) safe to change in place: copied once per snapshot epoch. */
+  writable<C extends object>(container: C, copy: (c: C) => C): C {
+    if (this.owned.get(container) === this.epoch) return container
+    const fresh = copy(container)
+    this.owned.set(fresh, this.epoch)
+    return fresh
   }
 
-  stateNames(): string[] {
-    return [...this.tables.keys()]
+  own<C extends object>(container: C): C {
+    this.owned.set(container, this.epoch)
+    return container
+  }
+
+  /** Reads the current key's value, applying TTL visibility and refresh, and incremental cleanup. */
+  read(table: StateTable): unknown {
+    const stored = table.map.get(this.currentMapKey)
+    const ttl = table.ttl
+    if (ttl === null) return stored
+    if (ttl.cleanupIncrementally > 0) this.cleanupSome(table, ttl)
+    if (stored === undefined) return undefined
+    const ts = stored as Timestamped
+    const now = this.now()
+    if (ttl.isExpired(ts.t, now)) {
+      if (ttl.returnExpired) return ts.v
+      table.map.delete(this.currentMapKey)
+      return undefined
+    }
+    if (ttl.refreshOnRead) table.map.set(this.currentMapKey, { v: ts.v, t: now })
+    return ts.v
+  }
+
+  write(table: StateTable, value: unknown): void {
+    if (value === undefined || value === null) {
+      table.map.delete(this.currentMapKey)
+      return
+    }
+    table.map.set(this.currentMapKey, table.ttl === null ? value : { v: value, t: this.now() })
+  }
+
+  remove(table: StateTable): void {
+    table.map.delete(this.currentMapKey)
+  }
+
+  private cleanupSome(table: StateTable, ttl: TtlPolicy): void {
+    const now = this.now()
+    for (let i = 0; i < ttl.cleanupIncrementally; i++) {
+      table.cleanupCursor ??= table.map.entries()
+      const next = table.cleanupCursor.next()
+      if (next.done) {
+        table.cleanupCursor = null
+        return
+      }
+      const [k, stored] = next.value
+      if (ttl.isExpired((stored as Timestamped).t, now)) table.map.delete(k)
+    }
+  }
+
+  private newTable(name: string, kind: StateKind): StateTable {
+    const table: StateTable = { name, kind, ttl: null, map: new Map(), cleanupCursor: null, state: null }
+    this.tables.set(name, table)
+    return table
+  }
+
+  /** A state registered with (or without) a TTL after a restore that stored the other form. */
+  private retimestamp(table: StateTable, ttl: TtlPolicy | null): void {
+    const wasTimestamped = table.ttl !== null
+    if (wasTimestamped === (ttl !== null)) return
+    const now = this.now()
+    for (const [k, v] of table.map) table.map.set(k, ttl ? { v, t: now } : (v as Timestamped).v)
+  }
+
+  private createState(descriptor: StateDescriptor, table: StateTable): unknown {
+    switch (descriptor.kind) {
+      case 'value':
+        return new HeapValueState(this, table, descriptor.defaultValue)
+      case 'list':
+        return new HeapListState(this, table)
+      case 'map':
+        return new HeapMapState(this, table)
+      case 'reducing':
+        return new HeapReducingState(this, table, descriptor.reduce)
+      case 'aggregating':
+        return new HeapAggregatingState(this, table, descriptor.aggregate)
+    }
   }
 }
 
 class HeapValueState<T> implements ValueState<T> {
-  readonly kind = 'value'
-  constructor(private readonly backend: HeapKeyedStateBackend, private readonly map: Map<unknown, unknown>, private readonly defaultValue: T | undefined) {}
-
+  private readonly plainMap: Map<unknown, unknown> | null
+  constructor(private readonly backend: HeapKeyedStateBackend, private readonly table: StateTable, private readonly defaultValue: T | undefined) {
+    // Without a TTL, read the Map directly: the hot path of most jobs.
+    this.plainMap = table.ttl === null ? table.map : null
+  }
   value(): T {
-    const v = this.map.get(this.backend.currentMapKey)
+    const v = this.plainMap !== null ? this.plainMap.get(this.backend.currentMapKey) : this.backend.read(this.table)
     return (v === undefined ? this.defaultValue : v) as T
   }
   update(value: T): void {
-    if (value === undefined || value === null) this.map.delete(this.backend.currentMapKey)
-    else this.map.set(this.backend.currentMapKey, value)
+    if (this.plainMap !== null) {
+      if (value === undefined || value === null) this.plainMap.delete(this.backend.currentMapKey)
+      else this.plainMap.set(this.backend.currentMapKey, value)
+    } else {
+      this.backend.write(this.table, value)
+    }
   }
   clear(): void {
-    this.map.delete(this.backend.currentMapKey)
+    this.backend.remove(this.table)
+  }
+}
+
+const EMPTY: readonly never[] = Object.freeze([])
+
+class HeapListState<T> implements ListState<T> {
+  constructor(private readonly backend: HeapKeyedStateBackend, private readonly table: StateTable) {}
+  get(): readonly T[] {
+    return (this.backend.read(this.table) as T[] | undefined) ?? EMPTY
+  }
+  add(value: T): void {
+    this.addAll([value])
+  }
+  addAll(values: readonly T[]): void {
+    if (values.length === 0) return
+    const current = this.backend.read(this.table) as T[] | undefined
+    const list = current ? this.backend.writable(current, (c) => c.slice()) : this.backend.own([] as T[])
+    for (const v of values) list.push(v)
+    if (list !== current || this.table.ttl) this.backend.write(this.table, list)
+  }
+  update(values: readonly T[]): void {
+    this.backend.write(this.table, values.length === 0 ? undefined : this.backend.own([...values]))
+  }
+  clear(): void {
+    this.backend.remove(this.table)
+  }
+}
+
+class HeapMapState<K, V> implements MapState<K, V> {
+  constructor(private readonly backend: HeapKeyedStateBackend, private readonly table: StateTable) {}
+  private current(): Map<K, V> | undefined {
+    return this.backend.read(this.table) as Map<K, V> | undefined
+  }
+  private mutable(): Map<K, V> {
+    const current = this.current()
+    const map = current ? this.backend.writable(current, (c) => new Map(c)) : this.backend.own(new Map<K, V>())
+    if (map !== current || this.table.ttl) this.backend.write(this.table, map)
+    return map
+  }
+  get(key: K): V | undefined {
+    return this.current()?.get(key)
+  }
+  put(key: K, value: V): void {
+    this.mutable().set(key, value)
+  }
+  putAll(entries: Iterable<readonly [K, V]>): void {
+    const map = this.mutable()
+    for (const [k, v] of entries) map.set(k, v)
+  }
+  remove(key: K): void {
+    const current = this.current()
+    if (!current?.has(key)) return
+    const map = this.mutable()
+    map.delete(key)
+    if (map.size === 0) this.backend.remove(this.table)
+  }
+  contains(key: K): boolean {
+    return this.current()?.has(key) ?? false
+  }
+  entries(): IterableIterator<[K, V]> {
+    return new Map(this.current() ?? []).entries()
+  }
+  keys(): IterableIterator<K> {
+    return new Map(this.current() ?? []).keys()
+  }
+  values(): IterableIterator<V> {
+    return new Map(this.current() ?? []).values()
+  }
+  isEmpty(): boolean {
+    return (this.current()?.size ?? 0) === 0
+  }
+  clear(): void {
+    this.backend.remove(this.table)
+  }
+}
+
+class HeapReducingState<T> implements ReducingState<T> {
+  constructor(private readonly backend: HeapKeyedStateBackend, private readonly table: StateTable, private readonly reduce: (a: T, b: T) => T) {}
+  get(): T | undefined {
+    return this.backend.read(this.table) as T | undefined
+  }
+  add(value: T): void {
+    const current = this.backend.read(this.table) as T | undefined
+    this.backend.write(this.table, current === undefined ? value : this.reduce(current, value))
+  }
+  clear(): void {
+    this.backend.remove(this.table)
+  }
+}
+
+class HeapAggregatingState<IN, ACC, OUT> implements AggregatingState<IN, OUT> {
+  constructor(
+    private readonly backend: HeapKeyedStateBackend,
+    private readonly table: StateTable,
+    private readonly fn: { createAccumulator(): ACC; add(v: IN, acc: ACC): ACC; getResult(acc: ACC): OUT },
+  ) {}
+  get(): OUT | undefined {
+    const acc = this.backend.read(this.table) as ACC | undefined
+    return acc === undefined ? undefined : this.fn.getResult(acc)
+  }
+  add(value: IN): void {
+    const acc = (this.backend.read(this.table) as ACC | undefined) ?? this.fn.createAccumulator()
+    this.backend.write(this.table, this.fn.add(value, acc))
+  }
+  clear(): void {
+    this.backend.remove(this.table)
   }
 }

@@ -1,0 +1,36 @@
+// Creates the keyed state backend that state.backend.type names, for one keyed operator of one
+// subtask.
+
+import type { KeyedStateBackend } from './keyed-state-backend.ts'
+import { HeapKeyedStateBackend } from './heap/keyed-state-backend.ts'
+
+export interface BackendSettings {
+  readonly type: 'hashmap' | 'lmdb'
+  /** LMDB: where working directories go (state.backend.lmdb.localdir), and whether checkpoints are incremental. */
+  readonly localDir: string | null
+  readonly incremental: boolean
+  readonly jobId: string
+  readonly attempt: number
+}
+
+export interface BackendScope {
+  readonly maxParallelism: number
+  readonly operatorUid: string
+  readonly subtaskIndex: number
+}
+
+export function createKeyedStateBackend(settings: BackendSettings, scope: BackendScope): KeyedStateBackend {
+  switch (settings.type) {
+    case 'hashmap':
+      return new HeapKeyedStateBackend(scope.maxParallelism)
+    case 'lmdb':
+      return lmdbFactory!(settings, scope)
+  }
+}
+
+/** Set by the LMDB backend's module when it is loaded (it pulls in a native addon, so only on demand). */
+let lmdbFactory: ((settings: BackendSettings, scope: BackendScope) => KeyedStateBackend) | null = null
+
+export function registerLmdbBackend(factory: (settings: BackendSettings, scope: BackendScope) => KeyedStateBackend): void {
+  lmdbFactory = factory
+}
