@@ -17,6 +17,11 @@ import { describeFailureReason, type CheckpointFailureReason } from './protocol/
 import { onCompletion, deleteOnTermination, type TerminalStatus } from './protocol/retention.ts'
 import { WeirError } from '../errors.ts'
 import { SYSTEM_CLOCK, type Clock } from '../runtime/clock.ts'
+import { writeMetadata } from './metadata.ts'
+import { savepointDirName } from './protocol/paths.ts'
+import { randomBytes } from 'node:crypto'
+import { join, resolve } from 'node:path'
+import { rm } from 'node:fs/promises'
 
 /** What the coordinator needs from the running attempt of the job. */
 export interface CoordinatorAttempt {
@@ -50,11 +55,17 @@ export interface CheckpointStats {
   path: string | null
 }
 
+/** What to take: a periodic checkpoint, the final one of a bounded job, or a savepoint. */
+interface TriggerKind {
+  readonly final: boolean
+  readonly savepoint?: { readonly dir: string; readonly stop: boolean }
+}
+
 interface Pending {
   readonly checkpoint: PendingCheckpoint<TaskAck>
   readonly enumerators: Record<string, unknown>
   readonly timeout: unknown
-  readonly final: boolean
+  readonly kind: TriggerKind
   readonly stats: CheckpointStats
   readonly done: { resolve: (ok: boolean) => void }
 }
@@ -109,16 +120,37 @@ export class CheckpointCoordinator {
     this.attempt = null
   }
 
-  /** Triggers a checkpoint now, outside the schedule (REST, savepoints later). */
+  /** Triggers a checkpoint now, outside the schedule (REST). */
   triggerNow(): number | null {
-    return this.trigger(false)
+    return this.trigger({ final: false })
   }
 
   /** The final checkpoint of a bounded job, once every task ended; resolves true when it completed. */
   triggerFinal(): Promise<boolean> {
     for (const id of [...this.pending.keys()]) this.abort(id, 'SUBSUMED', 'the job reached its end', true)
+    return this.triggerAndWait({ final: true })
+  }
+
+  /**
+   * Takes a savepoint into a new directory under `targetDir`: always aligned, every keyed state
+   * in the canonical format, self-contained (relative paths). `stop`: sources emit nothing after
+   * its barrier (stop with savepoint). `final`: the job already ended (drain). Resolves with the
+   * savepoint's directory; rejects with the reason when it fails.
+   */
+  async triggerSavepoint(targetDir: string, options: { stop?: boolean; final?: boolean } = {}): Promise<string> {
+    const dir = join(resolve(targetDir), savepointDirName(this.job.jobId, randomBytes(6).toString('hex')))
+    if (options.final) for (const id of [...this.pending.keys()]) this.abort(id, 'SUBSUMED', 'the job reached its end', true)
+    const ok = await this.triggerAndWait({ final: options.final ?? false, savepoint: { dir, stop: options.stop ?? false } })
+    if (!ok) {
+      const failed = this.history.filter((h) => h.isSavepoint && h.status === 'FAILED').at(-1)
+      throw new WeirError('WEIR_CHECKPOINT_FAILED', `the savepoint failed: ${failed?.failureReason ?? 'the job is not running'}`, { retriable: true, domain: 'external' })
+    }
+    return dir
+  }
+
+  private triggerAndWait(kind: TriggerKind): Promise<boolean> {
     return new Promise((resolve) => {
-      const id = this.trigger(true)
+      const id = this.trigger(kind)
       if (id === null) resolve(false)
       else this.pending.get(id)!.done.resolve = resolve
     })
@@ -166,36 +198,42 @@ export class CheckpointCoordinator {
     const delay = decision.kind === 'trigger' ? 0 : decision.at - this.now()
     this.timer = this.clock.setTimer(() => {
       this.timer = null
-      if (this.attempt?.allTasksRunning()) this.trigger(false)
+      if (this.attempt?.allTasksRunning()) this.trigger({ final: false })
       else this.lastTriggerAt = this.now() // pre-flight: tasks not running; try at the next interval
       this.schedule()
     }, delay)
   }
 
-  private trigger(final: boolean): number | null {
+  private trigger(kind: TriggerKind): number | null {
     const attempt = this.attempt
     if (!attempt) return null
     const id = ++this.counter
     const triggeredAt = this.now()
-    this.lastTriggerAt = triggeredAt
-    const unaligned = this.options.unaligned && this.options.exactlyOnce && this.options.alignedTimeoutMs === 0 && !final
-    const barrier: CheckpointBarrier = { type: 'barrier', id, timestamp: triggeredAt, isSavepoint: false, unaligned }
+    if (!kind.savepoint) this.lastTriggerAt = triggeredAt
+    const isSavepoint = kind.savepoint !== undefined
+    // Savepoints and final checkpoints are always aligned.
+    const unaligned = this.options.unaligned && this.options.exactlyOnce && this.options.alignedTimeoutMs === 0 && !kind.final && !isSavepoint
+    const barrier: CheckpointBarrier = {
+      type: 'barrier', id, timestamp: triggeredAt, isSavepoint, unaligned,
+      ...(kind.savepoint ? { savepointDir: kind.savepoint.dir, stop: kind.savepoint.stop } : {}),
+    }
     const enumerators = attempt.snapshotEnumerators(id)
     const stats: CheckpointStats = {
-      id, status: 'IN_PROGRESS', triggeredAt, isSavepoint: false, durationMs: null, stateSize: 0, acknowledged: 0,
-      total: attempt.taskKeys.length, failureReason: null, maxSyncMs: 0, maxAsyncMs: 0, maxAlignmentMs: 0, path: null,
+      id, status: 'IN_PROGRESS', triggeredAt, isSavepoint, durationMs: null, stateSize: 0, acknowledged: 0,
+      total: attempt.taskKeys.length, failureReason: null, maxSyncMs: 0, maxAsyncMs: 0, maxAlignmentMs: 0, path: kind.savepoint?.dir ?? null,
     }
     const timeout = this.clock.setTimer(() => this.abort(id, 'EXPIRED', undefined, true), this.options.timeoutMs)
-    this.pending.set(id, { checkpoint: new PendingCheckpoint<TaskAck>(id, triggeredAt, attempt.taskKeys), enumerators, timeout, final, stats, done: { resolve: () => {} } })
+    this.pending.set(id, { checkpoint: new PendingCheckpoint<TaskAck>(id, triggeredAt, attempt.taskKeys, isSavepoint), enumerators, timeout, kind, stats, done: { resolve: () => {} } })
     this.counts.triggered++
     this.record(stats)
-    attempt.sendTrigger(barrier, final)
+    attempt.sendTrigger(barrier, kind.final)
     return id
   }
 
   private async complete(p: Pending): Promise<void> {
     const id = p.checkpoint.id
     this.clock.clearTimer(p.timeout)
+    if (p.kind.savepoint) return this.completeSavepoint(p, p.kind.savepoint.dir)
     const metadata: CheckpointMetadata = {
       version: 1, kind: 'checkpoint', jobId: this.job.jobId, jobName: this.job.jobName, checkpointId: id,
       triggeredAt: p.checkpoint.triggeredAt, completedAt: this.now(), vertices: this.vertexEntries(p.checkpoint.acks), coordinators: p.enumerators,
@@ -232,6 +270,31 @@ export class CheckpointCoordinator {
     this.schedule()
   }
 
+  /** A savepoint is not a retained checkpoint: its metadata goes to its own directory, and nothing is subsumed. */
+  private async completeSavepoint(p: Pending, dir: string): Promise<void> {
+    const id = p.checkpoint.id
+    const metadata: CheckpointMetadata = {
+      version: 1, kind: 'savepoint', jobId: this.job.jobId, jobName: this.job.jobName, checkpointId: id,
+      triggeredAt: p.checkpoint.triggeredAt, completedAt: this.now(), vertices: this.vertexEntries(p.checkpoint.acks), coordinators: p.enumerators,
+    }
+    try {
+      await writeMetadata(dir, metadata)
+    } catch (e) {
+      this.abort(id, 'FINALIZE_FAILED', (e as Error).message, true)
+      return
+    }
+    if (p.checkpoint.isDiscarded) {
+      await rm(dir, { recursive: true, force: true }).catch(() => {})
+      return
+    }
+    this.pending.delete(id)
+    this.counts.completed++
+    p.stats.status = 'COMPLETED'
+    p.stats.durationMs = this.now() - p.checkpoint.triggeredAt
+    this.attempt?.sendComplete(id)
+    p.done.resolve(true)
+  }
+
   private abort(id: number, reason: CheckpointFailureReason, detail: string | undefined, tellTasks: boolean): void {
     const p = this.pending.get(id)
     if (!p) return
@@ -243,10 +306,12 @@ export class CheckpointCoordinator {
     p.stats.status = 'FAILED'
     p.stats.durationMs = this.lastEndAt - p.checkpoint.triggeredAt
     p.stats.failureReason = describeFailureReason(reason, detail)
-    void this.storage.discard(id).catch(() => {})
+    if (p.kind.savepoint) void rm(p.kind.savepoint.dir, { recursive: true, force: true }).catch(() => {})
+    else void this.storage.discard(id).catch(() => {})
     if (tellTasks) this.attempt?.sendAborted(id)
     p.done.resolve(false)
-    if (this.failures.onFailure(reason) === 'fail-job') {
+    // A failed savepoint fails only the request, not the job.
+    if (!p.kind.savepoint && this.failures.onFailure(reason) === 'fail-job') {
       this.attempt?.failJob(new WeirError('WEIR_CHECKPOINT_FAILED', `checkpoint ${id} failed: ${describeFailureReason(reason, detail)}; that exceeds execution.checkpointing.tolerable-failed-checkpoints (${this.options.tolerableFailures})`, { retriable: true, domain: reason === 'STATE_TOO_LARGE' ? 'user' : 'external' }))
     }
     if (this.attempt) this.schedule()

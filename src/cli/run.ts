@@ -70,7 +70,7 @@ export async function runCommand(jobPath: string, jobArgs: string[], options: Ru
       onMetrics: (m) => status?.update(m),
     })
     if (interactive) status = new StatusLine(execution.job.name)
-    log(`Job '${execution.job.name}' (${execution.jobId}) running on ${execution.slots} slot(s)${execution.coordinator ? `, checkpoints every ${execution.checkpointOptions.intervalMs} ms to ${execution.checkpointOptions.dir ?? 'the JobManager'}` : ''}`)
+    log(`Job '${execution.job.name}' (${execution.jobId}) running on ${execution.slots} slot(s)${execution.checkpointOptions.intervalMs !== null ? `, checkpoints every ${execution.checkpointOptions.intervalMs} ms to ${execution.checkpointOptions.dir ?? 'the JobManager'}` : ''}`)
     if (signalExit !== null) void execution.cancel()
     const result = await execution.result
     status?.stop()

@@ -9,6 +9,8 @@ import type { RestoreSource } from '../checkpoint/restore-plan.ts'
 
 /** How a slot takes part in checkpoints; null when checkpointing is off. */
 export interface CheckpointingSetup {
+  /** Periodic checkpoints are on (otherwise only savepoints are taken). */
+  readonly periodic: boolean
   readonly exactlyOnce: boolean
   readonly unaligned: boolean
   /** Switch an alignment that takes longer than this to unaligned (0: never; barriers are then unaligned from the start if unaligned is on). */
@@ -26,7 +28,7 @@ export interface WorkerSetup {
   readonly config: RawConfig
   readonly attempt: number
   readonly jobId: string
-  readonly checkpointing: CheckpointingSetup | null
+  readonly checkpointing: CheckpointingSetup
   /** State to restore, per task `${vertex}/${subtask}`; null on a fresh start. */
   readonly restore: Record<string, RestoreSource[]> | null
   /** Send print() output to the main thread instead of writing fd 1 directly. */
@@ -43,6 +45,10 @@ export type ToWorker =
   | { readonly type: 'checkpoint-aborted'; readonly checkpointId: number }
   /** Every task ended (and the final checkpoint, if any, completed): close and finish. */
   | { readonly type: 'finish' }
+  /** Stop with savepoint: the savepoint completed; close every task without ending its input. */
+  | { readonly type: 'stop-tasks' }
+  /** Stop with savepoint and drain: sources end their input now. */
+  | { readonly type: 'drain-sources' }
 
 export type FromWorker =
   | { readonly type: 'split-request'; readonly vertex: number; readonly subtask: number }

@@ -26,9 +26,9 @@ export interface AttemptSetup {
   readonly attemptNumber: number
   readonly artifactUrl: string
   readonly args: readonly string[]
-  readonly checkpointing: CheckpointingSetup | null
+  readonly checkpointing: CheckpointingSetup
   readonly restore: RestorePlan | null
-  readonly coordinator: CheckpointCoordinator | null
+  readonly coordinator: CheckpointCoordinator
   readonly onStdout?: (text: string) => void
   readonly onMetrics?: (metrics: JobMetrics) => void
 }
@@ -85,6 +85,21 @@ export class Attempt {
     await this.end({ kind: 'canceled' })
   }
 
+  /** Stop with savepoint: its savepoint completed; close every task. */
+  stopTasks(): void {
+    this.broadcast({ type: 'stop-tasks' })
+  }
+
+  /** Stop with savepoint and drain: sources end now; when all tasks ended, the savepoint is the final snapshot. */
+  drainToSavepoint(dir: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.finalSavepoint = { dir, resolve, reject }
+      this.broadcast({ type: 'drain-sources' })
+    })
+  }
+
+  private finalSavepoint: { dir: string; resolve: (path: string) => void; reject: (e: Error) => void } | null = null
+
   private deploy(): void {
     const { job, slots, restore } = this.setup
     for (const vertex of job.graph.vertices) {
@@ -126,7 +141,7 @@ export class Attempt {
       })
       this.workers.push(worker)
     }
-    this.setup.coordinator?.startAttempt({
+    this.setup.coordinator.startAttempt({
       taskKeys: this.taskKeys,
       allTasksRunning: () => this.ended.size === 0 && !this.done,
       sendTrigger: (barrier, final) => {
@@ -179,10 +194,10 @@ export class Attempt {
         if (--this.remainingTasks === 0) void this.end({ kind: 'finished' })
         return
       case 'ack':
-        this.setup.coordinator?.onAck(m.checkpointId, m.ack)
+        this.setup.coordinator.onAck(m.checkpointId, m.ack)
         return
       case 'decline':
-        this.setup.coordinator?.onDecline(m.checkpointId, `${m.vertex}/${m.subtask}`, m.reason)
+        this.setup.coordinator.onDecline(m.checkpointId, `${m.vertex}/${m.subtask}`, m.reason)
         return
       case 'metrics':
         this.workerMetrics[slot] = { recordsIn: m.recordsIn, recordsOut: m.recordsOut }
@@ -206,7 +221,16 @@ export class Attempt {
    */
   private async finishWithFinalCheckpoint(): Promise<void> {
     const coordinator = this.setup.coordinator
-    if (coordinator) {
+    if (this.finalSavepoint) {
+      const { dir, resolve, reject } = this.finalSavepoint
+      try {
+        resolve(await coordinator.triggerSavepoint(dir, { final: true }))
+      } catch (e) {
+        reject(e as Error)
+        if (!this.done) void this.fail(e as WeirError)
+        return
+      }
+    } else if (this.setup.checkpointing.periodic) {
       const ok = await coordinator.triggerFinal()
       if (this.done) return
       if (!ok) {
@@ -224,7 +248,8 @@ export class Attempt {
   private async end(outcome: AttemptOutcome): Promise<void> {
     if (this.done) return
     this.done = true
-    this.setup.coordinator?.stopAttempt(outcome.kind === 'failed' ? 'TASK_FAILURE' : 'COORDINATOR_SHUTDOWN')
+    this.setup.coordinator.stopAttempt(outcome.kind === 'failed' ? 'TASK_FAILURE' : 'COORDINATOR_SHUTDOWN')
+    this.finalSavepoint?.reject(new WeirError('WEIR_CHECKPOINT_FAILED', 'the job ended before the savepoint completed', { retriable: true }))
     for (const c of this.enumerators.values()) {
       try {
         c.close()

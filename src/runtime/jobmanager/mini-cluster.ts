@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { compileJob, type CompiledJob } from '../compile.ts'
 import type { RawConfig } from '../../config/configuration.ts'
-import { TASK_SLOTS } from '../../config/options.ts'
+import { SAVEPOINTS_DIR, TASK_SLOTS } from '../../config/options.ts'
 import { deserializeError, isWeirError, WeirError } from '../../errors.ts'
 import { loadJobDefinition } from '../load-job.ts'
 import { readCheckpointOptions, type CheckpointOptions } from '../../checkpoint/checkpoint-options.ts'
@@ -64,7 +64,7 @@ export class JobExecution {
   readonly jobId: string
   readonly slots: number
   readonly checkpointOptions: CheckpointOptions
-  readonly coordinator: CheckpointCoordinator | null
+  readonly coordinator: CheckpointCoordinator
   private readonly restartStrategy: RestartStrategy
   private attempt: Attempt | null = null
   private attemptNumber = 0
@@ -78,15 +78,18 @@ export class JobExecution {
   /** When the current attempt started processing (after a restart: the recovery point). */
   attemptStartedAt = 0
 
-  private constructor(job: CompiledJob, private readonly options: JobRunOptions, storage: CheckpointStorage | null, restoredId: number) {
+  /** RUNNING until the job ends; then its final status. */
+  status: 'RUNNING' | 'RESTARTING' | JobStatus = 'RUNNING'
+  readonly startTime = Date.now()
+  endTime: number | null = null
+
+  private constructor(job: CompiledJob, private readonly options: JobRunOptions, storage: CheckpointStorage, jobId: string, restoredId: number) {
     this.job = job
-    this.jobId = storage instanceof FsCheckpointStorage ? storage.jobId : newJobId()
+    this.jobId = jobId
     const configured = job.config.get(TASK_SLOTS)
     this.slots = configured > 0 ? configured : Math.max(...job.graph.vertices.map((v) => v.parallelism))
     this.checkpointOptions = readCheckpointOptions(job.config)
-    this.coordinator = storage && this.checkpointOptions.intervalMs !== null
-      ? new CheckpointCoordinator(this.checkpointOptions, storage, { jobId: this.jobId, jobName: job.name, graph: job.graph }, restoredId)
-      : null
+    this.coordinator = new CheckpointCoordinator(this.checkpointOptions, storage, { jobId: this.jobId, jobName: job.name, graph: job.graph }, restoredId)
     this.restartStrategy = createRestartStrategy(job.config)
     this.result = new Promise((resolve) => (this.settle = resolve))
   }
@@ -97,15 +100,14 @@ export class JobExecution {
     const job = compileJob(definition, options.args ?? [], options.config ?? {})
     const checkpointOptions = readCheckpointOptions(job.config)
     const jobId = newJobId()
-    let storage: CheckpointStorage | null = null
-    if (checkpointOptions.intervalMs !== null) {
-      if (checkpointOptions.storage === 'filesystem') {
-        const fs = new FsCheckpointStorage(checkpointOptions.dir!, jobId)
-        await fs.initialize()
-        storage = fs
-      } else {
-        storage = new MemoryCheckpointStorage()
-      }
+    // Savepoints work without periodic checkpoints, so there is always a coordinator and a storage.
+    let storage: CheckpointStorage
+    if (checkpointOptions.storage === 'filesystem' && checkpointOptions.intervalMs !== null) {
+      const fs = new FsCheckpointStorage(checkpointOptions.dir!, jobId)
+      await fs.initialize()
+      storage = fs
+    } else {
+      storage = new MemoryCheckpointStorage()
     }
     let initialRestore: (RestorePlan & { source: string }) | null = null
     if (options.restoreFrom !== undefined) {
@@ -118,7 +120,7 @@ export class JobExecution {
         options.onLog?.(`Warning: source '${head.name}' cannot rewind: records that arrive while the job is down (after a failure, until it restarts) are lost, as with Flink's socket source`)
       }
     }
-    const execution = new JobExecution(job, options, storage, initialRestore?.checkpointId ?? 0)
+    const execution = new JobExecution(job, options, storage, jobId, initialRestore?.checkpointId ?? 0)
     void execution.run(initialRestore)
     return execution
   }
@@ -139,9 +141,50 @@ export class JobExecution {
     await this.attempt?.cancel()
   }
 
-  /** Triggers a checkpoint now; null when checkpointing is off or the job is not running. */
+  /** Triggers a checkpoint now; null when the job is not running. */
   triggerCheckpoint(): number | null {
-    return this.coordinator?.triggerNow() ?? null
+    return this.coordinator.triggerNow()
+  }
+
+  /** Takes a savepoint into `targetDir` (default state.savepoints.dir); optionally cancels the job after it. */
+  async triggerSavepoint(targetDir?: string, options: { cancelJob?: boolean } = {}): Promise<string> {
+    const dir = this.savepointTarget(targetDir)
+    if (this.done) throw new UserError('WEIR_INVALID_ARGUMENT', `job ${this.jobId} is ${this.status}; a savepoint needs a running job`)
+    const path = await this.coordinator.triggerSavepoint(dir)
+    this.log(`Savepoint completed: ${path}`)
+    if (options.cancelJob) await this.cancel()
+    return path
+  }
+
+  /**
+   * Stop with savepoint: sources stop right after the savepoint's barrier, the savepoint
+   * completes (transactional sinks commit its output) and the job finishes. With drain, the
+   * sources end their input first, so everything in flight is processed, and the savepoint is
+   * the job's final state.
+   */
+  async stopWithSavepoint(targetDir?: string, options: { drain?: boolean } = {}): Promise<string> {
+    const dir = this.savepointTarget(targetDir)
+    const attempt = this.attempt
+    if (this.done || !attempt) throw new UserError('WEIR_INVALID_ARGUMENT', `job ${this.jobId} is ${this.status}; only a running job can be stopped`)
+    if (options.drain) {
+      const path = await attempt.drainToSavepoint(dir)
+      this.log(`Savepoint completed: ${path}`)
+      this.stopping = true
+      return path
+    }
+    const path = await this.coordinator.triggerSavepoint(dir, { stop: true })
+    this.log(`Savepoint completed: ${path}`)
+    this.stopping = true
+    attempt.stopTasks()
+    return path
+  }
+
+  private stopping = false
+
+  private savepointTarget(targetDir: string | undefined): string {
+    const dir = targetDir ?? this.job.config.get(SAVEPOINTS_DIR)
+    if (!dir) throw new UserError('WEIR_INVALID_ARGUMENT', 'no savepoint directory: give one, or set state.savepoints.dir')
+    return dir
   }
 
   private log(line: string): void {
@@ -151,8 +194,10 @@ export class JobExecution {
   private async run(initialRestore: (RestorePlan & { source: string }) | null): Promise<void> {
     let restore: RestorePlan | null = initialRestore
     for (;;) {
+      this.status = 'RUNNING'
       const outcome = await this.runAttempt(restore)
       if (outcome.kind === 'finished') return this.end('FINISHED')
+      if (this.stopping) return this.end('FINISHED')
       if (outcome.kind === 'canceled' || this.canceled) return this.end('CANCELED')
       const error = outcome.error
       this.restartStrategy.notifyFailure(Date.now())
@@ -163,7 +208,8 @@ export class JobExecution {
         return this.end('FAILED', error)
       }
       const delay = this.restartStrategy.backoffMs()
-      const latest = this.coordinator?.latest ?? null
+      this.status = 'RESTARTING'
+      const latest = this.coordinator.latest
       this.log(`Attempt ${this.attemptNumber} of job '${this.job.name}' failed: ${error.message}`)
       this.log(`Restarting in ${delay} ms from ${latest ? `checkpoint ${latest.id}` : initialRestore ? `checkpoint ${initialRestore.checkpointId}` : 'the beginning (no checkpoint completed yet)'} (${this.restartStrategy.name})`)
       await new Promise<void>((resolve) => {
@@ -186,16 +232,15 @@ export class JobExecution {
   }
 
   private async runAttempt(restore: RestorePlan | null): Promise<AttemptOutcome> {
-    const checkpointing: CheckpointingSetup | null = this.coordinator
-      ? {
-          exactlyOnce: this.checkpointOptions.exactlyOnce,
-          unaligned: this.checkpointOptions.unaligned,
-          alignedTimeoutMs: this.checkpointOptions.alignedTimeoutMs,
-          storage: this.coordinator.storage.type === 'filesystem'
-            ? { type: 'filesystem', baseDir: this.checkpointOptions.dir! }
-            : { type: 'jobmanager', maxStateBytes: (this.coordinator.storage as MemoryCheckpointStorage).maxStateBytes },
-        }
-      : null
+    const checkpointing: CheckpointingSetup = {
+      periodic: this.checkpointOptions.intervalMs !== null,
+      exactlyOnce: this.checkpointOptions.exactlyOnce,
+      unaligned: this.checkpointOptions.unaligned,
+      alignedTimeoutMs: this.checkpointOptions.alignedTimeoutMs,
+      storage: this.coordinator.storage.type === 'filesystem'
+        ? { type: 'filesystem', baseDir: this.checkpointOptions.dir! }
+        : { type: 'jobmanager', maxStateBytes: (this.coordinator.storage as MemoryCheckpointStorage).maxStateBytes },
+    }
     const attempt = new Attempt({
       job: this.job, jobId: this.jobId, slots: this.slots, attemptNumber: this.attemptNumber,
       artifactUrl: this.options.artifactUrl, args: this.options.args ?? [], checkpointing, restore,
@@ -211,11 +256,13 @@ export class JobExecution {
   private async end(status: JobStatus, error?: WeirError): Promise<void> {
     if (this.done) return
     this.done = true
+    this.status = status
+    this.endTime = Date.now()
     const metrics = this.metrics
-    await this.coordinator?.shutdown(status).catch(() => {})
+    await this.coordinator.shutdown(status).catch(() => {})
     this.settle({
       jobId: this.jobId, jobName: this.job.name, status, error, durationMs: performance.now() - this.started, slots: this.slots,
-      restarts: this.restarts, checkpoints: { ...(this.coordinator?.counts ?? { triggered: 0, completed: 0, failed: 0 }) }, ...metrics,
+      restarts: this.restarts, checkpoints: { ...this.coordinator.counts }, ...metrics,
     })
   }
 }

@@ -13,6 +13,10 @@ export interface CheckpointBarrier {
   readonly isSavepoint: boolean
   /** Unaligned: the barrier overtakes buffered records, which become part of the checkpoint. */
   readonly unaligned: boolean
+  /** A savepoint's directory: tasks write their state there (self-contained, canonical format). */
+  readonly savepointDir?: string
+  /** Stop with savepoint: sources emit nothing after this barrier. */
+  readonly stop?: boolean
 }
 
 export type ChannelEvent = EndOfPartition | CheckpointBarrier

@@ -60,19 +60,19 @@ export class TaskExecutor implements TaskHost, Transport {
     private readonly toJobManager: (message: FromWorker) => void,
     readonly attempt: number,
     private readonly jobId: string,
-    private readonly checkpointSetup: CheckpointingSetup | null,
+    private readonly checkpointSetup: CheckpointingSetup,
     restore: Record<string, RestoreSource[]> | null,
   ) {
     this.jobName = job.name
-    this.checkpointing = checkpointSetup !== null
-    this.exactlyOnce = checkpointSetup?.exactlyOnce ?? true
+    this.checkpointing = checkpointSetup.periodic
+    this.exactlyOnce = checkpointSetup.exactlyOnce
     this.stateBackend = {
       type: job.config.get(STATE_BACKEND) ?? 'hashmap',
       incremental: job.config.get(STATE_BACKEND_INCREMENTAL),
       localDir: job.config.get(LMDB_LOCAL_DIR),
       jobId, attempt,
     }
-    this.alignedTimeoutMs = checkpointSetup?.unaligned && checkpointSetup.exactlyOnce ? checkpointSetup.alignedTimeoutMs : 0
+    this.alignedTimeoutMs = checkpointSetup.unaligned && checkpointSetup.exactlyOnce ? checkpointSetup.alignedTimeoutMs : 0
     this.bufferTimeout = job.config.get(BUFFER_TIMEOUT) ?? 100
     const batchSize = job.config.get(NETWORK_BATCH_RECORDS)
     const credits = job.config.get(NETWORK_CREDITS)
@@ -134,6 +134,12 @@ export class TaskExecutor implements TaskHost, Transport {
       case 'finish':
         for (const t of this.tasks) t.finishNow()
         return
+      case 'stop-tasks':
+        for (const t of this.tasks) t.stopNow()
+        return
+      case 'drain-sources':
+        for (const t of this.tasks) if (t.vertex.inputs.length === 0) t.drain()
+        return
       case 'cancel':
         this.stop()
         for (const t of this.tasks) t.cancel()
@@ -153,12 +159,12 @@ export class TaskExecutor implements TaskHost, Transport {
   }
 
   taskEnded(task: Task): void {
-    if (!this.checkpointing) task.finishNow()
-    else this.toJobManager({ type: 'task-ended', vertex: task.vertex.id, subtask: task.subtaskIndex })
+    // The JobManager decides when ended tasks finish: after a final checkpoint or savepoint, if any.
+    this.toJobManager({ type: 'task-ended', vertex: task.vertex.id, subtask: task.subtaskIndex })
   }
 
   snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => Promise<TaskSnapshot>, timing: { syncMs: number; alignmentMs: number }, channelStateReady: Promise<void> | null): void {
-    const location = this.locationFor(barrier.id)
+    const location = this.locationFor(barrier.id, barrier.savepointDir)
     const { id: vertex } = task.vertex
     const subtask = task.subtaskIndex
     // The asynchronous phase: serialize and write after this turn, while the task goes on.
@@ -183,8 +189,9 @@ export class TaskExecutor implements TaskHost, Transport {
     this.toJobManager({ type: 'decline', checkpointId, vertex: task.vertex.id, subtask: task.subtaskIndex, reason })
   }
 
-  private locationFor(checkpointId: number): CheckpointLocation {
-    const storage = this.checkpointSetup!.storage
+  private locationFor(checkpointId: number, savepointDir: string | undefined): CheckpointLocation {
+    if (savepointDir) return { type: 'filesystem', dir: savepointDir }
+    const storage = this.checkpointSetup.storage
     return storage.type === 'jobmanager' ? storage : { type: 'filesystem', dir: checkpointDir(storage.baseDir, this.jobId, checkpointId) }
   }
 

@@ -93,6 +93,8 @@ export class Task {
   private readonly sourceUid: string | null = null
   private sourceOutput: CountingOutput | null = null
   private sourceWaiting = false
+  /** A source that took a stop-with-savepoint barrier reads no more. */
+  private suspended = false
   private endedChannels = 0
   private nextChannel = 0
   private timerHandle: NodeJS.Timeout | null = null
@@ -208,6 +210,8 @@ export class Task {
     this.post(() => {
       if (this.state !== 'running') return this.host.declineCheckpoint(this, barrier.id, `task is ${this.state}`)
       this.checkpoint(barrier, 0, barrier.unaligned ? new Set() : null)
+      // Stop with savepoint: nothing after the savepoint's barrier.
+      if (barrier.stop) this.suspended = true
       // A source has no input channels: its channel state (overtaken output) is complete at once.
       if (barrier.unaligned) {
         this.recording?.resolve()
@@ -239,6 +243,25 @@ export class Task {
     })
   }
 
+  /** Stop with savepoint: the savepoint completed (and was notified); close without ending the input. */
+  stopNow(): void {
+    this.post(() => {
+      if (this.state !== 'running' && this.state !== 'ended') return
+      this.clearTimer()
+      for (const op of this.operators) op.close()
+      this.reader?.close()
+      this.state = 'finished'
+      this.host.taskFinished(this)
+    })
+  }
+
+  /** Stop with savepoint and drain: a source ends its input now, as if it were exhausted. */
+  drain(): void {
+    this.post(() => {
+      if (this.state === 'running' && this.reader) this.endOfInput()
+    })
+  }
+
   /** The JobManager says the job is done: close the operators. */
   finishNow(): void {
     this.post(() => {
@@ -264,7 +287,7 @@ export class Task {
       return true
     }
     for (const w of this.writers) if (w.isBlocked()) return false
-    if (this.reader !== null) return this.pollSource()
+    if (this.reader !== null) return this.suspended ? false : this.pollSource()
     return this.processInput()
   }
 
