@@ -3,12 +3,16 @@
 // Defining a job
 export { defineJob, isJobDefinition, type JobDefinition } from './api/job.ts'
 export { StreamEnvironment, parseParams } from './api/environment.ts'
-export { DataStream, KeyedStream, ConnectedStreams, DataStreamSink, type NumericField } from './api/datastream.ts'
+export { DataStream, KeyedStream, ConnectedStreams, DataStreamSink, BroadcastStream, BroadcastConnectedStream, type NumericField } from './api/datastream.ts'
 
 // Functions and state
 export type * from './api/functions.ts'
 export type { RuntimeContext } from './api/runtime-context.ts'
-export { ValueStateDescriptor, type ValueState, type State } from './api/state.ts'
+export {
+  ValueStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor, AggregatingStateDescriptor,
+  type ValueState, type ListState, type MapState, type ReducingState, type AggregatingState, type AggregateFunction,
+  type State, type StateTtlConfig, type OperatorStateStore,
+} from './api/state.ts'
 
 // Sources and sinks
 export { InputStatus, type Source, type SourceReader, type SourceReaderContext, type SplitEnumerator, type SplitEnumeratorContext, type ReaderOutput, type Boundedness } from './api/source.ts'

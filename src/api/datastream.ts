@@ -4,8 +4,10 @@
 import type { StreamEnvironment } from './environment.ts'
 import type {
   MapFunction, FlatMapFunction, FilterFunction, ReduceFunction, KeySelector, ProcessFunction, KeyedProcessFunction,
-  CoMapFunction, CoFlatMapFunction, CoProcessFunction, KeyedCoProcessFunction,
+  CoMapFunction, CoFlatMapFunction, CoProcessFunction, KeyedCoProcessFunction, BroadcastProcessFunction, KeyedBroadcastProcessFunction,
 } from './functions.ts'
+import type { MapStateDescriptor } from './state.ts'
+import { BroadcastProcessOperator } from '../operators/broadcast-process.ts'
 import type { Sink } from './sink.ts'
 import type { OneInputTransformation, PartitionerSpec, Transformation } from '../graph/transformation.ts'
 import type { OperatorFactory } from '../operators/operator.ts'
@@ -59,7 +61,11 @@ export class DataStream<T> {
     return new DataStream<T>(this.env, t)
   }
 
-  connect<U>(other: DataStream<U>): ConnectedStreams<T, U> {
+  /** Two inputs, one operator; with a BroadcastStream, the operator also holds its broadcast state. */
+  connect<U>(other: BroadcastStream<U>): BroadcastConnectedStream<T, U>
+  connect<U>(other: DataStream<U>): ConnectedStreams<T, U>
+  connect<U>(other: DataStream<U> | BroadcastStream<U>): ConnectedStreams<T, U> | BroadcastConnectedStream<T, U> {
+    if (other instanceof BroadcastStream) return new BroadcastConnectedStream<T, U>(this, other)
     return new ConnectedStreams<T, U>(this.env, this, other, null, null)
   }
 
@@ -73,9 +79,15 @@ export class DataStream<T> {
     return this.partition({ type: 'rescale' })
   }
 
-  /** Every record to every downstream subtask. */
-  broadcast(): DataStream<T> {
-    return this.partition({ type: 'broadcast' })
+  /**
+   * Every record to every downstream subtask. With state descriptors, a BroadcastStream whose
+   * records update broadcast state in the operator it is connected to.
+   */
+  broadcast(): DataStream<T>
+  broadcast(...descriptors: [MapStateDescriptor<any, any>, ...MapStateDescriptor<any, any>[]]): BroadcastStream<T>
+  broadcast(...descriptors: MapStateDescriptor<any, any>[]): DataStream<T> | BroadcastStream<T> {
+    const partitioned = this.partition({ type: 'broadcast' })
+    return descriptors.length > 0 ? new BroadcastStream<T>(partitioned, descriptors) : partitioned
   }
 
   /** Subtask i to subtask i; needs equal parallelism. */
@@ -240,5 +252,28 @@ export class ConnectedStreams<A, B> {
       name, uid: null, parallelism: null, maxParallelism: null,
     })
     return new DataStream<R>(this.env, t)
+  }
+}
+
+/** A stream broadcast to every subtask of the operator it is connected to, carrying broadcast state descriptors. */
+export class BroadcastStream<T> {
+  /** @internal */
+  constructor(readonly stream: DataStream<T>, readonly descriptors: readonly MapStateDescriptor<any, any>[]) {}
+}
+
+export class BroadcastConnectedStream<T, B> {
+  /** @internal */
+  constructor(private readonly main: DataStream<T>, private readonly broadcastStream: BroadcastStream<B>) {}
+
+  process<R>(fn: BroadcastProcessFunction<T, B, R> | KeyedBroadcastProcessFunction<any, T, B, R>): DataStream<R> {
+    const keySelector = this.main instanceof KeyedStream ? (this.main.keySelector as KeySelector<unknown, unknown>) : null
+    const descriptors = this.broadcastStream.descriptors
+    const t = this.main.env.addTransformation({
+      kind: 'two-input', input1: this.main.transformation, input2: this.broadcastStream.stream.transformation,
+      factory: () => new BroadcastProcessOperator(fn as never, keySelector, descriptors),
+      keySelector1: keySelector, keySelector2: null,
+      name: 'Broadcast Process', uid: null, parallelism: null, maxParallelism: null,
+    })
+    return new DataStream<R>(this.main.env, t)
   }
 }

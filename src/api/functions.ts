@@ -2,6 +2,7 @@
 // object with the method plus optional open(ctx) / close() hooks (Flink's Rich* functions).
 
 import type { RuntimeContext } from './runtime-context.ts'
+import type { OperatorStateStore } from './state.ts'
 
 /** Receives the records a function emits. */
 export interface Collector<T> {
@@ -25,6 +26,8 @@ export interface RichFunction {
 export interface FunctionInitializationContext {
   /** True when this run restores state from a checkpoint or savepoint. */
   readonly isRestored: boolean
+  /** Operator (non-keyed) state: lists split or unioned on rescale, broadcast maps. */
+  getOperatorStateStore(): OperatorStateStore
 }
 
 export interface FunctionSnapshotContext {
@@ -96,4 +99,32 @@ export function openFunction(fn: unknown, ctx: RuntimeContext): void {
 
 export function closeFunction(fn: unknown): void {
   if (typeof fn === 'object' && fn !== null && typeof (fn as RichFunction).close === 'function') (fn as RichFunction).close!()
+}
+
+/** Read-only access to broadcast state, on the non-broadcast side. */
+export interface ReadOnlyBroadcastContext extends ProcessContext {
+  getBroadcastState<K, V>(descriptor: import('./state.ts').MapStateDescriptor<K, V>): ReadOnlyMapState<K, V>
+}
+
+/** Writable broadcast state, on the broadcast side: every subtask applies the same updates. */
+export interface BroadcastContext extends ProcessContext {
+  getBroadcastState<K, V>(descriptor: import('./state.ts').MapStateDescriptor<K, V>): import('./state.ts').MapState<K, V>
+}
+
+export interface ReadOnlyMapState<K, V> {
+  get(key: K): V | undefined
+  contains(key: K): boolean
+  entries(): IterableIterator<[K, V]>
+  isEmpty(): boolean
+}
+
+export interface BroadcastProcessFunction<T, B, R> extends RichFunction {
+  processElement(value: T, ctx: ReadOnlyBroadcastContext, out: Collector<R>): void
+  processBroadcastElement(value: B, ctx: BroadcastContext, out: Collector<R>): void
+}
+
+export interface KeyedBroadcastProcessFunction<K, T, B, R> extends RichFunction {
+  processElement(value: T, ctx: ReadOnlyBroadcastContext & KeyedContext<K>, out: Collector<R>): void
+  processBroadcastElement(value: B, ctx: BroadcastContext, out: Collector<R>): void
+  onTimer?(timestamp: number, ctx: OnTimerContext<K> & ReadOnlyBroadcastContext, out: Collector<R>): void
 }

@@ -256,6 +256,9 @@ export class CheckpointCoordinator {
     for (const old of decision.dropCompleted) {
       const i = this.completed.findIndex((c) => c.id === old)
       if (i >= 0) this.completed.splice(i, 1)
+      // Not awaited: nothing may run between recording the completion and telling the attempt
+      // that took it. An attempt that ended in that gap never heard of the checkpoint (or the
+      // next attempt did), a trigger ignored the min pause, and an older checkpoint completed after it.
       await this.storage.discard(old).catch(() => {})
     }
     for (const older of decision.subsumePending) this.abort(older, 'SUBSUMED', undefined, true)
@@ -322,7 +325,7 @@ export class CheckpointCoordinator {
       vertex: v.id, uids: v.uids, name: v.name, parallelism: v.parallelism, maxParallelism: v.maxParallelism,
       subtasks: Array.from({ length: v.parallelism }, (_, i) => {
         const ack = acks.get(`${v.id}/${i}`)
-        return { subtask: i, handle: ack?.handle ?? null, stateSize: ack?.stateSize ?? 0 }
+        return { subtask: i, handle: ack?.handle ?? null, stateSize: ack?.stateSize ?? 0, ...(ack?.operatorState ? { operatorState: ack.operatorState } : {}) }
       }),
     }))
   }

@@ -9,12 +9,15 @@ import { encodeValue, decodeValue } from '../runtime/network/batch-codec.ts'
 import { FileKind, readFramedFile, writeFramedFile } from './file-format.ts'
 import { METADATA_FILE, metadataPath, parseCheckpointDirName } from './protocol/paths.ts'
 import type { StateHandle } from './state-handle.ts'
+import type { OperatorStateSnapshot } from '../state/operator-state-store.ts'
 import { UserError, WeirError } from '../errors.ts'
 
 export interface SubtaskStateEntry {
   readonly subtask: number
   readonly handle: StateHandle | null
   readonly stateSize: number
+  /** Operator (list, union, broadcast) state by operator uid. */
+  readonly operatorState?: Record<string, OperatorStateSnapshot>
 }
 
 export interface VertexStateEntry {

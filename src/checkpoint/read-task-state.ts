@@ -8,7 +8,7 @@ import { decodeValue } from '../runtime/network/batch-codec.ts'
 import { UserError, WeirError } from '../errors.ts'
 import type { ChannelState } from '../runtime/taskmanager/task-snapshot.ts'
 
-export function readTaskRestore(sources: readonly RestoreSource[]): TaskRestore {
+export function readTaskRestore(sources: readonly RestoreSource[], operatorState: TaskRestore['operatorState'] = {}): TaskRestore {
   const operators: TaskRestore['operators'] = {}
   let channels: ChannelState | null = null
   for (const source of sources) {
@@ -31,7 +31,7 @@ export function readTaskRestore(sources: readonly RestoreSource[]): TaskRestore 
       }
     }
   }
-  return { operators, channels }
+  return { operators, channels, operatorState }
 }
 
 function hasRecords(c: ChannelState): boolean {

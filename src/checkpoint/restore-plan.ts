@@ -10,6 +10,7 @@ import type { StateHandle } from './state-handle.ts'
 import type { JobGraph } from '../graph/job-graph.ts'
 import { keyGroupRangeForOperator } from '../state/key-groups.ts'
 import { UserError } from '../errors.ts'
+import { redistributeOperatorState, type OperatorStateSnapshot } from '../state/operator-state-store.ts'
 
 export interface RestoreSource {
   /** Inline bytes, or an absolute file path. */
@@ -28,10 +29,13 @@ export interface RestorePlan {
   readonly tasks: Record<string, RestoreSource[]>
   /** Split enumerator state per source uid. */
   readonly coordinators: Record<string, unknown>
+  /** Each task's share of operator (list, union, broadcast) state, by `${vertex}/${subtask}` then uid. */
+  readonly operatorState: Record<string, Record<string, OperatorStateSnapshot>>
 }
 
 export function planRestore(metadata: CheckpointMetadata, checkpointDir: string | null, graph: JobGraph, allowNonRestoredState: boolean): RestorePlan {
   const tasks: Record<string, RestoreSource[]> = {}
+  const operatorState: RestorePlan['operatorState'] = {}
   const uidToVertex = new Map<string, number>()
   for (const v of graph.vertices) for (const uid of v.uids) uidToVertex.set(uid, v.id)
 
@@ -41,6 +45,15 @@ export function planRestore(metadata: CheckpointMetadata, checkpointDir: string 
     const hasState = old.subtasks.some((s) => s.handle !== null && s.stateSize > 0)
     if (unmatched.length > 0 && hasState && !allowNonRestoredState) {
       throw new UserError('WEIR_RESTORE_FAILED', `the checkpoint holds state of operator uid '${unmatched[0]}' ('${old.name}'), which the job no longer has; give that operator back its uid, or pass --allow-non-restored-state (-n) to drop its state`)
+    }
+    for (const uid of matched) {
+      const vertex = graph.vertices[uidToVertex.get(uid)!]!
+      const old_ = old.subtasks.map((s) => s.operatorState?.[uid])
+      if (old_.every((s) => s === undefined)) continue
+      for (let i = 0; i < vertex.parallelism; i++) {
+        const share = redistributeOperatorState(old_, i, vertex.parallelism)
+        ;(operatorState[`${vertex.id}/${i}`] ??= {})[uid] = share
+      }
     }
     const targets = new Set(matched.map((uid) => uidToVertex.get(uid)!))
     for (const vertexId of targets) {
@@ -68,7 +81,7 @@ export function planRestore(metadata: CheckpointMetadata, checkpointDir: string 
     if (uidToVertex.has(uid)) coordinators[uid] = state
     else if (!allowNonRestoredState) throw new UserError('WEIR_RESTORE_FAILED', `the checkpoint holds the split enumerator state of source uid '${uid}', which the job no longer has; pass --allow-non-restored-state (-n) to drop it`)
   }
-  return { checkpointId: metadata.checkpointId, tasks, coordinators }
+  return { checkpointId: metadata.checkpointId, tasks, coordinators, operatorState }
 }
 
 function absolute(handle: StateHandle, dir: string | null): StateHandle {

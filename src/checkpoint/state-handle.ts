@@ -21,4 +21,6 @@ export interface TaskAck {
   readonly syncMs: number
   readonly asyncMs: number
   readonly alignmentMs: number
+  /** Operator (list, union, broadcast) state by operator uid: small, kept in the metadata itself. */
+  readonly operatorState?: Record<string, import('../state/operator-state-store.ts').OperatorStateSnapshot>
 }

@@ -8,6 +8,7 @@ import type { RuntimeContext } from '../api/runtime-context.ts'
 import type { TimerService } from '../api/functions.ts'
 import type { KeyedStateBackend } from '../state/keyed-state-backend.ts'
 import { UserFunctionError, type TaskLocation } from '../errors.ts'
+import { OperatorStateBackend, type OperatorStateSnapshot } from '../state/operator-state-store.ts'
 
 /** Where an operator's records go: the next chained operator, or the task's network writers. */
 export type Output<T> = Collector<T>
@@ -43,8 +44,13 @@ export interface StreamOperator<IN, OUT> {
    * change afterwards. Undefined: nothing to store.
    */
   snapshotState?(checkpointId: number): unknown
-  /** Before open(): the states this subtask inherits on a restore (one per old subtask that had any); isRestored is false on a fresh start. */
-  initializeState?(states: unknown[], isRestored: boolean): void
+  /**
+   * Before open(): the states this subtask inherits on a restore (one per old subtask that had
+   * any), its share of the operator state, and whether this is a restore at all.
+   */
+  initializeState?(states: unknown[], isRestored: boolean, operatorState?: OperatorStateSnapshot): void
+  /** Synchronous phase: the operator (list, union, broadcast) state of user functions, if any. */
+  snapshotOperatorState?(): OperatorStateSnapshot | undefined
   /** In the synchronous phase of a checkpoint, before snapshotState: user functions' snapshot hooks. */
   prepareSnapshot?(checkpointId: number, timestamp: number): void
   /** Checkpoint `checkpointId` completed; it subsumes every earlier one. */
@@ -74,15 +80,26 @@ export abstract class BaseOperator<IN, OUT> implements StreamOperator<IN, OUT> {
     return this.notificationTarget
   }
 
-  initializeState(_states: unknown[], isRestored: boolean): void {
-    const fn = this.functionForState() as { initializeState?: (ctx: { isRestored: boolean }) => void } | null
+  /** Operator state of the user's function, created when it asks for it in initializeState. */
+  protected operatorStateBackend: OperatorStateBackend | null = null
+
+  initializeState(_states: unknown[], isRestored: boolean, operatorState: OperatorStateSnapshot = {}): void {
+    const fn = this.functionForState() as { initializeState?: (ctx: unknown) => void } | null
     if (fn && typeof fn.initializeState === 'function') {
+      const ctx = {
+        isRestored,
+        getOperatorStateStore: () => (this.operatorStateBackend ??= new OperatorStateBackend(operatorState)),
+      }
       try {
-        fn.initializeState({ isRestored })
+        fn.initializeState(ctx)
       } catch (e) {
         throw this.userError(e)
       }
     }
+  }
+
+  snapshotOperatorState(): OperatorStateSnapshot | undefined {
+    return this.operatorStateBackend && !this.operatorStateBackend.isEmpty ? this.operatorStateBackend.snapshot() : undefined
   }
 
   prepareSnapshot(checkpointId: number, timestamp: number): void {

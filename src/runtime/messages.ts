@@ -6,6 +6,7 @@ import type { RawConfig } from '../config/configuration.ts'
 import type { ChannelEvent, CheckpointBarrier } from './network/events.ts'
 import type { TaskAck } from '../checkpoint/state-handle.ts'
 import type { RestoreSource } from '../checkpoint/restore-plan.ts'
+import type { OperatorStateSnapshot } from '../state/operator-state-store.ts'
 
 /** How a slot takes part in checkpoints; null when checkpointing is off. */
 export interface CheckpointingSetup {
@@ -31,6 +32,8 @@ export interface WorkerSetup {
   readonly checkpointing: CheckpointingSetup
   /** State to restore, per task `${vertex}/${subtask}`; null on a fresh start. */
   readonly restore: Record<string, RestoreSource[]> | null
+  /** Each task's share of operator (list, union, broadcast) state, per task then uid. */
+  readonly restoreOperatorState: Record<string, Record<string, OperatorStateSnapshot>> | null
   /** Send print() output to the main thread instead of writing fd 1 directly. */
   readonly routeStdout: boolean
 }

@@ -125,6 +125,7 @@ export class Attempt {
         workerIndex: slot, numWorkers: slots, artifactUrl: this.setup.artifactUrl,
         args: [...this.setup.args], config: job.config.toRaw(), attempt: this.setup.attemptNumber,
         jobId: this.setup.jobId, checkpointing: this.setup.checkpointing, restore: restore ? this.restoreFor(slot, restore) : null,
+        restoreOperatorState: restore ? restore.operatorState : null,
         routeStdout: this.setup.onStdout !== undefined,
       }
       const [entry, entryOptions] = workerEntry()

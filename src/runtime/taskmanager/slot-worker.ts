@@ -19,7 +19,7 @@ try {
   const definition = await loadJobDefinition(setup.artifactUrl)
   const job = compileJob(definition, setup.args, setup.config)
   const peers = new Map<number, MessagePort>(Object.entries(ports).map(([k, p]) => [Number(k), p]))
-  const executor = new TaskExecutor(job, setup.workerIndex, setup.numWorkers, peers, send, setup.attempt, setup.jobId, setup.checkpointing, setup.restore)
+  const executor = new TaskExecutor(job, setup.workerIndex, setup.numWorkers, peers, send, setup.attempt, setup.jobId, setup.checkpointing, setup.restore, setup.restoreOperatorState)
   port.on('message', (m: ToWorker) => executor.onControl(m))
   executor.start()
 } catch (e) {

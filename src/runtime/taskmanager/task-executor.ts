@@ -20,6 +20,7 @@ import type { CheckpointBarrier } from '../network/events.ts'
 import type { TaskSnapshot } from './task-snapshot.ts'
 import type { RestoreSource } from '../../checkpoint/restore-plan.ts'
 import { readTaskRestore } from '../../checkpoint/read-task-state.ts'
+import type { OperatorStateSnapshot } from '../../state/operator-state-store.ts'
 import { encodeValue } from '../network/batch-codec.ts'
 import { writeTaskState } from '../../checkpoint/storage/task-state-writer.ts'
 import type { CheckpointLocation } from '../../checkpoint/storage/checkpoint-storage.ts'
@@ -62,6 +63,7 @@ export class TaskExecutor implements TaskHost, Transport {
     private readonly jobId: string,
     private readonly checkpointSetup: CheckpointingSetup,
     restore: Record<string, RestoreSource[]> | null,
+    restoreOperatorState: Record<string, Record<string, OperatorStateSnapshot>> | null = null,
   ) {
     this.jobName = job.name
     this.checkpointing = checkpointSetup.periodic
@@ -89,8 +91,9 @@ export class TaskExecutor implements TaskHost, Transport {
           const channels = this.outputChannelsFor(edge, i, target, batchSize, credits)
           return createRecordWriter(edge.partitioner, channels, i, target.maxParallelism)
         })
-        const sources = restore?.[`${vertex.id}/${i}`]
-        const task = new Task(vertex, i, inputs, writers, this, sources ? readTaskRestore(sources) : null)
+        const key = `${vertex.id}/${i}`
+        const sources = restore?.[key]
+        const task = new Task(vertex, i, inputs, writers, this, restore ? readTaskRestore(sources ?? [], restoreOperatorState?.[key] ?? {}) : null)
         this.tasks.push(task)
         this.taskByKey.set(`${vertex.id}/${i}`, task)
       }
@@ -163,7 +166,7 @@ export class TaskExecutor implements TaskHost, Transport {
     this.toJobManager({ type: 'task-ended', vertex: task.vertex.id, subtask: task.subtaskIndex })
   }
 
-  snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => Promise<TaskSnapshot>, timing: { syncMs: number; alignmentMs: number }, channelStateReady: Promise<void> | null): void {
+  snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => Promise<TaskSnapshot>, timing: { syncMs: number; alignmentMs: number; operatorState?: Record<string, OperatorStateSnapshot> }, channelStateReady: Promise<void> | null): void {
     const location = this.locationFor(barrier.id, barrier.savepointDir)
     const { id: vertex } = task.vertex
     const subtask = task.subtaskIndex
@@ -177,7 +180,7 @@ export class TaskExecutor implements TaskHost, Transport {
         if (this.stopped) return
         this.toJobManager({
           type: 'ack', checkpointId: barrier.id,
-          ack: { vertex, subtask, handle, stateSize: payload.length, syncMs: timing.syncMs, asyncMs: performance.now() - started, alignmentMs: timing.alignmentMs },
+          ack: { vertex, subtask, handle, stateSize: payload.length, syncMs: timing.syncMs, asyncMs: performance.now() - started, alignmentMs: timing.alignmentMs, ...(timing.operatorState ? { operatorState: timing.operatorState } : {}) },
         })
       } catch (e) {
         if (!this.stopped) this.toJobManager({ type: 'decline', checkpointId: barrier.id, vertex, subtask, reason: (e as Error).message })

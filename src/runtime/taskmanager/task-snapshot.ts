@@ -2,6 +2,7 @@
 // own state and (for a source) its reader's splits. Captured synchronously, serialized later.
 
 import type { KeyedStateSnapshot } from '../../state/keyed-state-backend.ts'
+import type { OperatorStateSnapshot } from '../../state/operator-state-store.ts'
 
 export interface OperatorSnapshot {
   keyed?: KeyedStateSnapshot
@@ -35,6 +36,8 @@ export interface OperatorRestore {
 
 export interface TaskRestore {
   readonly operators: Record<string, OperatorRestore>
+  /** This subtask's share of each operator's list / union / broadcast state, by uid. */
+  readonly operatorState: Record<string, OperatorStateSnapshot>
   /** In-flight records to replay first (unaligned checkpoints; same parallelism only). */
   readonly channels: ChannelState | null
 }

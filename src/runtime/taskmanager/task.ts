@@ -22,6 +22,7 @@ import { createKeyedStateBackend, type BackendSettings } from '../../state/backe
 import { ProcessingTimeTimers } from './timer-service.ts'
 import { BarrierHandler } from './barrier-handler.ts'
 import type { TaskRestore, TaskSnapshot, OperatorSnapshot, ChannelState } from './task-snapshot.ts'
+import type { OperatorStateSnapshot } from '../../state/operator-state-store.ts'
 import { UserError, UserFunctionError, WeirError, type TaskLocation } from '../../errors.ts'
 import type { SourceTransformation } from '../../graph/transformation.ts'
 import { assignToKeyGroup, keyGroupRangeForOperator, type KeyGroupRange } from '../../state/key-groups.ts'
@@ -42,7 +43,7 @@ export interface TaskHost {
   taskEnded(task: Task): void
   taskFinished(task: Task): void
   /** The synchronous phase of checkpoint `id` is done; `complete` runs the asynchronous phase. */
-  snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => Promise<TaskSnapshot>, timing: { syncMs: number; alignmentMs: number }, channelStateReady: Promise<void> | null): void
+  snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => Promise<TaskSnapshot>, timing: { syncMs: number; alignmentMs: number; operatorState?: Record<string, OperatorStateSnapshot> }, channelStateReady: Promise<void> | null): void
   declineCheckpoint(task: Task, checkpointId: number, reason: string): void
 }
 
@@ -381,6 +382,11 @@ export class Task {
     for (const op of this.operators) op.prepareSnapshot?.(barrier.id, barrier.timestamp)
     const captures = this.keyed.map((k) => ({ uid: k.uid, backend: k.backend, capture: k.backend.captureSnapshot(barrier.id, { savepoint: barrier.isSavepoint }), timers: this.timerSnapshot(k) }))
     const states = this.operators.map((op) => op.snapshotState?.(barrier.id))
+    let operatorState: Record<string, OperatorStateSnapshot> | undefined
+    this.operators.forEach((op, i) => {
+      const s = op.snapshotOperatorState?.()
+      if (s) (operatorState ??= {})[this.operatorUids[i]!] = s
+    })
     let channels: ChannelState | null = null
     let ready: Promise<void> | null = null
     if (unalignedDone !== null) {
@@ -422,7 +428,7 @@ export class Task {
         if (s !== undefined) entry(uids[i]!).state = s
       })
       return channels ? { version: 1, operators, channels: { inputs: channels.inputs, outputs: channels.outputs } } : { version: 1, operators }
-    }, { syncMs, alignmentMs }, ready)
+    }, { syncMs, alignmentMs, operatorState }, ready)
   }
 
   /** Barrier `id` reached input channel `index`: what is still queued before it is in flight. */
@@ -480,8 +486,8 @@ export class Task {
       this.armTimer(k.timers.nextTime())
     }
     this.operators.forEach((op, i) => {
-      const r = restore.operators[this.operatorUids[i]!]
-      op.initializeState?.(r?.states ?? [], true)
+      const uid = this.operatorUids[i]!
+      op.initializeState?.(restore.operators[uid]?.states ?? [], true, restore.operatorState[uid] ?? {})
     })
     if (this.reader && this.sourceUid !== null) {
       const splits = restore.operators[this.sourceUid]?.splits ?? []
