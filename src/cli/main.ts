@@ -48,6 +48,19 @@ export async function main(argv: string[]): Promise<number> {
       exitCode = await checkpointsCommand(dir, options)
     })
 
+  program
+    .command('state')
+    .description('look into stored state')
+    .command('inspect')
+    .description('print what a checkpoint or savepoint holds, as JSON')
+    .argument('<path>', 'a checkpoint or savepoint directory (or its _metadata)')
+    .option('--operator <uid>', 'only this operator')
+    .option('--key <key>', 'only this key (as text; composite keys as JSON)')
+    .action(async (path: string, options) => {
+      const { inspectState } = await import('./state-inspect.ts')
+      process.stdout.write(`${JSON.stringify(await inspectState(path, options), (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Map ? Object.fromEntries(v) : v), 2)}\n`)
+    })
+
   try {
     await program.parseAsync(argv, { from: 'user' })
     return exitCode
