@@ -259,7 +259,7 @@ export class CheckpointCoordinator {
       // Not awaited: nothing may run between recording the completion and telling the attempt
       // that took it. An attempt that ended in that gap never heard of the checkpoint (or the
       // next attempt did), a trigger ignored the min pause, and an older checkpoint completed after it.
-      await this.storage.discard(old).catch(() => {})
+      void this.storage.discard(old).catch(() => {})
     }
     for (const older of decision.subsumePending) this.abort(older, 'SUBSUMED', undefined, true)
     this.failures.onSuccess()
