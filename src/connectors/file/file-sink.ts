@@ -94,8 +94,9 @@ class FileSinkWriter<T> implements SinkWriter<T> {
       if (p.checkpointId <= checkpointId) this.commit(p)
       else still.push(p)
     }
+    const committed = still.length < this.pending.length
     this.pending = still
-    if (still.length < this.pending.length) syncDir(this.dir)
+    if (committed) syncDir(this.dir)
   }
 
   close(): void {
