@@ -100,7 +100,8 @@ export class ExponentialDelayRestartStrategy implements RestartStrategy {
   }
   backoffMs(): number {
     const spread = this.current * this.jitter
-    return Math.max(0, Math.round(this.current + (this.random() * 2 - 1) * spread))
+    // Jitter never takes the wait past max-backoff, as in Flink.
+    return Math.min(this.maxMs, Math.max(0, Math.round(this.current + (this.random() * 2 - 1) * spread)))
   }
   describeLimit(): string {
     return `restart-strategy.exponential-delay.attempts-before-reset-backoff (${this.maxAttempts}) reached`
