@@ -6,7 +6,7 @@ import { test, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -50,7 +50,7 @@ function parse(text: string): Diagnostic[] {
   const out: Diagnostic[] = []
   for (const line of text.split('\n')) {
     const m = /^(.+?)\((\d+),(\d+)\): error (TS\d+): (.*)$/.exec(line)
-    if (m) out.push({ file: relative(root, join(root, m[1]!)), line: Number(m[2]), column: Number(m[3]), code: m[4]!, message: m[5]! })
+    if (m) out.push({ file: relative(root, resolve(root, m[1]!)), line: Number(m[2]), column: Number(m[3]), code: m[4]!, message: m[5]! })
   }
   return out
 }

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url'
 import { runJob } from '../helpers/run-job.ts'
 import { startJob } from '../runtime/live-job.ts'
 
+/** A hung job fails its test instead of blocking the run. */
+const T = { timeout: 30_000 }
 const job = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url))
 
 /** Each word as the count must report it (lower case), with the spellings the text uses for it. */
@@ -107,7 +109,7 @@ after(() => {
 })
 
 for (const p of [1, 2, 4]) {
-  test(`the word count at parallelism ${p} gives the known count of every word, counting up by one`, async () => {
+  test(`the word count at parallelism ${p} gives the known count of every word, counting up by one`, T, async () => {
     const { result, lines } = await runJob(job, { args: ['--input', input], config: { 'parallelism.default': p } })
     assert.equal(result.status, 'FINISHED', result.error?.message)
     assert.equal(result.recordsIn, 3000, 'one record per line')
@@ -131,7 +133,18 @@ for (const p of [1, 2, 4]) {
   })
 }
 
-test('the word count reads a socket, counts as lines arrive, and finishes when the socket closes', async () => {
+/** `promise`, or a rejection naming what did not happen within `ms`. */
+async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)))
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+test('the word count reads a socket, counts as lines arrive, and finishes when the socket closes', T, async () => {
   const server = createServer()
   const connected = new Promise<Socket>((resolve) => server.once('connection', resolve))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -140,7 +153,13 @@ test('the word count reads a socket, counts as lines arrive, and finishes when t
   let live: Awaited<ReturnType<typeof startJob>> | null = null
   try {
     live = await startJob(job, { args: ['--host', '127.0.0.1', '--port', String(port)], config: { 'parallelism.default': 2 } })
-    socket = await connected
+    const running = live
+    socket = await within(10_000, 'the job to connect to the server', Promise.race([
+      connected,
+      running.result.then((r): never => {
+        throw new Error(`the job ended (${r.status}: ${r.error?.message ?? ''}) before it connected`)
+      }),
+    ]))
     const words = (lines: string[]) => lines.map((l) => l.replace(/^\d+> /, ''))
 
     socket.write('hello world\n')
@@ -150,10 +169,7 @@ test('the word count reads a socket, counts as lines arrive, and finishes when t
     assert.deepEqual(words(lines).sort(), ['(hello,1)', '(hello,2)', '(world,1)', '(world,2)'])
 
     socket.end()
-    const result = await Promise.race([
-      live.result,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the job did not finish after the socket closed')), 10_000)),
-    ])
+    const result = await within(10_000, 'the job to finish after the socket closed', live.result)
     assert.equal(result.status, 'FINISHED', result.error?.message)
     assert.equal(result.recordsIn, 2)
     assert.equal(result.recordsOut, 4)

@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url'
 import { startJob } from './live-job.ts'
 import type { RawConfig } from '../../src/config/configuration.ts'
 
+/** A hung job fails its test instead of blocking the run. */
+const T = { timeout: 30_000 }
 const job = fileURLToPath(new URL('../fixtures/jobs/slow-sink.ts', import.meta.url))
 
 const CREDITS = 4 // taskmanager.network.credits-per-channel (default)
@@ -62,7 +64,7 @@ function bound(channels: number, sourceSubtasks: number, credits = CREDITS): num
 
 const MiB = 1024 * 1024
 
-test('a sink that busy-waits 2 µs per record holds the records in flight within the credit window', async () => {
+test('a sink that busy-waits 2 µs per record holds the records in flight within the credit window', T, async () => {
   // Parallelism 2: two source subtasks, each with a channel to each of two sink subtasks.
   const s = await sample([], { 'parallelism.default': 2 }, 3000)
   const limit = bound(2 * 2, 2)
@@ -78,7 +80,7 @@ test('a sink that busy-waits 2 µs per record holds the records in flight within
 // scheduler of slot 0 always has the source to run.
 const crossSlot = ['--source-parallelism', '1', '--slow-subtask', '1', '--micros', '50']
 
-test('a slow sink in another slot slows the source down through the credits of its channel', async () => {
+test('a slow sink in another slot slows the source down through the credits of its channel', T, async () => {
   const s = await sample(crossSlot, { 'parallelism.default': 2 }, 2000)
   const limit = bound(2, 1)
   assert.ok(s.recordsOut > 10_000, `the sinks should have made progress, got ${s.recordsOut} records`)
@@ -86,7 +88,7 @@ test('a slow sink in another slot slows the source down through the credits of i
   assert.ok(s.rssGrowth < 200 * MiB, `rss grew by ${(s.rssGrowth / MiB).toFixed(0)} MiB while running`)
 })
 
-test('with a larger credit window the same job holds more records in flight, so the bound above is the credits', async () => {
+test('with a larger credit window the same job holds more records in flight, so the bound above is the credits', T, async () => {
   const credits = 256
   const s = await sample(crossSlot, { 'parallelism.default': 2, 'taskmanager.network.credits-per-channel': credits }, 2000)
   assert.ok(s.maxInFlight > bound(2, 1), `only ${s.maxInFlight} records in flight with ${credits} credits per channel`)

@@ -6,9 +6,11 @@ import assert from 'node:assert/strict'
 import { fileURLToPath } from 'node:url'
 import { runJob } from '../helpers/run-job.ts'
 
+/** A hung job fails its test instead of blocking the run. */
+const T = { timeout: 30_000 }
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/jobs/${name}.ts`, import.meta.url))
 
-test('a map that throws on record 500 fails the job with a user-function error naming job, operator and subtask', async () => {
+test('a map that throws on record 500 fails the job with a user-function error naming job, operator and subtask', T, async () => {
   const { result } = await runJob(fixture('throwing-map'), { args: ['--n', '2000', '--at', '500'], config: { 'parallelism.default': 2 } })
   assert.equal(result.status, 'FAILED')
   const error = result.error as NonNullable<typeof result.error> & { userStack?: string; location?: { subtaskIndex: number; parallelism: number } }
@@ -24,7 +26,7 @@ test('a map that throws on record 500 fails the job with a user-function error n
   assert.equal(error.location?.parallelism, 2)
 })
 
-test('a rich function whose open() throws fails the job with the function\'s message', async () => {
+test('a rich function whose open() throws fails the job with the function\'s message', T, async () => {
   const { result } = await runJob(fixture('failing-open'), { config: { 'parallelism.default': 2 } })
   assert.equal(result.status, 'FAILED')
   assert.equal(result.error!.code, 'WEIR_USER_FUNCTION_FAILED')
@@ -33,13 +35,13 @@ test('a rich function whose open() throws fails the job with the function\'s mes
   assert.equal(result.recordsOut, 0)
 })
 
-test('a source whose reader throws fails the job with the reader\'s message', async () => {
+test('a source whose reader throws fails the job with the reader\'s message', T, async () => {
   const { result } = await runJob(fixture('failing-source'), { config: { 'parallelism.default': 1 } })
   assert.equal(result.status, 'FAILED')
   assert.match(result.error!.message, /the disk caught fire/)
 })
 
-test('a job whose builder throws fails JobExecution.start with WEIR_INVALID_JOB naming the job', async () => {
+test('a job whose builder throws fails JobExecution.start with WEIR_INVALID_JOB naming the job', T, async () => {
   await assert.rejects(runJob(fixture('failing-builder'), { config: { 'parallelism.default': 1 } }), (e: Error & { code?: string }) => {
     assert.equal(e.code, 'WEIR_INVALID_JOB')
     assert.match(e.message, /'BrokenBuilder'/)
@@ -48,7 +50,7 @@ test('a job whose builder throws fails JobExecution.start with WEIR_INVALID_JOB 
   })
 })
 
-test('the builder that failed without its argument runs once the argument is given', async () => {
+test('the builder that failed without its argument runs once the argument is given', T, async () => {
   const { result, lines } = await runJob(fixture('failing-builder'), { args: ['--url', 'http://example.test/'], config: { 'parallelism.default': 1 } })
   assert.equal(result.status, 'FINISHED')
   assert.deepEqual(lines, ['http://example.test/'])

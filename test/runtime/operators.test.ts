@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url'
 import { runJob } from '../helpers/run-job.ts'
 import { startJob } from './live-job.ts'
 
+/** A hung job fails its test instead of blocking the run. */
+const T = { timeout: 30_000 }
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/jobs/${name}.ts`, import.meta.url))
 
 /** Splits a print() line into the subtask prefix (1-based, 0 without prefix) and the record text. */
@@ -18,19 +20,19 @@ function parseLine(line: string): { subtask: number; text: string } {
 const texts = (lines: string[]) => lines.map((l) => parseLine(l).text)
 const sorted = (xs: string[]) => [...xs].sort()
 
-test('union merges every record of its inputs exactly once', async () => {
+test('union merges every record of its inputs exactly once', T, async () => {
   const { result, lines } = await runJob(fixture('union'), { config: { 'parallelism.default': 2 } })
   assert.equal(result.status, 'FINISHED')
   assert.deepEqual(sorted(texts(lines)), sorted(['1', '2', '3', '10', '11', '12', '13', '14', '100', '200']))
 })
 
-test('connect with a CoMap applies map1 to the first input and map2 to the second', async () => {
+test('connect with a CoMap applies map1 to the first input and map2 to the second', T, async () => {
   const { result, lines } = await runJob(fixture('co-functions'), { args: ['--mode', 'map'], config: { 'parallelism.default': 2 } })
   assert.equal(result.status, 'FINISHED')
   assert.deepEqual(sorted(texts(lines)), sorted(['word:to be', 'word:or not', 'number:10', 'number:20', 'number:30']))
 })
 
-test('connect with a CoFlatMap emits what flatMap1 and flatMap2 collect', async () => {
+test('connect with a CoFlatMap emits what flatMap1 and flatMap2 collect', T, async () => {
   const { result, lines } = await runJob(fixture('co-functions'), { args: ['--mode', 'flatMap'], config: { 'parallelism.default': 2 } })
   assert.equal(result.status, 'FINISHED')
   assert.deepEqual(sorted(texts(lines)), sorted([
@@ -39,7 +41,7 @@ test('connect with a CoFlatMap emits what flatMap1 and flatMap2 collect', async 
   ]))
 })
 
-test('a keyed KeyedCoProcessFunction shares one ValueState per key across both inputs', async () => {
+test('a keyed KeyedCoProcessFunction shares one ValueState per key across both inputs', T, async () => {
   const { result, lines } = await runJob(fixture('keyed-co-process'), { config: { 'parallelism.default': 2 } })
   assert.equal(result.status, 'FINISHED')
   // Lines are key:total:input. Per key, totals grow with every element of either input.
@@ -67,7 +69,7 @@ test('a keyed KeyedCoProcessFunction shares one ValueState per key across both i
   }
 })
 
-test('broadcast() delivers every record to every downstream subtask', async () => {
+test('broadcast() delivers every record to every downstream subtask', T, async () => {
   const { result, lines } = await runJob(fixture('partitioning'), { args: ['--mode', 'broadcast', '--n', '50'], config: { 'parallelism.default': 2 } })
   assert.equal(result.status, 'FINISHED')
   assert.equal(lines.length, 100)
@@ -78,7 +80,7 @@ test('broadcast() delivers every record to every downstream subtask', async () =
   }
 })
 
-test('global() sends every record to the first downstream subtask', async () => {
+test('global() sends every record to the first downstream subtask', T, async () => {
   const { result, lines } = await runJob(fixture('partitioning'), { args: ['--mode', 'global', '--source', 'sequence', '--n', '1000'], config: { 'parallelism.default': 2 } })
   assert.equal(result.status, 'FINISHED')
   assert.equal(lines.length, 1000)
@@ -87,7 +89,7 @@ test('global() sends every record to the first downstream subtask', async () => 
   assert.equal(new Set(parsed.map((l) => l.text)).size, 1000)
 })
 
-test('rebalance() spreads records evenly over the downstream subtasks, within one record', async () => {
+test('rebalance() spreads records evenly over the downstream subtasks, within one record', T, async () => {
   const { result, lines } = await runJob(fixture('partitioning'), { args: ['--mode', 'rebalance', '--n', '1000'], config: { 'parallelism.default': 3 } })
   assert.equal(result.status, 'FINISHED')
   assert.equal(lines.length, 1000)
@@ -98,7 +100,7 @@ test('rebalance() spreads records evenly over the downstream subtasks, within on
   assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, `uneven: ${JSON.stringify([...perSubtask])}`)
 })
 
-test('filter keeps exactly the records its predicate accepts', async () => {
+test('filter keeps exactly the records its predicate accepts', T, async () => {
   const { result, lines } = await runJob(fixture('filter'), { config: { 'parallelism.default': 2 } })
   assert.equal(result.status, 'FINISHED')
   const expected = Array.from({ length: 142 }, (_, i) => String(7 * (i + 1)))
@@ -124,25 +126,25 @@ async function aggregate(op: string, p: number): Promise<Map<string, Reading[]>>
 
 // Input: a 5 (seq 1), b 7 (2), a 3 (3), a 9 (4), b 1 (5), a 4 (6). Field aggregations keep the
 // other fields of the key's first record, as in Flink; reduce does what the function says.
-test('sum("value") emits the running sum per key, other fields from the first record', async () => {
+test('sum("value") emits the running sum per key, other fields from the first record', T, async () => {
   const out = await aggregate('sum', 2)
   assert.deepEqual(out.get('a'), [5, 8, 17, 21].map((value) => ({ sensor: 'a', value, seq: 1 })))
   assert.deepEqual(out.get('b'), [7, 8].map((value) => ({ sensor: 'b', value, seq: 2 })))
 })
 
-test('min("value") emits the running minimum per key', async () => {
+test('min("value") emits the running minimum per key', T, async () => {
   const out = await aggregate('min', 1)
   assert.deepEqual(out.get('a')!.map((r) => r.value), [5, 3, 3, 3])
   assert.deepEqual(out.get('b')!.map((r) => r.value), [7, 1])
 })
 
-test('max("value") emits the running maximum per key', async () => {
+test('max("value") emits the running maximum per key', T, async () => {
   const out = await aggregate('max', 2)
   assert.deepEqual(out.get('a')!.map((r) => r.value), [5, 5, 9, 9])
   assert.deepEqual(out.get('b')!.map((r) => r.value), [7, 7])
 })
 
-test('reduce emits the rolling result of the function per key', async () => {
+test('reduce emits the rolling result of the function per key', T, async () => {
   const out = await aggregate('reduce', 2)
   assert.deepEqual(out.get('a'), [
     { sensor: 'a', value: 5, seq: 1 },
@@ -153,7 +155,7 @@ test('reduce emits the rolling result of the function per key', async () => {
   assert.deepEqual(out.get('b'), [{ sensor: 'b', value: 7, seq: 2 }, { sensor: 'b', value: 7, seq: 5 }])
 })
 
-test('a processing-time timer of a KeyedProcessFunction fires with its key current and its state visible', async () => {
+test('a processing-time timer of a KeyedProcessFunction fires with its key current and its state visible', T, async () => {
   // The source stays open: a bounded job would drop pending processing-time timers at its end.
   const job = await startJob(fixture('timer'), { args: ['--delay', '300'], config: { 'parallelism.default': 2 } })
   try {
@@ -179,7 +181,7 @@ test('a processing-time timer of a KeyedProcessFunction fires with its key curre
   }
 })
 
-test('the RuntimeContext in open() reports the subtask, the parallelism and attempt 0', async () => {
+test('the RuntimeContext in open() reports the subtask, the parallelism and attempt 0', T, async () => {
   const { result, lines } = await runJob(fixture('runtime-context'), { config: { 'parallelism.default': 2 } })
   assert.equal(result.status, 'FINISHED')
   const reports = lines.map((l) => JSON.parse(parseLine(l).text) as Record<string, unknown>)
@@ -189,7 +191,7 @@ test('the RuntimeContext in open() reports the subtask, the parallelism and atte
   })))
 })
 
-test('getState on a stream that is not keyed fails the job saying keyBy is needed', async () => {
+test('getState on a stream that is not keyed fails the job saying keyBy is needed', T, async () => {
   const { result } = await runJob(fixture('state-unkeyed'), { config: { 'parallelism.default': 1 } })
   assert.equal(result.status, 'FAILED')
   assert.match(result.error!.message, /keyBy/)
@@ -198,7 +200,7 @@ test('getState on a stream that is not keyed fails the job saying keyBy is neede
 })
 
 for (const mode of ['elements', 'collection']) {
-  test(`from${mode === 'elements' ? 'Elements' : 'Collection'} at parallelism 1 keeps the order of its records`, async () => {
+  test(`from${mode === 'elements' ? 'Elements' : 'Collection'} at parallelism 1 keeps the order of its records`, T, async () => {
     const { result, lines } = await runJob(fixture('order'), { args: ['--mode', mode], config: { 'parallelism.default': 1 } })
     assert.equal(result.status, 'FINISHED')
     assert.deepEqual(lines, Array.from({ length: 3000 }, (_, i) => `item-${i}`))
