@@ -8,6 +8,9 @@ import { JobExecution, type JobResult } from '../runtime/jobmanager/mini-cluster
 import { Configuration, parseDynamicProperty, type RawConfig } from '../config/configuration.ts'
 import { readConfigFile, readDefaultConfigFile } from '../config/config-file.ts'
 import { UserError, type WeirError } from '../errors.ts'
+import { JobRegistry } from '../rest/job-registry.ts'
+import { startEmbeddedRestServer, REST_GRACE_MS } from '../rest/embedded.ts'
+import type { RestServer } from '../rest/server.ts'
 
 export interface RunCommandOptions {
   parallelism?: string
@@ -46,6 +49,7 @@ export async function runCommand(jobPath: string, jobArgs: string[], options: Ru
   const interactive = options.status !== false && process.stderr.isTTY === true
   let status: StatusLine | null = null
   let execution: JobExecution | null = null
+  let rest: RestServer | null = null
   let signalExit: number | null = null
   const onSignal = (code: number) => () => {
     if (signalExit !== null) process.exit(code) // a second Ctrl-C: leave at once
@@ -59,8 +63,11 @@ export async function runCommand(jobPath: string, jobArgs: string[], options: Ru
   try {
     if (options.fromSavepoint && options.fromCheckpoint) throw new UserError('WEIR_INVALID_ARGUMENT', 'give either -s/--from-savepoint or --from-checkpoint, not both')
     const log = (line: string) => (status ? status.log(line) : process.stderr.write(`${line}\n`))
+    const registry = new JobRegistry()
+    rest = await startEmbeddedRestServer(new Configuration(config), registry, log)
     execution = await JobExecution.start({
       artifactUrl: artifact.url,
+      jobFile: jobPath,
       args: jobArgs,
       config,
       restoreFrom: options.fromSavepoint ?? options.fromCheckpoint,
@@ -69,8 +76,10 @@ export async function runCommand(jobPath: string, jobArgs: string[], options: Ru
       onStdout: interactive && process.stdout.isTTY ? (text) => status!.print(text) : undefined,
       onMetrics: (m) => status?.update(m),
     })
+    registry.register(execution)
     if (interactive) status = new StatusLine(execution.job.name)
     log(`Job '${execution.job.name}' (${execution.jobId}) running on ${execution.slots} slot(s)${execution.checkpointOptions.intervalMs !== null ? `, checkpoints every ${execution.checkpointOptions.intervalMs} ms to ${execution.checkpointOptions.dir ?? 'the JobManager'}` : ''}`)
+    log(`REST API at ${rest.url}`)
     if (signalExit !== null) void execution.cancel()
     const result = await execution.result
     status?.stop()
@@ -79,6 +88,8 @@ export async function runCommand(jobPath: string, jobArgs: string[], options: Ru
     status?.stop()
     process.off('SIGINT', onInt)
     process.off('SIGTERM', onTerm)
+    // A client that stopped or cancelled the job through REST gets to read the outcome.
+    await rest?.close({ graceMs: REST_GRACE_MS })
     artifact.dispose()
   }
 }

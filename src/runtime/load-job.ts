@@ -4,7 +4,7 @@ import { isJobDefinition, type JobDefinition } from '../api/job.ts'
 import { UserError } from '../errors.ts'
 import { fileURLToPath } from 'node:url'
 
-export async function loadJobDefinition(url: string, displayName = fileURLToPath(url)): Promise<JobDefinition> {
+export async function loadJobDefinition(url: string, displayName: string = fileURLToPath(url)): Promise<JobDefinition> {
   const mod = (await import(url)) as { default?: unknown }
   if (!isJobDefinition(mod.default)) {
     throw new UserError('WEIR_INVALID_JOB', mod.default === undefined

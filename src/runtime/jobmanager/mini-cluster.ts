@@ -25,6 +25,8 @@ import { UserError } from '../../errors.ts'
 export interface JobRunOptions {
   /** file: URL of the job module (bundled, or directly importable). */
   readonly artifactUrl: string
+  /** The job file as the user named it, for error messages (default: the artifact's path). */
+  readonly jobFile?: string
   readonly args?: readonly string[]
   readonly config?: RawConfig
   /** Resume from this checkpoint or savepoint (a directory or its _metadata), or 'latest' under state.checkpoints.dir. */
@@ -96,7 +98,7 @@ export class JobExecution {
 
   /** Compiles the job and deploys it; the returned execution's `result` settles when it ends. */
   static async start(options: JobRunOptions): Promise<JobExecution> {
-    const definition = await loadJobDefinition(options.artifactUrl)
+    const definition = await loadJobDefinition(options.artifactUrl, options.jobFile)
     const job = compileJob(definition, options.args ?? [], options.config ?? {})
     const checkpointOptions = readCheckpointOptions(job.config)
     const jobId = newJobId()

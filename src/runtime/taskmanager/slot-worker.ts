@@ -9,6 +9,9 @@ import { stdoutWriter } from '../../connectors/print/stdout.ts'
 import { serializeError } from '../../errors.ts'
 import { loadJobDefinition } from '../load-job.ts'
 
+// Stacks of user code point into the job's own files (the bundle carries an inline source map).
+process.setSourceMapsEnabled(true)
+
 const setup = workerData.setup as WorkerSetup
 const ports = workerData.ports as Record<string, MessagePort>
 const port = parentPort!

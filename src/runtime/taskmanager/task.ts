@@ -181,11 +181,13 @@ export class Task {
 
   /** Restores state (if any), opens operators (tail first, so nothing emits into an unopened operator), starts the reader. */
   open(): void {
-    this.guard(() => {
-      this.restoreState()
-      for (let i = this.operators.length - 1; i >= 0; i--) this.operators[i]!.open()
-      this.reader?.start()
-    })
+    this.guard(this.location, () => this.restoreState())
+    const first = this.reader ? 1 : 0
+    for (let i = this.operators.length - 1; i >= 0; i--) {
+      const t = this.vertex.operators[i + first]!
+      this.guard({ ...this.location, operatorName: t.name, uid: this.operatorUids[i]! }, () => this.operators[i]!.open())
+    }
+    if (this.reader) this.guard({ ...this.location, operatorName: this.vertex.operators[0]!.name }, () => this.reader!.start())
   }
 
   get recordsOut(): number {
@@ -317,7 +319,13 @@ export class Task {
 
   private pollSource(): boolean {
     if (this.sourceWaiting) return false
-    const status = this.reader!.pollNext(this.sourceOutput!)
+    let status: InputStatus
+    try {
+      status = this.reader!.pollNext(this.sourceOutput!)
+    } catch (e) {
+      // Errors from chained operators are already wrapped; the reader's own are user code too.
+      throw e instanceof WeirError ? e : new UserFunctionError({ ...this.location, operatorName: this.vertex.operators[0]!.name }, e)
+    }
     if (status === InputStatus.NOTHING_AVAILABLE) this.sourceWaiting = true
     else if (status === InputStatus.END_OF_INPUT) this.endOfInput()
     return true
@@ -548,11 +556,12 @@ export class Task {
     this.armedFor = Infinity
   }
 
-  private guard(action: () => void): void {
+  /** Runs user-facing setup code, naming the operator it belongs to when it throws. */
+  private guard(location: TaskLocation, action: () => void): void {
     try {
       action()
     } catch (e) {
-      throw e instanceof WeirError ? e : new UserFunctionError(this.location, e)
+      throw e instanceof WeirError ? e : new UserFunctionError(location, e)
     }
   }
 
