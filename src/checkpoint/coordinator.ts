@@ -122,6 +122,7 @@ export class CheckpointCoordinator {
 
   /** Triggers a checkpoint now, outside the schedule (REST). */
   triggerNow(): number | null {
+    if (!this.attempt?.allTasksRunning()) return null
     return this.trigger({ final: false })
   }
 
@@ -172,7 +173,7 @@ export class CheckpointCoordinator {
 
   onDecline(checkpointId: number, task: string, reason: string): void {
     if (!this.pending.has(checkpointId)) return
-    const why: CheckpointFailureReason = reason.startsWith('STATE_TOO_LARGE') ? 'STATE_TOO_LARGE' : /ENOSPC|EACCES|EROFS|EIO|write/i.test(reason) ? 'STORAGE_FAILURE' : 'DECLINED'
+    const why: CheckpointFailureReason = reason.startsWith('TASK_NOT_RUNNING') ? 'TASKS_NOT_RUNNING' : reason.startsWith('STATE_TOO_LARGE') ? 'STATE_TOO_LARGE' : /ENOSPC|EACCES|EROFS|EIO|write/i.test(reason) ? 'STORAGE_FAILURE' : 'DECLINED'
     this.abort(checkpointId, why, `task ${task}: ${reason}`, true)
   }
 

@@ -114,12 +114,27 @@ export async function listCheckpoints(baseDir: string): Promise<RetainedCheckpoi
   return out.sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0) || a.id - b.id)
 }
 
-/** The newest completed checkpoint under a checkpoints directory. */
+/**
+ * The newest completed checkpoint under a checkpoints directory. If the newest one with a
+ * `_metadata` is damaged, this fails naming it rather than falling back to an older one: a
+ * transactional sink may already have committed output past the older checkpoint.
+ */
 export async function findLatestCheckpoint(baseDir: string): Promise<string> {
-  const completed = (await listCheckpoints(baseDir)).filter((c) => c.status === 'COMPLETED')
-  const latest = completed.at(-1)
-  if (!latest) throw new UserError('WEIR_RESTORE_FAILED', `no completed checkpoint under ${baseDir}`)
-  return latest.dir
+  const finalized = (await listCheckpoints(baseDir)).filter((c) => c.status !== 'INCOMPLETE')
+  let newest: RetainedCheckpoint | null = null
+  let newestTime = -Infinity
+  for (const c of finalized) {
+    const t = (await stat(metadataPath(c.dir))).mtimeMs
+    if (t > newestTime || (t === newestTime && newest !== null && c.id > newest.id)) {
+      newest = c
+      newestTime = t
+    }
+  }
+  if (!newest) throw new UserError('WEIR_RESTORE_FAILED', `no completed checkpoint under ${baseDir}`)
+  if (newest.status === 'DAMAGED') {
+    throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `the newest checkpoint under ${baseDir} is damaged (${newest.problem}); not falling back to an older one, since output after it may already be committed. Resume from an older one explicitly with --from-checkpoint <dir> if that is what you want`, { domain: 'external' })
+  }
+  return newest.dir
 }
 
 async function directorySize(dir: string): Promise<number> {

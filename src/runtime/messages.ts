@@ -56,6 +56,8 @@ export type ToWorker =
 export type FromWorker =
   | { readonly type: 'split-request'; readonly vertex: number; readonly subtask: number }
   | { readonly type: 'task-ended'; readonly vertex: number; readonly subtask: number }
+  /** Every task of the slot restored its state and opened: checkpoints may start. */
+  | { readonly type: 'slot-running' }
   | { readonly type: 'task-finished'; readonly vertex: number; readonly subtask: number }
   | { readonly type: 'ack'; readonly checkpointId: number; readonly ack: TaskAck }
   | { readonly type: 'decline'; readonly checkpointId: number; readonly vertex: number; readonly subtask: number; readonly reason: string }

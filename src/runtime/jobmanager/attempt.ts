@@ -54,6 +54,8 @@ export class Attempt {
   private readonly taskKeys: string[] = []
   private readonly ended = new Set<string>()
   private remainingTasks: number
+  /** Slots whose tasks all opened; checkpoints wait for every one (Flink waits for RUNNING). */
+  private runningSlots = 0
   private done = false
   private settle!: (outcome: AttemptOutcome) => void
   readonly outcome: Promise<AttemptOutcome>
@@ -144,7 +146,7 @@ export class Attempt {
     }
     this.setup.coordinator.startAttempt({
       taskKeys: this.taskKeys,
-      allTasksRunning: () => this.ended.size === 0 && !this.done,
+      allTasksRunning: () => this.runningSlots === this.setup.slots && this.ended.size === 0 && !this.done,
       sendTrigger: (barrier, final) => {
         for (let slot = 0; slot < slots; slot++) this.send(slot, { type: 'trigger-checkpoint', barrier, final })
       },
@@ -186,6 +188,9 @@ export class Attempt {
         } catch (e) {
           void this.fail(e instanceof WeirError ? e : new WeirError('WEIR_SOURCE_FAILED', `split enumerator failed: ${(e as Error).message}`, { cause: e, retriable: true }))
         }
+        return
+      case 'slot-running':
+        this.runningSlots++
         return
       case 'task-ended':
         this.ended.add(`${m.vertex}/${m.subtask}`)

@@ -110,7 +110,7 @@ export class TaskExecutor implements TaskHost, Transport {
       this.failed(e)
       return
     }
-    if (this.tasks.length === 0) this.toJobManager({ type: 'canceled' })
+    this.toJobManager({ type: 'slot-running' })
     this.wake()
   }
 

@@ -49,6 +49,9 @@ export interface TaskHost {
 
 type TaskState = 'running' | 'ended' | 'finished' | 'failed' | 'canceled'
 
+/** Prefix of a decline that is not the checkpoint's fault (Flink's CHECKPOINT_DECLINED_TASK_CLOSING): not counted as a failure. */
+export const TASK_NOT_RUNNING = 'TASK_NOT_RUNNING'
+
 /** Per-record hand-off to the next operator of the chain. */
 class ChainingOutput implements Collector<unknown> {
   constructor(private readonly next: StreamOperator<unknown, unknown>) {}
@@ -211,7 +214,7 @@ export class Task {
   /** A source task starts checkpoint n: snapshot, then barrier n goes downstream. */
   triggerCheckpoint(barrier: CheckpointBarrier): void {
     this.post(() => {
-      if (this.state !== 'running') return this.host.declineCheckpoint(this, barrier.id, `task is ${this.state}`)
+      if (this.state !== 'running') return this.host.declineCheckpoint(this, barrier.id, `${TASK_NOT_RUNNING}: task is ${this.state}`)
       this.checkpoint(barrier, 0, barrier.unaligned ? new Set() : null)
       // Stop with savepoint: nothing after the savepoint's barrier.
       if (barrier.stop) this.suspended = true
@@ -227,7 +230,7 @@ export class Task {
   triggerFinalCheckpoint(barrier: CheckpointBarrier): void {
     this.post(() => {
       if (this.state === 'ended') this.checkpoint(barrier, 0, null)
-      else this.host.declineCheckpoint(this, barrier.id, `task is ${this.state}, not ended`)
+      else this.host.declineCheckpoint(this, barrier.id, `${TASK_NOT_RUNNING}: task is ${this.state}, not ended`)
     })
   }
 
