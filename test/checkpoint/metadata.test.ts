@@ -1,6 +1,6 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { findLatestCheckpoint, listCheckpoints, readMetadata, resolveCheckpointDir, writeMetadata, type CheckpointMetadata } from '../../src/checkpoint/metadata.ts'
@@ -86,9 +86,21 @@ test('listCheckpoints reports completed, incomplete and damaged checkpoints, and
   assert.match(damaged.problem!, /damaged/)
 })
 
-test('findLatestCheckpoint picks the newest completed checkpoint and ignores incomplete and damaged ones', async () => {
+test('findLatestCheckpoint picks the newest completed checkpoint, ignoring incomplete ones and older damaged ones', async () => {
   const t = await checkpointsTree()
+  // Make the damaged checkpoint the oldest one written.
+  utimesSync(metadataPath(t.damaged), new Date(1000), new Date(1000))
+  utimesSync(metadataPath(t.older), new Date(2000), new Date(2000))
+  utimesSync(metadataPath(t.completed), new Date(3000), new Date(3000))
   assert.equal(await findLatestCheckpoint(t.base), t.completed)
+})
+
+test('findLatestCheckpoint refuses a damaged newest checkpoint instead of falling back to an older one', async () => {
+  const t = await checkpointsTree()
+  utimesSync(metadataPath(t.older), new Date(1000), new Date(1000))
+  utimesSync(metadataPath(t.completed), new Date(2000), new Date(2000))
+  utimesSync(metadataPath(t.damaged), new Date(3000), new Date(3000))
+  await assert.rejects(findLatestCheckpoint(t.base), (e: unknown) => isWeirError(e) && e.code === 'WEIR_CHECKPOINT_CORRUPT' && e.message.includes(metadataPath(t.damaged)))
 })
 
 test('findLatestCheckpoint without any completed checkpoint says so, naming the directory', async () => {
