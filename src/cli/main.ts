@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander'
 import { runCommand } from './run.ts'
 import { checkpointsCommand } from './checkpoints.ts'
+import { cancelCommand, listCommand, savepointCommand, stopCommand } from './control.ts'
 import { isWeirError } from '../errors.ts'
 
 const EXIT_USAGE = 2
@@ -59,6 +60,46 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (path: string, options) => {
       const { inspectState } = await import('./state-inspect.ts')
       process.stdout.write(`${JSON.stringify(await inspectState(path, options), (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Map ? Object.fromEntries(v) : v), 2)}\n`)
+    })
+
+  const jobmanagerFlags = '-m, --jobmanager <host:port>'
+  const jobmanagerHelp = 'the JobManager REST API to talk to'
+  program
+    .command('list')
+    .description("list the jobs of a JobManager: id, status, start time and name (via its REST API)")
+    .option(jobmanagerFlags, jobmanagerHelp, 'localhost:8081')
+    .action(async (options) => {
+      exitCode = await listCommand(options)
+    })
+
+  program
+    .command('savepoint')
+    .description('take a savepoint of a running job; prints its path when it completed')
+    .argument('<job-id>', 'the job (32 hex characters; see weir list)')
+    .argument('[target-dir]', "where to write the savepoint (default: the job's state.savepoints.dir)")
+    .option(jobmanagerFlags, jobmanagerHelp, 'localhost:8081')
+    .action(async (jobId: string, targetDir: string | undefined, options) => {
+      exitCode = await savepointCommand(jobId, targetDir, options)
+    })
+
+  program
+    .command('stop')
+    .description('stop a job with a savepoint: sources stop, the savepoint completes, the job finishes')
+    .argument('<job-id>', 'the job (32 hex characters; see weir list)')
+    .option('-p, --savepoint-path <dir>', "where to write the savepoint (default: the job's state.savepoints.dir)")
+    .option('-d, --drain', 'end the sources first and process everything in flight, so the savepoint is the final state')
+    .option(jobmanagerFlags, jobmanagerHelp, 'localhost:8081')
+    .action(async (jobId: string, options) => {
+      exitCode = await stopCommand(jobId, options)
+    })
+
+  program
+    .command('cancel')
+    .description('cancel a running job; returns once it is CANCELED')
+    .argument('<job-id>', 'the job (32 hex characters; see weir list)')
+    .option(jobmanagerFlags, jobmanagerHelp, 'localhost:8081')
+    .action(async (jobId: string, options) => {
+      exitCode = await cancelCommand(jobId, options)
     })
 
   try {

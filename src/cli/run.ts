@@ -9,8 +9,7 @@ import { Configuration, parseDynamicProperty, type RawConfig } from '../config/c
 import { readConfigFile, readDefaultConfigFile } from '../config/config-file.ts'
 import { UserError, type WeirError } from '../errors.ts'
 import { JobRegistry } from '../rest/job-registry.ts'
-import { startEmbeddedRestServer, REST_GRACE_MS } from '../rest/embedded.ts'
-import type { RestServer } from '../rest/server.ts'
+import { startEmbeddedRestServer, REST_GRACE_MS, type EmbeddedRestServer } from '../rest/embedded.ts'
 
 export interface RunCommandOptions {
   parallelism?: string
@@ -49,7 +48,7 @@ export async function runCommand(jobPath: string, jobArgs: string[], options: Ru
   const interactive = options.status !== false && process.stderr.isTTY === true
   let status: StatusLine | null = null
   let execution: JobExecution | null = null
-  let rest: RestServer | null = null
+  let rest: EmbeddedRestServer | null = null
   let signalExit: number | null = null
   const onSignal = (code: number) => () => {
     if (signalExit !== null) process.exit(code) // a second Ctrl-C: leave at once
@@ -79,7 +78,7 @@ export async function runCommand(jobPath: string, jobArgs: string[], options: Ru
     registry.register(execution)
     if (interactive) status = new StatusLine(execution.job.name)
     log(`Job '${execution.job.name}' (${execution.jobId}) running on ${execution.slots} slot(s)${execution.checkpointOptions.intervalMs !== null ? `, checkpoints every ${execution.checkpointOptions.intervalMs} ms to ${execution.checkpointOptions.dir ?? 'the JobManager'}` : ''}`)
-    log(`REST API at ${rest.url}`)
+    log(rest.banner)
     if (signalExit !== null) void execution.cancel()
     const result = await execution.result
     status?.stop()
@@ -89,7 +88,7 @@ export async function runCommand(jobPath: string, jobArgs: string[], options: Ru
     process.off('SIGINT', onInt)
     process.off('SIGTERM', onTerm)
     // A client that stopped or cancelled the job through REST gets to read the outcome.
-    await rest?.close({ graceMs: REST_GRACE_MS })
+    await rest?.server.close({ graceMs: REST_GRACE_MS })
     artifact.dispose()
   }
 }

@@ -1,0 +1,143 @@
+// Commands that talk to a running job through its JobManager's REST API, like `flink list`,
+// `flink savepoint`, `flink stop` and `flink cancel`. Each prints one line on failure and
+// exits 1; results go to stdout, progress (once a request was accepted) to stderr.
+
+import { resolve } from 'node:path'
+import { DEFAULT_JOBMANAGER, parseEndpoint, RestClient, RestClientError } from '../rest/client.ts'
+
+export interface ControlOptions {
+  jobmanager?: string
+}
+
+interface OverviewJob {
+  jid: string
+  name: string
+  state: string
+  'start-time': number
+}
+
+interface OperationStatus {
+  status: { id: 'IN_PROGRESS' | 'COMPLETED' }
+  operation?: { location?: string; 'failure-cause'?: { message?: string; 'stack-trace'?: string } }
+}
+
+const JOB_ID = /^[0-9a-f]{32}$/
+const POLL_MS = 100
+/** How long `weir cancel` waits for the job to reach CANCELED. */
+const CANCEL_TIMEOUT_MS = 60_000
+
+/** `weir list` */
+export function listCommand(options: ControlOptions): Promise<number> {
+  return guarded(async () => {
+    const client = clientFor(options)
+    const { jobs } = await client.get<{ jobs: OverviewJob[] }>('/jobs/overview')
+    if (jobs.length === 0) {
+      process.stdout.write('No jobs.\n')
+      return
+    }
+    const rows = jobs.map((j) => [j.jid, j.state, formatTime(j['start-time']), j.name])
+    const header = ['JOB ID', 'STATUS', 'STARTED', 'NAME']
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+    const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')
+    process.stdout.write(`${line(header)}\n${rows.map(line).join('\n')}\n`)
+  })
+}
+
+/** `weir savepoint <job-id> [target-dir]` */
+export function savepointCommand(jobId: string, targetDir: string | undefined, options: ControlOptions): Promise<number> {
+  return guarded(async () => {
+    checkJobId(jobId)
+    const client = clientFor(options)
+    const body = targetDir === undefined ? {} : { 'target-directory': resolve(targetDir) }
+    const { 'request-id': triggerId } = await withDirHint(client.post<{ 'request-id': string }>(`/jobs/${jobId}/savepoints`, body), targetDir, '[target-dir]')
+    process.stderr.write(`Triggered a savepoint of job ${jobId}; waiting for it to complete.\n`)
+    const path = await awaitSavepoint(client, jobId, triggerId)
+    process.stdout.write(`Savepoint completed. Path: ${path}\n`)
+    process.stderr.write(`Resume from it with: weir run -s ${path} <job>\n`)
+  })
+}
+
+/** `weir stop <job-id> [-p dir] [--drain]` */
+export function stopCommand(jobId: string, options: ControlOptions & { savepointPath?: string; drain?: boolean }): Promise<number> {
+  return guarded(async () => {
+    checkJobId(jobId)
+    const client = clientFor(options)
+    const body = { ...(options.savepointPath === undefined ? {} : { targetDirectory: resolve(options.savepointPath) }), drain: options.drain === true }
+    const { 'request-id': triggerId } = await withDirHint(client.post<{ 'request-id': string }>(`/jobs/${jobId}/stop`, body), options.savepointPath, '-p <dir>')
+    process.stderr.write(`${options.drain ? 'Draining' : 'Stopping'} job ${jobId} with a savepoint; waiting for it to complete.\n`)
+    const path = await awaitSavepoint(client, jobId, triggerId)
+    process.stdout.write(`Savepoint completed. Path: ${path}\n`)
+    process.stderr.write(`Resume from it with: weir run -s ${path} <job>\n`)
+  })
+}
+
+/** `weir cancel <job-id>`: returns once the job is CANCELED. */
+export function cancelCommand(jobId: string, options: ControlOptions): Promise<number> {
+  return guarded(async () => {
+    checkJobId(jobId)
+    const client = clientFor(options)
+    await client.patch(`/jobs/${jobId}?mode=cancel`)
+    const deadline = Date.now() + CANCEL_TIMEOUT_MS
+    for (;;) {
+      const { state } = await client.get<{ state: string }>(`/jobs/${jobId}`)
+      if (state === 'CANCELED') break
+      if (state === 'FINISHED' || state === 'FAILED') throw new RestClientError(`job ${jobId} ${state.toLowerCase()} before it could be cancelled`)
+      if (Date.now() > deadline) throw new RestClientError(`job ${jobId} is still ${state} ${CANCEL_TIMEOUT_MS / 1000}s after the cancel request`)
+      await sleep(POLL_MS)
+    }
+    process.stdout.write(`Cancelled job ${jobId}.\n`)
+  })
+}
+
+async function awaitSavepoint(client: RestClient, jobId: string, triggerId: string): Promise<string> {
+  for (;;) {
+    const s = await client.get<OperationStatus>(`/jobs/${jobId}/savepoints/${triggerId}`)
+    if (s.status.id === 'COMPLETED') {
+      const failure = s.operation?.['failure-cause']
+      if (failure || !s.operation?.location) throw new RestClientError(failure?.message ?? failure?.['stack-trace'] ?? 'the savepoint failed')
+      return s.operation.location
+    }
+    await sleep(POLL_MS)
+  }
+}
+
+/** The server names the REST field when no directory is known; point the CLI user at the argument instead. */
+async function withDirHint<T>(request: Promise<T>, given: string | undefined, argument: string): Promise<T> {
+  try {
+    return await request
+  } catch (e) {
+    if (given === undefined && e instanceof RestClientError && e.status === 400 && e.message.includes('state.savepoints.dir')) {
+      throw new RestClientError(`no savepoint directory: give one (${argument}), or start the job with -D state.savepoints.dir=DIR`)
+    }
+    throw e
+  }
+}
+
+function clientFor(options: ControlOptions): RestClient {
+  return new RestClient(parseEndpoint(options.jobmanager ?? DEFAULT_JOBMANAGER))
+}
+
+function checkJobId(jobId: string): void {
+  if (!JOB_ID.test(jobId)) throw new RestClientError(`'${jobId}' is not a job id (32 hexadecimal characters); weir list shows the ids`)
+}
+
+async function guarded(command: () => Promise<void>): Promise<number> {
+  try {
+    await command()
+    return 0
+  } catch (e) {
+    const message = e instanceof RestClientError ? e.message : `${(e as Error).message}`
+    process.stderr.write(`weir: ${message}\n`)
+    return 1
+  }
+}
+
+function formatTime(ms: number): string {
+  const d = new Date(ms)
+  const p = (n: number) => String(n).padStart(2, '0')
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}

@@ -1,0 +1,77 @@
+// Savepoints and stop-with-savepoint (Flink's POST /jobs/:jobid/savepoints and /stop, whose
+// status both live under GET /jobs/:jobid/savepoints/:triggerid). Flink spells the directory
+// field differently on the two routes ('target-directory' and 'targetDirectory'); so does Weir.
+
+import { SAVEPOINTS_DIR } from '../../config/options.ts'
+import type { JobEntry, OperationKind } from '../job-registry.ts'
+import { accepted, jobEntry, ok, type Handler } from './context.ts'
+import { BodyFields, readJsonBody } from '../http-util.ts'
+import { badRequest, conflict } from '../rest-error.ts'
+import { jobState } from './jobs.ts'
+import { operationReply, reuseOperation } from './operations.ts'
+
+/** POST /jobs/:jobid/savepoints {"target-directory"?, "cancel-job"?, "triggerId"?, "formatType"?} */
+export const triggerSavepoint: Handler = async (ctx) => {
+  const entry = jobEntry(ctx)
+  const fields = new BodyFields(await readJsonBody(ctx.req), ['target-directory', 'cancel-job', 'triggerId', 'formatType'])
+  checkFormat(fields.string('formatType'))
+  const cancelJob = fields.boolean('cancel-job') ?? false
+  const triggerId = fields.string('triggerId')
+  const reused = reuseOperation(entry, triggerId, 'savepoint')
+  if (reused) return accepted({ 'request-id': reused.triggerId })
+  checkCanSavepoint(entry, 'a savepoint')
+  const dir = targetDirectory(entry, fields.string('target-directory'), 'target-directory')
+  if (cancelJob) entry.stopping = 'savepoint'
+  const run = entry.job.triggerSavepoint(dir, { cancelJob }).then((location) => ({ location }))
+  if (cancelJob) run.catch(() => (entry.stopping = null))
+  const op = ctx.registry.startOperation(entry, 'savepoint', run, triggerId)
+  return accepted({ 'request-id': op.triggerId })
+}
+
+/** POST /jobs/:jobid/stop {"targetDirectory"?, "drain"?, "triggerId"?, "formatType"?} */
+export const stopWithSavepoint: Handler = async (ctx) => {
+  const entry = jobEntry(ctx)
+  const fields = new BodyFields(await readJsonBody(ctx.req), ['targetDirectory', 'drain', 'triggerId', 'formatType'])
+  checkFormat(fields.string('formatType'))
+  const drain = fields.boolean('drain') ?? false
+  const triggerId = fields.string('triggerId')
+  const reused = reuseOperation(entry, triggerId, 'stop')
+  if (reused) return accepted({ 'request-id': reused.triggerId })
+  checkCanSavepoint(entry, 'stop with savepoint')
+  const dir = targetDirectory(entry, fields.string('targetDirectory'), 'targetDirectory')
+  entry.stopping = 'stop'
+  const run = entry.job.stopWithSavepoint(dir, { drain }).then((location) => ({ location }))
+  run.catch(() => (entry.stopping = null))
+  const op = ctx.registry.startOperation(entry, 'stop', run, triggerId)
+  return accepted({ 'request-id': op.triggerId })
+}
+
+/** GET /jobs/:jobid/savepoints/:triggerid (savepoints and stops) */
+export const savepointStatus: Handler = (ctx) => ok(operationReply(jobEntry(ctx), ctx.params['triggerid']!, ['savepoint', 'stop']))
+
+function checkFormat(formatType: string | undefined): void {
+  if (formatType !== undefined && formatType.toUpperCase() !== 'CANONICAL') {
+    throw badRequest(`formatType '${formatType}' is not supported: Weir savepoints are always CANONICAL`)
+  }
+}
+
+function checkCanSavepoint(entry: JobEntry, what: string): void {
+  const id = entry.job.jobId
+  const state = jobState(entry)
+  if (state === 'CANCELLING') throw conflict(`job ${id} is being cancelled; ${what} is no longer possible`)
+  if (state === 'RESTARTING') throw conflict(`job ${id} is restarting after a failure; try ${what} again once it is RUNNING`)
+  if (state !== 'RUNNING') throw conflict(`job ${id} is ${state}; ${what} needs a running job`)
+  if (entry.stopping !== null) {
+    const pending = [...entry.operations.values()].find((o) => o.kind === entry.stopping && o.status === 'IN_PROGRESS')
+    const how: Record<OperationKind, string> = { stop: 'stopped with a savepoint', savepoint: 'cancelled after a savepoint', checkpoint: '' }
+    throw conflict(`job ${id} is being ${how[entry.stopping]}${pending ? ` (request-id ${pending.triggerId})` : ''}; ${what} is no longer possible`)
+  }
+}
+
+function targetDirectory(entry: JobEntry, given: string | undefined, field: string): string {
+  const dir = given ?? entry.job.job.config.get(SAVEPOINTS_DIR)
+  if (!dir) {
+    throw badRequest(`no savepoint directory: pass '${field}' in the request body, or set state.savepoints.dir for the job (weir.yaml or -D state.savepoints.dir=DIR)`)
+  }
+  return dir
+}
