@@ -53,6 +53,10 @@ export interface CheckpointStats {
   maxAsyncMs: number
   maxAlignmentMs: number
   path: string | null
+  /** When the last task acknowledged. */
+  latestAckAt: number | null
+  /** Acknowledgements per vertex id. */
+  readonly tasks: Map<number, { acknowledged: number; total: number; stateSize: number; latestAckAt: number | null }>
 }
 
 /** What to take: a periodic checkpoint, the final one of a bounded job, or a savepoint. */
@@ -141,6 +145,7 @@ export class CheckpointCoordinator {
   async triggerSavepoint(targetDir: string, options: { stop?: boolean; final?: boolean } = {}): Promise<string> {
     const dir = join(resolve(targetDir), savepointDirName(this.job.jobId, randomBytes(6).toString('hex')))
     if (options.final) for (const id of [...this.pending.keys()]) this.abort(id, 'SUBSUMED', 'the job reached its end', true)
+    if (!this.attempt) throw new WeirError('WEIR_CHECKPOINT_FAILED', 'the savepoint failed: the job is not running', { retriable: true, domain: 'external' })
     const ok = await this.triggerAndWait({ final: options.final ?? false, savepoint: { dir, stop: options.stop ?? false } })
     if (!ok) {
       const failed = this.history.filter((h) => h.isSavepoint && h.status === 'FAILED').at(-1)
@@ -168,6 +173,13 @@ export class CheckpointCoordinator {
     s.maxSyncMs = Math.max(s.maxSyncMs, ack.syncMs)
     s.maxAsyncMs = Math.max(s.maxAsyncMs, ack.asyncMs)
     s.maxAlignmentMs = Math.max(s.maxAlignmentMs, ack.alignmentMs)
+    s.latestAckAt = this.now()
+    const v = s.tasks.get(ack.vertex)
+    if (v) {
+      v.acknowledged++
+      v.stateSize += ack.stateSize
+      v.latestAckAt = s.latestAckAt
+    }
     if (p.checkpoint.isFullyAcknowledged) void this.complete(p)
   }
 
@@ -222,6 +234,8 @@ export class CheckpointCoordinator {
     const stats: CheckpointStats = {
       id, status: 'IN_PROGRESS', triggeredAt, isSavepoint, durationMs: null, stateSize: 0, acknowledged: 0,
       total: attempt.taskKeys.length, failureReason: null, maxSyncMs: 0, maxAsyncMs: 0, maxAlignmentMs: 0, path: kind.savepoint?.dir ?? null,
+      latestAckAt: null,
+      tasks: new Map(this.job.graph.vertices.map((v) => [v.id, { acknowledged: 0, total: v.parallelism, stateSize: 0, latestAckAt: null }])),
     }
     const timeout = this.clock.setTimer(() => this.abort(id, 'EXPIRED', undefined, true), this.options.timeoutMs)
     this.pending.set(id, { checkpoint: new PendingCheckpoint<TaskAck>(id, triggeredAt, attempt.taskKeys, isSavepoint), enumerators, timeout, kind, stats, done: { resolve: () => {} } })

@@ -11,6 +11,13 @@ export interface BackendSettings {
   readonly incremental: boolean
   readonly jobId: string
   readonly attempt: number
+  /**
+   * LMDB incremental checkpoints: where files shared between checkpoints go,
+   * `<state.checkpoints.dir>/<job-id>/shared` (checkpoint/protocol/paths.ts sharedDir); null or
+   * absent when checkpoints are not stored in a file system (incremental checkpoints then fall
+   * back to the canonical format).
+   */
+  readonly sharedDir?: string | null
 }
 
 export interface BackendScope {

@@ -80,6 +80,10 @@ export class JobExecution {
   /** When the current attempt started processing (after a restart: the recovery point). */
   attemptStartedAt = 0
 
+  /** Where the job restored from most recently (the initial -s / --from-checkpoint, or a restart). */
+  restored: { id: number; path: string | null; isSavepoint: boolean; restoredAt: number } | null = null
+  restoreCount = 0
+
   /** RUNNING until the job ends; then its final status. */
   status: 'RUNNING' | 'RESTARTING' | JobStatus = 'RUNNING'
   readonly startTime = Date.now()
@@ -111,7 +115,7 @@ export class JobExecution {
     } else {
       storage = new MemoryCheckpointStorage()
     }
-    let initialRestore: (RestorePlan & { source: string }) | null = null
+    let initialRestore: (RestorePlan & { source: string; isSavepoint: boolean }) | null = null
     if (options.restoreFrom !== undefined) {
       initialRestore = await planFromPath(options.restoreFrom, checkpointOptions, job, options.allowNonRestoredState ?? false)
       options.onLog?.(`Restoring job '${job.name}' from checkpoint ${initialRestore.checkpointId} (${initialRestore.source})`)
@@ -123,6 +127,10 @@ export class JobExecution {
       }
     }
     const execution = new JobExecution(job, options, storage, jobId, initialRestore?.checkpointId ?? 0)
+    if (initialRestore) {
+      execution.restored = { id: initialRestore.checkpointId, path: initialRestore.source, isSavepoint: initialRestore.isSavepoint, restoredAt: Date.now() }
+      execution.restoreCount = 1
+    }
     void execution.run(initialRestore)
     return execution
   }
@@ -193,7 +201,7 @@ export class JobExecution {
     this.options.onLog?.(line)
   }
 
-  private async run(initialRestore: (RestorePlan & { source: string }) | null): Promise<void> {
+  private async run(initialRestore: (RestorePlan & { source: string; isSavepoint: boolean }) | null): Promise<void> {
     let restore: RestorePlan | null = initialRestore
     for (;;) {
       this.status = 'RUNNING'
@@ -227,6 +235,10 @@ export class JobExecution {
       this.attemptNumber++
       try {
         restore = latest ? planRestore(latest.metadata, latest.dir, this.job.graph, this.options.allowNonRestoredState ?? false) : initialRestore
+        if (restore) {
+          this.restored = { id: restore.checkpointId, path: latest?.dir ?? initialRestore?.source ?? null, isSavepoint: latest ? false : (initialRestore?.isSavepoint ?? false), restoredAt: Date.now() }
+          this.restoreCount++
+        }
       } catch (e) {
         return this.end('FAILED', isWeirError(e) ? e : new WeirError('WEIR_RESTORE_FAILED', (e as Error).message))
       }
@@ -273,7 +285,7 @@ function newJobId(): string {
   return randomBytes(16).toString('hex')
 }
 
-async function planFromPath(path: string, options: CheckpointOptions, job: CompiledJob, allowNonRestored: boolean): Promise<RestorePlan & { source: string }> {
+async function planFromPath(path: string, options: CheckpointOptions, job: CompiledJob, allowNonRestored: boolean): Promise<RestorePlan & { source: string; isSavepoint: boolean }> {
   let dir: string
   if (path === 'latest') {
     if (!options.dir) throw new UserError('WEIR_RESTORE_FAILED', '--from-checkpoint latest needs state.checkpoints.dir to know where to look')
@@ -282,5 +294,5 @@ async function planFromPath(path: string, options: CheckpointOptions, job: Compi
     dir = resolveCheckpointDir(path)
   }
   const metadata: CheckpointMetadata = await readMetadata(metadataPath(dir))
-  return { ...planRestore(metadata, dir, job.graph, allowNonRestored), source: dir }
+  return { ...planRestore(metadata, dir, job.graph, allowNonRestored), source: dir, isSavepoint: metadata.kind === 'savepoint' }
 }

@@ -1,0 +1,154 @@
+// The shared files of the LMDB backend's incremental checkpoints. A segment holds raw LMDB
+// entries (key bytes, value bytes, or a deletion) in key order, so one segment covers a
+// contiguous run of key groups and a restore skips the segments outside its range. A checkpoint
+// is a base (every entry) plus deltas (the entries changed since, deletions included), each cut
+// into segments of at most SEGMENT_BYTES. Segments are framed, checksummed and written
+// atomically with checkpoint/file-format.ts, under <state.checkpoints.dir>/<job-id>/shared/.
+//
+// Payload: a version byte (1), then per entry: key length (u16 BE), key, value length (u32 BE;
+// 0xffffffff for a deletion), value.
+
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { unframe, writeFramedFile, type FileKind } from '../../checkpoint/file-format.ts'
+import { WeirError } from '../../errors.ts'
+
+/**
+ * The file kind of a segment in the framing header. file-format.ts has no kind for it yet
+ * (proposed: `FileKind.LMDB_SEGMENT = 4`); the value keeps segments apart from task state files.
+ */
+export const LMDB_SEGMENT_KIND = 4 as FileKind
+
+const PAYLOAD_VERSION = 1
+const TOMBSTONE = 0xffffffff
+/** Segments are cut at this payload size (a segment is built in memory before it is written). */
+export const SEGMENT_BYTES = 32 * 1024 * 1024
+
+/** One shared file as a snapshot references it. */
+export interface SegmentRef {
+  /** File name inside the shared directory. */
+  readonly name: string
+  readonly firstKeyGroup: number
+  readonly lastKeyGroup: number
+  /** Size of the framed file. */
+  readonly bytes: number
+  readonly entries: number
+}
+
+/** The checkpoint id in a segment's file name, or null for a name that is not a segment's. */
+export function checkpointIdOfSegment(name: string): number | null {
+  const m = /-chk(\d+)-(?:base|delta)-\d+\.lmdbseg$/.exec(name)
+  return m ? Number(m[1]) : null
+}
+
+export function segmentName(prefix: string, checkpointId: number, kind: 'base' | 'delta', seq: number): string {
+  return `${prefix}-chk${checkpointId}-${kind}-${seq}.lmdbseg`
+}
+
+/** Builds segments from entries given in key order and writes each when it is full. */
+export class SegmentWriter {
+  readonly written: SegmentRef[] = []
+  private buf = Buffer.allocUnsafe(1 << 20)
+  private pos = 1
+  private entries = 0
+  private firstKg = -1
+  private lastKg = -1
+  private seq = 0
+  private full: Array<{ payload: Buffer; firstKg: number; lastKg: number; entries: number }> = []
+
+  constructor(private readonly dir: string, private readonly prefix: string, private readonly checkpointId: number, private readonly kind: 'base' | 'delta') {}
+
+  /** Appends an entry (value null: a deletion). Call drain() now and then to write full segments. */
+  add(key: Uint8Array, value: Uint8Array | null): void {
+    const need = 2 + key.length + 4 + (value ? value.length : 0)
+    if (this.pos > 1 && this.pos + need > SEGMENT_BYTES) this.cut()
+    if (this.pos + need > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(Math.min(this.buf.length * 2, SEGMENT_BYTES), this.pos + need))
+      this.buf.copy(grown, 0, 0, this.pos)
+      this.buf = grown
+    }
+    const kg = (key[0]! << 8) | key[1]!
+    if (this.firstKg < 0) this.firstKg = kg
+    this.lastKg = kg
+    const b = this.buf
+    let p = this.pos
+    b.writeUInt16BE(key.length, p)
+    b.set(key, p + 2)
+    p += 2 + key.length
+    if (value === null) {
+      b.writeUInt32BE(TOMBSTONE, p)
+      p += 4
+    } else {
+      b.writeUInt32BE(value.length, p)
+      b.set(value, p + 4)
+      p += 4 + value.length
+    }
+    this.pos = p
+    this.entries++
+  }
+
+  /** Writes the segments that are full. */
+  async drain(): Promise<void> {
+    while (this.full.length > 0) {
+      const s = this.full.shift()!
+      await this.write(s.payload, s.firstKg, s.lastKg, s.entries)
+    }
+  }
+
+  /** Writes what is left; returns every segment written, in order. */
+  async finish(): Promise<SegmentRef[]> {
+    if (this.entries > 0) this.cut()
+    await this.drain()
+    return this.written
+  }
+
+  private cut(): void {
+    const payload = Buffer.from(this.buf.subarray(0, this.pos))
+    payload[0] = PAYLOAD_VERSION
+    this.full.push({ payload, firstKg: this.firstKg, lastKg: this.lastKg, entries: this.entries })
+    this.pos = 1
+    this.entries = 0
+    this.firstKg = this.lastKg = -1
+  }
+
+  private async write(payload: Buffer, firstKg: number, lastKg: number, entries: number): Promise<void> {
+    const name = segmentName(this.prefix, this.checkpointId, this.kind, this.seq++)
+    const bytes = await writeFramedFile(join(this.dir, name), LMDB_SEGMENT_KIND, payload)
+    this.written.push({ name, firstKeyGroup: firstKg, lastKeyGroup: lastKg, bytes, entries })
+  }
+}
+
+/** Reads a segment synchronously (restore is synchronous) and checks its frame. */
+export function readSegment(dir: string, ref: SegmentRef): Buffer {
+  const path = join(dir, ref.name)
+  let bytes: Buffer
+  try {
+    bytes = readFileSync(path)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    throw new WeirError('WEIR_CHECKPOINT_CORRUPT', code === 'ENOENT' ? `shared state file ${path} is missing (deleted while a checkpoint still referenced it?)` : `cannot read shared state file ${path}: ${code}`, { domain: 'external' })
+  }
+  if (bytes.length !== ref.bytes) throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `shared state file ${path} is damaged: it is ${bytes.length} bytes long, the snapshot says ${ref.bytes}`, { domain: 'external' })
+  const payload = unframe(bytes, LMDB_SEGMENT_KIND, path)
+  if (payload[0] !== PAYLOAD_VERSION) throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `shared state file ${path} has segment version ${payload[0]}; this Weir reads version ${PAYLOAD_VERSION}`, { domain: 'user' })
+  return Buffer.from(payload.buffer, payload.byteOffset, payload.length)
+}
+
+/** Calls `fn` for every entry of a segment's payload; key and value are views into it. */
+export function forEachSegmentEntry(payload: Buffer, fn: (key: Buffer, value: Buffer | null) => void): void {
+  let p = 1
+  const end = payload.length
+  while (p < end) {
+    const klen = payload.readUInt16BE(p)
+    const key = payload.subarray(p + 2, p + 2 + klen)
+    p += 2 + klen
+    const vlen = payload.readUInt32BE(p)
+    p += 4
+    if (vlen === TOMBSTONE) {
+      fn(key, null)
+    } else {
+      fn(key, payload.subarray(p, p + vlen))
+      p += vlen
+    }
+  }
+}
