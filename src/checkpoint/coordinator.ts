@@ -340,7 +340,7 @@ export class CheckpointCoordinator {
       vertex: v.id, uids: v.uids, name: v.name, parallelism: v.parallelism, maxParallelism: v.maxParallelism,
       subtasks: Array.from({ length: v.parallelism }, (_, i) => {
         const ack = acks.get(`${v.id}/${i}`)
-        return { subtask: i, handle: ack?.handle ?? null, stateSize: ack?.stateSize ?? 0, ...(ack?.operatorState ? { operatorState: ack.operatorState } : {}) }
+        return { subtask: i, handle: ack?.handle ?? null, stateSize: ack?.stateSize ?? 0, ...(ack?.operatorState ? { operatorState: ack.operatorState } : {}), ...(ack?.stateUids ? { stateUids: ack.stateUids } : {}) }
       }),
     }))
   }

@@ -18,6 +18,8 @@ export interface SubtaskStateEntry {
   readonly stateSize: number
   /** Operator (list, union, broadcast) state by operator uid. */
   readonly operatorState?: Record<string, OperatorStateSnapshot>
+  /** uids of the operators that stored any state in this subtask. */
+  readonly stateUids?: string[]
 }
 
 export interface VertexStateEntry {

@@ -42,9 +42,12 @@ export function planRestore(metadata: CheckpointMetadata, checkpointDir: string 
   for (const old of metadata.vertices) {
     const matched = old.uids.filter((uid) => uidToVertex.has(uid))
     const unmatched = old.uids.filter((uid) => !uidToVertex.has(uid))
-    const hasState = old.subtasks.some((s) => s.handle !== null && s.stateSize > 0)
-    if (unmatched.length > 0 && hasState && !allowNonRestoredState) {
-      throw new UserError('WEIR_RESTORE_FAILED', `the checkpoint holds state of operator uid '${unmatched[0]}' ('${old.name}'), which the job no longer has; give that operator back its uid, or pass --allow-non-restored-state (-n) to drop its state`)
+    // Only operators that stored something block a restore (older metadata without stateUids: any state in the task counts).
+    const stateful = unmatched.filter((uid) => old.subtasks.some((s) => (s.stateUids ? s.stateUids.includes(uid) : s.handle !== null && s.stateSize > 0)))
+    if (stateful.length > 0 && !allowNonRestoredState) {
+      const uid = stateful[0]!
+      const name = old.name.split(' -> ')[old.uids.indexOf(uid)] ?? old.name
+      throw new UserError('WEIR_RESTORE_FAILED', `the checkpoint holds state of operator uid '${uid}' ('${name}'), which the job no longer has; give that operator back its uid, or pass --allow-non-restored-state (-n) to drop its state`)
     }
     for (const uid of matched) {
       const vertex = graph.vertices[uidToVertex.get(uid)!]!
@@ -52,6 +55,10 @@ export function planRestore(metadata: CheckpointMetadata, checkpointDir: string 
       if (old_.every((s) => s === undefined)) continue
       for (let i = 0; i < vertex.parallelism; i++) {
         const share = redistributeOperatorState(old_, i, vertex.parallelism)
+        // At the same parallelism a split list stays where it was, as in Flink.
+        if (vertex.parallelism === old.parallelism) {
+          for (const [name, entry] of Object.entries(share)) if (entry.mode === 'split') share[name] = old_[i]?.[name] ?? { mode: 'split', values: [] }
+        }
         ;(operatorState[`${vertex.id}/${i}`] ??= {})[uid] = share
       }
     }

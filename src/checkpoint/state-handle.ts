@@ -23,4 +23,6 @@ export interface TaskAck {
   readonly alignmentMs: number
   /** Operator (list, union, broadcast) state by operator uid: small, kept in the metadata itself. */
   readonly operatorState?: Record<string, import('../state/operator-state-store.ts').OperatorStateSnapshot>
+  /** uids of the operators that stored any state. */
+  readonly stateUids?: string[]
 }

@@ -84,6 +84,7 @@ export abstract class BaseOperator<IN, OUT> implements StreamOperator<IN, OUT> {
   protected operatorStateBackend: OperatorStateBackend | null = null
 
   initializeState(_states: unknown[], isRestored: boolean, operatorState: OperatorStateSnapshot = {}): void {
+    if (Object.keys(operatorState).length > 0) this.operatorStateBackend = new OperatorStateBackend(operatorState)
     const fn = this.functionForState() as { initializeState?: (ctx: unknown) => void } | null
     if (fn && typeof fn.initializeState === 'function') {
       const ctx = {

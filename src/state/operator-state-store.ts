@@ -24,6 +24,12 @@ export class OperatorStateBackend implements OperatorStateStore {
 
   constructor(restored: OperatorStateSnapshot = {}) {
     this.restored = restored
+    // Restored state is kept even if the function never asks for it again (Flink does the same):
+    // a subtask that sees no records before the next savepoint must not lose it.
+    for (const [name, entry] of Object.entries(restored)) {
+      if (entry.mode === 'broadcast') this.maps.set(name, new Map(entry.values as Array<[unknown, unknown]>))
+      else this.lists.set(name, { mode: entry.mode, values: [...entry.values] })
+    }
   }
 
   getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T> {
@@ -35,6 +41,8 @@ export class OperatorStateBackend implements OperatorStateStore {
   }
 
   getBroadcastState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V> {
+    const list = this.lists.get(descriptor.name)
+    if (list) throw this.modeError(descriptor.name, list.mode, 'broadcast')
     let map = this.maps.get(descriptor.name)
     if (!map) {
       const r = this.restored[descriptor.name]
@@ -58,6 +66,7 @@ export class OperatorStateBackend implements OperatorStateStore {
   }
 
   private list(name: string, mode: OperatorStateMode): ListState<unknown> {
+    if (this.maps.has(name)) throw this.modeError(name, 'broadcast', mode)
     let l = this.lists.get(name)
     if (l && l.mode !== mode) throw this.modeError(name, l.mode, mode)
     if (!l) {

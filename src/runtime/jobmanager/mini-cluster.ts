@@ -118,7 +118,7 @@ export class JobExecution {
     let initialRestore: (RestorePlan & { source: string; isSavepoint: boolean }) | null = null
     if (options.restoreFrom !== undefined) {
       initialRestore = await planFromPath(options.restoreFrom, checkpointOptions, job, options.allowNonRestoredState ?? false)
-      options.onLog?.(`Restoring job '${job.name}' from checkpoint ${initialRestore.checkpointId} (${initialRestore.source})`)
+      options.onLog?.(`Restoring job '${job.name}' from ${initialRestore.isSavepoint ? 'savepoint' : 'checkpoint'} ${initialRestore.checkpointId} (${initialRestore.source})`)
     }
     for (const v of job.graph.vertices) {
       const head = v.operators[0]!

@@ -166,7 +166,7 @@ export class TaskExecutor implements TaskHost, Transport {
     this.toJobManager({ type: 'task-ended', vertex: task.vertex.id, subtask: task.subtaskIndex })
   }
 
-  snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => Promise<TaskSnapshot>, timing: { syncMs: number; alignmentMs: number; operatorState?: Record<string, OperatorStateSnapshot> }, channelStateReady: Promise<void> | null): void {
+  snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => Promise<TaskSnapshot>, timing: { syncMs: number; alignmentMs: number; operatorState?: Record<string, OperatorStateSnapshot>; stateUids?: string[] }, channelStateReady: Promise<void> | null): void {
     const location = this.locationFor(barrier.id, barrier.savepointDir)
     const { id: vertex } = task.vertex
     const subtask = task.subtaskIndex
@@ -180,7 +180,7 @@ export class TaskExecutor implements TaskHost, Transport {
         if (this.stopped) return
         this.toJobManager({
           type: 'ack', checkpointId: barrier.id,
-          ack: { vertex, subtask, handle, stateSize: payload.length, syncMs: timing.syncMs, asyncMs: performance.now() - started, alignmentMs: timing.alignmentMs, ...(timing.operatorState ? { operatorState: timing.operatorState } : {}) },
+          ack: { vertex, subtask, handle, stateSize: payload.length, syncMs: timing.syncMs, asyncMs: performance.now() - started, alignmentMs: timing.alignmentMs, ...(timing.operatorState ? { operatorState: timing.operatorState } : {}), ...(timing.stateUids ? { stateUids: timing.stateUids } : {}) },
         })
       } catch (e) {
         if (!this.stopped) this.toJobManager({ type: 'decline', checkpointId: barrier.id, vertex, subtask, reason: (e as Error).message })

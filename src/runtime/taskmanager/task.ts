@@ -43,7 +43,7 @@ export interface TaskHost {
   taskEnded(task: Task): void
   taskFinished(task: Task): void
   /** The synchronous phase of checkpoint `id` is done; `complete` runs the asynchronous phase. */
-  snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => Promise<TaskSnapshot>, timing: { syncMs: number; alignmentMs: number; operatorState?: Record<string, OperatorStateSnapshot> }, channelStateReady: Promise<void> | null): void
+  snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => Promise<TaskSnapshot>, timing: { syncMs: number; alignmentMs: number; operatorState?: Record<string, OperatorStateSnapshot>; stateUids?: string[] }, channelStateReady: Promise<void> | null): void
   declineCheckpoint(task: Task, checkpointId: number, reason: string): void
 }
 
@@ -439,7 +439,18 @@ export class Task {
         if (s !== undefined) entry(uids[i]!).state = s
       })
       return channels ? { version: 1, operators, channels: { inputs: channels.inputs, outputs: channels.outputs } } : { version: 1, operators }
-    }, { syncMs, alignmentMs, operatorState }, ready)
+    }, { syncMs, alignmentMs, operatorState, stateUids: this.statefulUids(splits !== null, captures.map((c) => c.uid), states, operatorState) }, ready)
+  }
+
+  /** The operators of this task that store anything: they need a home on a restore. */
+  private statefulUids(sourceState: boolean, keyedUids: string[], states: unknown[], operatorState: Record<string, unknown> | undefined): string[] {
+    const uids = new Set(keyedUids)
+    if (sourceState && this.sourceUid !== null) uids.add(this.sourceUid)
+    states.forEach((s, i) => {
+      if (s !== undefined) uids.add(this.operatorUids[i]!)
+    })
+    for (const uid of Object.keys(operatorState ?? {})) uids.add(uid)
+    return [...uids]
   }
 
   /** Barrier `id` reached input channel `index`: what is still queued before it is in flight. */

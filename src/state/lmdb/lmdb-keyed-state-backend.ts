@@ -61,6 +61,8 @@ export interface LmdbBackendOptions {
   readonly flushEvery?: number
   /** Incremental checkpoints: write a new base after this many deltas (default 10). */
   readonly maxDeltas?: number
+  /** LMDB page size of the working database (default 16 KiB). */
+  readonly pageSize?: number
 }
 
 /** A composite key (array, object), interned by its JSON text while it has pending writes. */
@@ -201,6 +203,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     this.db = open({
       path: this.dir,
       noSubdir: false,
+      pageSize: options.pageSize ?? 16384,
       keyEncoder,
       encoding: 'binary',
       compression: false,
