@@ -2,7 +2,7 @@
 
 // Defining a job
 export { defineJob, isJobDefinition, type JobDefinition } from './api/job.ts'
-export { StreamEnvironment, parseParams } from './api/environment.ts'
+export { StreamEnvironment, CheckpointConfig, parseParams } from './api/environment.ts'
 export { DataStream, KeyedStream, ConnectedStreams, DataStreamSink, BroadcastStream, BroadcastConnectedStream, type NumericField } from './api/datastream.ts'
 
 // Functions and state

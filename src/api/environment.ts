@@ -35,6 +35,18 @@ export class StreamEnvironment {
     return this
   }
 
+  /** Turns on periodic checkpoints (execution.checkpointing.interval / .mode). */
+  enableCheckpointing(intervalMs: number, mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE' = 'EXACTLY_ONCE'): this {
+    this.config.setRaw('execution.checkpointing.interval', positive('enableCheckpointing', intervalMs))
+    this.config.setRaw('execution.checkpointing.mode', mode)
+    return this
+  }
+
+  /** Flink's CheckpointConfig setters, over the same configuration keys. */
+  getCheckpointConfig(): CheckpointConfig {
+    return new CheckpointConfig(this.config)
+  }
+
   getParallelism(): number {
     return this.config.get(PARALLELISM_DEFAULT)
   }
@@ -110,4 +122,26 @@ export function parseParams(args: readonly string[]): Record<string, string> {
     }
   }
   return params
+}
+
+/** Setters for the checkpoint options, named as in Flink's CheckpointConfig; each sets its config key. */
+export class CheckpointConfig {
+  constructor(private readonly config: Configuration) {}
+  setCheckpointInterval(ms: number): this { return this.set('execution.checkpointing.interval', ms) }
+  setCheckpointingMode(mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE'): this { return this.set('execution.checkpointing.mode', mode) }
+  setCheckpointTimeout(ms: number): this { return this.set('execution.checkpointing.timeout', ms) }
+  setMinPauseBetweenCheckpoints(ms: number): this { return this.set('execution.checkpointing.min-pause', ms) }
+  setMaxConcurrentCheckpoints(n: number): this { return this.set('execution.checkpointing.max-concurrent-checkpoints', n) }
+  setTolerableCheckpointFailureNumber(n: number): this { return this.set('execution.checkpointing.tolerable-failed-checkpoints', n) }
+  setExternalizedCheckpointRetention(policy: 'DELETE_ON_CANCELLATION' | 'RETAIN_ON_CANCELLATION' | 'NO_EXTERNALIZED_CHECKPOINTS'): this {
+    return this.set('execution.checkpointing.externalized-checkpoint-retention', policy)
+  }
+  enableUnalignedCheckpoints(enabled = true): this { return this.set('execution.checkpointing.unaligned', enabled) }
+  setAlignedCheckpointTimeout(ms: number): this { return this.set('execution.checkpointing.aligned-checkpoint-timeout', ms) }
+  /** A directory means filesystem checkpoint storage there. */
+  setCheckpointStorage(dir: string): this { return this.set('state.checkpoints.dir', dir) }
+  private set(key: string, value: string | number | boolean): this {
+    this.config.setRaw(key, value)
+    return this
+  }
 }
