@@ -5,10 +5,14 @@
 //   node child.mjs baseline '{"corpus":"..."}'
 //   node child.mjs weir '{"corpus":"...","parallelism":2,"artifactUrl":"file:...","runtimeUrl":"file:.../dist/index.js"}'
 //
+// A weir run may also pass the job's own args, cancel the job after cancelAfterMs (a timed run),
+// and watch for the restart (watchRecovery); with checkpointing on it returns the coordinator's
+// history.
+//
 // It prints one line, RESULT_PREFIX + JSON of a ChildResult (bench/protocol.ts), on stdout.
 
 import { closeSync, openSync, readSync } from 'node:fs'
-import { RESULT_PREFIX, type BaselineParams, type ChildResult, type WeirParams } from './protocol.ts'
+import { RESULT_PREFIX, type BaselineParams, type CheckpointRecord, type ChildResult, type WeirParams } from './protocol.ts'
 
 const CHUNK_BYTES = 4 << 20
 
@@ -73,20 +77,57 @@ async function weir(p: WeirParams): Promise<ChildResult> {
   const started = performance.now()
   const execution = await JobExecution.start({
     artifactUrl: p.artifactUrl,
-    args: ['--input', p.corpus],
+    args: p.args ?? ['--input', p.corpus],
     config: { ...p.config, 'parallelism.default': p.parallelism },
   })
   const deployed = performance.now()
+  const copyHistory = (): CheckpointRecord[] => (execution.coordinator?.history ?? []).map((h) => ({
+    id: h.id, status: h.status, triggeredAt: h.triggeredAt, durationMs: h.durationMs, stateSize: h.stateSize,
+    maxSyncMs: h.maxSyncMs, maxAsyncMs: h.maxAsyncMs, maxAlignmentMs: h.maxAlignmentMs, failureReason: h.failureReason,
+  }))
+
+  // A timed run: cancel after cancelAfterMs, keeping the history as it was before the cancel.
+  let historyAtCancel: CheckpointRecord[] | null = null
+  const cancelTimer = p.cancelAfterMs !== undefined
+    ? setTimeout(() => {
+        historyAtCancel = copyHistory()
+        void execution.cancel()
+      }, p.cancelAfterMs)
+    : null
+
+  // Recovery: when each attempt started, and the first poll that sees records in a new attempt.
+  const attemptStartedAt: number[] = []
+  let firstRecordsAt: number | null = null
+  let seenAttempt = -1
+  const poll = p.watchRecovery
+    ? setInterval(() => {
+        const attempt = execution.attemptCount
+        if (attempt !== seenAttempt) {
+          seenAttempt = attempt
+          attemptStartedAt.push(Date.now() - (performance.now() - execution.attemptStartedAt))
+        }
+        if (firstRecordsAt === null && attempt >= 1 && execution.metrics.recordsIn > 0) firstRecordsAt = Date.now()
+      }, 5)
+    : null
+
   const result = await execution.result
   const seconds = (performance.now() - started) / 1000
+  if (cancelTimer) clearTimeout(cancelTimer)
+  if (poll) clearInterval(poll)
+  const expected = p.cancelAfterMs !== undefined ? 'CANCELED' : 'FINISHED'
+  const ok = result.status === expected
   return {
-    ok: result.status === 'FINISHED',
-    error: result.status === 'FINISHED' ? undefined : `job ${result.status}: ${result.error?.message ?? 'no error'}`,
+    ok,
+    error: ok ? undefined : `job ${result.status} (expected ${expected}): ${result.error?.message ?? 'no error'}`,
     words: result.recordsOut,
     lines: result.recordsIn,
     seconds,
     ...usage(),
     extra: { slots: result.slots, jobDurationMs: Math.round(result.durationMs), startMs: Math.round(deployed - started) },
+    status: result.status,
+    restarts: result.restarts,
+    checkpointing: execution.coordinator ? { counts: { ...result.checkpoints }, history: historyAtCancel ?? copyHistory() } : undefined,
+    recoveryWatch: p.watchRecovery ? { attemptStartedAt, firstRecordsAt } : undefined,
   }
 }
 

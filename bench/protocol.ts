@@ -14,8 +14,42 @@ export interface WeirParams {
   readonly artifactUrl: string
   /** The built runtime, dist/index.js: the same module the bundle imports as 'weir'. */
   readonly runtimeUrl: string
-  /** Extra configuration (-D key=value), on top of parallelism.default. */
+  /** Extra configuration (-D key=value and the configuration's own keys), on top of parallelism.default. */
   readonly config: Record<string, string>
+  /** The job's arguments; default ['--input', corpus]. */
+  readonly args?: string[]
+  /** Cancel the job after this many ms (a timed run; CANCELED then counts as success). */
+  readonly cancelAfterMs?: number
+  /** Poll execution.attemptCount and execution.metrics every 5 ms to see when records flow after a restart. */
+  readonly watchRecovery?: boolean
+}
+
+/** One entry of CheckpointCoordinator.history. */
+export interface CheckpointRecord {
+  readonly id: number
+  readonly status: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED'
+  /** Date.now() at the trigger. */
+  readonly triggeredAt: number
+  readonly durationMs: number | null
+  readonly stateSize: number
+  readonly maxSyncMs: number
+  readonly maxAsyncMs: number
+  readonly maxAlignmentMs: number
+  readonly failureReason: string | null
+}
+
+export interface CheckpointingResult {
+  /** coordinator.counts (the same as JobResult.checkpoints) when the job ended. */
+  readonly counts: { readonly triggered: number; readonly completed: number; readonly failed: number }
+  /** The coordinator's history (its last 50): for a canceled run, as it was just before the cancel. */
+  readonly history: CheckpointRecord[]
+}
+
+export interface RecoveryWatch {
+  /** Date.now() when the main thread saw each new attempt start (from execution.attemptStartedAt). */
+  readonly attemptStartedAt: number[]
+  /** Date.now() of the first 5 ms poll that saw attempt >= 1 with recordsIn > 0 (workers report every 200 ms). */
+  readonly firstRecordsAt: number | null
 }
 
 export interface ChildResult {
@@ -31,4 +65,10 @@ export interface ChildResult {
   /** CPU seconds of the whole process (all threads), user + system. */
   readonly cpuSeconds: number
   readonly extra: Record<string, number | string>
+  /** Final job status (weir runs). */
+  readonly status?: string
+  readonly restarts?: number
+  /** With checkpointing on. */
+  readonly checkpointing?: CheckpointingResult
+  readonly recoveryWatch?: RecoveryWatch
 }

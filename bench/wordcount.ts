@@ -1,27 +1,44 @@
 // The word count benchmark: Weir's word count (bench/jobs/wordcount-discard.ts) at parallelism 1
 // and 2 against a hand-written single-threaded loop doing the same counting, on a generated
-// Zipf-distributed corpus. Each configuration runs in a child process of its own, in order
-// baseline, p1, p2, so that its peak RSS is its own; the runtime is the built one in dist/.
+// Zipf-distributed corpus; then checkpointing and recovery. Each configuration runs in a child
+// process of its own, in order, so that its peak RSS is its own; the runtime is the built one in
+// dist/. The configurations:
+//
+//   baseline      the hand-written loop
+//   p1, p2        the word count at -p 1 and -p 2, checkpoints off
+//   p2-ckpt       p2 with a checkpoint every 1 s to filesystem storage (bench/.data/ckpt-*):
+//                 the throughput overhead against p2, and the checkpoints' durations and phases
+//   recovery      p2 with checkpoints every 1 s and restart-strategy fixed-delay, delay 0, and one
+//                 failure injected at about half the input (bench/jobs/wordcount-fail-once.ts):
+//                 the time from the failure until records flow again, and whether the final
+//                 counts are exact
+//   backpressure  bench/jobs/backpressure.ts (fast source, keyBy, stateful map, slow sink) at -p 2
+//                 for --bp-seconds, checkpoints every 1 s: aligned, unaligned, and unaligned with
+//                 a 50 ms aligned-checkpoint timeout, each at the default network credits and at 64
 //
 //   npm run bench                                  # 20M words (after npm run build)
 //   npm run bench -- --words 2000000               # a quick run
 //   npm run bench -- --only p1 --cpu-prof          # profile p1 (main thread and every worker)
 //   node --import tsx bench/profile-summary.ts bench/results/profiles/<file>.cpuprofile
 //
-// Options: --words N (default 20_000_000); --only baseline,p1,p2; --cpu-prof; --repeat N (run
-// the configurations N rounds and report each one's fastest run: the machine is shared, so the
-// minimum is the figure least disturbed by other work); -D key=value (repeatable) to configure
-// the weir runs, e.g. -D taskmanager.network.batch-records=4096.
+// Options: --words N (default 20_000_000); --only baseline,p1,p2,p2-ckpt,recovery,backpressure;
+// --cpu-prof; --repeat N (run the configurations N rounds and report each one's fastest run: the
+// machine is shared, so the minimum is the figure least disturbed by other work; for recovery the
+// fastest recovery); --bp-seconds S (length of each back-pressure run, default 15: with 64 credits
+// the buffers take ~10 s to fill up); --bp-sink-us U (the back-pressure job's sink busy-waits U µs
+// per record, default 10); -D key=value
+// (repeatable) to configure the weir runs, e.g. -D taskmanager.network.batch-records=4096 (a
+// configuration's own keys, such as the checkpoint interval, take precedence).
 // Writes bench/results/wordcount.json. Exits 1 when a run fails or the counts disagree.
 
 import { spawn } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { buildSync } from 'esbuild'
 import { DEFAULT_CORPUS, ensureCorpus, type CorpusInfo } from './corpus.ts'
-import { RESULT_PREFIX, type BaselineParams, type ChildResult, type WeirParams } from './protocol.ts'
+import { RESULT_PREFIX, type BaselineParams, type CheckpointRecord, type ChildResult, type WeirParams } from './protocol.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const BENCH = join(ROOT, 'bench')
@@ -30,33 +47,117 @@ const RESULTS_DIR = join(BENCH, 'results')
 const PROFILE_DIR = join(RESULTS_DIR, 'profiles')
 const DIST_INDEX = join(ROOT, 'dist', 'index.js')
 const DIST_BUNDLE = join(ROOT, 'dist', 'cli', 'bundle.js')
-const JOB = join(BENCH, 'jobs', 'wordcount-discard.ts')
+const JOBS = {
+  wordcount: join(BENCH, 'jobs', 'wordcount-discard.ts'),
+  failOnce: join(BENCH, 'jobs', 'wordcount-fail-once.ts'),
+  backpressure: join(BENCH, 'jobs', 'backpressure.ts'),
+} as const
+type JobName = keyof typeof JOBS
 
-const CONFIGS = ['baseline', 'p1', 'p2'] as const
+const CONFIGS = ['baseline', 'p1', 'p2', 'p2-ckpt', 'recovery', 'backpressure'] as const
 type ConfigName = (typeof CONFIGS)[number]
 
-const TARGETS = { p1VsBaseline: 1 / 3, p2VsP1: 1.6, peakRssMB: 300 }
+/** Checkpoint interval of p2-ckpt, recovery and backpressure. */
+const CHECKPOINT_INTERVAL_MS = 1000
+/** Back-pressure job: the keys of its stateful map (its sink's cost per record is --bp-sink-us). */
+const BP_KEYS = 10_000
+/** null: the default taskmanager.network.credits-per-channel (4). */
+const BP_CREDITS: readonly (number | null)[] = [null, 64]
+const BP_MODES: ReadonlyArray<{ readonly name: string; readonly unaligned: boolean; readonly config: Record<string, string> }> = [
+  { name: 'aligned', unaligned: false, config: {} },
+  { name: 'unaligned', unaligned: true, config: { 'execution.checkpointing.unaligned': 'true' } },
+  { name: 'unaligned, 50 ms timeout', unaligned: true, config: { 'execution.checkpointing.unaligned': 'true', 'execution.checkpointing.aligned-checkpoint-timeout': '50ms' } },
+]
+
+const TARGETS = { p1VsBaseline: 1 / 3, p2VsP1: 1.6, peakRssMB: 300, checkpointOverheadPct: 5, checkpointP99Ms: 1000, recoveryMs: 2000 }
 
 interface Options {
   words: number
   only: ConfigName[]
   cpuProf: boolean
   repeat: number
+  bpSeconds: number
+  bpSinkUs: number
   config: Record<string, string>
+}
+
+/** One child process to run: a configuration, or one variant of it. */
+interface RunSpec {
+  readonly config: ConfigName
+  /** The configuration, or configuration/variant: the key of the run in tables and in the JSON. */
+  readonly label: string
+  /** null: the hand-written baseline. */
+  readonly job: JobName | null
+  readonly parallelism: number
+  /** Configuration keys of this run (on top of -D). */
+  readonly weirConfig: Record<string, string>
+  /** Filesystem checkpoint storage in a fresh bench/.data/ckpt-* directory, removed afterwards. */
+  readonly checkpointDir: boolean
+  /** A fresh bench/.data/marks-* directory for the job's own timings (recovery), removed afterwards. */
+  readonly marksDir: boolean
+  readonly args?: (dirs: { marks: string | null }) => string[]
+  readonly cancelAfterMs?: number
+  readonly watchRecovery?: boolean
+  readonly variant?: { readonly mode: string; readonly unaligned: boolean; readonly credits: number | null; readonly sinkUs: number; readonly seconds: number }
+}
+
+interface CheckpointSummary {
+  /** From the coordinator's history (before the cancel in a timed run). */
+  readonly completed: number
+  readonly failed: number
+  readonly inFlight: number
+  readonly p50Ms: number | null
+  readonly p99Ms: number | null
+  readonly maxMs: number | null
+  readonly maxSyncMs: number | null
+  readonly maxAsyncMs: number | null
+  readonly maxAlignmentMs: number | null
+  /** Of the last completed checkpoint, and the largest. */
+  readonly stateBytes: number | null
+  readonly maxStateBytes: number | null
+  /** Longest time between two consecutive completions. */
+  readonly maxGapMs: number | null
+  readonly failureReasons: string[]
+  /** Timed runs: completed >= elapsed / interval - 2. */
+  readonly keptPace: boolean | null
+}
+
+interface RecoveryFigures {
+  /** Whether the job failed as planned (fail.json written). */
+  readonly injected: boolean
+  readonly failLine: number | null
+  /** Checkpoints the failing tokenizer had seen complete before it threw (0: restart from the beginning). */
+  readonly checkpointsBeforeFailure: number | null
+  /** From Date.now() before the throw to the first line a tokenizer of the new attempt processed. */
+  readonly recoveryMs: number | null
+  /** From the failure to the JobManager starting the new attempt (JobExecution.attemptStartedAt). */
+  readonly redeployMs: number | null
+  /** From the failure to the first 5 ms poll of execution.metrics with records in the new attempt (workers report every 200 ms). */
+  readonly polledMs: number | null
+  /** Lines the sources emitted in the last attempt (those after the restored checkpoint's position). */
+  readonly linesLastAttempt: number
+  /** Sum over all words of the last count the sink saw, and the number of words. */
+  readonly sumOfLastCounts: number | null
+  readonly distinctWords: number | null
+  readonly exact: boolean
 }
 
 interface Run extends ChildResult {
   readonly config: ConfigName
+  readonly label: string
   readonly round: number
   readonly wordsPerSecond: number
   readonly peakRssMB: number
   readonly profiles: string[]
   /** CPU time of everything else on the machine while this configuration ran, in cores (Linux only). */
   readonly otherCores: number | null
+  readonly variant?: RunSpec['variant']
+  readonly checkpointStats?: CheckpointSummary
+  readonly recovery?: RecoveryFigures
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { words: 20_000_000, only: [...CONFIGS], cpuProf: false, repeat: 1, config: {} }
+  const options: Options = { words: 20_000_000, only: [...CONFIGS], cpuProf: false, repeat: 1, bpSeconds: 15, bpSinkUs: 10, config: {} }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1
@@ -86,6 +187,18 @@ function parseOptions(argv: string[]): Options {
         options.repeat = n
         break
       }
+      case '--bp-seconds': {
+        const n = Number(value())
+        if (!Number.isFinite(n) || n < 1) usage('--bp-seconds must be a number >= 1')
+        options.bpSeconds = n
+        break
+      }
+      case '--bp-sink-us': {
+        const n = Number(value())
+        if (!Number.isFinite(n) || n < 0) usage('--bp-sink-us must be a number >= 0')
+        options.bpSinkUs = n
+        break
+      }
       case '--cpu-prof':
         options.cpuProf = true
         break
@@ -109,8 +222,42 @@ function parseOptions(argv: string[]): Options {
 
 function usage(error?: string): never {
   if (error) console.error(`error: ${error}\n`)
-  console.error('usage: npm run bench -- [--words N] [--only baseline,p1,p2] [--cpu-prof] [--repeat N] [-D key=value ...]')
+  console.error(`usage: npm run bench -- [--words N] [--only ${CONFIGS.join(',')}] [--cpu-prof] [--repeat N] [--bp-seconds S] [--bp-sink-us U] [-D key=value ...]`)
   process.exit(error ? 2 : 0)
+}
+
+/** The runs of one configuration. */
+function specsFor(config: ConfigName, options: Options, corpus: CorpusInfo): RunSpec[] {
+  const checkpoints = { 'execution.checkpointing.interval': `${CHECKPOINT_INTERVAL_MS}ms`, 'state.checkpoint-storage': 'filesystem' }
+  const plain = { weirConfig: {}, checkpointDir: false, marksDir: false }
+  switch (config) {
+    case 'baseline':
+      return [{ config, label: config, job: null, parallelism: 0, ...plain }]
+    case 'p1':
+    case 'p2':
+      return [{ config, label: config, job: 'wordcount', parallelism: config === 'p1' ? 1 : 2, ...plain }]
+    case 'p2-ckpt':
+      return [{ config, label: config, job: 'wordcount', parallelism: 2, weirConfig: checkpoints, checkpointDir: true, marksDir: false }]
+    case 'recovery': {
+      // The first tokenizer subtask to read a quarter of the lines fails (at about half the input:
+      // the two readers take the file's splits as they go), once a checkpoint completed; at 45%
+      // of the lines it fails anyway, so that a short run still fails (then restarting from the start).
+      const quarter = Math.max(1, Math.round(corpus.lines / 4))
+      return [{
+        config, label: config, job: 'failOnce', parallelism: 2, checkpointDir: true, marksDir: true, watchRecovery: true,
+        weirConfig: { ...checkpoints, 'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.delay': '0', 'restart-strategy.fixed-delay.attempts': '1' },
+        args: ({ marks }) => ['--input', corpus.path, '--marks', marks!, '--fail-after', String(quarter), '--fail-by', String(Math.round(quarter * 1.8)), '--fail-subtask', '-1', '--min-checkpoints', '1'],
+      }]
+    }
+    case 'backpressure':
+      return BP_CREDITS.flatMap((credits) => BP_MODES.map((mode): RunSpec => ({
+        config, label: `backpressure/${mode.name}/credits ${credits ?? 'default'}`, job: 'backpressure', parallelism: 2,
+        weirConfig: { ...checkpoints, ...mode.config, ...(credits === null ? {} : { 'taskmanager.network.credits-per-channel': String(credits) }) },
+        checkpointDir: true, marksDir: false, cancelAfterMs: options.bpSeconds * 1000,
+        args: () => ['--sink-us', String(options.bpSinkUs), '--keys', String(BP_KEYS)],
+        variant: { mode: mode.name, unaligned: mode.unaligned, credits, sinkUs: options.bpSinkUs, seconds: options.bpSeconds },
+      })))
+  }
 }
 
 /** Reads the corpus once so that the first configuration does not pay for the disk. */
@@ -145,7 +292,7 @@ function buildChild(): string {
   return outfile
 }
 
-function runChild(child: string, config: ConfigName, mode: 'baseline' | 'weir', params: BaselineParams | WeirParams, cpuProfDir: string | null): Promise<ChildResult> {
+function runChild(child: string, label: string, mode: 'baseline' | 'weir', params: BaselineParams | WeirParams, cpuProfDir: string | null): Promise<ChildResult> {
   const nodeArgs = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : []
   return new Promise((resolve) => {
     const proc = spawn(process.execPath, [...nodeArgs, child, mode, JSON.stringify(params)], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT })
@@ -156,9 +303,9 @@ function runChild(child: string, config: ConfigName, mode: 'baseline' | 'weir', 
       const line = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX))
       if (line) {
         const result = JSON.parse(line.slice(RESULT_PREFIX.length)) as ChildResult
-        resolve(code === 0 || !result.ok ? result : { ...result, ok: false, error: `${config} exited with code ${code}` })
+        resolve(code === 0 || !result.ok ? result : { ...result, ok: false, error: `${label} exited with code ${code}` })
       } else {
-        resolve({ ok: false, error: `${config}: no result (exit code ${code}, signal ${signal}); output: ${out.slice(-2000)}`, words: 0, lines: 0, seconds: 0, maxRssKiB: 0, cpuSeconds: 0, extra: {} })
+        resolve({ ok: false, error: `${label}: no result (exit code ${code}, signal ${signal}); output: ${out.slice(-2000)}`, words: 0, lines: 0, seconds: 0, maxRssKiB: 0, cpuSeconds: 0, extra: {} })
       }
     })
   })
@@ -179,8 +326,90 @@ function collectProfiles(dir: string, label: string): string[] {
   return names
 }
 
+/** Nearest-rank percentile of sorted values. */
+function percentile(sorted: readonly number[], q: number): number | null {
+  if (sorted.length === 0) return null
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
+}
+
+function summarizeCheckpoints(history: readonly CheckpointRecord[], elapsedMs: number | null): CheckpointSummary {
+  const done = history.filter((h) => h.status === 'COMPLETED' && h.durationMs !== null)
+  const failed = history.filter((h) => h.status === 'FAILED')
+  const durations = done.map((h) => h.durationMs!).sort((a, b) => a - b)
+  const max = (f: (h: CheckpointRecord) => number): number | null => (done.length === 0 ? null : Math.max(...done.map(f)))
+  const ends = done.map((h) => h.triggeredAt + h.durationMs!).sort((a, b) => a - b)
+  let maxGapMs: number | null = null
+  for (let i = 1; i < ends.length; i++) maxGapMs = Math.max(maxGapMs ?? 0, ends[i]! - ends[i - 1]!)
+  return {
+    completed: done.length,
+    failed: failed.length,
+    inFlight: history.filter((h) => h.status === 'IN_PROGRESS').length,
+    p50Ms: percentile(durations, 0.5),
+    p99Ms: percentile(durations, 0.99),
+    maxMs: durations.at(-1) ?? null,
+    maxSyncMs: max((h) => h.maxSyncMs),
+    maxAsyncMs: max((h) => h.maxAsyncMs),
+    maxAlignmentMs: max((h) => h.maxAlignmentMs),
+    stateBytes: done.at(-1)?.stateSize ?? null,
+    maxStateBytes: max((h) => h.stateSize),
+    maxGapMs,
+    failureReasons: [...new Set(failed.map((h) => h.failureReason ?? 'unknown'))],
+    keptPace: elapsedMs === null ? null : done.length >= elapsedMs / CHECKPOINT_INTERVAL_MS - 2,
+  }
+}
+
+function readJson<T>(path: string): T | null {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T
+  } catch {
+    return null
+  }
+}
+
+/** The recovery run's figures, from the files the job wrote into its marks directory. */
+function recoveryFigures(marks: string, result: ChildResult, corpus: CorpusInfo): RecoveryFigures {
+  const fail = readJson<{ at: number; subtask: number; lines: number; checkpoints: number }>(join(marks, 'fail.json'))
+  const files = readdirSync(marks)
+  const resumes = files.filter((f) => /^resume-a1-s\d+\.json$/.test(f)).map((f) => readJson<{ at: number }>(join(marks, f))?.at).filter((t): t is number => t !== undefined)
+  const resumeAt = resumes.length > 0 ? Math.min(...resumes) : null
+  const lastAttempt = result.restarts ?? 0
+  const finals = files.filter((f) => f.startsWith(`final-a${lastAttempt}-`))
+  let sum: number | null = null
+  let distinct: number | null = null
+  if (finals.length > 0) {
+    const last = new Map<string, number>()
+    for (const f of finals) for (const [word, count] of readJson<Array<[string, number]>>(join(marks, f)) ?? []) last.set(word, Math.max(count, last.get(word) ?? 0))
+    sum = 0
+    for (const c of last.values()) sum += c
+    distinct = last.size
+  }
+  const watch = result.recoveryWatch
+  const restartedAt = watch?.attemptStartedAt[1] ?? null
+  return {
+    injected: fail !== null,
+    failLine: fail?.lines ?? null,
+    checkpointsBeforeFailure: fail?.checkpoints ?? null,
+    recoveryMs: fail && resumeAt !== null ? resumeAt - fail.at : null,
+    redeployMs: fail && restartedAt !== null ? restartedAt - fail.at : null,
+    polledMs: fail && watch?.firstRecordsAt != null ? watch.firstRecordsAt - fail.at : null,
+    linesLastAttempt: result.lines,
+    sumOfLastCounts: sum,
+    distinctWords: distinct,
+    exact: sum === corpus.words && distinct === corpus.distinctUsed,
+  }
+}
+
 function fmtInt(n: number): string {
   return Math.round(n).toLocaleString('en-US')
+}
+
+function fmtMs(n: number | null | undefined): string {
+  return n === null || n === undefined ? '-' : n >= 100 ? fmtInt(n) : n.toFixed(1)
+}
+
+function fmtBytes(n: number | null): string {
+  if (n === null) return '-'
+  return n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${(n / 1024).toFixed(0)} KiB`
 }
 
 function table(rows: string[][]): string {
@@ -207,16 +436,22 @@ async function main(): Promise<void> {
     `mean word length ${corpus.meanWordLength.toFixed(2)}` + (corpus.generatedSeconds > 0 ? ` (generated in ${corpus.generatedSeconds.toFixed(1)} s)` : ' (cached)'))
   warmPageCache(corpus.path)
   const child = buildChild()
+  const specs = options.only.flatMap((c) => specsFor(c, options, corpus))
 
-  // The job, bundled by the built bundler: it must point 'weir' at dist/index.js.
-  let artifact: { url: string; dispose(): void } | null = null
-  if (options.only.some((c) => c !== 'baseline')) {
+  // The jobs, bundled by the built bundler: each must point 'weir' at dist/index.js.
+  const artifacts = new Map<JobName, { url: string; dispose(): void }>()
+  const needed = [...new Set(specs.map((s) => s.job).filter((j): j is JobName => j !== null))]
+  if (needed.length > 0) {
     const { bundleJob } = (await import(pathToFileURL(DIST_BUNDLE).href)) as typeof import('../src/cli/bundle.ts')
-    artifact = await bundleJob(JOB)
-    const code = readFileSync(fileURLToPath(artifact.url), 'utf8')
-    if (!code.includes(JSON.stringify(DIST_INDEX)) || /src[\\/]index\.ts/.test(code)) {
-      console.error(`error: the bundled job does not import the runtime from ${DIST_INDEX}`)
-      process.exit(1)
+    for (const job of needed) {
+      const artifact = await bundleJob(JOBS[job])
+      artifacts.set(job, artifact)
+      const code = readFileSync(fileURLToPath(artifact.url), 'utf8')
+      if (!code.includes(JSON.stringify(DIST_INDEX)) || /src[\\/]index\.ts/.test(code)) {
+        console.error(`error: the bundled job ${relative(ROOT, JOBS[job])} does not import the runtime from ${DIST_INDEX}`)
+        for (const a of artifacts.values()) a.dispose()
+        process.exit(1)
+      }
     }
   }
 
@@ -226,90 +461,193 @@ async function main(): Promise<void> {
   let failed = false
   try {
     for (let round = 1; round <= options.repeat; round++) {
-      for (const config of options.only) {
-        process.stdout.write(`running ${config}${options.repeat > 1 ? ` (round ${round}/${options.repeat})` : ''} ... `)
+      for (const spec of specs) {
+        process.stdout.write(`running ${spec.label}${options.repeat > 1 ? ` (round ${round}/${options.repeat})` : ''} ... `)
+        const checkpointDir = spec.checkpointDir ? mkdtempSync(join(DATA_DIR, 'ckpt-')) : null
+        const marks = spec.marksDir ? mkdtempSync(join(DATA_DIR, 'marks-')) : null
+        let result: ChildResult
+        let recovery: RecoveryFigures | undefined
         const busyBefore = machineBusySeconds()
         const spawned = performance.now()
-        const result = config === 'baseline'
-          ? await runChild(child, config, 'baseline', { corpus: corpus.path }, null)
-          : await runChild(child, config, 'weir', { corpus: corpus.path, parallelism: config === 'p1' ? 1 : 2, artifactUrl: artifact!.url, runtimeUrl: pathToFileURL(DIST_INDEX).href, config: options.config }, cpuProfDir)
+        try {
+          if (spec.job === null) {
+            result = await runChild(child, spec.label, 'baseline', { corpus: corpus.path }, null)
+          } else {
+            const params: WeirParams = {
+              corpus: corpus.path, parallelism: spec.parallelism, artifactUrl: artifacts.get(spec.job)!.url, runtimeUrl: pathToFileURL(DIST_INDEX).href,
+              config: { ...options.config, ...spec.weirConfig, ...(checkpointDir ? { 'state.checkpoints.dir': checkpointDir } : {}) },
+              args: spec.args?.({ marks }), cancelAfterMs: spec.cancelAfterMs, watchRecovery: spec.watchRecovery,
+            }
+            result = await runChild(child, spec.label, 'weir', params, cpuProfDir)
+          }
+          if (marks && result.ok) recovery = recoveryFigures(marks, result, corpus)
+        } finally {
+          for (const dir of [checkpointDir, marks]) if (dir) rmSync(dir, { recursive: true, force: true })
+        }
         const busyAfter = machineBusySeconds()
         const wall = Math.max(0.001, (performance.now() - spawned) / 1000)
         // Rough (the child's CPU is read just before it exits), but enough to spot interference.
         const otherCores = busyBefore !== null && busyAfter !== null ? Math.max(0, (busyAfter - busyBefore - result.cpuSeconds) / wall) : null
-        const profiles = cpuProfDir && config !== 'baseline' ? collectProfiles(cpuProfDir, `${stamp}-${config}${options.repeat > 1 ? `-r${round}` : ''}`) : []
-        all.push({ ...result, config, round, wordsPerSecond: result.seconds > 0 ? result.words / result.seconds : 0, peakRssMB: result.maxRssKiB / 1024, profiles, otherCores })
+        const profileLabel = `${stamp}-${spec.label.replace(/[^a-z0-9-]+/gi, '_')}${options.repeat > 1 ? `-r${round}` : ''}`
+        const profiles = cpuProfDir && spec.job !== null ? collectProfiles(cpuProfDir, profileLabel) : []
+        const checkpointStats = result.checkpointing ? summarizeCheckpoints(result.checkpointing.history, spec.cancelAfterMs ?? null) : undefined
+        const counted = spec.job === 'wordcount' || spec.job === null
+        all.push({
+          ...result, config: spec.config, label: spec.label, round, wordsPerSecond: counted && result.seconds > 0 ? result.words / result.seconds : 0,
+          peakRssMB: result.maxRssKiB / 1024, profiles, otherCores, variant: spec.variant, checkpointStats, recovery,
+        })
         if (!result.ok) {
           console.log('FAILED')
-          console.error(`error: ${config}: ${result.error}`)
+          console.error(`error: ${spec.label}: ${result.error}`)
           failed = true
           continue
         }
-        console.log(`${result.seconds.toFixed(2)} s${otherCores !== null && otherCores > 0.25 ? ` (other processes used ${otherCores.toFixed(2)} cores meanwhile: figures are disturbed)` : ''}`)
+        const notes: string[] = []
+        if (checkpointStats) notes.push(`${checkpointStats.completed} checkpoints${checkpointStats.failed > 0 ? `, ${checkpointStats.failed} failed` : ''}`)
+        if (result.restarts) notes.push(`${result.restarts} restart${result.restarts > 1 ? 's' : ''}`)
+        if (recovery?.recoveryMs != null) notes.push(`recovered in ${fmtMs(recovery.recoveryMs)} ms`)
+        if (otherCores !== null && otherCores > 0.25) notes.push(`other processes used ${otherCores.toFixed(2)} cores meanwhile: figures are disturbed`)
+        console.log(`${result.seconds.toFixed(2)} s${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`)
       }
     }
   } finally {
-    // With profiles, keep the bundle: profile-summary maps the job's code through its inline source map.
-    if (options.cpuProf && artifact) console.log(`kept the job bundle for the profiles: ${fileURLToPath(artifact.url)}`)
-    else artifact?.dispose()
+    // With profiles, keep the bundles: profile-summary maps the job's code through its inline source map.
+    if (options.cpuProf) for (const a of artifacts.values()) console.log(`kept the job bundle for the profiles: ${fileURLToPath(a.url)}`)
+    else for (const a of artifacts.values()) a.dispose()
   }
 
-  // Correctness: every run counted every word of the corpus, and the job read every line.
+  // Correctness: every word count counted every word of the corpus, and the job read every line;
+  // the recovery run's final counts are exact.
   const problems: string[] = []
   const baseWords = all.find((r) => r.config === 'baseline' && r.ok)?.words
   for (const run of all) {
     if (!run.ok) continue
-    if (run.words !== corpus.words) problems.push(`${run.config} counted ${fmtInt(run.words)} words, the corpus has ${fmtInt(corpus.words)}`)
-    if (run.lines !== corpus.lines) problems.push(`${run.config} read ${fmtInt(run.lines)} lines, the corpus has ${fmtInt(corpus.lines)}`)
-    if (run.config !== 'baseline' && baseWords !== undefined && run.words !== baseWords) problems.push(`${run.config}: recordsOut ${fmtInt(run.words)} differs from the baseline's ${fmtInt(baseWords)} words`)
+    if (run.config === 'baseline' || run.config === 'p1' || run.config === 'p2' || run.config === 'p2-ckpt') {
+      if (run.words !== corpus.words) problems.push(`${run.label} counted ${fmtInt(run.words)} words, the corpus has ${fmtInt(corpus.words)}`)
+      if (run.lines !== corpus.lines) problems.push(`${run.label} read ${fmtInt(run.lines)} lines, the corpus has ${fmtInt(corpus.lines)}`)
+      if (run.config !== 'baseline' && baseWords !== undefined && run.words !== baseWords) problems.push(`${run.label}: recordsOut ${fmtInt(run.words)} differs from the baseline's ${fmtInt(baseWords)} words`)
+    }
+    if (run.config === 'p2-ckpt' && (run.restarts ?? 0) > 0) problems.push(`${run.label} restarted ${run.restarts} times`)
+    const rec = run.recovery
+    if (rec) {
+      if (!rec.injected) problems.push(`${run.label}: the failure was not injected`)
+      else if (run.restarts !== 1) problems.push(`${run.label}: ${run.restarts} restarts, expected 1`)
+      if (!rec.exact) problems.push(`${run.label}: the sum of the final counts is ${rec.sumOfLastCounts === null ? 'missing' : fmtInt(rec.sumOfLastCounts)} over ${rec.distinctWords === null ? '-' : fmtInt(rec.distinctWords)} words; the corpus has ${fmtInt(corpus.words)} words, ${fmtInt(corpus.distinctUsed)} distinct`)
+    }
   }
 
-  // Per configuration: its fastest successful run; peak RSS over all its runs.
+  // Per run label: its best successful run (fastest; for recovery the quickest recovery; for a
+  // back-pressure variant the one with the most completed checkpoints); peak RSS over all its runs.
   interface Summary { best: Run; runs: Run[]; medianSeconds: number; peakRssMB: number }
-  const summaries = new Map<ConfigName, Summary>()
-  for (const config of options.only) {
-    const runs = all.filter((r) => r.config === config && r.ok)
+  const summaries = new Map<string, Summary>()
+  for (const label of [...new Set(specs.map((s) => s.label))]) {
+    const runs = all.filter((r) => r.label === label && r.ok)
     if (runs.length === 0) continue
-    const sorted = [...runs].sort((a, b) => a.seconds - b.seconds)
-    const mid = sorted.length >> 1
-    const medianSeconds = sorted.length % 2 === 1 ? sorted[mid]!.seconds : (sorted[mid - 1]!.seconds + sorted[mid]!.seconds) / 2
-    summaries.set(config, { best: sorted[0]!, runs, medianSeconds, peakRssMB: Math.max(...runs.map((r) => r.peakRssMB)) })
+    const bySeconds = [...runs].sort((a, b) => a.seconds - b.seconds)
+    const mid = bySeconds.length >> 1
+    const medianSeconds = bySeconds.length % 2 === 1 ? bySeconds[mid]!.seconds : (bySeconds[mid - 1]!.seconds + bySeconds[mid]!.seconds) / 2
+    const config = runs[0]!.config
+    const best = config === 'recovery'
+      ? [...runs].sort((a, b) => (a.recovery?.recoveryMs ?? Infinity) - (b.recovery?.recoveryMs ?? Infinity))[0]!
+      : config === 'backpressure'
+        ? [...runs].sort((a, b) => (b.checkpointStats?.completed ?? 0) - (a.checkpointStats?.completed ?? 0) || (a.checkpointStats?.p99Ms ?? Infinity) - (b.checkpointStats?.p99Ms ?? Infinity))[0]!
+        : bySeconds[0]!
+    summaries.set(label, { best, runs, medianSeconds, peakRssMB: Math.max(...runs.map((r) => r.peakRssMB)) })
   }
   const base = summaries.get('baseline')
   const p1 = summaries.get('p1')
   const p2 = summaries.get('p2')
+  const p2ckpt = summaries.get('p2-ckpt')
+  const recovery = summaries.get('recovery')
+  const bpLabels = [...summaries.keys()].filter((l) => l.startsWith('backpressure/'))
 
+  // The word counts.
   const header = ['configuration', 'words', 'seconds', 'words/s', 'x baseline', 'peak RSS MB', 'CPU s', 'other load']
   if (options.repeat > 1) header.splice(3, 0, 'median s')
   const rows: string[][] = [header]
-  for (const [config, s] of summaries) {
+  for (const label of ['baseline', 'p1', 'p2', 'p2-ckpt']) {
+    const s = summaries.get(label)
+    if (!s) continue
     const r = s.best
     const ratio = base ? (r.wordsPerSecond / base.best.wordsPerSecond).toFixed(3) : '-'
-    const label = config === 'baseline' ? 'baseline (hand-written loop)' : `weir -p ${config.slice(1)}`
-    const row = [label, fmtInt(r.words), r.seconds.toFixed(2), fmtInt(r.wordsPerSecond), ratio, s.peakRssMB.toFixed(0), r.cpuSeconds.toFixed(2), r.otherCores === null ? '-' : r.otherCores.toFixed(2)]
+    const name = label === 'baseline' ? 'baseline (hand-written loop)' : label === 'p2-ckpt' ? `weir -p 2, checkpoints ${CHECKPOINT_INTERVAL_MS / 1000} s` : `weir -p ${label.slice(1)}`
+    const row = [name, fmtInt(r.words), r.seconds.toFixed(2), fmtInt(r.wordsPerSecond), ratio, s.peakRssMB.toFixed(0), r.cpuSeconds.toFixed(2), r.otherCores === null ? '-' : r.otherCores.toFixed(2)]
     if (options.repeat > 1) row.splice(3, 0, s.medianSeconds.toFixed(2))
     rows.push(row)
   }
-  console.log(`\n${table(rows)}`)
-  console.log(`${options.repeat > 1 ? `the fastest of ${options.repeat} runs; ` : ''}CPU s: CPU time of the process, all threads; other load: cores used by other processes meanwhile`)
+  if (rows.length > 1) {
+    console.log(`\n${table(rows)}`)
+    console.log(`${options.repeat > 1 ? `the fastest of ${options.repeat} runs; ` : ''}CPU s: CPU time of the process, all threads; other load: cores used by other processes meanwhile`)
+  }
 
   const ratios = {
     p1VsBaseline: base && p1 ? p1.best.wordsPerSecond / base.best.wordsPerSecond : null,
     p2VsBaseline: base && p2 ? p2.best.wordsPerSecond / base.best.wordsPerSecond : null,
     p2VsP1: p1 && p2 ? p2.best.wordsPerSecond / p1.best.wordsPerSecond : null,
+    /** (p2 - p2-ckpt) / p2 throughput, in per cent. */
+    checkpointOverheadPct: p2 && p2ckpt ? ((p2.best.wordsPerSecond - p2ckpt.best.wordsPerSecond) / p2.best.wordsPerSecond) * 100 : null,
   }
   if (ratios.p2VsP1 !== null) console.log(`\np2 / p1 = ${ratios.p2VsP1.toFixed(3)}`)
+  if (ratios.checkpointOverheadPct !== null) console.log(`${ratios.p2VsP1 === null ? '\n' : ''}checkpoint overhead (p2 - p2-ckpt) / p2 = ${ratios.checkpointOverheadPct.toFixed(1)} %`)
+
+  // The checkpoints of every run that took them.
+  const ckptLabels = ['p2-ckpt', 'recovery', ...bpLabels].filter((l) => summaries.get(l)?.best.checkpointStats)
+  if (ckptLabels.length > 0) {
+    const crow: string[][] = [['run', 'completed', 'failed', 'p50 ms', 'p99 ms', 'max sync ms', 'max async ms', 'max align ms', 'state (last)', 'max gap ms', 'at interval', 'records/s', 'other load']]
+    const reasons: string[] = []
+    for (const label of ckptLabels) {
+      const r = summaries.get(label)!.best
+      const c = r.checkpointStats!
+      const rate = r.config === 'recovery' ? '-' : fmtInt(r.words / Math.max(0.001, r.seconds))
+      crow.push([label, String(c.completed), String(c.failed), fmtMs(c.p50Ms), fmtMs(c.p99Ms), fmtMs(c.maxSyncMs), fmtMs(c.maxAsyncMs), fmtMs(c.maxAlignmentMs), fmtBytes(c.stateBytes), fmtMs(c.maxGapMs), c.keptPace === null ? '-' : c.keptPace ? 'yes' : 'NO', rate, r.otherCores === null ? '-' : r.otherCores.toFixed(2)])
+      for (const why of c.failureReasons) reasons.push(`  ${label}: ${why}`)
+    }
+    console.log(`\ncheckpoints (every ${CHECKPOINT_INTERVAL_MS / 1000} s, filesystem storage; durations from trigger to completion; max gap: longest time between two completions):`)
+    console.log(table(crow))
+    if (bpLabels.length > 0) console.log(`back-pressure runs: ${options.bpSeconds} s each, then canceled; sink busy-waits ${options.bpSinkUs} µs per record; records/s: through the sink; at interval: completed >= ${options.bpSeconds}/${CHECKPOINT_INTERVAL_MS / 1000} - 2`)
+    if (reasons.length > 0) console.log(`failed checkpoints:\n${reasons.join('\n')}`)
+  }
+
+  // Recovery.
+  const rec = recovery?.best.recovery
+  if (recovery && rec) {
+    console.log('\nrecovery (restart-strategy fixed-delay with delay 0, so this is the engine\'s own cost: failure detection, redeploy, restore, first record):')
+    console.log(table([
+      ['failure at line', 'ckpts before', 'redeploy ms', 'recovery ms', 'polled ms', 'restarts', 'lines read after restart', 'sum of final counts', 'exact', 'other load'],
+      [rec.failLine === null ? '-' : fmtInt(rec.failLine), rec.checkpointsBeforeFailure === null ? '-' : String(rec.checkpointsBeforeFailure), fmtMs(rec.redeployMs), fmtMs(rec.recoveryMs), fmtMs(rec.polledMs),
+        String(recovery.best.restarts ?? 0), `${fmtInt(rec.linesLastAttempt)} of ${fmtInt(corpus.lines)}`, rec.sumOfLastCounts === null ? '-' : fmtInt(rec.sumOfLastCounts), rec.exact ? 'yes' : 'NO',
+        recovery.best.otherCores === null ? '-' : recovery.best.otherCores.toFixed(2)],
+    ]))
+    console.log('recovery ms: from Date.now() just before the tokenizer throws to the first line a tokenizer of the new attempt processes; redeploy ms: to the new attempt\'s start on the JobManager;\n' +
+      'polled ms: to the first 5 ms poll of execution.metrics with records in the new attempt (workers report every 200 ms); exact: the sink\'s last count per word sums to the corpus\'s words')
+  }
 
   const verdict = (ok: boolean | null): 'PASS' | 'MISS' | 'n/a' => (ok === null ? 'n/a' : ok ? 'PASS' : 'MISS')
   const weir = [p1, p2].filter((s): s is Summary => s !== undefined)
   const peak = weir.length > 0 ? Math.max(...weir.map((s) => s.peakRssMB)) : null
+  const p99 = p2ckpt?.best.checkpointStats?.p99Ms ?? null
+  const recoveryMs = rec?.recoveryMs ?? null
+  const bpRuns = bpLabels.map((l) => summaries.get(l)!.best)
+  const pace = (runs: Run[]) => ({
+    ok: runs.length === 0 ? null : runs.every((r) => r.checkpointStats?.keptPace === true),
+    fewest: runs.length === 0 ? null : Math.min(...runs.map((r) => r.checkpointStats?.completed ?? 0)),
+    count: runs.length,
+  })
+  const unalignedPace = pace(bpRuns.filter((r) => r.variant?.mode === 'unaligned'))
+  const timeoutPace = pace(bpRuns.filter((r) => r.variant?.unaligned && r.variant.mode !== 'unaligned'))
+  const minCompleted = options.bpSeconds / (CHECKPOINT_INTERVAL_MS / 1000) - 2
   const targets = [
     { target: 'p1 >= 1/3 of baseline', value: ratios.p1VsBaseline, threshold: TARGETS.p1VsBaseline, result: verdict(ratios.p1VsBaseline === null ? null : ratios.p1VsBaseline >= TARGETS.p1VsBaseline) },
     { target: 'p2 >= 1.6 x p1', value: ratios.p2VsP1, threshold: TARGETS.p2VsP1, result: verdict(ratios.p2VsP1 === null ? null : ratios.p2VsP1 >= TARGETS.p2VsP1) },
     { target: `peak RSS < ${TARGETS.peakRssMB} MB (weir runs)`, value: peak, threshold: TARGETS.peakRssMB, result: verdict(peak === null ? null : peak < TARGETS.peakRssMB) },
+    { target: `checkpoint overhead <= ${TARGETS.checkpointOverheadPct} % (p2 vs p2-ckpt, %)`, value: ratios.checkpointOverheadPct, threshold: TARGETS.checkpointOverheadPct, result: verdict(ratios.checkpointOverheadPct === null ? null : ratios.checkpointOverheadPct <= TARGETS.checkpointOverheadPct) },
+    { target: `p99 checkpoint duration < ${TARGETS.checkpointP99Ms} ms (p2-ckpt, ms)`, value: p99, threshold: TARGETS.checkpointP99Ms, result: verdict(p99 === null ? null : p99 < TARGETS.checkpointP99Ms) },
+    { target: `recovery < ${TARGETS.recoveryMs} ms (ms)`, value: recoveryMs, threshold: TARGETS.recoveryMs, result: verdict(recoveryMs === null ? null : recoveryMs < TARGETS.recoveryMs && rec?.exact === true) },
+    { target: `back-pressure, unaligned: checkpoints complete at the interval (fewest completed of ${unalignedPace.count} runs, need >= ${minCompleted})`, value: unalignedPace.fewest, threshold: minCompleted, result: verdict(unalignedPace.ok) },
+    { target: `back-pressure, unaligned with 50 ms aligned-checkpoint timeout: the same (of ${timeoutPace.count} runs)`, value: timeoutPace.fewest, threshold: minCompleted, result: verdict(timeoutPace.ok) },
   ]
   console.log('\ntargets:')
-  for (const t of targets) console.log(`  ${t.result.padEnd(4)}  ${t.target}: ${t.value === null ? '-' : t.value.toFixed(3)}`)
+  for (const t of targets) console.log(`  ${t.result.padEnd(4)}  ${t.target}: ${t.value === null ? '-' : Number.isInteger(t.value) || Math.abs(t.value) >= 100 ? fmtInt(t.value) : t.value.toFixed(3)}`)
 
   const profiles = all.flatMap((r) => r.profiles)
   if (profiles.length > 0) {
@@ -329,12 +667,15 @@ async function main(): Promise<void> {
     cpuModel: cpus()[0]?.model ?? 'unknown',
     options,
     corpus: { ...corpus, path: relative(ROOT, corpus.path) },
-    /** The fastest run of each configuration, as in the table. */
+    /** The best run of each configuration (and of each back-pressure variant), as in the tables. */
     results: Object.fromEntries([...summaries].map(([k, s]) => [k, { ...rel(s.best), medianSeconds: s.medianSeconds, peakRssMBAllRuns: s.peakRssMB }])),
     ratios,
+    /** Checkpoint interval of p2-ckpt, recovery and backpressure; the back-pressure job's sink cost. */
+    checkpointIntervalMs: CHECKPOINT_INTERVAL_MS,
+    backpressureJob: { sinkMicrosPerRecord: options.bpSinkUs, keys: BP_KEYS, seconds: options.bpSeconds },
     targets,
     problems,
-    /** Every run, in the order they ran. */
+    /** Every run, in the order they ran; weir runs with checkpoints carry the coordinator's history. */
     runs: all.map(rel),
   }
   const out = join(RESULTS_DIR, 'wordcount.json')
