@@ -28,6 +28,8 @@ export interface BarrierHandlerHost {
   snapshotUnaligned(barrier: CheckpointBarrier, done: ReadonlySet<number>, alignmentMs: number): void
   /** Barrier `id` reached a recording channel: record what is queued before it, stop recording it. */
   barrierReachedChannel(channel: number, id: number): void
+  /** Whether barrier `id` already waits in the channel's queue, behind records. */
+  isBarrierQueued(channel: number, id: number): boolean
   /** Every channel's in-flight records for checkpoint `id` are recorded. */
   channelStateComplete(id: number): void
   /** A checkpoint cannot complete in this task. */
@@ -99,6 +101,8 @@ export class BarrierHandler {
     this.state = { kind: 'recording', barrier: state.barrier, waiting }
     this.host.snapshotUnaligned(state.barrier, state.seen, this.host.now() - state.startedAt)
     this.host.unblockAllChannels()
+    // Barriers already queued behind records overtake them now.
+    for (const c of [...waiting]) if (this.host.isBarrierQueued(c, id)) this.reached(c)
     this.completeIfRecorded()
   }
 
@@ -120,6 +124,11 @@ export class BarrierHandler {
 
   get isAligning(): boolean {
     return this.state.kind === 'aligning'
+  }
+
+  /** When the checkpoint being aligned was triggered (its barrier's timestamp), if any. */
+  get aligningTimestamp(): number | null {
+    return this.state.kind === 'aligning' ? this.state.barrier.timestamp : null
   }
 
   /** The checkpoint whose alignment is in progress, if any. */

@@ -8,6 +8,7 @@ import { TaskExecutor } from './task-executor.ts'
 import { stdoutWriter } from '../../connectors/print/stdout.ts'
 import { serializeError } from '../../errors.ts'
 import { loadJobDefinition } from '../load-job.ts'
+import { STATE_BACKEND } from '../../config/options.ts'
 
 // Stacks of user code point into the job's own files (the bundle carries an inline source map).
 process.setSourceMapsEnabled(true)
@@ -21,6 +22,8 @@ try {
   if (setup.routeStdout) stdoutWriter.target = { write: (text) => send({ type: 'stdout', text }) }
   const definition = await loadJobDefinition(setup.artifactUrl)
   const job = compileJob(definition, setup.args, setup.config)
+  // The LMDB backend loads a native addon: only for jobs that use it (it registers itself).
+  if (setup.config['state.backend.type'] === 'lmdb' || job.config.get(STATE_BACKEND) === 'lmdb') await import('../../state/lmdb/lmdb-keyed-state-backend.ts')
   const peers = new Map<number, MessagePort>(Object.entries(ports).map(([k, p]) => [Number(k), p]))
   const executor = new TaskExecutor(job, setup.workerIndex, setup.numWorkers, peers, send, setup.attempt, setup.jobId, setup.checkpointing, setup.restore, setup.restoreOperatorState)
   port.on('message', (m: ToWorker) => executor.onControl(m))

@@ -159,6 +159,7 @@ export class Task {
           snapshotAndForward: (barrier, alignmentMs) => this.checkpoint(barrier, alignmentMs, null),
           snapshotUnaligned: (barrier, done, alignmentMs) => this.checkpoint(barrier, alignmentMs, done),
           barrierReachedChannel: (channel, id) => this.recordInFlight(channel, id),
+          isBarrierQueued: (channel, id) => this.inputs[channel]!.hasBarrierQueued(id),
           channelStateComplete: () => {
             this.recording?.resolve()
             this.recording = null
@@ -467,12 +468,14 @@ export class Task {
     const timeout = this.host.alignedTimeoutMs
     const id = this.barriers!.aligningId
     if (timeout <= 0 || id === null || this.alignmentTimer !== null) return
+    // Measured from the checkpoint's start, as in Flink: time the barrier spent behind full buffers counts.
+    const barrierStart = this.barriers!.aligningTimestamp ?? Date.now()
     this.alignmentTimer = setTimeout(() => {
       this.alignmentTimer = null
       this.post(() => {
         if (this.state === 'running') this.barriers!.onAlignmentTimeout(id)
       })
-    }, timeout)
+    }, Math.max(0, barrierStart + timeout - Date.now()))
   }
 
   private clearAlignmentTimer(): void {

@@ -26,6 +26,11 @@ class RecordingHost implements BarrierHandlerHost {
   barrierReachedChannel(channel: number, id: number): void {
     this.calls.push(`reached ${channel} ${id}`)
   }
+  /** Barriers queued behind records, by channel (set by a test). */
+  queued = new Set<number>()
+  isBarrierQueued(channel: number): boolean {
+    return this.queued.has(channel)
+  }
   channelStateComplete(id: number): void {
     this.calls.push(`channel-state ${id}`)
   }
@@ -231,4 +236,18 @@ test('the coordinator aborting the checkpoint being recorded stops the recording
   assert.deepEqual(host.take(), [], 'no channel state for the aborted checkpoint')
   handler.onPriorityBarrier(1, unaligned(2))
   assert.deepEqual(host.take(), ['snapshot-unaligned 2 done=[] after 0ms', 'reached 1 2'])
+})
+
+test('on an alignment timeout a barrier already queued behind records overtakes them at once', () => {
+  const host = new RecordingHost()
+  const handler = new BarrierHandler(host, 3, true)
+  const b: CheckpointBarrier = { type: 'barrier', id: 7, timestamp: 0, isSavepoint: false, unaligned: false }
+  handler.onBarrier(0, b)
+  host.take()
+  host.queued.add(2)
+  handler.onAlignmentTimeout(7)
+  const calls = host.take()
+  assert.ok(calls.includes('reached 2 7'), calls.join('; '))
+  assert.ok(!calls.includes('reached 1 7'), calls.join('; '))
+  assert.ok(!calls.includes('channel-state 7'), 'channel 1 has not delivered its barrier yet')
 })

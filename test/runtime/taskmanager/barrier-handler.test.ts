@@ -22,6 +22,11 @@ class RecordingHost implements BarrierHandlerHost {
   barrierReachedChannel(channel: number, id: number): void {
     this.calls.push(`reached ${channel} ${id}`)
   }
+  /** Barriers queued behind records, by channel (set by a test). */
+  queued = new Set<number>()
+  isBarrierQueued(channel: number): boolean {
+    return this.queued.has(channel)
+  }
   channelStateComplete(id: number): void {
     this.calls.push(`channel-state ${id}`)
   }
