@@ -16,8 +16,11 @@
 // without a map key, holding only the time: the heap backend times a whole map, so does this.
 //
 // Reads are synchronous LMDB gets. Writes go to a per-state pending Map (decoded values, by
-// key), which reads consult first, and are committed to LMDB in one synchronous transaction
-// every `flushEvery` distinct pending entries and at each snapshot.
+// key) and are committed to LMDB in one synchronous transaction every `flushEvery` distinct
+// pending entries and at each snapshot; the committed batch stays as a decoded read cache until
+// the next commit. Reads consult pending, then that cache, then LMDB. Values come back decoded
+// (copies): plain data round-trips, a Map inside a value comes back as an object (msgpackr
+// without records). Composite map keys of a MapState are compared by JSON value, not identity.
 //
 // Snapshots: the synchronous phase commits the pending writes and pins an LMDB read transaction
 // (MVCC: a consistent view that later writes do not touch, at the cost of one flush; nothing is
@@ -28,7 +31,6 @@
 import { open, type RootDatabase, type Transaction } from 'lmdb'
 import { Packr, Unpackr } from 'msgpackr'
 import { mkdirSync, rmSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { StateDescriptor, ValueState, ListState, MapState, ReducingState, AggregatingState, StateKind } from '../../api/state.ts'
@@ -39,6 +41,7 @@ import { UserError, WeirError } from '../../errors.ts'
 import { decodeKey, decodeKeyText, decodedComposite, decodedEnd, encodeCompositeText, encodeKey } from './key-codec.ts'
 import { forEachSegmentEntry, readSegment, SegmentWriter, type SegmentRef } from './segment-file.ts'
 import { LMDB_INCREMENTAL_FORMAT, type LmdbIncrementalSnapshot } from './incremental-snapshot.ts'
+import { removeEarlierAttempts, workingDirFor } from './working-dir.ts'
 
 export { LMDB_INCREMENTAL_FORMAT, type LmdbIncrementalSnapshot }
 
@@ -95,7 +98,9 @@ interface Table {
   /** Whether stored values carry a write time (and, for maps, header entries). */
   timestamped: boolean
   /** Writes not yet in LMDB, by cache key: value (timestamped: {v, t}) or DELETED; maps: MapPending. */
-  readonly pending: Map<unknown, unknown>
+  pending: Map<unknown, unknown>
+  /** Value-like states: the writes of the last commit, kept decoded as a read cache until the next. */
+  clean: Map<unknown, unknown>
   cleanupCursor: Buffer | null
   cleanupCountdown: number
   state: unknown
@@ -151,6 +156,8 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   private readonly snap = new KeyRef(Buffer.allocUnsafe(KEY_BUFFER_BYTES))
   private valueBuf = Buffer.allocUnsafe(64 * 1024)
   private tokens = new Map<string, KeyToken>()
+  /** Tokens of composite keys in the clean caches. */
+  private cleanTokens = new Map<string, KeyToken>()
   private pendingEntries = 0
   private readonly flushEvery: number
   private readonly maxDeltas: number
@@ -174,11 +181,11 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     if (!(this.flushEvery >= 1)) throw new UserError('WEIR_INVALID_ARGUMENT', `flushEvery must be at least 1, got ${this.flushEvery}`)
     this.sharedDir = settings.incremental ? (settings.sharedDir ?? null) : null
     this.dirty = this.sharedDir !== null ? new Set() : null
-    const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)
-    this.dir = join(settings.localDir ?? tmpdir(), `weir-lmdb-${safe(settings.jobId)}-${safe(scope.operatorUid)}-${scope.subtaskIndex}-${settings.attempt}`)
-    this.filePrefix = `lmdb-${safe(scope.operatorUid)}-${scope.subtaskIndex}-${randomBytes(6).toString('hex')}`
-    // A directory left by a process that died without dispose() holds nothing we can use.
+    this.dir = workingDirFor(settings.localDir, settings.jobId, scope.operatorUid, scope.subtaskIndex, settings.attempt)
+    this.filePrefix = `lmdb-${scope.operatorUid.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)}-${scope.subtaskIndex}-${randomBytes(6).toString('hex')}`
+    // Directories left by a process or worker that ended without dispose() hold nothing we can use.
     rmSync(this.dir, { recursive: true, force: true })
+    removeEarlierAttempts(settings.localDir, settings.jobId, scope.operatorUid, scope.subtaskIndex, settings.attempt)
     mkdirSync(this.dir, { recursive: true })
     liveDirs.add(this.dir)
     if (!exitHookInstalled) {
@@ -190,8 +197,10 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     const keyEncoder = {
       writeKey(key: unknown, target: Uint8Array, start: number): number {
         if (key instanceof KeyRef) {
-          key.buf.copy(target, start, 0, key.len)
-          return start + key.len
+          const { buf, len } = key
+          if (len <= 64) for (let i = 0; i < len; i++) target[start + i] = buf[i]!
+          else buf.copy(target, start, 0, len)
+          return start + len
         }
         target.set(key as Uint8Array, start)
         return start + (key as Uint8Array).length
@@ -236,7 +245,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   private intern(text: string, key: unknown): KeyToken {
     let token = this.tokens.get(text)
     if (token === undefined) {
-      token = { key, text, kg: assignToKeyGroup(key, this.maxParallelism) }
+      token = this.cleanTokens.get(text) ?? { key, text, kg: assignToKeyGroup(key, this.maxParallelism) }
       this.tokens.set(text, token)
     }
     return token
@@ -335,7 +344,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     while (this.byId.has(id)) id++
     if (id > 0xfffe) throw new UserError('WEIR_INVALID_JOB', `too many keyed states in one operator (the lmdb backend numbers them up to ${0xfffe})`)
     this.nextId = Math.max(this.nextId, id + 1)
-    const table: Table = { name, id, kind, ttl: null, timestamped, pending: new Map(), cleanupCursor: null, cleanupCountdown: CLEANUP_EVERY, state: null }
+    const table: Table = { name, id, kind, ttl: null, timestamped, pending: new Map(), clean: new Map(), cleanupCursor: null, cleanupCountdown: CLEANUP_EVERY, state: null }
     this.tables.set(name, table)
     this.byId.set(id, table)
     return table
@@ -360,7 +369,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
 
   /** The current key's stored form ({v, t} when timestamped), without TTL rules. */
   readStored(table: Table): unknown {
-    const p = table.pending.get(this.ck)
+    const p = table.pending.get(this.ck) ?? table.clean.get(this.ck)
     if (p !== undefined) return p === DELETED ? undefined : p
     const bytes = this.db.getBinaryFast(this.keyFor(table))
     if (bytes === undefined) return undefined
@@ -615,10 +624,28 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
         else this.flushValueTable(table, dirty)
       }
     })
-    for (const table of this.tables.values()) table.pending.clear()
+    // What was just committed stays readable, decoded, until the next commit: a key written in
+    // either of the last two batches is not read from LMDB (hot keys of skewed streams). Values
+    // there may be extended in place by ListState, as on the heap: LMDB already holds the
+    // committed bytes, and the write that follows puts them in pending.
+    for (const table of this.tables.values()) {
+      if (table.kind === 'map') {
+        table.pending.clear()
+      } else {
+        table.clean = table.pending
+        table.pending = new Map()
+      }
+    }
     this.pendingEntries = 0
+    this.cleanTokens = this.tokens
     this.tokens = new Map()
     if (isToken(this.ck)) this.tokens.set((this.ck as KeyToken).text, this.ck as KeyToken)
+  }
+
+  /** Forgets the clean caches: LMDB was written directly (restore, TTL setting change). */
+  private dropCaches(): void {
+    for (const table of this.tables.values()) table.clean = new Map()
+    this.cleanTokens = new Map()
   }
 
   private flushValueTable(table: Table, dirty: Set<string> | null): void {
@@ -677,6 +704,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   /** Adds or strips write times on every stored value of a state whose TTL setting changed. */
   private retimestamp(table: Table, timestamped: boolean): void {
     this.flush()
+    this.dropCaches()
     const now = this.now()
     const db = this.db
     for (let kg = 0; kg < this.maxParallelism; kg++) {
@@ -931,6 +959,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   restore(snapshot: KeyedStateSnapshot, range: KeyGroupRange): void {
     this.checkOpen()
     this.flush()
+    this.dropCaches()
     const fresh = this.restores === 0 && this.tables.size === 0
     this.restores++
     if (snapshot.format === 'canonical') {
@@ -1097,7 +1126,10 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     if (this.disposed) return
     this.disposed = true
     for (const c of [...this.captures]) this.release(c)
-    for (const t of this.tables.values()) t.pending.clear()
+    for (const t of this.tables.values()) {
+      t.pending.clear()
+      t.clean.clear()
+    }
     try {
       void this.db.close()
     } catch {

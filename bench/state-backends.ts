@@ -1,0 +1,185 @@
+// Micro-benchmark of the keyed state backends, through the KeyedStateBackend API as a keyed
+// operator uses it (setCurrentKey per record, then a ValueState read and update):
+//
+//   count        keyed count over --keys distinct keys, --records updates (default 2 per key),
+//                keys drawn uniformly at random (--dist uniform; the worst case for any cache)
+//                or Zipf-distributed (--dist zipf, like words): updates/s on hashmap and lmdb,
+//                and the ratio
+//   checkpoint   --state-mb of state (1 KiB values): on lmdb a full incremental checkpoint, then
+//                one after changing 1 % of the keys (bytes, synchronous-phase pause, asynchronous
+//                duration), a savepoint (canonical), and restores from both (MB/s); on hashmap
+//                its checkpoint (canonical) and restore, for comparison
+//
+// Each measurement runs in a child process of its own (own heap, own page cache history).
+//
+//   npm run bench:state                                   # 10M keys, 1 GiB of state
+//   npm run bench:state -- --keys 1000000 --state-mb 256  # a quick run
+//   npm run bench:state -- --only count --dist zipf
+//
+// Options: --keys N (10_000_000), --records N (2 x keys), --dist uniform|zipf (uniform),
+// --state-mb M (1024), --only count|checkpoint, --dir D (working and checkpoint files; default
+// the temp dir), --flush-every N (lmdb pending writes per commit), --page-size B (lmdb pages).
+
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ValueStateDescriptor } from '../src/api/state.ts'
+import type { KeyedStateBackend, KeyedStateSnapshot } from '../src/state/keyed-state-backend.ts'
+import { HeapKeyedStateBackend } from '../src/state/heap/keyed-state-backend.ts'
+import { encodeValue, decodeValue } from '../src/runtime/network/batch-codec.ts'
+
+const MAX_P = 128
+const ALL = { start: 0, end: MAX_P - 1 }
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback
+}
+
+const keys = Number(arg('keys', '10000000'))
+const records = Number(arg('records', String(2 * keys)))
+const dist = arg('dist', 'uniform')
+const stateMb = Number(arg('state-mb', '1024'))
+const only = arg('only', 'count,checkpoint').split(',')
+const flushEvery = Number(arg('flush-every', '20000'))
+const pageSize = process.argv.includes('--page-size') ? Number(arg('page-size', '4096')) : undefined
+const part = arg('part', '')
+
+async function lmdbBackend(dir: string, incremental: boolean, name: string): Promise<KeyedStateBackend & { flush(): void; storedBytes(): number }> {
+  const { LmdbKeyedStateBackend } = await import('../src/state/lmdb/lmdb-keyed-state-backend.ts')
+  return new LmdbKeyedStateBackend(
+    { type: 'lmdb', localDir: join(dir, 'local'), incremental, jobId: name, attempt: 0, sharedDir: join(dir, 'shared') },
+    { maxParallelism: MAX_P, operatorUid: 'bench', subtaskIndex: 0 },
+    Date.now,
+    { flushEvery, pageSize },
+  )
+}
+
+/** Deterministic key indexes: uniform, or Zipf (s = 1) by inverse transform over the harmonic CDF. */
+function keyIndexes(): Int32Array {
+  const out = new Int32Array(records)
+  let seed = 0x9e3779b9
+  const random = () => {
+    seed ^= seed << 13
+    seed ^= seed >>> 17
+    seed ^= seed << 5
+    return (seed >>> 0) / 2 ** 32
+  }
+  if (dist === 'uniform') {
+    for (let i = 0; i < records; i++) out[i] = Math.floor(random() * keys)
+  } else {
+    const h = Math.log(keys) + 0.5772156649
+    for (let i = 0; i < records; i++) out[i] = Math.min(keys - 1, Math.floor(Math.exp(random() * h - 0.5772156649)))
+  }
+  return out
+}
+
+async function count(type: 'hashmap' | 'lmdb', dir: string): Promise<Record<string, number>> {
+  const idx = keyIndexes()
+  const backend = type === 'hashmap' ? new HeapKeyedStateBackend(MAX_P) : await lmdbBackend(dir, false, 'count')
+  const state = backend.getState(new ValueStateDescriptor<number>('count', 0))
+  const started = performance.now()
+  for (let i = 0; i < records; i++) {
+    backend.setCurrentKey(`k${idx[i]}`)
+    state.update(state.value() + 1)
+  }
+  if (type === 'lmdb') (backend as Awaited<ReturnType<typeof lmdbBackend>>).flush()
+  const seconds = (performance.now() - started) / 1000
+  const result: Record<string, number> = { updatesPerSec: Math.round(records / seconds), seconds: +seconds.toFixed(2), heapMB: Math.round(process.memoryUsage().heapUsed / 2 ** 20) }
+  if (type === 'lmdb') result.fileMB = Math.round((backend as Awaited<ReturnType<typeof lmdbBackend>>).storedBytes() / 2 ** 20)
+  backend.dispose()
+  return result
+}
+
+function payload(k: number, round: number): string {
+  return `${k}:${round}:`.padEnd(1000, 'abcdefghijklmnopqrstuvwxyz')
+}
+
+async function timed<T>(fn: () => Promise<T> | T): Promise<[T, number]> {
+  const t = performance.now()
+  const r = await fn()
+  return [r, performance.now() - t]
+}
+
+async function checkpoint(type: 'hashmap' | 'lmdb', dir: string): Promise<Record<string, number>> {
+  const n = Math.round((stateMb * 2 ** 20) / 1024)
+  const backend = type === 'hashmap' ? new HeapKeyedStateBackend(MAX_P) : await lmdbBackend(dir, true, 'checkpoint')
+  const state = backend.getState(new ValueStateDescriptor<string>('payload'))
+  for (let k = 0; k < n; k++) {
+    backend.setCurrentKey(`user-${k}`)
+    state.update(payload(k, 0))
+  }
+  const out: Record<string, number> = { keys: n }
+  const take = async (id: number, savepoint: boolean) => {
+    const [capture, syncMs] = await timed(() => backend.captureSnapshot(id, { savepoint }))
+    const [snapshot, asyncMs] = await timed(async () => {
+      const s = await backend.materializeSnapshot(capture)
+      return decodeValue<KeyedStateSnapshot>(encodeValue(s)) // what the task writes, read back
+    })
+    ;(backend as KeyedStateBackend).notifyCheckpointComplete?.(id)
+    return { snapshot, syncMs, asyncMs, bytes: encodeValue(snapshot).length }
+  }
+  const restore = async (snapshot: KeyedStateSnapshot, bytes: number) => {
+    const target = type === 'hashmap' ? new HeapKeyedStateBackend(MAX_P) : await lmdbBackend(dir, true, 'restore')
+    const [, ms] = await timed(() => target.restore(snapshot, ALL))
+    target.dispose()
+    return { ms, mbPerSec: bytes / 2 ** 20 / (ms / 1000) }
+  }
+  const fileBytes = (s: KeyedStateSnapshot) => {
+    const x = s as unknown as { base: Array<{ bytes: number }>; deltas: Array<{ checkpointId: number; segments: Array<{ bytes: number }> }> }
+    return { total: [...x.base, ...x.deltas.flatMap((d) => d.segments)].reduce((a, r) => a + r.bytes, 0), last: x.deltas.at(-1)?.segments.reduce((a, r) => a + r.bytes, 0) ?? 0 }
+  }
+  if (type === 'lmdb') {
+    const full = await take(1, false)
+    const fullFiles = fileBytes(full.snapshot).total
+    Object.assign(out, { fullMB: +(fullFiles / 2 ** 20).toFixed(1), fullSyncMs: +full.syncMs.toFixed(2), fullAsyncMs: Math.round(full.asyncMs) })
+    for (let k = 0; k < n; k += 100) {
+      backend.setCurrentKey(`user-${k}`)
+      state.update(payload(k, 1))
+    }
+    const inc = await take(2, false)
+    const incFiles = fileBytes(inc.snapshot)
+    Object.assign(out, { incrementalMB: +(incFiles.last / 2 ** 20).toFixed(2), incrementalSyncMs: +inc.syncMs.toFixed(2), incrementalAsyncMs: Math.round(inc.asyncMs) })
+    const r = await restore(inc.snapshot, incFiles.total)
+    Object.assign(out, { restoreIncrementalMBps: Math.round(r.mbPerSec), restoreIncrementalMs: Math.round(r.ms) })
+  }
+  const sp = await take(3, true)
+  Object.assign(out, { canonicalMB: +(sp.bytes / 2 ** 20).toFixed(1), canonicalSyncMs: +sp.syncMs.toFixed(2), canonicalAsyncMs: Math.round(sp.asyncMs) })
+  const r = await restore(sp.snapshot, sp.bytes)
+  Object.assign(out, { restoreCanonicalMBps: Math.round(r.mbPerSec), restoreCanonicalMs: Math.round(r.ms) })
+  backend.dispose()
+  return out
+}
+
+if (part !== '') {
+  const [what, type] = part.split(':') as ['count' | 'checkpoint', 'hashmap' | 'lmdb']
+  const dir = arg('dir', '')
+  const result = what === 'count' ? await count(type, dir) : await checkpoint(type, dir)
+  console.log(JSON.stringify(result))
+} else {
+  const dir = mkdtempSync(join(arg('dir', tmpdir()), 'weir-bench-state-'))
+  const self = fileURLToPath(import.meta.url)
+  const run = (p: string) => {
+    const args = ['--max-old-space-size=8192', '--import', 'tsx', self, ...process.argv.slice(2), '--part', p, '--dir', dir]
+    const out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+    return JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>
+  }
+  try {
+    console.log(`node ${process.version}; keys ${keys}, records ${records}, dist ${dist}, state ${stateMb} MiB, lmdb flush every ${flushEvery}`)
+    if (only.includes('count')) {
+      const heap = run('count:hashmap')
+      console.log(`count  hashmap  ${JSON.stringify(heap)}`)
+      const lmdb = run('count:lmdb')
+      console.log(`count  lmdb     ${JSON.stringify(lmdb)}`)
+      console.log(`count  lmdb/hashmap updates/s ratio: ${(lmdb.updatesPerSec! / heap.updatesPerSec!).toFixed(2)}`)
+    }
+    if (only.includes('checkpoint')) {
+      console.log(`checkpoint  hashmap  ${JSON.stringify(run('checkpoint:hashmap'))}`)
+      console.log(`checkpoint  lmdb     ${JSON.stringify(run('checkpoint:lmdb'))}`)
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
