@@ -55,8 +55,9 @@ export function normalize(snapshot: KeyedStateSnapshot): Record<string, { kind: 
     for (let i = 0; i < s.entries.length; i += 3) {
       let value = s.entries[i + 2]
       const sortPairs = (pairs: Array<[unknown, unknown]>) => [...pairs].sort((a, b) => (JSON.stringify(a[0]) < JSON.stringify(b[0]) ? -1 : 1))
+      // (map keys here are JSON-able; user keys may be bigints)
       if (s.kind === 'map') value = s.ttl ? [sortPairs((value as [Array<[unknown, unknown]>, number])[0]), (value as [unknown, number])[1]] : sortPairs(value as Array<[unknown, unknown]>)
-      lines.push(JSON.stringify([s.entries[i], s.entries[i + 1], value]))
+      lines.push(JSON.stringify([s.entries[i], s.entries[i + 1], value], (_k, v) => (typeof v === 'bigint' ? `${v}n` : v)))
     }
     out[name] = { kind: s.kind, ttl: s.ttl, entries: lines.sort() }
   }

@@ -22,11 +22,12 @@
 // (copies): plain data round-trips, a Map inside a value comes back as an object (msgpackr
 // without records). Composite map keys of a MapState are compared by JSON value, not identity.
 //
-// Snapshots: the synchronous phase commits the pending writes and pins an LMDB read transaction
-// (MVCC: a consistent view that later writes do not touch, at the cost of one flush; nothing is
-// copied). The asynchronous phase reads that view in chunks, yielding to the task between
-// chunks, and writes either the canonical format (savepoints; checkpoints unless incremental) or
-// incremental files: see segment-file.ts and writeIncremental below.
+// Snapshots: the synchronous phase freezes the uncommitted writes (an overlay, committed with the
+// next regular commit) and pins an LMDB read transaction (MVCC: a consistent view that later
+// commits do not touch; nothing is copied or written). The asynchronous phase reads view and
+// overlay merged, in chunks, yielding to the task between them, and writes either the canonical
+// format (savepoints; checkpoints unless incremental) or incremental files: see segment-file.ts
+// and writeIncremental below.
 
 import { open, type RootDatabase, type Transaction } from 'lmdb'
 import { Packr, Unpackr } from 'msgpackr'
@@ -99,6 +100,11 @@ interface Table {
   timestamped: boolean
   /** Writes not yet in LMDB, by cache key: value (timestamped: {v, t}) or DELETED; maps: MapPending. */
   pending: Map<unknown, unknown>
+  /**
+   * Writes frozen by a snapshot capture and not yet committed (same form as pending), newer
+   * than LMDB and older than pending. Never modified: captures read them asynchronously.
+   */
+  frozen: Map<unknown, unknown> | null
   /** Value-like states: the writes of the last commit, kept decoded as a read cache until the next. */
   clean: Map<unknown, unknown>
   cleanupCursor: Buffer | null
@@ -114,13 +120,38 @@ interface Chain {
   readonly deltaBytes: number
 }
 
+/** One state's writes of one generation (a pending Map swapped out by a capture). */
+interface GenTable {
+  readonly id: number
+  readonly kind: StateKind
+  readonly timestamped: boolean
+  readonly entries: ReadonlyMap<unknown, unknown>
+}
+
+/** Keys changed between two captures: committed ones (LMDB key text) and the frozen writes. */
+interface Changes {
+  readonly dirty: Set<string>
+  readonly gens: GenTable[][]
+}
+
 interface LmdbCapture {
   readonly checkpointId: number
+  /** LMDB's view at the capture; `overlay` (uncommitted writes) lies on top of it. */
   readonly txn: Transaction
+  readonly overlay: readonly GenTable[]
   readonly tables: ReadonlyArray<{ name: string; id: number; kind: StateKind; ttl: TtlPolicy | null; timestamped: boolean }>
-  /** Incremental: null for a full base, else the chain it extends and the keys changed since. */
-  readonly incremental: { readonly full: boolean; readonly base: Chain | null; readonly dirty: ReadonlyArray<Set<string>> } | null
+  /** Incremental: a full base, or a delta on `base` with the changes since it. */
+  readonly incremental: { readonly full: boolean; readonly base: Chain | null; readonly changes: readonly Changes[] } | null
   done: boolean
+}
+
+/** A capture's overlay as LMDB entries. */
+interface RawOverlay {
+  /** Sorted by key; value null: deleted. */
+  readonly points: Array<[Buffer, Buffer | null]>
+  readonly byKey: Map<string, Buffer | null>
+  /** Key texts of [key group][state id][user key] of maps cleared in the overlay: stored entries under them are gone. */
+  readonly cleared: Set<string>
 }
 
 /** An LMDB key held in a buffer; the key encoder copies it, so no Buffer is cut per access. */
@@ -166,10 +197,14 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   // Incremental checkpoints (only with a shared directory and state.backend.incremental).
   private readonly sharedDir: string | null
   private readonly filePrefix: string
-  /** Keys (latin1 text of the LMDB key) changed since the last incremental capture. */
+  /** Keys (latin1 text of the LMDB key) committed since the last incremental capture. */
   private dirty: Set<string> | null
-  /** Incremental captures not yet confirmed complete, oldest first. */
-  private unconfirmed: Array<{ id: number; dirty: Set<string>; chain: Chain | null }> = []
+  /** Writes frozen by captures since the last incremental capture (savepoints freeze too). */
+  private dirtyGens: GenTable[][] = []
+  /** Incremental captures not yet confirmed complete, oldest first, with the changes each saw. */
+  private unconfirmed: Array<{ id: number; changes: Changes; chain: Chain | null }> = []
+  /** Lists ListState may extend in place: made since the last capture (copy-on-write after it). */
+  private owned = new WeakSet<object>()
   /** The chain of the last checkpoint confirmed complete: the base of the next delta. */
   private confirmed: Chain | null = null
   private restores = 0
@@ -344,7 +379,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     while (this.byId.has(id)) id++
     if (id > 0xfffe) throw new UserError('WEIR_INVALID_JOB', `too many keyed states in one operator (the lmdb backend numbers them up to ${0xfffe})`)
     this.nextId = Math.max(this.nextId, id + 1)
-    const table: Table = { name, id, kind, ttl: null, timestamped, pending: new Map(), clean: new Map(), cleanupCursor: null, cleanupCountdown: CLEANUP_EVERY, state: null }
+    const table: Table = { name, id, kind, ttl: null, timestamped, pending: new Map(), frozen: null, clean: new Map(), cleanupCursor: null, cleanupCountdown: CLEANUP_EVERY, state: null }
     this.tables.set(name, table)
     this.byId.set(id, table)
     return table
@@ -369,12 +404,28 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
 
   /** The current key's stored form ({v, t} when timestamped), without TTL rules. */
   readStored(table: Table): unknown {
-    const p = table.pending.get(this.ck) ?? table.clean.get(this.ck)
+    let p = table.pending.get(this.ck)
+    if (p === undefined && table.frozen !== null) p = table.frozen.get(this.ck)
+    if (p === undefined) p = table.clean.get(this.ck)
     if (p !== undefined) return p === DELETED ? undefined : p
     const bytes = this.db.getBinaryFast(this.keyFor(table))
     if (bytes === undefined) return undefined
-    if (!table.timestamped) return unpackr.unpack(bytes)
-    return { v: unpackr.unpack(bytes, { start: 8, end: bytes.length }), t: bytes.readDoubleBE(0) } satisfies Timestamped
+    const v = table.timestamped ? unpackr.unpack(bytes, { start: 8, end: bytes.length }) : unpackr.unpack(bytes)
+    if (table.kind === 'list') this.owned.add(v as object) // a fresh decode
+    return table.timestamped ? ({ v, t: bytes.readDoubleBE(0) } satisfies Timestamped) : v
+  }
+
+  /** A list ListState may extend in place: the current one if it was made since the last capture, else a copy. */
+  mutableList<T>(current: T[] | undefined): T[] {
+    if (current !== undefined && this.owned.has(current)) return current
+    const list = current === undefined ? [] : current.slice()
+    this.owned.add(list)
+    return list
+  }
+
+  ownList<T>(list: T[]): T[] {
+    this.owned.add(list)
+    return list
   }
 
   /** Reads the current key's value, applying TTL visibility and refresh, and incremental cleanup. */
@@ -433,16 +484,31 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     return mp
   }
 
+  /** The current key's uncommitted map changes, newest first (pending, then frozen). */
+  private mapLayers(table: Table): MapPending[] {
+    const layers: MapPending[] = []
+    const p = table.pending.get(this.ck) as MapPending | undefined
+    if (p !== undefined) layers.push(p)
+    const f = table.frozen?.get(this.ck) as MapPending | undefined
+    if (f !== undefined) layers.push(f)
+    return layers
+  }
+
   /** Whether the current key's map may be read (TTL: present and unexpired, or visible expired); refreshes on read. */
   mapVisible(table: Table): boolean {
     const ttl = table.ttl
     if (ttl === null) return true
     if (ttl.cleanupIncrementally > 0) this.cleanupSome(table, ttl)
-    const mp = table.pending.get(this.ck) as MapPending | undefined
     let t: number | undefined
-    if (mp !== undefined && (mp.t !== undefined || mp.cleared)) {
-      t = mp.t
-    } else {
+    let known = false
+    for (const layer of this.mapLayers(table)) {
+      if (layer.t !== undefined || layer.cleared) {
+        t = layer.t
+        known = true
+        break
+      }
+    }
+    if (!known) {
       const bytes = this.db.getBinaryFast(this.keyFor(table))
       t = bytes === undefined ? undefined : bytes.readDoubleBE(0)
     }
@@ -466,14 +532,16 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   }
 
   private mapGetRaw(table: Table, mk: unknown): unknown {
-    const mp = table.pending.get(this.ck) as MapPending | undefined
-    if (mp !== undefined) {
+    const layers = this.mapLayers(table)
+    if (layers.length > 0) {
       const mck = this.mapCacheKey(mk)
-      if (mp.entries.has(mck)) {
-        const v = mp.entries.get(mck)
-        return v === DELETED ? undefined : v
+      for (const mp of layers) {
+        if (mp.entries.has(mck)) {
+          const v = mp.entries.get(mck)
+          return v === DELETED ? undefined : v
+        }
+        if (mp.cleared) return undefined
       }
-      if (mp.cleared) return undefined
     }
     const bytes = this.db.getBinaryFast(this.entryKeyFor(table, mk))
     return bytes === undefined ? undefined : unpackr.unpack(bytes)
@@ -485,11 +553,13 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   }
 
   private mapContainsRaw(table: Table, mk: unknown): boolean {
-    const mp = table.pending.get(this.ck) as MapPending | undefined
-    if (mp !== undefined) {
+    const layers = this.mapLayers(table)
+    if (layers.length > 0) {
       const mck = this.mapCacheKey(mk)
-      if (mp.entries.has(mck)) return mp.entries.get(mck) !== DELETED
-      if (mp.cleared) return false
+      for (const mp of layers) {
+        if (mp.entries.has(mck)) return mp.entries.get(mck) !== DELETED
+        if (mp.cleared) return false
+      }
     }
     return this.db.getBinaryFast(this.entryKeyFor(table, mk)) !== undefined
   }
@@ -524,8 +594,11 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     const out = new Map<unknown, unknown>()
     if (!this.mapVisible(table)) return out
     const byCk = new Map<unknown, [unknown, unknown]>()
-    const mp = table.pending.get(this.ck) as MapPending | undefined
-    if (mp === undefined || !mp.cleared) {
+    const layers = this.mapLayers(table)
+    // Apply the layers oldest first, from the newest one that cleared the map (or from LMDB).
+    let from = layers.findIndex((l) => l.cleared)
+    if (from < 0) {
+      from = layers.length - 1
       const prefix = this.keyFor(table)
       const start = Buffer.from(prefix.buf.subarray(0, prefix.len))
       for (const { key, value } of this.db.getRange({ start, end: prefixEnd(start) }) as Iterable<{ key: Buffer; value: Buffer }>) {
@@ -536,8 +609,8 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
         byCk.set(mck, [mk, unpackr.unpack(value)])
       }
     }
-    if (mp !== undefined) {
-      for (const [mck, v] of mp.entries) {
+    for (let i = from; i >= 0; i--) {
+      for (const [mck, v] of layers[i]!.entries) {
         if (v === DELETED) byCk.delete(mck)
         else byCk.set(mck, [isToken(mck) ? (mck as KeyToken).key : mck, v])
       }
@@ -552,19 +625,24 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   }
 
   private mapEmptyRaw(table: Table): boolean {
-    const mp = table.pending.get(this.ck) as MapPending | undefined
-    if (mp !== undefined) {
-      for (const v of mp.entries.values()) if (v !== DELETED) return false
-      if (mp.cleared) return true
+    const layers = this.mapLayers(table)
+    for (let i = 0; i < layers.length; i++) {
+      for (const [mck, v] of layers[i]!.entries) {
+        if (v === DELETED) continue
+        let shadowed = false
+        for (let j = 0; j < i && !shadowed; j++) shadowed = layers[j]!.entries.has(mck)
+        if (!shadowed) return false
+      }
+      if (layers[i]!.cleared) return true
     }
     const prefix = this.keyFor(table)
     const start = Buffer.from(prefix.buf.subarray(0, prefix.len))
     for (const key of this.db.getKeys({ start, end: prefixEnd(start) }) as Iterable<Buffer>) {
       if (key.length === start.length) continue
-      if (mp === undefined) return false
+      if (layers.length === 0) return false
       const text = decodeKeyText(key, start.length)
       const mck = decodedComposite ? this.intern(text as string, JSON.parse(text as string)) : text
-      if (mp.entries.get(mck) !== DELETED) return false
+      if (!layers.some((l) => l.entries.has(mck))) return false
     }
     return true
   }
@@ -602,7 +680,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     }
     table.cleanupCursor = scanned < budget * 4 && checked < budget ? null : last
     for (const ck of expired) {
-      if (table.pending.has(ck)) continue
+      if (table.pending.has(ck) || table.frozen?.has(ck)) continue
       table.pending.set(ck, table.kind === 'map' ? ({ cleared: true, entries: new Map(), t: undefined } satisfies MapPending) : DELETED)
       this.pendingEntries++
     }
@@ -612,16 +690,21 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   // Committing pending writes
   // ---------------------------------------------------------------------------------------
 
-  /** Commits every pending write to LMDB in one transaction. */
+  /** Commits every uncommitted write (frozen, then pending) to LMDB in one transaction. */
   flush(): void {
     if (this.pendingEntries === 0) return
     const db = this.db
     const dirty = this.dirty
     db.transactionSync(() => {
       for (const table of this.tables.values()) {
+        // Frozen writes are already accounted for as changes of the captures that froze them.
+        if (table.frozen !== null) {
+          if (table.kind === 'map') this.flushMapTable(table, table.frozen, null, null)
+          else this.flushValueTable(table, table.frozen, null)
+        }
         if (table.pending.size === 0) continue
-        if (table.kind === 'map') this.flushMapTable(table, dirty)
-        else this.flushValueTable(table, dirty)
+        if (table.kind === 'map') this.flushMapTable(table, table.pending, dirty, dirty)
+        else this.flushValueTable(table, table.pending, dirty)
       }
     })
     // What was just committed stays readable, decoded, until the next commit: a key written in
@@ -629,12 +712,9 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     // there may be extended in place by ListState, as on the heap: LMDB already holds the
     // committed bytes, and the write that follows puts them in pending.
     for (const table of this.tables.values()) {
-      if (table.kind === 'map') {
-        table.pending.clear()
-      } else {
-        table.clean = table.pending
-        table.pending = new Map()
-      }
+      if (table.kind !== 'map') table.clean = table.pending.size > 0 || table.frozen === null ? table.pending : table.frozen
+      table.pending = new Map()
+      table.frozen = null
     }
     this.pendingEntries = 0
     this.cleanTokens = this.tokens
@@ -648,10 +728,10 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     this.cleanTokens = new Map()
   }
 
-  private flushValueTable(table: Table, dirty: Set<string> | null): void {
+  private flushValueTable(table: Table, gen: Map<unknown, unknown>, dirty: Set<string> | null): void {
     const db = this.db
     const ref = this.aux
-    for (const [ck, stored] of table.pending) {
+    for (const [ck, stored] of gen) {
       this.encodeCacheKey(ck, table.id, ref)
       if (stored === DELETED) db.removeSync(ref)
       else db.putSync(ref, table.timestamped ? this.timestampedBytes((stored as Timestamped).v, (stored as Timestamped).t) : packr.pack(stored))
@@ -659,10 +739,10 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     }
   }
 
-  private flushMapTable(table: Table, dirty: Set<string> | null): void {
+  private flushMapTable(table: Table, gen: Map<unknown, unknown>, dirty: Set<string> | null, dirtyRanges: Set<string> | null): void {
     const db = this.db
     const ref = this.aux
-    for (const [ck, mpv] of table.pending) {
+    for (const [ck, mpv] of gen) {
       const mp = mpv as MapPending
       const prefixLen = this.encodeCacheKey(ck, table.id, ref)
       if (mp.cleared) {
@@ -670,7 +750,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
         const doomed = [...(db.getKeys({ start, end: prefixEnd(start) }) as Iterable<Buffer>)]
         for (const k of doomed) {
           db.removeSync(k)
-          if (dirty !== null) dirty.add(k.toString('latin1'))
+          if (dirtyRanges !== null) dirtyRanges.add(k.toString('latin1'))
         }
       }
       if (table.timestamped && mp.t !== undefined) {
@@ -748,30 +828,55 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   // ---------------------------------------------------------------------------------------
 
   /**
-   * Synchronous phase: commits the pending writes and pins a read transaction, LMDB's
-   * consistent view of this moment (copy-on-write pages; its cost does not grow with the state).
+   * Synchronous phase, O(uncommitted writes) in memory and nothing written: freezes the
+   * uncommitted writes as the capture's overlay (they are committed with the next regular
+   * commit) and pins a read transaction, LMDB's consistent view of this moment (MVCC; later
+   * commits do not touch it). Committing instead would take one LMDB write per pending entry,
+   * 10-40 us each in a large tree.
    */
   captureSnapshot(checkpointId: number, options: SnapshotOptions): SnapshotCapture {
     this.checkOpen()
-    this.flush()
+    const overlay: GenTable[] = []
+    const gen: GenTable[] = []
+    let uncommitted = 0
+    for (const table of this.tables.values()) {
+      const pending = table.pending
+      if (pending.size > 0) {
+        gen.push({ id: table.id, kind: table.kind, timestamped: table.timestamped, entries: pending })
+        table.frozen = table.frozen === null ? pending : mergeGenerations(table.kind, table.frozen, pending)
+        table.pending = new Map()
+      }
+      if (table.frozen !== null) {
+        overlay.push({ id: table.id, kind: table.kind, timestamped: table.timestamped, entries: table.frozen })
+        uncommitted += table.frozen.size
+      }
+    }
+    this.pendingEntries = uncommitted
+    // Lists in the overlay are shared with the capture from now on: copy before extending.
+    this.owned = new WeakSet()
     const txn = this.db.useReadTransaction()
     let incremental: LmdbCapture['incremental'] = null
-    if (!options.savepoint && this.dirty !== null) {
-      // Without completions (notifyCheckpointComplete) deltas cannot be based on anything safe:
-      // past a bound, forget the unconfirmed sets and write full checkpoints.
-      if (this.unconfirmed.length >= 2 * this.maxDeltas) {
-        this.unconfirmed = []
-        this.confirmed = null
+    if (this.dirty !== null) {
+      if (gen.length > 0) this.dirtyGens.push(gen)
+      if (!options.savepoint) {
+        // Without completions (notifyCheckpointComplete) deltas cannot be based on anything
+        // safe: past a bound, forget the unconfirmed changes and write full checkpoints.
+        if (this.unconfirmed.length >= 2 * this.maxDeltas) {
+          this.unconfirmed = []
+          this.confirmed = null
+        }
+        this.unconfirmed.push({ id: checkpointId, changes: { dirty: this.dirty, gens: this.dirtyGens }, chain: null })
+        this.dirty = new Set()
+        this.dirtyGens = []
+        const base = this.confirmed
+        const full = base === null || base.deltas.length >= this.maxDeltas || base.deltaBytes > base.baseBytes
+        incremental = { full, base, changes: full ? [] : this.unconfirmed.filter((u) => u.id > base!.checkpointId).map((u) => u.changes) }
       }
-      this.unconfirmed.push({ id: checkpointId, dirty: this.dirty, chain: null })
-      this.dirty = new Set()
-      const base = this.confirmed
-      const full = base === null || base.deltas.length >= this.maxDeltas || base.deltaBytes > base.baseBytes
-      incremental = { full, base, dirty: full ? [] : this.unconfirmed.filter((u) => u.id > base!.checkpointId).map((u) => u.dirty) }
     }
     const capture: LmdbCapture = {
       checkpointId,
       txn,
+      overlay,
       tables: [...this.tables.values()].map((t) => ({ name: t.name, id: t.id, kind: t.kind, ttl: t.ttl, timestamped: t.timestamped })),
       incremental,
       done: false,
@@ -805,7 +910,63 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     capture.txn.done()
   }
 
-  /** Reads every entry of the capture's view in key order, in chunks, yielding between them. */
+  /** The capture's overlay as LMDB entries (values serialized now: they are not changed after a capture). */
+  private rawOverlay(capture: LmdbCapture): RawOverlay {
+    const byKey = new Map<string, Buffer | null>()
+    const cleared = new Set<string>()
+    const ref = this.snap
+    for (const t of capture.overlay) {
+      for (const [ck, stored] of t.entries) {
+        const prefixLen = this.encodeCacheKey(ck, t.id, ref)
+        const prefix = ref.buf.toString('latin1', 0, prefixLen)
+        if (t.kind !== 'map') {
+          if (stored === DELETED) byKey.set(prefix, null)
+          else byKey.set(prefix, Buffer.from(t.timestamped ? this.timestampedBytes((stored as Timestamped).v, (stored as Timestamped).t) : packr.pack(stored)))
+          continue
+        }
+        const mp = stored as MapPending
+        if (mp.cleared) {
+          cleared.add(prefix)
+          byKey.set(prefix, null)
+        }
+        if (t.timestamped && mp.t !== undefined) byKey.set(prefix, this.timeBytes(mp.t))
+        for (const [mck, v] of mp.entries) {
+          ref.len = isToken(mck) ? writeMapKey((mck as KeyToken).key, ref.buf, prefixLen, (mck as KeyToken).text) : writeMapKey(mck, ref.buf, prefixLen)
+          byKey.set(ref.buf.toString('latin1', 0, ref.len), v === DELETED ? null : Buffer.from(packr.pack(v)))
+        }
+      }
+    }
+    const keys = [...byKey.keys()].sort()
+    return { points: keys.map((k) => [Buffer.from(k, 'latin1'), byKey.get(k)!]), byKey, cleared }
+  }
+
+  /** Whether a stored entry lies under a map the overlay cleared. */
+  private hiddenByClear(raw: RawOverlay, kinds: ReadonlyMap<number, StateKind>, key: Buffer): boolean {
+    if (raw.cleared.size === 0 || kinds.get((key[2]! << 8) | key[3]!) !== 'map') return false
+    decodeKey(key, 4)
+    return raw.cleared.has(key.toString('latin1', 0, decodedEnd))
+  }
+
+  /** Every entry of the capture's view (LMDB's, under the overlay) in key order. */
+  private async mergedScan(capture: LmdbCapture, raw: RawOverlay, onEntry: (key: Buffer, value: Buffer) => void, between?: () => Promise<void>): Promise<void> {
+    const points = raw.points
+    const kinds = new Map(capture.tables.map((t) => [t.id, t.kind]))
+    let i = 0
+    await this.scan(capture, (key, value) => {
+      while (i < points.length) {
+        const [pk, pv] = points[i]!
+        const c = pk.compare(key)
+        if (c > 0) break
+        i++
+        if (pv !== null) onEntry(pk, pv)
+        if (c === 0) return
+      }
+      if (!this.hiddenByClear(raw, kinds, key)) onEntry(key, value)
+    }, between)
+    for (; i < points.length; i++) if (points[i]![1] !== null) onEntry(points[i]![0], points[i]![1]!)
+  }
+
+  /** Reads every entry of the capture's LMDB view in key order, in chunks, yielding between them. */
   private async scan(capture: LmdbCapture, onEntry: (key: Buffer, value: Buffer) => void, between?: () => Promise<void>): Promise<void> {
     let start: Buffer | undefined
     let slice = performance.now()
@@ -852,7 +1013,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
         o.flat.push(o.kg, o.key, o.pairs)
       }
     }
-    await this.scan(capture, (key, value) => {
+    await this.mergedScan(capture, this.rawOverlay(capture), (key, value) => {
       const sid = (key[2]! << 8) | key[3]!
       const entry = byId.get(sid)
       if (entry === undefined) return
@@ -889,29 +1050,56 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
 
   /**
    * Incremental checkpoint: a full base (every entry of the view) or a delta (the entries
-   * changed since the confirmed checkpoint this one extends, read from the view; a key that is
-   * gone is written as a deletion), as segments in the shared directory. The snapshot lists
+   * changed since the confirmed checkpoint this one extends, read from the view and its
+   * overlay; a key that is gone is written as a deletion), as segments in the shared directory. The snapshot lists
    * the base and deltas to apply in order. Deltas are relative to the last checkpoint confirmed
    * complete, never to one that may still fail, so a file is only referenced by checkpoints
    * that include it.
    */
+  /** Adds the LMDB keys a generation of writes touched, and the prefixes of the maps it cleared. */
+  private genKeys(t: GenTable, into: Set<string>, clearedPrefixes: Set<string>): void {
+    const ref = this.snap
+    for (const [ck, stored] of t.entries) {
+      const prefixLen = this.encodeCacheKey(ck, t.id, ref)
+      const prefix = ref.buf.toString('latin1', 0, prefixLen)
+      into.add(prefix)
+      if (t.kind !== 'map') continue
+      const mp = stored as MapPending
+      if (mp.cleared) clearedPrefixes.add(prefix)
+      for (const mck of mp.entries.keys()) {
+        ref.len = isToken(mck) ? writeMapKey((mck as KeyToken).key, ref.buf, prefixLen, (mck as KeyToken).text) : writeMapKey(mck, ref.buf, prefixLen)
+        into.add(ref.buf.toString('latin1', 0, ref.len))
+      }
+    }
+  }
+
   private async writeIncremental(capture: LmdbCapture): Promise<KeyedStateSnapshot> {
     const inc = capture.incremental!
     const dir = this.sharedDir!
     const writer = new SegmentWriter(dir, this.filePrefix, capture.checkpointId, inc.full ? 'base' : 'delta')
+    const raw = this.rawOverlay(capture)
     if (inc.full) {
-      await this.scan(capture, (key, value) => writer.add(key, value), () => writer.drain())
+      await this.mergedScan(capture, raw, (key, value) => writer.add(key, value), () => writer.drain())
     } else {
       const union = new Set<string>()
-      for (const set of inc.dirty) for (const k of set) union.add(k)
+      const clearedPrefixes = new Set<string>()
+      for (const changes of inc.changes) {
+        for (const k of changes.dirty) union.add(k)
+        for (const gen of changes.gens) for (const t of gen) this.genKeys(t, union, clearedPrefixes)
+      }
       const keys = [...union].sort()
+      const kinds = new Map(capture.tables.map((t) => [t.id, t.kind]))
       const ref = this.snap
       let slice = performance.now()
       for (let i = 0; i < keys.length; i++) {
         const k = keys[i]!
         ref.len = ref.buf.write(k, 0, 'latin1')
-        const value = (this.db.getBinaryFast as (key: unknown, options: { transaction: Transaction }) => Buffer | undefined).call(this.db, ref, { transaction: capture.txn })
-        writer.add(ref.buf.subarray(0, ref.len), value === undefined ? null : value.subarray(0, value.length))
+        const key = ref.buf.subarray(0, ref.len)
+        // A cleared map: whatever the base and earlier deltas hold under it goes first.
+        if (clearedPrefixes.has(k)) writer.add(key, null, true)
+        let value: Buffer | null | undefined = raw.byKey.get(k)
+        if (value === undefined) value = this.hiddenByClear(raw, kinds, key) ? null : ((this.db.getBinaryFast as (key: unknown, options: { transaction: Transaction }) => Buffer | undefined).call(this.db, ref, { transaction: capture.txn }) ?? null)
+        writer.add(key, value === null ? null : value.subarray(0, value.length))
         if ((i & 1023) === 1023) {
           await writer.drain()
           this.checkOpen()
@@ -984,6 +1172,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   private forgetChain(): void {
     this.confirmed = null
     this.unconfirmed = []
+    this.dirtyGens = []
     if (this.dirty !== null) this.dirty = new Set()
   }
 
@@ -1063,7 +1252,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
       const payload = readSegment(snapshot.sharedDir, ref)
       let lastUk: Buffer | null = null
       db.transactionSync(() => {
-        forEachSegmentEntry(payload, (key, value) => {
+        forEachSegmentEntry(payload, (key, value, prefix) => {
           const kg = (key[0]! << 8) | key[1]!
           if (kg < range.start || kg > range.end) {
             exact = false
@@ -1079,7 +1268,8 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
             key[3] = table.id & 0xff
           }
           if (value === null) {
-            db.removeSync(key)
+            if (prefix) for (const k of [...(db.getKeys({ start: key, end: prefixEnd(key) }) as Iterable<Buffer>)]) db.removeSync(k)
+            else db.removeSync(key)
             return
           }
           if (m.timestamped === table.timestamped) {
@@ -1127,8 +1317,9 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     this.disposed = true
     for (const c of [...this.captures]) this.release(c)
     for (const t of this.tables.values()) {
-      t.pending.clear()
-      t.clean.clear()
+      t.pending = new Map()
+      t.frozen = null
+      t.clean = new Map()
     }
     try {
       void this.db.close()
@@ -1146,6 +1337,21 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
 
 function keyTooLong(bytes: number): UserError {
   return new UserError('WEIR_INVALID_ARGUMENT', `a key of ${bytes} or more bytes is too long for the lmdb state backend (at most ${MAX_KEY_BYTES - 8} bytes with its key group and state id, map key included)`)
+}
+
+/** One generation of writes over an older one (a capture freezing on top of uncommitted frozen writes). */
+function mergeGenerations(kind: StateKind, older: Map<unknown, unknown>, newer: Map<unknown, unknown>): Map<unknown, unknown> {
+  const merged = new Map(older)
+  for (const [ck, v] of newer) {
+    const old = merged.get(ck) as MapPending | undefined
+    if (kind !== 'map' || old === undefined || (v as MapPending).cleared) {
+      merged.set(ck, v)
+    } else {
+      const mp = v as MapPending
+      merged.set(ck, { cleared: old.cleared, entries: new Map([...old.entries, ...mp.entries]), t: mp.t ?? old.t } satisfies MapPending)
+    }
+  }
+  return merged
 }
 
 /** Cache keys are primitives (the user's key) or KeyTokens (composite keys): any object is a token. */
@@ -1223,14 +1429,12 @@ class LmdbListState<T> implements ListState<T> {
   }
   addAll(values: readonly T[]): void {
     if (values.length === 0) return
-    // The list read is the pending one or a fresh decode: ours to extend in place.
-    const current = this.backend.read(this.table) as T[] | undefined
-    const list = current ?? []
+    const list = this.backend.mutableList(this.backend.read(this.table) as T[] | undefined)
     for (const v of values) list.push(v)
     this.backend.write(this.table, list)
   }
   update(values: readonly T[]): void {
-    this.backend.write(this.table, values.length === 0 ? undefined : [...values])
+    this.backend.write(this.table, values.length === 0 ? undefined : this.backend.ownList([...values]))
   }
   clear(): void {
     this.backend.remove(this.table)

@@ -6,7 +6,8 @@
 // atomically with checkpoint/file-format.ts, under <state.checkpoints.dir>/<job-id>/shared/.
 //
 // Payload: a version byte (1), then per entry: key length (u16 BE), key, value length (u32 BE;
-// 0xffffffff for a deletion), value.
+// 0xffffffff for a deletion of the key, 0xfffffffe for a deletion of every key that starts with
+// it: a cleared MapState), value.
 
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -21,6 +22,7 @@ export const LMDB_SEGMENT_KIND = 4 as FileKind
 
 const PAYLOAD_VERSION = 1
 const TOMBSTONE = 0xffffffff
+const PREFIX_TOMBSTONE = 0xfffffffe
 /** Segments are cut at this payload size (a segment is built in memory before it is written). */
 export const SEGMENT_BYTES = 32 * 1024 * 1024
 
@@ -58,8 +60,11 @@ export class SegmentWriter {
 
   constructor(private readonly dir: string, private readonly prefix: string, private readonly checkpointId: number, private readonly kind: 'base' | 'delta') {}
 
-  /** Appends an entry (value null: a deletion). Call drain() now and then to write full segments. */
-  add(key: Uint8Array, value: Uint8Array | null): void {
+  /**
+   * Appends an entry (value null: a deletion; `prefix`: deletes every key starting with `key`).
+   * Call drain() now and then to write full segments.
+   */
+  add(key: Uint8Array, value: Uint8Array | null, prefix = false): void {
     const need = 2 + key.length + 4 + (value ? value.length : 0)
     if (this.pos > 1 && this.pos + need > SEGMENT_BYTES) this.cut()
     if (this.pos + need > this.buf.length) {
@@ -76,7 +81,7 @@ export class SegmentWriter {
     b.set(key, p + 2)
     p += 2 + key.length
     if (value === null) {
-      b.writeUInt32BE(TOMBSTONE, p)
+      b.writeUInt32BE(prefix ? PREFIX_TOMBSTONE : TOMBSTONE, p)
       p += 4
     } else {
       b.writeUInt32BE(value.length, p)
@@ -134,8 +139,8 @@ export function readSegment(dir: string, ref: SegmentRef): Buffer {
   return Buffer.from(payload.buffer, payload.byteOffset, payload.length)
 }
 
-/** Calls `fn` for every entry of a segment's payload; key and value are views into it. */
-export function forEachSegmentEntry(payload: Buffer, fn: (key: Buffer, value: Buffer | null) => void): void {
+/** Calls `fn` for every entry of a segment's payload; key and value are views into it (`prefix`: a deletion of every key starting with `key`). */
+export function forEachSegmentEntry(payload: Buffer, fn: (key: Buffer, value: Buffer | null, prefix: boolean) => void): void {
   let p = 1
   const end = payload.length
   while (p < end) {
@@ -144,10 +149,10 @@ export function forEachSegmentEntry(payload: Buffer, fn: (key: Buffer, value: Bu
     p += 2 + klen
     const vlen = payload.readUInt32BE(p)
     p += 4
-    if (vlen === TOMBSTONE) {
-      fn(key, null)
+    if (vlen === TOMBSTONE || vlen === PREFIX_TOMBSTONE) {
+      fn(key, null, vlen === PREFIX_TOMBSTONE)
     } else {
-      fn(key, payload.subarray(p, p + vlen))
+      fn(key, payload.subarray(p, p + vlen), false)
       p += vlen
     }
   }
