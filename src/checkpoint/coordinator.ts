@@ -78,6 +78,8 @@ const HISTORY = 50
 
 export class CheckpointCoordinator {
   private counter: number
+  /** Shared files each retained checkpoint references, for reference counting. */
+  private readonly sharedFiles = new Map<number, string[]>()
   private readonly pending = new Map<number, Pending>()
   readonly completed: CompletedCheckpointRef[] = []
   readonly history: CheckpointStats[] = []
@@ -266,11 +268,14 @@ export class CheckpointCoordinator {
       return
     }
     this.pending.delete(id)
+    this.sharedFiles.set(id, [...p.checkpoint.acks.values()].flatMap((a) => a.sharedFiles ?? []))
     const decision = onCompletion(this.completed.map((c) => c.id), [...this.pending.keys()], id, this.options.numRetained)
     this.completed.push(ref)
     for (const old of decision.dropCompleted) {
       const i = this.completed.findIndex((c) => c.id === old)
       if (i >= 0) this.completed.splice(i, 1)
+      this.releaseSharedFiles(this.sharedFiles.get(old) ?? [])
+      this.sharedFiles.delete(old)
       // Not awaited: nothing may run between recording the completion and telling the attempt
       // that took it. An attempt that ended in that gap never heard of the checkpoint (or the
       // next attempt did), a trigger ignored the min pause, and an older checkpoint completed after it.
@@ -324,6 +329,7 @@ export class CheckpointCoordinator {
     p.stats.status = 'FAILED'
     p.stats.durationMs = this.lastEndAt - p.checkpoint.triggeredAt
     p.stats.failureReason = describeFailureReason(reason, detail)
+    this.releaseSharedFiles([...p.checkpoint.acks.values()].flatMap((a) => a.sharedFiles ?? []))
     if (p.kind.savepoint) void rm(p.kind.savepoint.dir, { recursive: true, force: true }).catch(() => {})
     else void this.storage.discard(id).catch(() => {})
     if (tellTasks) this.attempt?.sendAborted(id)
@@ -333,6 +339,14 @@ export class CheckpointCoordinator {
       this.attempt?.failJob(new WeirError('WEIR_CHECKPOINT_FAILED', `checkpoint ${id} failed: ${describeFailureReason(reason, detail)}; that exceeds execution.checkpointing.tolerable-failed-checkpoints (${this.options.tolerableFailures})`, { retriable: true, domain: reason === 'STATE_TOO_LARGE' ? 'user' : 'external' }))
     }
     if (this.attempt) this.schedule()
+  }
+
+  /** Deletes the given shared files that no retained checkpoint references (an aborted or dropped one's). */
+  private releaseSharedFiles(candidates: readonly string[]): void {
+    if (candidates.length === 0) return
+    const referenced = new Set<string>()
+    for (const files of this.sharedFiles.values()) for (const f of files) referenced.add(f)
+    for (const f of candidates) if (!referenced.has(f)) void rm(f, { force: true }).catch(() => {})
   }
 
   private vertexEntries(acks: ReadonlyMap<string, TaskAck>): VertexStateEntry[] {

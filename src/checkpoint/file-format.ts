@@ -13,7 +13,7 @@ const MAGIC = 0x57454952 // "WEIR"
 export const FORMAT_VERSION = 1
 const HEADER_BYTES = 4 + 2 + 2 + 8 + 4
 
-export const FileKind = { TASK_STATE: 1, METADATA: 2, CHANNEL_STATE: 3 } as const
+export const FileKind = { TASK_STATE: 1, METADATA: 2, CHANNEL_STATE: 3, LMDB_SEGMENT: 4 } as const
 export type FileKind = (typeof FileKind)[keyof typeof FileKind]
 
 export function frame(kind: FileKind, payload: Uint8Array): Buffer {

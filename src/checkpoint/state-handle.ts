@@ -25,4 +25,6 @@ export interface TaskAck {
   readonly operatorState?: Record<string, import('../state/operator-state-store.ts').OperatorStateSnapshot>
   /** uids of the operators that stored any state. */
   readonly stateUids?: string[]
+  /** Shared files (incremental checkpoints) the task's state references. */
+  readonly sharedFiles?: string[]
 }

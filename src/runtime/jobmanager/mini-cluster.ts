@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto'
 import { compileJob, type CompiledJob } from '../compile.ts'
 import type { RawConfig } from '../../config/configuration.ts'
-import { SAVEPOINTS_DIR, TASK_SLOTS } from '../../config/options.ts'
+import { LMDB_LOCAL_DIR, SAVEPOINTS_DIR, STATE_BACKEND, TASK_SLOTS } from '../../config/options.ts'
+import { removeJobWorkingDirs } from '../../state/lmdb/working-dir.ts'
 import { deserializeError, isWeirError, WeirError } from '../../errors.ts'
 import { loadJobDefinition } from '../load-job.ts'
 import { readCheckpointOptions, type CheckpointOptions } from '../../checkpoint/checkpoint-options.ts'
@@ -274,6 +275,8 @@ export class JobExecution {
     this.endTime = Date.now()
     const metrics = this.metrics
     await this.coordinator.shutdown(status).catch(() => {})
+    // Slots are terminated without running their exit hooks: remove LMDB working directories here.
+    if (this.job.config.get(STATE_BACKEND) === 'lmdb') removeJobWorkingDirs(this.job.config.get(LMDB_LOCAL_DIR), this.jobId)
     this.settle({
       jobId: this.jobId, jobName: this.job.name, status, error, durationMs: performance.now() - this.started, slots: this.slots,
       restarts: this.restarts, checkpoints: { ...this.coordinator.counts }, ...metrics,

@@ -24,7 +24,8 @@ import type { OperatorStateSnapshot } from '../../state/operator-state-store.ts'
 import { encodeValue } from '../network/batch-codec.ts'
 import { writeTaskState } from '../../checkpoint/storage/task-state-writer.ts'
 import type { CheckpointLocation } from '../../checkpoint/storage/checkpoint-storage.ts'
-import { checkpointDir } from '../../checkpoint/protocol/paths.ts'
+import { checkpointDir, sharedDir } from '../../checkpoint/protocol/paths.ts'
+import { sharedFilesOf } from '../../state/lmdb/shared-file-registry.ts'
 
 /** Which slot runs subtask i of a vertex: slot sharing puts subtask i of every vertex in slot i mod slots. */
 export function slotOf(subtaskIndex: number, numSlots: number): number {
@@ -72,6 +73,8 @@ export class TaskExecutor implements TaskHost, Transport {
       type: job.config.get(STATE_BACKEND) ?? 'hashmap',
       incremental: job.config.get(STATE_BACKEND_INCREMENTAL),
       localDir: job.config.get(LMDB_LOCAL_DIR),
+      // Incremental LMDB checkpoints put their segments in <dir>/<job-id>/shared/.
+      sharedDir: checkpointSetup.storage.type === 'filesystem' && checkpointSetup.periodic ? sharedDir(checkpointSetup.storage.baseDir, jobId) : null,
       jobId, attempt,
     }
     this.alignedTimeoutMs = checkpointSetup.unaligned && checkpointSetup.exactlyOnce ? checkpointSetup.alignedTimeoutMs : 0
@@ -175,12 +178,14 @@ export class TaskExecutor implements TaskHost, Transport {
       const started = performance.now()
       try {
         if (channelStateReady) await channelStateReady
-        const payload = encodeValue(await snapshot())
+        const taken = await snapshot()
+        const sharedFiles = Object.values(taken.operators).flatMap((op) => (op.keyed ? sharedFilesOf(op.keyed) : []))
+        const payload = encodeValue(taken)
         const handle = await writeTaskState(location, vertex, subtask, this.attempt, payload)
         if (this.stopped) return
         this.toJobManager({
           type: 'ack', checkpointId: barrier.id,
-          ack: { vertex, subtask, handle, stateSize: payload.length, syncMs: timing.syncMs, asyncMs: performance.now() - started, alignmentMs: timing.alignmentMs, ...(timing.operatorState ? { operatorState: timing.operatorState } : {}), ...(timing.stateUids ? { stateUids: timing.stateUids } : {}) },
+          ack: { vertex, subtask, handle, stateSize: payload.length, syncMs: timing.syncMs, asyncMs: performance.now() - started, alignmentMs: timing.alignmentMs, ...(timing.operatorState ? { operatorState: timing.operatorState } : {}), ...(timing.stateUids ? { stateUids: timing.stateUids } : {}), ...(sharedFiles.length > 0 ? { sharedFiles } : {}) },
         })
       } catch (e) {
         if (!this.stopped) this.toJobManager({ type: 'decline', checkpointId: barrier.id, vertex, subtask, reason: (e as Error).message })

@@ -238,6 +238,7 @@ export class Task {
   notifyCheckpointComplete(checkpointId: number): void {
     this.post(() => {
       if (this.state !== 'running' && this.state !== 'ended') return
+      for (const k of this.keyed) k.backend.notifyCheckpointComplete?.(checkpointId)
       for (const op of this.operators) op.notifyCheckpointComplete?.(checkpointId)
     })
   }
@@ -258,6 +259,7 @@ export class Task {
       for (const op of this.operators) op.close()
       this.reader?.close()
       this.state = 'finished'
+      this.disposeBackends()
       this.host.taskFinished(this)
     })
   }
@@ -276,6 +278,7 @@ export class Task {
       for (const op of this.operators) op.close()
       this.reader?.close()
       this.state = 'finished'
+      this.disposeBackends()
       this.host.taskFinished(this)
     })
   }
@@ -309,11 +312,24 @@ export class Task {
     this.state = 'failed'
     this.clearTimer()
     this.clearAlignmentTimer()
+    this.disposeBackends()
+  }
+
+  /** Frees keyed backends (LMDB removes its working directory). */
+  private disposeBackends(): void {
+    for (const k of this.keyed) {
+      try {
+        k.backend.dispose()
+      } catch {
+        // best effort: the task is over
+      }
+    }
   }
 
   cancel(): void {
     if (this.state === 'running' || this.state === 'ended') this.state = 'canceled'
     this.clearTimer()
+    this.disposeBackends()
     try {
       this.reader?.close()
     } catch {

@@ -11,14 +11,14 @@
 
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { unframe, writeFramedFile, type FileKind } from '../../checkpoint/file-format.ts'
+import { unframe, writeFramedFile, FileKind } from '../../checkpoint/file-format.ts'
 import { WeirError } from '../../errors.ts'
 
 /**
  * The file kind of a segment in the framing header. file-format.ts has no kind for it yet
- * (proposed: `FileKind.LMDB_SEGMENT = 4`); the value keeps segments apart from task state files.
+ * (FileKind.LMDB_SEGMENT); the kind keeps segments apart from task state files.
  */
-export const LMDB_SEGMENT_KIND = 4 as FileKind
+export const LMDB_SEGMENT_KIND = FileKind.LMDB_SEGMENT
 
 const PAYLOAD_VERSION = 1
 const TOMBSTONE = 0xffffffff
