@@ -274,8 +274,9 @@ export class CheckpointCoordinator {
     for (const old of decision.dropCompleted) {
       const i = this.completed.findIndex((c) => c.id === old)
       if (i >= 0) this.completed.splice(i, 1)
-      this.releaseSharedFiles(this.sharedFiles.get(old) ?? [])
+      const files = this.sharedFiles.get(old) ?? []
       this.sharedFiles.delete(old)
+      this.releaseSharedFiles(files)
       // Not awaited: nothing may run between recording the completion and telling the attempt
       // that took it. An attempt that ended in that gap never heard of the checkpoint (or the
       // next attempt did), a trigger ignored the min pause, and an older checkpoint completed after it.

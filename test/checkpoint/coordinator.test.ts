@@ -169,3 +169,43 @@ test('shutdown deletes the retained checkpoints when the policy says so and keep
     assert.equal(storage.held.has(1), kept, `${retention} x ${status}`)
   }
 })
+
+test('shared files are deleted once no retained checkpoint references them, and an aborted checkpoint releases its new ones', async () => {
+  const { mkdtempSync, writeFileSync, existsSync, rmSync } = await import('node:fs')
+  const { join } = await import('node:path')
+  const { tmpdir } = await import('node:os')
+  const dir = mkdtempSync(join(tmpdir(), 'weir-shared-'))
+  const file = (name: string) => {
+    const path = join(dir, name)
+    writeFileSync(path, name)
+    return path
+  }
+  const base = file('base')
+  const delta2 = file('delta-2')
+  const delta3 = file('delta-3')
+  const orphan4 = file('delta-4')
+  const { clock, coordinator, tasks } = setup({ 'state.checkpoints.num-retained': 1, 'execution.checkpointing.tolerable-failed-checkpoints': 5 })
+  const attempt = new RecordingAttempt(tasks)
+  coordinator.startAttempt(attempt)
+  const complete = async (id: number, files: string[]) => {
+    await advance(clock, 100)
+    for (const t of tasks) coordinator.onAck(id, { ...ack(t), sharedFiles: t === tasks[0] ? files : [] })
+    await advance(clock, 1)
+  }
+  await complete(1, [base])
+  await complete(2, [base, delta2])
+  await complete(3, [delta3])
+  assert.deepEqual(attempt.completed, [1, 2, 3])
+  await new Promise((r) => setTimeout(r, 20))
+  assert.equal(existsSync(base), false, 'base: only the dropped checkpoints 1 and 2 referenced it')
+  assert.equal(existsSync(delta2), false)
+  assert.equal(existsSync(delta3), true, 'the retained checkpoint 3 references it')
+  // Checkpoint 4 is declined after one task acknowledged with a new file: the file goes.
+  await advance(clock, 100)
+  coordinator.onAck(4, { ...ack(tasks[0]!), sharedFiles: [delta3, orphan4] })
+  coordinator.onDecline(4, tasks[1] ?? tasks[0]!, 'failed')
+  await new Promise((r) => setTimeout(r, 20))
+  assert.equal(existsSync(orphan4), false)
+  assert.equal(existsSync(delta3), true, 'still referenced by checkpoint 3')
+  rmSync(dir, { recursive: true, force: true })
+})
