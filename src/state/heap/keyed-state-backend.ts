@@ -5,7 +5,8 @@
 // the asynchronous phase serializes it. Composite keys (arrays, objects) are stored under their
 // JSON text so that equal keys share one entry.
 
-import type { StateDescriptor, ValueState, ListState, MapState, ReducingState, AggregatingState, StateKind } from '../../api/state.ts'
+import { AccessReducingState, AccessAggregatingState } from '../state-objects.ts'
+import type { StateDescriptor, ValueState, ListState, MapState, StateKind } from '../../api/state.ts'
 import { assignToKeyGroup, type KeyGroupRange } from '../key-groups.ts'
 import { checkDescriptorKind, TtlPolicy, type CanonicalStateEntries, type KeyedStateBackend, type KeyedStateSnapshot, type SnapshotCapture, type StateFor } from '../keyed-state-backend.ts'
 import { WeirError } from '../../errors.ts'
@@ -224,9 +225,9 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       case 'map':
         return new HeapMapState(this, table)
       case 'reducing':
-        return new HeapReducingState(this, table, descriptor.reduce)
+        return new AccessReducingState(this, table, descriptor.reduce)
       case 'aggregating':
-        return new HeapAggregatingState(this, table, descriptor.aggregate)
+        return new AccessAggregatingState(this, table, descriptor.aggregate)
     }
   }
 }
@@ -327,35 +328,3 @@ class HeapMapState<K, V> implements MapState<K, V> {
   }
 }
 
-class HeapReducingState<T> implements ReducingState<T> {
-  constructor(private readonly backend: HeapKeyedStateBackend, private readonly table: StateTable, private readonly reduce: (a: T, b: T) => T) {}
-  get(): T | undefined {
-    return this.backend.read(this.table) as T | undefined
-  }
-  add(value: T): void {
-    const current = this.backend.read(this.table) as T | undefined
-    this.backend.write(this.table, current === undefined ? value : this.reduce(current, value))
-  }
-  clear(): void {
-    this.backend.remove(this.table)
-  }
-}
-
-class HeapAggregatingState<IN, ACC, OUT> implements AggregatingState<IN, OUT> {
-  constructor(
-    private readonly backend: HeapKeyedStateBackend,
-    private readonly table: StateTable,
-    private readonly fn: { createAccumulator(): ACC; add(v: IN, acc: ACC): ACC; getResult(acc: ACC): OUT },
-  ) {}
-  get(): OUT | undefined {
-    const acc = this.backend.read(this.table) as ACC | undefined
-    return acc === undefined ? undefined : this.fn.getResult(acc)
-  }
-  add(value: IN): void {
-    const acc = (this.backend.read(this.table) as ACC | undefined) ?? this.fn.createAccumulator()
-    this.backend.write(this.table, this.fn.add(value, acc))
-  }
-  clear(): void {
-    this.backend.remove(this.table)
-  }
-}

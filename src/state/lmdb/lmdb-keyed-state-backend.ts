@@ -29,12 +29,13 @@
 // format (savepoints; checkpoints unless incremental) or incremental files: see segment-file.ts
 // and writeIncremental below.
 
+import { AccessValueState, AccessReducingState, AccessAggregatingState } from '../state-objects.ts'
 import { open, type RootDatabase, type Transaction } from 'lmdb'
 import { Packr, Unpackr } from 'msgpackr'
 import { mkdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import type { StateDescriptor, ValueState, ListState, MapState, ReducingState, AggregatingState, StateKind } from '../../api/state.ts'
+import type { StateDescriptor, ListState, MapState, StateKind } from '../../api/state.ts'
 import { assignToKeyGroup, type KeyGroupRange } from '../key-groups.ts'
 import { checkDescriptorKind, TtlPolicy, type CanonicalStateEntries, type KeyedStateBackend, type KeyedStateSnapshot, type SnapshotCapture, type SnapshotOptions, type StateFor } from '../keyed-state-backend.ts'
 import { registerLmdbBackend, type BackendScope, type BackendSettings } from '../backend-factory.ts'
@@ -388,15 +389,15 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   private createState(descriptor: StateDescriptor, table: Table): unknown {
     switch (descriptor.kind) {
       case 'value':
-        return new LmdbValueState(this, table, descriptor.defaultValue)
+        return new AccessValueState(this, table, descriptor.defaultValue)
       case 'list':
         return new LmdbListState(this, table)
       case 'map':
         return new LmdbMapState(this, table)
       case 'reducing':
-        return new LmdbReducingState(this, table, descriptor.reduce)
+        return new AccessReducingState(this, table, descriptor.reduce)
       case 'aggregating':
-        return new LmdbAggregatingState(this, table, descriptor.aggregate)
+        return new AccessAggregatingState(this, table, descriptor.aggregate)
     }
   }
 
@@ -1403,20 +1404,6 @@ function yieldToTask(): Promise<void> {
 
 // ---- state objects ----
 
-class LmdbValueState<T> implements ValueState<T> {
-  constructor(private readonly backend: LmdbKeyedStateBackend, private readonly table: Table, private readonly defaultValue: T | undefined) {}
-  value(): T {
-    const v = this.backend.read(this.table)
-    return (v === undefined ? this.defaultValue : v) as T
-  }
-  update(value: T): void {
-    this.backend.write(this.table, value)
-  }
-  clear(): void {
-    this.backend.remove(this.table)
-  }
-}
-
 const EMPTY: readonly never[] = Object.freeze([])
 
 class LmdbListState<T> implements ListState<T> {
@@ -1469,39 +1456,6 @@ class LmdbMapState<K, V> implements MapState<K, V> {
   }
   isEmpty(): boolean {
     return this.backend.mapIsEmpty(this.table)
-  }
-  clear(): void {
-    this.backend.remove(this.table)
-  }
-}
-
-class LmdbReducingState<T> implements ReducingState<T> {
-  constructor(private readonly backend: LmdbKeyedStateBackend, private readonly table: Table, private readonly reduce: (a: T, b: T) => T) {}
-  get(): T | undefined {
-    return this.backend.read(this.table) as T | undefined
-  }
-  add(value: T): void {
-    const current = this.backend.read(this.table) as T | undefined
-    this.backend.write(this.table, current === undefined ? value : this.reduce(current, value))
-  }
-  clear(): void {
-    this.backend.remove(this.table)
-  }
-}
-
-class LmdbAggregatingState<IN, ACC, OUT> implements AggregatingState<IN, OUT> {
-  constructor(
-    private readonly backend: LmdbKeyedStateBackend,
-    private readonly table: Table,
-    private readonly fn: { createAccumulator(): ACC; add(v: IN, acc: ACC): ACC; getResult(acc: ACC): OUT },
-  ) {}
-  get(): OUT | undefined {
-    const acc = this.backend.read(this.table) as ACC | undefined
-    return acc === undefined ? undefined : this.fn.getResult(acc)
-  }
-  add(value: IN): void {
-    const acc = (this.backend.read(this.table) as ACC | undefined) ?? this.fn.createAccumulator()
-    this.backend.write(this.table, this.fn.add(value, acc))
   }
   clear(): void {
     this.backend.remove(this.table)
