@@ -194,6 +194,8 @@ export class CheckpointCoordinator {
   /** The job ended: delete or keep the completed checkpoints as the retention policy says. */
   async shutdown(status: TerminalStatus): Promise<void> {
     this.stopAttempt('COORDINATOR_SHUTDOWN')
+    // Deletions run in the background while the job runs; the job is not over until they are.
+    await Promise.all(this.deletions)
     if (deleteOnTermination(this.options.retention, status)) {
       for (const c of this.completed.splice(0)) await this.storage.discard(c.id).catch(() => {})
       await this.storage.discardAll?.().catch(() => {})
@@ -280,7 +282,7 @@ export class CheckpointCoordinator {
       // Not awaited: nothing may run between recording the completion and telling the attempt
       // that took it. An attempt that ended in that gap never heard of the checkpoint (or the
       // next attempt did), a trigger ignored the min pause, and an older checkpoint completed after it.
-      void this.storage.discard(old).catch(() => {})
+      this.background(this.storage.discard(old))
     }
     for (const older of decision.subsumePending) this.abort(older, 'SUBSUMED', undefined, true)
     this.failures.onSuccess()
@@ -331,8 +333,8 @@ export class CheckpointCoordinator {
     p.stats.durationMs = this.lastEndAt - p.checkpoint.triggeredAt
     p.stats.failureReason = describeFailureReason(reason, detail)
     this.releaseSharedFiles([...p.checkpoint.acks.values()].flatMap((a) => a.sharedFiles ?? []))
-    if (p.kind.savepoint) void rm(p.kind.savepoint.dir, { recursive: true, force: true }).catch(() => {})
-    else void this.storage.discard(id).catch(() => {})
+    if (p.kind.savepoint) this.background(rm(p.kind.savepoint.dir, { recursive: true, force: true }))
+    else this.background(this.storage.discard(id))
     if (tellTasks) this.attempt?.sendAborted(id)
     p.done.resolve(false)
     // A failed savepoint fails only the request, not the job.
@@ -342,12 +344,20 @@ export class CheckpointCoordinator {
     if (this.attempt) this.schedule()
   }
 
+  /** Deletions not awaited where they start (nothing may run between a completion and its notification), but awaited at shutdown. */
+  private readonly deletions = new Set<Promise<void>>()
+
+  private background(work: Promise<void>): void {
+    const p: Promise<void> = work.catch(() => {}).finally(() => this.deletions.delete(p))
+    this.deletions.add(p)
+  }
+
   /** Deletes the given shared files that no retained checkpoint references (an aborted or dropped one's). */
   private releaseSharedFiles(candidates: readonly string[]): void {
     if (candidates.length === 0) return
     const referenced = new Set<string>()
     for (const files of this.sharedFiles.values()) for (const f of files) referenced.add(f)
-    for (const f of candidates) if (!referenced.has(f)) void rm(f, { force: true }).catch(() => {})
+    for (const f of candidates) if (!referenced.has(f)) this.background(rm(f, { force: true }))
   }
 
   private vertexEntries(acks: ReadonlyMap<string, TaskAck>): VertexStateEntry[] {
