@@ -6,10 +6,6 @@ export type StateHandle =
   | { readonly type: 'file'; readonly path: string; readonly size: number }
   | { readonly type: 'inline'; readonly bytes: Uint8Array }
 
-export function handleSize(handle: StateHandle): number {
-  return handle.type === 'file' ? handle.size : handle.bytes.length
-}
-
 /** The state a task acknowledges for a checkpoint. */
 export interface TaskAck {
   readonly vertex: number

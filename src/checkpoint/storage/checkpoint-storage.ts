@@ -1,11 +1,11 @@
-// Checkpoint storage, in two views as in Flink. The coordinator's view places checkpoints,
-// writes and reads their metadata and deletes them; the task's view writes one task's state
-// for one checkpoint and returns a handle. Storage makes no decisions: which checkpoints to
+// Checkpoint storage, in two views as in Flink. The coordinator's view (CheckpointStorage, here)
+// places checkpoints, writes their metadata and deletes them; the task's view
+// (task-state-writer.ts) writes one task's state for one checkpoint at a CheckpointLocation and
+// returns a handle. Storage makes no decisions: which checkpoints to
 // keep or delete is the protocol's (src/checkpoint/protocol/). Contract: a handle or metadata
 // that was returned can be read back intact until it is discarded; metadata is written last
 // and atomically, so its presence means the checkpoint is complete.
 
-import type { StateHandle } from '../state-handle.ts'
 import type { CheckpointMetadata } from '../metadata.ts'
 
 /** What a task needs to know to write state for a checkpoint; plain data, sent to workers. */
@@ -30,9 +30,4 @@ export interface CheckpointStorage {
   discard(checkpointId: number): Promise<void>
   /** Deletes everything the job stored (when no checkpoint is retained). */
   discardAll?(): Promise<void>
-}
-
-/** The task's view: writes one task's state bytes. */
-export interface TaskStateWriter {
-  write(location: CheckpointLocation, vertex: number, subtask: number, attempt: number, checkpointId: number, payload: Uint8Array): Promise<StateHandle>
 }

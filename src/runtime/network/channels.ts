@@ -72,10 +72,6 @@ export abstract class OutputChannel {
     return this.backlog.length > 0
   }
 
-  hasPending(): boolean {
-    return this.pending.length > 0 || this.backlog.length > 0
-  }
-
   /** The receiver returned credit; send what waited for it. */
   protected addCredit(n: number): void {
     this.credits += n

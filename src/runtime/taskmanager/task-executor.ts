@@ -52,7 +52,6 @@ export class TaskExecutor implements TaskHost, Transport {
   private lastFlush = 0
   private readonly bufferTimeout: number
   private readonly metricsTimer: NodeJS.Timeout
-  private unfinished = 0
 
   constructor(
     private readonly job: CompiledJob,
@@ -101,7 +100,6 @@ export class TaskExecutor implements TaskHost, Transport {
         this.taskByKey.set(`${vertex.id}/${i}`, task)
       }
     }
-    this.unfinished = this.tasks.length
     this.metricsTimer = setInterval(() => this.reportMetrics(), METRICS_INTERVAL_MS)
     this.metricsTimer.unref()
   }
@@ -206,7 +204,6 @@ export class TaskExecutor implements TaskHost, Transport {
   taskFinished(task: Task): void {
     // Metrics first: the JobManager may stop this slot as soon as the last task reports.
     this.reportMetrics()
-    this.unfinished--
     this.toJobManager({ type: 'task-finished', vertex: task.vertex.id, subtask: task.subtaskIndex })
   }
 
