@@ -12,7 +12,7 @@ export interface WeirParams {
   readonly parallelism: number
   /** The bundled job (bench/jobs/wordcount-discard.ts). */
   readonly artifactUrl: string
-  /** The built runtime, dist/index.js: the same module the bundle imports as 'weir'. */
+  /** The built runtime, dist/index.js: the same module the bundle imports as 'weir-stream'. */
   readonly runtimeUrl: string
   /** Extra configuration (-D key=value and the configuration's own keys), on top of parallelism.default. */
   readonly config: Record<string, string>

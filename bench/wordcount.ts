@@ -438,7 +438,7 @@ async function main(): Promise<void> {
   const child = buildChild()
   const specs = options.only.flatMap((c) => specsFor(c, options, corpus))
 
-  // The jobs, bundled by the built bundler: each must point 'weir' at dist/index.js.
+  // The jobs, bundled by the built bundler: each must point 'weir-stream' at dist/index.js.
   const artifacts = new Map<JobName, { url: string; dispose(): void }>()
   const needed = [...new Set(specs.map((s) => s.job).filter((j): j is JobName => j !== null))]
   if (needed.length > 0) {

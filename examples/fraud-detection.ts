@@ -10,7 +10,7 @@ import {
   defineJob, InputStatus, SplitQueueEnumerator, ValueStateDescriptor,
   type Collector, type KeyedContext, type KeyedProcessFunction, type ReaderOutput, type TimerService, type RuntimeContext, type Source, type SourceReader,
   type SourceReaderContext, type SplitEnumeratorContext, type ValueState,
-} from 'weir'
+} from 'weir-stream'
 
 interface Transaction {
   accountId: number

@@ -7,7 +7,7 @@
 //   npx weir run examples/wordcount.ts --input README.md
 //   npx weir run examples/wordcount.ts --input README.md --output out/   (exactly-once files)
 
-import { defineJob, FileSink, type Collector } from 'weir'
+import { defineJob, FileSink, type Collector } from 'weir-stream'
 
 /** Lower-cases a line and splits it on anything that is not a letter or a digit. */
 export function tokenize(line: string, out: Collector<[string, number]>): void {

@@ -6,7 +6,7 @@
 //
 //   npx weir run bench/jobs/backpressure.ts [--keys 10000] [--sink-us 10] [--to 1e12]
 
-import { defineJob, ValueStateDescriptor, type Collector, type KeyedContext, type KeyedProcessFunction, type RuntimeContext, type Sink, type SinkWriter, type ValueState } from 'weir'
+import { defineJob, ValueStateDescriptor, type Collector, type KeyedContext, type KeyedProcessFunction, type RuntimeContext, type Sink, type SinkWriter, type ValueState } from 'weir-stream'
 
 class CountPerKey implements KeyedProcessFunction<number, number, [number, number]> {
   private count!: ValueState<number>

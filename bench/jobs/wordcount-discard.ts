@@ -4,7 +4,7 @@
 //
 //   npx weir run bench/jobs/wordcount-discard.ts --input FILE
 
-import { defineJob, DiscardingSink } from 'weir'
+import { defineJob, DiscardingSink } from 'weir-stream'
 import { tokenize } from '../../examples/wordcount.ts'
 
 export default defineJob('WordCount (discard)', (env) => {

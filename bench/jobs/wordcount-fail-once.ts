@@ -20,7 +20,7 @@
 
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { defineJob, type Collector, type RuntimeContext, type Sink, type SinkWriter, type SinkWriterContext } from 'weir'
+import { defineJob, type Collector, type RuntimeContext, type Sink, type SinkWriter, type SinkWriterContext } from 'weir-stream'
 import { tokenize } from '../../examples/wordcount.ts'
 
 class FailOnceTokenizer {

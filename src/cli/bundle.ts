@@ -1,6 +1,6 @@
 // Bundles a job module into one ESM artifact with esbuild, the way Flink ships a jar: the
 // JobManager and every slot load the same file. The job's own files are inlined; `weir` is
-// pointed at the very runtime that runs the job (so there is one copy of it), and other
+// (the package `weir-stream`) is pointed at the very runtime that runs the job (so there is one copy of it), and other
 // packages stay external, referenced by absolute path, so native modules keep working and the
 // artifact can live in a temporary directory.
 
@@ -56,7 +56,10 @@ function externalPackages(): Plugin {
   return {
     name: 'weir-externals',
     setup(b) {
-      b.onResolve({ filter: /^weir$/ }, () => ({ path: RUNTIME_ENTRY, external: true }))
+      // The package was called `weir` before it got a name of its own on npm (where `weir` is
+      // another project's): say so instead of resolving an unrelated package.
+      b.onResolve({ filter: /^weir$/ }, () => ({ errors: [{ text: "the package is named 'weir-stream': import from 'weir-stream', not 'weir'" }] }))
+      b.onResolve({ filter: /^weir-stream$/ }, () => ({ path: RUNTIME_ENTRY, external: true }))
       // Bare package imports: resolve them where the job is, then keep them out of the bundle.
       b.onResolve({ filter: /^[^./]/ }, async (args) => {
         if (args.pluginData === 'weir-resolving' || args.path.startsWith('node:')) return undefined

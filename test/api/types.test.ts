@@ -1,6 +1,6 @@
 // Type-level checks of the DataStream API: test/fixtures/types/good.ts must compile, and each
 // bad-*.ts must fail to compile exactly on the line marked `// expect-error`. Runs the real
-// TypeScript compiler with 'weir' mapped to src/index.ts through a throwaway tsconfig.
+// TypeScript compiler with 'weir-stream' mapped to src/index.ts through a throwaway tsconfig.
 
 import { test, before } from 'node:test'
 import assert from 'node:assert/strict'
@@ -32,7 +32,7 @@ function compile(files: string[]): Promise<{ code: number | null; output: string
   mkdirSync(join(root, '.weir-tmp'), { recursive: true })
   const tmp = mkdtempSync(join(root, '.weir-tmp', 'types-'))
   const config = join(tmp, 'tsconfig.json')
-  writeFileSync(config, JSON.stringify({ compilerOptions: { paths: { weir: [join(root, 'src/index.ts')] } }, files }, null, 2))
+  writeFileSync(config, JSON.stringify({ compilerOptions: { paths: { 'weir-stream': [join(root, 'src/index.ts')] } }, files }, null, 2))
   const flags = [
     '-p', config, '--noEmit', '--pretty', 'false',
     '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022',

@@ -172,7 +172,7 @@ test('a missing --input file fails with an error saying not found and naming the
 test('a syntax error in the job file is a one-line error naming file:line', async () => {
   const dir = join(tmp, 'syntax')
   mkdirSync(dir, { recursive: true })
-  writeFileSync(join(dir, 'broken.ts'), "import { defineJob } from 'weir'\n\nexport default defineJob('Broken', (env) => {\n  env.fromElements(1, 2).map((x) => x +* ).print()\n})\n")
+  writeFileSync(join(dir, 'broken.ts'), "import { defineJob } from 'weir-stream'\n\nexport default defineJob('Broken', (env) => {\n  env.fromElements(1, 2).map((x) => x +* ).print()\n})\n")
   assertOneLineError(await weir(['run', 'broken.ts'], { cwd: dir }), /cannot compile/, /broken\.ts:4\b/)
 })
 

@@ -1,4 +1,4 @@
-// Runs a job module on the embedded mini cluster from a test: bundles it (so `import 'weir'`
+// Runs a job module on the embedded mini cluster from a test: bundles it (so `import 'weir-stream'`
 // resolves to these sources), captures what print() writes, and returns the job's result.
 
 import { bundleJob } from '../../src/cli/bundle.ts'

@@ -1,6 +1,6 @@
 // Starts a job module on the mini cluster and keeps it running, for tests that must watch its
 // output while it runs (unbounded sources, timers, sockets) and then cancel it. Like
-// test/helpers/run-job.ts, it bundles the job so that `import 'weir'` resolves to src.
+// test/helpers/run-job.ts, it bundles the job so that `import 'weir-stream'` resolves to src.
 
 import { bundleJob } from '../../src/cli/bundle.ts'
 import { JobExecution, type JobResult } from '../../src/runtime/jobmanager/mini-cluster.ts'
