@@ -65,9 +65,3 @@ export type FromWorker =
   | { readonly type: 'metrics'; readonly recordsIn: number; readonly recordsOut: number }
   | { readonly type: 'stdout'; readonly text: string }
   | { readonly type: 'canceled' }
-
-/** Between workers, on their peer ports: a batch, an event, or returned credit for a channel. */
-export type PeerMessage =
-  | { readonly c: number; readonly b: Uint8Array }
-  | { readonly c: number; readonly e: ChannelEvent }
-  | { readonly c: number; readonly k: number }

@@ -7,11 +7,13 @@
 // backlogged records, so they never overtake them.
 //
 // Local channels (both subtasks in one thread) hand arrays of records over directly; remote
-// channels serialize each batch and move it through a Transport (a MessagePort between
-// threads, a socket between processes). Neither side knows which one it has.
+// channels serialize each batch and move it through the PeerLink to the other slot
+// (transport.ts: a MessagePort between threads, a socket between processes). Neither side
+// knows which one it has.
 
 import type { ChannelEvent, CheckpointBarrier } from './events.ts'
 import { decodeBatch, encodeBatch } from './batch-codec.ts'
+import type { PeerLink } from './transport.ts'
 
 /** What moves through a channel: a batch of records (as objects or bytes) or an event. */
 export type ChannelItem = unknown[] | Uint8Array | ChannelEvent
@@ -235,26 +237,19 @@ export class LocalInputChannel extends InputChannel {
   }
 }
 
-/** Moves serialized batches, events and credits between threads or processes. */
-export interface Transport {
-  sendData(peer: number, channel: number, bytes: Uint8Array): void
-  sendEvent(peer: number, channel: number, event: ChannelEvent): void
-  sendCredit(peer: number, channel: number, credits: number): void
-}
-
 export class RemoteOutputChannel extends OutputChannel {
-  constructor(id: number, batchSize: number, credits: number, private readonly transport: Transport, private readonly peer: number) {
+  constructor(id: number, batchSize: number, credits: number, private readonly link: PeerLink) {
     super(id, batchSize, credits)
   }
   protected sendBatch(batch: unknown[]): void {
-    // encodeBatch returns a view of a reused buffer; the transport copies it out.
-    this.transport.sendData(this.peer, this.id, encodeBatch(batch))
+    // encodeBatch returns a view of a reused buffer; the link copies it out.
+    this.link.sendData(this.id, encodeBatch(batch))
     batch.length = 0
     this.spareBatch = batch
   }
   private spareBatch: unknown[] | null = null
   protected transmitEvent(event: ChannelEvent): void {
-    this.transport.sendEvent(this.peer, this.id, event)
+    this.link.sendEvent(this.id, event)
   }
   protected takeEmptyBatch(): unknown[] {
     const b = this.spareBatch ?? []
@@ -268,10 +263,10 @@ export class RemoteOutputChannel extends OutputChannel {
 }
 
 export class RemoteInputChannel extends InputChannel {
-  constructor(id: number, inputIndex: 1 | 2, private readonly transport: Transport, private readonly peer: number) {
+  constructor(id: number, inputIndex: 1 | 2, private readonly link: PeerLink) {
     super(id, inputIndex)
   }
   protected returnCredit(): void {
-    this.transport.sendCredit(this.peer, this.id, 1)
+    this.link.sendCredit(this.id, 1)
   }
 }

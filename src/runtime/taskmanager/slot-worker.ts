@@ -9,6 +9,7 @@ import { stdoutWriter } from '../../connectors/print/stdout.ts'
 import { serializeError } from '../../errors.ts'
 import { loadJobDefinition } from '../load-job.ts'
 import { STATE_BACKEND } from '../../config/options.ts'
+import { MessagePortTransport } from '../network/message-port-link.ts'
 
 // Stacks of user code point into the job's own files (the bundle carries an inline source map).
 process.setSourceMapsEnabled(true)
@@ -25,7 +26,7 @@ try {
   // The LMDB backend loads a native addon: only for jobs that use it (it registers itself).
   if (setup.config['state.backend.type'] === 'lmdb' || job.config.get(STATE_BACKEND) === 'lmdb') await import('../../state/lmdb/lmdb-keyed-state-backend.ts')
   const peers = new Map<number, MessagePort>(Object.entries(ports).map(([k, p]) => [Number(k), p]))
-  const executor = new TaskExecutor(job, setup.workerIndex, setup.numWorkers, peers, send, setup.attempt, setup.jobId, setup.checkpointing, setup.restore, setup.restoreOperatorState)
+  const executor = new TaskExecutor(job, setup.workerIndex, setup.numWorkers, new MessagePortTransport(peers), send, setup.attempt, setup.jobId, setup.checkpointing, setup.restore, setup.restoreOperatorState)
   port.on('message', (m: ToWorker) => executor.onControl(m))
   executor.start()
 } catch (e) {

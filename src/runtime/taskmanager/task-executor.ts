@@ -1,20 +1,22 @@
 // The runtime of one slot (a worker thread): builds its share of the job's tasks and their
 // channels, runs them with a cooperative scheduler, and routes messages between its tasks,
-// its peer slots and the JobManager. The transport to peers is a MessagePort per peer here;
-// nothing in the tasks depends on that.
+// its peer slots and the JobManager. Peers are reached through one PeerLink each
+// (network/transport.ts), whatever carries the bytes; nothing in the tasks depends on that.
 
-import type { MessagePort } from 'node:worker_threads'
 import type { CompiledJob } from '../compile.ts'
 import type { JobEdge, JobVertex } from '../../graph/job-graph.ts'
 import { channelId, isPointwise } from '../../graph/job-graph.ts'
 import { BUFFER_TIMEOUT, LMDB_LOCAL_DIR, NETWORK_BATCH_RECORDS, NETWORK_CREDITS, STATE_BACKEND, STATE_BACKEND_INCREMENTAL } from '../../config/options.ts'
 import type { BackendSettings } from '../../state/backend-factory.ts'
-import { LocalChannel, RemoteInputChannel, RemoteOutputChannel, type InputChannel, type OutputChannel, type Transport } from '../network/channels.ts'
+import { LocalChannel, RemoteInputChannel, RemoteOutputChannel, type InputChannel, type OutputChannel } from '../network/channels.ts'
+import type { PeerLink, PeerLinkHandler, SlotTransport } from '../network/transport.ts'
+import { decodeBatch } from '../network/batch-codec.ts'
+import { WeirError } from '../../errors.ts'
 import { createRecordWriter } from '../network/record-writer.ts'
 import type { ChannelEvent } from '../network/events.ts'
 import { Task, type TaskHost } from './task.ts'
 import { SinkOperator } from '../../operators/sink.ts'
-import type { CheckpointingSetup, FromWorker, PeerMessage, ToWorker } from '../messages.ts'
+import type { CheckpointingSetup, FromWorker, ToWorker } from '../messages.ts'
 import { serializeError } from '../../errors.ts'
 import type { CheckpointBarrier } from '../network/events.ts'
 import type { TaskSnapshot } from './task-snapshot.ts'
@@ -36,7 +38,7 @@ export function slotOf(subtaskIndex: number, numSlots: number): number {
 const TURN_MS = 5
 const METRICS_INTERVAL_MS = 200
 
-export class TaskExecutor implements TaskHost, Transport {
+export class TaskExecutor implements TaskHost, PeerLinkHandler {
   readonly tasks: Task[] = []
   readonly jobName: string
   readonly checkpointing: boolean
@@ -52,12 +54,13 @@ export class TaskExecutor implements TaskHost, Transport {
   private lastFlush = 0
   private readonly bufferTimeout: number
   private readonly metricsTimer: NodeJS.Timeout
+  private readonly links: ReadonlyMap<number, PeerLink>
 
   constructor(
     private readonly job: CompiledJob,
     private readonly slot: number,
     private readonly numSlots: number,
-    private readonly peers: ReadonlyMap<number, MessagePort>,
+    transport: SlotTransport,
     private readonly toJobManager: (message: FromWorker) => void,
     readonly attempt: number,
     private readonly jobId: string,
@@ -80,10 +83,7 @@ export class TaskExecutor implements TaskHost, Transport {
     this.bufferTimeout = job.config.get(BUFFER_TIMEOUT) ?? 100
     const batchSize = job.config.get(NETWORK_BATCH_RECORDS)
     const credits = job.config.get(NETWORK_CREDITS)
-    for (const [peer, port] of peers) {
-      port.on('message', (m: PeerMessage) => this.onPeerMessage(m))
-      void peer
-    }
+    this.links = transport.open(this)
     for (const vertex of job.graph.vertices) {
       for (let i = 0; i < vertex.parallelism; i++) {
         if (slotOf(i, numSlots) !== slot) continue
@@ -207,16 +207,19 @@ export class TaskExecutor implements TaskHost, Transport {
     this.toJobManager({ type: 'task-finished', vertex: task.vertex.id, subtask: task.subtaskIndex })
   }
 
-  // Transport: the peer ports carry batches, events and credits.
-  sendData(peer: number, channel: number, bytes: Uint8Array): void {
-    const owned = bytes.slice()
-    this.peers.get(peer)!.postMessage({ c: channel, b: owned }, [owned.buffer as ArrayBuffer])
+  // PeerLinkHandler: what the links to peer slots deliver.
+  onData(channel: number, bytes: Uint8Array): void {
+    // The bytes are only valid during this call (the link may reuse its buffer): decode now.
+    this.inputChannels.get(channel)!.enqueue(decodeBatch(bytes))
   }
-  sendEvent(peer: number, channel: number, event: ChannelEvent): void {
-    this.peers.get(peer)!.postMessage({ c: channel, e: event })
+  onEvent(channel: number, event: ChannelEvent): void {
+    this.inputChannels.get(channel)!.enqueue(event)
   }
-  sendCredit(peer: number, channel: number, credits: number): void {
-    this.peers.get(peer)!.postMessage({ c: channel, k: credits })
+  onCredit(channel: number, credits: number): void {
+    this.outputChannels.get(channel)!.receiveCredit(credits)
+  }
+  onLinkFailed(peer: number, error: WeirError): void {
+    this.failed(new WeirError(error.code, `the connection to slot ${peer} failed: ${error.message}`, { cause: error, retriable: true, domain: 'external' }))
   }
 
   private readonly runLoop = (): void => {
@@ -259,6 +262,7 @@ export class TaskExecutor implements TaskHost, Transport {
   private stop(): void {
     this.stopped = true
     clearInterval(this.metricsTimer)
+    for (const link of this.links.values()) link.close()
   }
 
   private reportMetrics(): void {
@@ -271,12 +275,6 @@ export class TaskExecutor implements TaskHost, Transport {
     this.toJobManager({ type: 'metrics', recordsIn, recordsOut })
   }
 
-  private onPeerMessage(m: PeerMessage): void {
-    if ('b' in m) this.inputChannels.get(m.c)!.enqueue(m.b)
-    else if ('e' in m) this.inputChannels.get(m.c)!.enqueue(m.e)
-    else this.outputChannels.get(m.c)!.receiveCredit(m.k)
-  }
-
   private inputChannelsFor(edge: JobEdge, subtask: number, batchSize: number, credits: number): InputChannel[] {
     const source = this.job.graph.vertices[edge.source]!
     const target = this.job.graph.vertices[edge.target]!
@@ -284,7 +282,7 @@ export class TaskExecutor implements TaskHost, Transport {
     return upstream.map((from) => {
       const id = channelId(edge, target.parallelism, from, subtask)
       const peer = slotOf(from, this.numSlots)
-      const channel = peer === this.slot ? this.local(id, edge.targetInput, batchSize, credits).input : new RemoteInputChannel(id, edge.targetInput, this, peer)
+      const channel = peer === this.slot ? this.local(id, edge.targetInput, batchSize, credits).input : new RemoteInputChannel(id, edge.targetInput, this.links.get(peer)!)
       this.inputChannels.set(id, channel)
       return channel
     })
@@ -296,7 +294,7 @@ export class TaskExecutor implements TaskHost, Transport {
       const id = channelId(edge, target.parallelism, subtask, to)
       const peer = slotOf(to, this.numSlots)
       if (peer === this.slot) return this.local(id, edge.targetInput, batchSize, credits).output
-      const channel = new RemoteOutputChannel(id, batchSize, credits, this, peer)
+      const channel = new RemoteOutputChannel(id, batchSize, credits, this.links.get(peer)!)
       this.outputChannels.set(id, channel)
       return channel
     })
