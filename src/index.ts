@@ -7,6 +7,11 @@ export { DataStream, KeyedStream, ConnectedStreams, DataStreamSink, BroadcastStr
 
 // Functions and state
 export type * from './api/functions.ts'
+export { TimeDomain } from './api/functions.ts'
+
+// Event time
+export { WatermarkStrategy, BoundedOutOfOrdernessWatermarks, type WatermarkGenerator, type WatermarkOutput, type TimestampAssigner, type WatermarkGeneratorSupplier, type WatermarkGeneratorContext } from './api/watermark.ts'
+export { OutputTag } from './api/output-tag.ts'
 export type { RuntimeContext } from './api/runtime-context.ts'
 export {
   ValueStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor, AggregatingStateDescriptor,

@@ -20,6 +20,9 @@ import { GroupedReduceOperator } from '../operators/grouped-reduce.ts'
 import { FieldAggregationOperator } from '../operators/field-aggregation.ts'
 import { CoProcessOperator, keyedCoProcessAdapter, type CoFunctionAdapter } from '../operators/co-process.ts'
 import { SinkOperator } from '../operators/sink.ts'
+import { TimestampsAndWatermarksOperator } from '../operators/timestamps-and-watermarks.ts'
+import type { WatermarkStrategy } from './watermark.ts'
+import type { OutputTag } from './output-tag.ts'
 import { PrintSink } from '../connectors/print/print-sink.ts'
 import { UserError } from '../errors.ts'
 
@@ -48,6 +51,24 @@ export class DataStream<T> {
 
   process<R>(fn: ProcessFunction<T, R>): DataStream<R> {
     return this.oneInput<R>('Process', () => new ProcessOperator(fn))
+  }
+
+  /**
+   * Gives every record the strategy's timestamp and generates watermarks in each parallel
+   * instance (for sources, prefer env.fromSource(source, strategy, name): per-split watermarks).
+   */
+  assignTimestampsAndWatermarks(strategy: WatermarkStrategy<T>): DataStream<T> {
+    return this.oneInput<T>('Timestamps/Watermarks', () => new TimestampsAndWatermarksOperator<T>(strategy))
+  }
+
+  /** What this operator emitted to `tag` (ctx.output(tag, value), or a window's late data). */
+  getSideOutput<X>(tag: OutputTag<X>): DataStream<X> {
+    const t = this.transformation
+    if (t.kind !== 'one-input' && t.kind !== 'two-input') {
+      throw new UserError('WEIR_INVALID_JOB', `getSideOutput('${tag.id}') applies to the stream of an operator (process, a window), not to a ${t.kind}`)
+    }
+    const side = this.env.addTransformation({ kind: 'side-output', input: t, tag: tag.id, name: `Side Output ${tag.id}`, uid: null, parallelism: null, maxParallelism: null })
+    return new DataStream<X>(this.env, side)
   }
 
   /** Partitions by key: records with equal keys go to the same subtask, by key group. */
@@ -146,8 +167,8 @@ export class DataStream<T> {
 
   private physical(method: string): Transformation {
     const t = this.transformation
-    if (t.kind === 'partition' || t.kind === 'union') {
-      throw new UserError('WEIR_INVALID_JOB', `${method}() applies to an operator, not to a ${t.kind === 'union' ? 'union' : 'partitioning'}; call it after map, process, a source or a sink`)
+    if (t.kind === 'partition' || t.kind === 'union' || t.kind === 'side-output') {
+      throw new UserError('WEIR_INVALID_JOB', `${method}() applies to an operator, not to a ${t.kind === 'union' ? 'union' : t.kind === 'side-output' ? 'side output' : 'partitioning'}; call it after map, process, a source or a sink`)
     }
     return t
   }

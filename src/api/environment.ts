@@ -11,6 +11,7 @@ import { SequenceSource } from '../connectors/collection/sequence-source.ts'
 import { TextFileSource } from '../connectors/file/text-file-source.ts'
 import { SocketTextSource } from '../connectors/socket/socket-source.ts'
 import { UserError } from '../errors.ts'
+import { WatermarkStrategy } from './watermark.ts'
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
@@ -83,8 +84,19 @@ export class StreamEnvironment {
     return this.fromSource(new SocketTextSource(host, port, delimiter), `Socket Stream ${host}:${port}`)
   }
 
-  fromSource<T>(source: Source<T, any, any>, name: string): DataStream<T> {
-    const t = this.addTransformation({ kind: 'source', source: source as Source<unknown, unknown, unknown>, name, uid: null, parallelism: null, maxParallelism: null })
+  /**
+   * A stream from a Source. With a WatermarkStrategy, the reader stamps each record and
+   * generates watermarks per split (Flink's split-aware watermarks).
+   */
+  fromSource<T>(source: Source<T, any, any>, name: string): DataStream<T>
+  fromSource<T>(source: Source<T, any, any>, strategy: WatermarkStrategy<T>, name: string): DataStream<T>
+  fromSource<T>(source: Source<T, any, any>, strategyOrName: WatermarkStrategy<T> | string, maybeName?: string): DataStream<T> {
+    const strategy = typeof strategyOrName === 'string' ? null : strategyOrName
+    const name = typeof strategyOrName === 'string' ? strategyOrName : (maybeName ?? 'Source')
+    if (strategy !== null && !(strategy instanceof WatermarkStrategy)) {
+      throw new UserError('WEIR_INVALID_ARGUMENT', `fromSource('${name}'): the second argument must be a WatermarkStrategy or the source's name`)
+    }
+    const t = this.addTransformation({ kind: 'source', source: source as Source<unknown, unknown, unknown>, watermarkStrategy: strategy as WatermarkStrategy<unknown> | null, name, uid: null, parallelism: null, maxParallelism: null })
     return new DataStream<T>(this, t)
   }
 

@@ -3,6 +3,7 @@
 
 import type { RuntimeContext } from './runtime-context.ts'
 import type { OperatorStateStore } from './state.ts'
+import type { OutputTag } from './output-tag.ts'
 
 /** Receives the records a function emits. */
 export interface Collector<T> {
@@ -41,16 +42,29 @@ export type FilterFunction<T> = ((value: T) => boolean) | (RichFunction & { filt
 export type ReduceFunction<T> = ((accumulated: T, value: T) => T) | (RichFunction & { reduce(accumulated: T, value: T): T })
 export type KeySelector<T, K> = (value: T) => K
 
-/** Processing-time timers and the clock. Timers exist only on keyed streams. */
+/** Timers and clocks. Timers exist only on keyed streams; both kinds are checkpointed with the keyed state. */
 export interface TimerService {
   currentProcessingTime(): number
   registerProcessingTimeTimer(time: number): void
   deleteProcessingTimeTimer(time: number): void
+  /** The operator's current event time: its input watermark (-Infinity before the first). */
+  currentWatermark(): number
+  /** onTimer runs when the watermark reaches `time` (at most one timer per key and time). */
+  registerEventTimeTimer(time: number): void
+  deleteEventTimeTimer(time: number): void
 }
+
+/** Which clock a firing timer belongs to (Flink's TimeDomain). */
+export const TimeDomain = { EVENT_TIME: 'EVENT_TIME', PROCESSING_TIME: 'PROCESSING_TIME' } as const
+export type TimeDomain = (typeof TimeDomain)[keyof typeof TimeDomain]
 
 export interface ProcessContext {
   /** Timers; throws on a non-keyed stream, as in Flink. */
   timerService(): TimerService
+  /** The timestamp of the record being processed (or of the firing timer); null when it has none. */
+  timestamp(): number | null
+  /** Emits to a side output. */
+  output<X>(tag: OutputTag<X>, value: X): void
 }
 
 export interface KeyedContext<K> extends ProcessContext {
@@ -58,8 +72,8 @@ export interface KeyedContext<K> extends ProcessContext {
 }
 
 export interface OnTimerContext<K> extends KeyedContext<K> {
-  /** The time the firing timer was registered for. */
-  readonly timestamp: number
+  /** Event or processing time. */
+  timeDomain(): TimeDomain
 }
 
 export interface ProcessFunction<T, R> extends RichFunction {

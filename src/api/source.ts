@@ -16,8 +16,18 @@ export const InputStatus = {
 } as const
 export type InputStatus = (typeof InputStatus)[keyof typeof InputStatus]
 
+/**
+ * Where a reader emits. `timestamp` is the record's event time as the source knows it (a
+ * message's broker time, say); a WatermarkStrategy's assigner may replace it. A reader that
+ * holds several splits at once can emit each split's records through the split's own output,
+ * so that watermarks are generated per split and the reader's watermark is their minimum
+ * (Flink's split-aware watermarks); release it when the split is finished.
+ */
 export interface ReaderOutput<T> {
-  collect(record: T): void
+  collect(record: T, timestamp?: number): void
+  /** The runtime's output always has these; a test's plain collector may not. */
+  createOutputForSplit?(splitId: string): ReaderOutput<T>
+  releaseOutputForSplit?(splitId: string): void
 }
 
 export interface SourceReaderContext {

@@ -143,3 +143,5 @@ export const ALL_OPTIONS: ReadonlyMap<string, ConfigOption<unknown>> = new Map(
     EXP_INITIAL_BACKOFF, EXP_MAX_BACKOFF, EXP_MULTIPLIER, EXP_RESET_THRESHOLD, EXP_JITTER, EXP_ATTEMPTS,
   ].map((o) => [o.key, o as ConfigOption<unknown>]),
 )
+
+export const AUTO_WATERMARK_INTERVAL = durationOption('pipeline.auto-watermark-interval', 200, 'How often periodic watermark generators emit (0: never).')

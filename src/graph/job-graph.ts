@@ -16,6 +16,8 @@ export interface JobEdge {
   readonly targetInput: 1 | 2
   /** Number of the first channel of this edge; channels of an edge are numbered contiguously. */
   channelBase: number
+  /** The side output this edge carries (getSideOutput), or null for the main output. */
+  readonly outputTag?: string | null
 }
 
 export interface JobVertex {
@@ -49,6 +51,7 @@ interface PhysicalInput {
   node: PhysicalTransformation
   partitioner: PartitionerSpec | null
   targetInput: 1 | 2
+  outputTag: string | null
 }
 
 export function buildJobGraph(transformations: readonly Transformation[], options: JobGraphOptions): JobGraph {
@@ -63,10 +66,10 @@ export function buildJobGraph(transformations: readonly Transformation[], option
   const consumersOf = new Map<PhysicalTransformation, PhysicalTransformation[]>()
   for (const t of physical) {
     const inputs: PhysicalInput[] = []
-    if (t.kind === 'one-input') collectInputs(t.input, null, 1, inputs)
+    if (t.kind === 'one-input') collectInputs(t.input, null, 1, inputs, null)
     if (t.kind === 'two-input') {
-      collectInputs(t.input1, null, 1, inputs)
-      collectInputs(t.input2, null, 2, inputs)
+      collectInputs(t.input1, null, 1, inputs, null)
+      collectInputs(t.input2, null, 2, inputs, null)
     }
     inputsOf.set(t, inputs)
     for (const input of inputs) {
@@ -96,7 +99,8 @@ export function buildJobGraph(transformations: readonly Transformation[], option
     const inputs = inputsOf.get(target)!
     if (inputs.length !== 1) return false
     const up = inputs[0]!
-    return partitionerFor(up, target).type === 'forward' && consumersOf.get(up.node)!.length === 1
+    // A side output always crosses a channel, and so does the main output of an operator whose side output is read.
+    return up.outputTag === null && partitionerFor(up, target).type === 'forward' && consumersOf.get(up.node)!.length === 1
   }
 
   // Build chains in creation order (which is topological: inputs are created first).
@@ -123,7 +127,7 @@ export function buildJobGraph(transformations: readonly Transformation[], option
     const target = vertexOf.get(t)!
     for (const input of inputsOf.get(t)!) {
       const source = vertexOf.get(input.node)!
-      const edge: JobEdge = { id: edges.length, source: source.id, target: target.id, partitioner: partitionerFor(input, t), targetInput: input.targetInput, channelBase: 0 }
+      const edge: JobEdge = { id: edges.length, source: source.id, target: target.id, partitioner: partitionerFor(input, t), targetInput: input.targetInput, channelBase: 0, outputTag: input.outputTag }
       edges.push(edge)
       source.outputs.push(edge)
       target.inputs.push(edge)
@@ -155,17 +159,20 @@ export function channelId(edge: JobEdge, downstreamParallelism: number, from: nu
   return isPointwise(edge) ? edge.channelBase + from : edge.channelBase + from * downstreamParallelism + to
 }
 
-function collectInputs(t: Transformation, partitioner: PartitionerSpec | null, targetInput: 1 | 2, out: PhysicalInput[]): void {
+function collectInputs(t: Transformation, partitioner: PartitionerSpec | null, targetInput: 1 | 2, out: PhysicalInput[], outputTag: string | null): void {
   switch (t.kind) {
     case 'union':
-      for (const input of t.inputs) collectInputs(input, partitioner, targetInput, out)
+      for (const input of t.inputs) collectInputs(input, partitioner, targetInput, out, outputTag)
       return
     case 'partition':
       // The partitioning closest to the consumer wins.
-      collectInputs(t.input, partitioner ?? t.partitioner, targetInput, out)
+      collectInputs(t.input, partitioner ?? t.partitioner, targetInput, out, outputTag)
+      return
+    case 'side-output':
+      collectInputs(t.input, partitioner, targetInput, out, t.tag)
       return
     default:
-      out.push({ node: t, partitioner, targetInput })
+      out.push({ node: t, partitioner, targetInput, outputTag })
   }
 }
 

@@ -5,6 +5,7 @@
 import type { Source } from '../api/source.ts'
 import type { OperatorFactory } from '../operators/operator.ts'
 import type { KeySelector } from '../api/functions.ts'
+import type { WatermarkStrategy } from '../api/watermark.ts'
 
 export type PartitionerSpec =
   | { readonly type: 'forward' }
@@ -26,6 +27,8 @@ interface Common {
 export interface SourceTransformation extends Common {
   readonly kind: 'source'
   readonly source: Source<unknown, unknown, unknown>
+  /** fromSource(source, strategy, name): timestamps and per-split watermarks inside the reader. */
+  readonly watermarkStrategy?: WatermarkStrategy<unknown> | null
 }
 
 export interface OneInputTransformation extends Common {
@@ -60,7 +63,15 @@ export interface PartitionTransformation extends Common {
   readonly partitioner: PartitionerSpec
 }
 
+/** Virtual: the side output `tag` of its input operator (getSideOutput). */
+export interface SideOutputTransformation extends Common {
+  readonly kind: 'side-output'
+  readonly input: Transformation
+  readonly tag: string
+}
+
 export type Transformation =
+  | SideOutputTransformation
   | SourceTransformation
   | OneInputTransformation
   | TwoInputTransformation

@@ -4,38 +4,39 @@
 // so a restore at any parallelism gives each subtask a copy.
 
 import { BaseOperator } from './operator.ts'
-import { openFunction, closeFunction, type KeySelector, type TimerService, type BroadcastProcessFunction, type KeyedBroadcastProcessFunction, type ReadOnlyMapState } from '../api/functions.ts'
+import { openFunction, closeFunction, type KeySelector, type BroadcastProcessFunction, type KeyedBroadcastProcessFunction, type ReadOnlyMapState } from '../api/functions.ts'
 import type { MapState, MapStateDescriptor } from '../api/state.ts'
 import { OperatorStateBackend, type OperatorStateSnapshot } from '../state/operator-state-store.ts'
 import { UserError } from '../errors.ts'
+import { StreamProcessContext } from './process-context.ts'
 
 type AnyBroadcastFunction = BroadcastProcessFunction<unknown, unknown, unknown> | KeyedBroadcastProcessFunction<unknown, unknown, unknown, unknown>
 
 export class BroadcastProcessOperator extends BaseOperator<unknown, unknown> {
   private readonly allowed: Set<string>
-  private readonly readOnlyContext: object
-  private readonly writableContext: object
-  timestamp = 0
+  private readOnlyContext!: object
+  private writableContext!: object
 
   constructor(private readonly fn: AnyBroadcastFunction, private readonly keySelector: KeySelector<unknown, unknown> | null, descriptors: readonly MapStateDescriptor<unknown, unknown>[]) {
     super()
     this.allowed = new Set(descriptors.map((d) => d.name))
-    const op = this
-    const timerService = (): TimerService => {
-      if (!op.keySelector) throw new UserError('WEIR_INVALID_JOB', 'timers are only available on keyed streams: call keyBy(...) before connect(broadcastStream)')
-      return op.ctx.timerService!
-    }
-    this.readOnlyContext = {
-      timerService,
-      getCurrentKey: () => op.ctx.keyedBackend?.currentKey,
-      get timestamp() { return op.timestamp },
-      getBroadcastState: (d: MapStateDescriptor<unknown, unknown>): ReadOnlyMapState<unknown, unknown> => {
-        const s = op.state(d)
-        return { get: (k) => s.get(k), contains: (k) => s.contains(k), entries: () => s.entries(), isEmpty: () => s.isEmpty() }
-      },
-    }
-    this.writableContext = { timerService, getBroadcastState: (d: MapStateDescriptor<unknown, unknown>) => op.state(d) }
   }
+
+  private buildContexts(): void {
+    const op = this
+    const base = new StreamProcessContext<unknown>(this.ctx, this.output, 'call keyBy(...) before connect(broadcastStream)')
+    this.processContext = base
+    const readOnly = Object.create(base) as StreamProcessContext<unknown> & Record<string, unknown>
+    readOnly.getBroadcastState = (d: MapStateDescriptor<unknown, unknown>): ReadOnlyMapState<unknown, unknown> => {
+      const s = op.state(d)
+      return { get: (k) => s.get(k), contains: (k) => s.contains(k), entries: () => s.entries(), isEmpty: () => s.isEmpty() }
+    }
+    const writable = Object.create(base) as StreamProcessContext<unknown> & Record<string, unknown>
+    writable.getBroadcastState = (d: MapStateDescriptor<unknown, unknown>) => op.state(d)
+    this.readOnlyContext = readOnly
+    this.writableContext = writable
+  }
+  private processContext!: StreamProcessContext<unknown>
 
   protected override functionForState(): unknown {
     return this.fn
@@ -56,6 +57,7 @@ export class BroadcastProcessOperator extends BaseOperator<unknown, unknown> {
   }
 
   override open(): void {
+    this.buildContexts()
     this.notificationTarget = this.fn
     openFunction(this.fn, this.ctx.runtimeContext)
   }
@@ -77,10 +79,16 @@ export class BroadcastProcessOperator extends BaseOperator<unknown, unknown> {
     }
   }
 
+  override onEventTime(time: number): void {
+    this.fire(time, 'EVENT_TIME')
+  }
   onProcessingTime(time: number): void {
+    this.fire(time, 'PROCESSING_TIME')
+  }
+  private fire(time: number, domain: 'EVENT_TIME' | 'PROCESSING_TIME'): void {
     const fn = this.fn as KeyedBroadcastProcessFunction<unknown, unknown, unknown, unknown>
     if (!fn.onTimer) return
-    this.timestamp = time
+    this.processContext.domain = domain
     try {
       fn.onTimer(time, this.readOnlyContext as never, this.output)
     } catch (e) {

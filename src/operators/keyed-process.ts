@@ -1,20 +1,21 @@
 // Runs a KeyedProcessFunction: sets the record's key as the current key (so state and timers
-// are scoped to it), then calls the function; fires its processing-time timers with the
-// timer's key set.
+// are scoped to it), then calls the function; fires its event- and processing-time timers with
+// the timer's key set.
 
 import { BaseOperator } from './operator.ts'
-import { openFunction, closeFunction, type KeyedProcessFunction, type OnTimerContext, type KeySelector, type TimerService } from '../api/functions.ts'
+import { openFunction, closeFunction, type KeyedProcessFunction, type KeySelector } from '../api/functions.ts'
+import { StreamProcessContext } from './process-context.ts'
 
 export class KeyedProcessOperator<K, IN, OUT> extends BaseOperator<IN, OUT> {
-  private readonly context: KeyedProcessContext<K>
+  private context!: StreamProcessContext<K>
   constructor(private readonly userFunction: KeyedProcessFunction<K, IN, OUT>, private readonly keySelector: KeySelector<IN, K>) {
     super()
-    this.context = new KeyedProcessContext<K>(this)
   }
   protected override functionForState(): unknown {
     return this.userFunction
   }
   override open(): void {
+    this.context = new StreamProcessContext<K>(this.ctx, this.output)
     this.notificationTarget = this.userFunction
     openFunction(this.userFunction, this.ctx.runtimeContext)
   }
@@ -26,9 +27,15 @@ export class KeyedProcessOperator<K, IN, OUT> extends BaseOperator<IN, OUT> {
       throw this.userError(e)
     }
   }
+  override onEventTime(time: number): void {
+    this.fire(time, 'EVENT_TIME')
+  }
   onProcessingTime(time: number): void {
+    this.fire(time, 'PROCESSING_TIME')
+  }
+  private fire(time: number, domain: 'EVENT_TIME' | 'PROCESSING_TIME'): void {
     if (!this.userFunction.onTimer) return
-    this.context.timestamp = time
+    this.context.domain = domain
     try {
       this.userFunction.onTimer(time, this.context, this.output)
     } catch (e) {
@@ -37,25 +44,5 @@ export class KeyedProcessOperator<K, IN, OUT> extends BaseOperator<IN, OUT> {
   }
   override close(): void {
     closeFunction(this.userFunction)
-  }
-  /** @internal */
-  get timers(): TimerService {
-    return this.ctx.timerService!
-  }
-  /** @internal */
-  get currentKey(): K {
-    return this.ctx.keyedBackend!.currentKey as K
-  }
-}
-
-/** One context object per operator, reused for every call (no allocation per record). */
-export class KeyedProcessContext<K> implements OnTimerContext<K> {
-  timestamp = 0
-  constructor(private readonly operator: { readonly timers: TimerService; readonly currentKey: K }) {}
-  timerService(): TimerService {
-    return this.operator.timers
-  }
-  getCurrentKey(): K {
-    return this.operator.currentKey
   }
 }

@@ -10,8 +10,47 @@ import type { KeyedStateBackend } from '../state/keyed-state-backend.ts'
 import { UserFunctionError, type TaskLocation } from '../errors.ts'
 import { OperatorStateBackend, type OperatorStateSnapshot } from '../state/operator-state-store.ts'
 
-/** Where an operator's records go: the next chained operator, or the task's network writers. */
-export type Output<T> = Collector<T>
+/**
+ * Where an operator's records go: the next chained operator, or the task's network writers.
+ * A record leaves with the timestamp in the task's RecordTime cell (the input record's, unless
+ * the operator set another one, as windows and timers do).
+ */
+export interface Output<T> extends Collector<T> {
+  /** Event time has reached `time`: no more records with timestamps <= time are expected. */
+  emitWatermark(time: number): void
+  /** This output stops (idle) or resumes (active) producing watermarks. */
+  emitWatermarkStatus(idle: boolean): void
+  /** A record for the side output named `tagId` (dropped when nothing consumes it). */
+  collectSide(tagId: string, record: unknown): void
+}
+
+/**
+ * The timestamp of the record being processed, one mutable cell per task shared by every
+ * operator of its chain and its writers: the timestamp travels beside the record, not in a
+ * wrapper object. NO_TIMESTAMP (-Infinity) when the record has none. An operator that emits
+ * with another timestamp sets the cell first and restores it after.
+ */
+export interface RecordTime {
+  value: number
+}
+
+/** Event-time and namespaced timers of one keyed operator (runtime/taskmanager/internal-timer-service.ts). */
+export interface InternalTimers {
+  readonly currentWatermark: number
+  registerEventTimeTimer(time: number, namespace?: string): void
+  deleteEventTimeTimer(time: number, namespace?: string): void
+  registerProcessingTimeTimer(time: number, namespace?: string): void
+  deleteProcessingTimeTimer(time: number, namespace?: string): void
+  currentProcessingTime(): number
+  /** Fires every event-time timer <= time (key set as current, RecordTime set to the timer's time) and records the watermark. */
+  advanceWatermark(time: number, target: TimerTarget): void
+}
+
+/** What a timer calls when it fires; the timer's key is the backend's current key. */
+export interface TimerTarget {
+  onEventTime?(time: number, namespace: string): void
+  onProcessingTime?(time: number, namespace?: string): void
+}
 
 /** Everything an operator gets from its task. */
 export interface OperatorContext {
@@ -23,6 +62,12 @@ export interface OperatorContext {
   readonly keyedBackend: KeyedStateBackend | null
   /** Present for operators on keyed streams. */
   readonly timerService: TimerService | null
+  /** Present for operators on keyed streams: event-time and namespaced timers. */
+  readonly internalTimers: InternalTimers | null
+  /** The timestamp of the record being processed (shared with the whole chain). */
+  readonly time: RecordTime
+  /** pipeline.auto-watermark-interval in ms (0: periodic watermarks off). */
+  readonly autoWatermarkInterval: number
 }
 
 export interface StreamOperator<IN, OUT> {
@@ -32,7 +77,15 @@ export interface StreamOperator<IN, OUT> {
   /** Second input of a two-input operator. */
   processElement2?(record: unknown): void
   /** A processing-time timer of this operator fired, with its key already set as current. */
-  onProcessingTime?(time: number): void
+  onProcessingTime?(time: number, namespace?: string): void
+  /** An event-time timer fired (from processWatermark), key set as current. */
+  onEventTime?(time: number, namespace: string): void
+  /** The task's input watermark advanced to `time` (the minimum over its non-idle inputs). */
+  processWatermark(time: number): void
+  /** The task's inputs all became idle, or one became active again. */
+  processWatermarkStatus(idle: boolean): void
+  /** Every pipeline.auto-watermark-interval: watermark generators emit periodic watermarks. */
+  onPeriodicWatermark?(): void
   /** All input has arrived (bounded streams). */
   endInput(): void
   /** The task has no more input for now: write out anything batched. */
@@ -69,6 +122,16 @@ export abstract class BaseOperator<IN, OUT> implements StreamOperator<IN, OUT> {
   }
   open(): void {}
   abstract processElement(record: IN): void
+  /** Fires event-time timers up to the watermark, then passes the watermark on (Flink's order). */
+  processWatermark(time: number): void {
+    const timers = this.ctx.internalTimers
+    if (timers !== null) timers.advanceWatermark(time, this)
+    this.output.emitWatermark(time)
+  }
+  processWatermarkStatus(idle: boolean): void {
+    this.output.emitWatermarkStatus(idle)
+  }
+  onEventTime?(time: number, namespace: string): void
   endInput(): void {}
   onIdle(): void {}
   close(): void {}

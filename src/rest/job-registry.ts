@@ -63,6 +63,8 @@ export interface ManagedJob {
   }
   readonly restored?: RestoreInfo | null
   readonly restoreCount?: number
+  /** The current input watermark of each subtask of a vertex. */
+  watermarks?(vertex: number): number[]
   readonly result: Promise<JobResult>
   cancel(): Promise<void>
   triggerCheckpoint(): number | null

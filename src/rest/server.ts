@@ -10,6 +10,7 @@ import { RestError } from './rest-error.ts'
 import { sendErrors, sendJson } from './http-util.ts'
 import type { Handler } from './handlers/context.ts'
 import { cancelJob, jobDetails, jobExceptions, jobsOverview, listJobs } from './handlers/jobs.ts'
+import { vertexWatermarks } from './handlers/watermarks.ts'
 import { checkpointConfig, checkpointDetails, checkpointStatistics, checkpointStatus, triggerCheckpoint } from './handlers/checkpoints.ts'
 import { savepointStatus, stopWithSavepoint, triggerSavepoint } from './handlers/savepoints.ts'
 
@@ -30,6 +31,7 @@ export function createRouter(): Router<Handler> {
     .add('GET', '/jobs/:jobid', jobDetails)
     .add('PATCH', '/jobs/:jobid', cancelJob)
     .add('GET', '/jobs/:jobid/exceptions', jobExceptions)
+    .add('GET', '/jobs/:jobid/vertices/:vertexid/watermarks', vertexWatermarks)
     .add('GET', '/jobs/:jobid/checkpoints', checkpointStatistics)
     .add('POST', '/jobs/:jobid/checkpoints', triggerCheckpoint)
     .add('GET', '/jobs/:jobid/checkpoints/config', checkpointConfig)

@@ -62,6 +62,7 @@ export type FromWorker =
   | { readonly type: 'ack'; readonly checkpointId: number; readonly ack: TaskAck }
   | { readonly type: 'decline'; readonly checkpointId: number; readonly vertex: number; readonly subtask: number; readonly reason: string }
   | { readonly type: 'failed'; readonly error: SerializedError }
-  | { readonly type: 'metrics'; readonly recordsIn: number; readonly recordsOut: number }
+  /** `watermarks`: flat [vertex, subtask, watermark, ...] of this slot's tasks (their current input watermark). */
+  | { readonly type: 'metrics'; readonly recordsIn: number; readonly recordsOut: number; readonly watermarks?: number[] }
   | { readonly type: 'stdout'; readonly text: string }
   | { readonly type: 'canceled' }

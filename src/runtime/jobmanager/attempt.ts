@@ -52,6 +52,8 @@ export class Attempt {
   private readonly enumerators = new Map<number, SourceCoordinator>()
   private readonly workerMetrics: JobMetrics[]
   private readonly taskKeys: string[] = []
+  /** Each task's current input watermark (a source's: the one it emits), by `${vertex}/${subtask}`, as last reported. */
+  readonly watermarks = new Map<string, number>()
   private readonly ended = new Set<string>()
   private remainingTasks: number
   /** Slots whose tasks all opened; checkpoints wait for every one (Flink waits for RUNNING). */
@@ -207,6 +209,7 @@ export class Attempt {
         return
       case 'metrics':
         this.workerMetrics[slot] = { recordsIn: m.recordsIn, recordsOut: m.recordsOut }
+        if (m.watermarks) for (let i = 0; i < m.watermarks.length; i += 3) this.watermarks.set(`${m.watermarks[i]}/${m.watermarks[i + 1]}`, m.watermarks[i + 2]!)
         this.setup.onMetrics?.(this.metrics)
         return
       case 'stdout':

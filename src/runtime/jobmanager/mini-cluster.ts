@@ -140,6 +140,14 @@ export class JobExecution {
     return this.attempt?.metrics ?? { recordsIn: 0, recordsOut: 0 }
   }
 
+  /** The current input watermark of each subtask of `vertex` (-Infinity before the first; Infinity at the end). */
+  watermarks(vertex: number): number[] {
+    const v = this.job.graph.vertices[vertex]
+    if (!v) return []
+    const reported = this.attempt?.watermarks
+    return Array.from({ length: v.parallelism }, (_, i) => reported?.get(`${vertex}/${i}`) ?? -Infinity)
+  }
+
   get attemptCount(): number {
     return this.attemptNumber
   }

@@ -11,16 +11,22 @@
 // (transport.ts: a MessagePort between threads, a socket between processes). Neither side
 // knows which one it has.
 
-import type { ChannelEvent, CheckpointBarrier } from './events.ts'
+import { WATERMARK_TAG, type ChannelEvent, type CheckpointBarrier } from './events.ts'
 import { decodeBatch, encodeBatch } from './batch-codec.ts'
 import type { PeerLink } from './transport.ts'
 
-/** What moves through a channel: a batch of records (as objects or bytes) or an event. */
+/**
+ * What moves through a channel: a batch (as objects or bytes) or an event. A batch is flat pairs
+ * [record, timestamp, ...], a watermark a pair (time, WATERMARK_TAG) among them (events.ts):
+ * timestamps ride beside the records, with no wrapper object per record.
+ */
 export type ChannelItem = unknown[] | Uint8Array | ChannelEvent
 
 /** The sending end. */
 export abstract class OutputChannel {
   private pending: unknown[]
+  /** Batch length in array slots: two per record. */
+  private readonly batchSlots: number
   private readonly backlog: Array<unknown[] | ChannelEvent> = []
   protected credits: number
   /** Called when a blocked channel becomes writable again. */
@@ -29,12 +35,21 @@ export abstract class OutputChannel {
   constructor(readonly id: number, private readonly batchSize: number, credits: number) {
     this.credits = credits
     this.pending = []
+    this.batchSlots = 2 * batchSize
   }
 
-  add(record: unknown): void {
+  /** Queues a record with its timestamp (NO_TIMESTAMP when it has none). */
+  add(record: unknown, timestamp: number): void {
     const pending = this.pending
-    pending.push(record)
-    if (pending.length >= this.batchSize) this.flush()
+    pending.push(record, timestamp)
+    if (pending.length >= this.batchSlots) this.flush()
+  }
+
+  /** Queues a watermark in its place among the records. */
+  addWatermark(time: number): void {
+    const pending = this.pending
+    pending.push(time, WATERMARK_TAG)
+    if (pending.length >= this.batchSlots) this.flush()
   }
 
   /** Sends the partly filled batch, if any (or queues it behind the backlog). */
@@ -58,8 +73,8 @@ export abstract class OutputChannel {
 
   /**
    * Sends an event ahead of every record not yet sent (an unaligned barrier) and returns those
-   * records, in order: they are this channel's in-flight output for the checkpoint. They are
-   * still sent afterwards, as usual.
+   * records, in order (as flat [record, timestamp] pairs): they are this channel's in-flight
+   * output for the checkpoint. They are still sent afterwards, as usual.
    */
   sendPriorityEvent(event: ChannelEvent): unknown[] {
     const overtaken: unknown[] = []
@@ -123,7 +138,7 @@ export abstract class InputChannel {
     }
   }
 
-  /** Queues restored in-flight records ahead of everything else; they carry no credit. */
+  /** Queues restored in-flight records (flat pairs) ahead of everything else; they carry no credit. */
   prepend(records: unknown[]): void {
     if (records.length === 0) return
     this.restoredBatches.add(records)
@@ -136,7 +151,7 @@ export abstract class InputChannel {
   }
 
   /**
-   * The records queued ahead of barrier `id` (decoded copies; they stay queued and are
+   * The records queued ahead of barrier `id`, as flat pairs (decoded copies; they stay queued and are
    * processed as usual), and removes the barrier itself: for an unaligned snapshot.
    */
   takeInFlightBefore(id: number): unknown[] {

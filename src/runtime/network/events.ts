@@ -19,6 +19,33 @@ export interface CheckpointBarrier {
   readonly stop?: boolean
 }
 
-export type ChannelEvent = EndOfPartition | CheckpointBarrier
+/**
+ * A channel's upstream became idle (no watermarks for now: left out of the downstream minimum) or
+ * active again (Flink's WatermarkStatus). Watermarks themselves travel inside the batches, as a
+ * pair (timestamp, WATERMARK_TAG) in the place of (record, timestamp), so that they keep their
+ * exact position among the records at no cost per record.
+ */
+export interface WatermarkStatus {
+  readonly type: 'watermark-status'
+  readonly idle: boolean
+}
+
+export type ChannelEvent = EndOfPartition | CheckpointBarrier | WatermarkStatus
+
+/**
+ * Batches are flat pairs [record, timestamp, record, timestamp, ...]; a pair whose second
+ * element is this tag is a watermark, its first element the watermark's time.
+ */
+export const WATERMARK_TAG = '\u0000wm'
+
+/** A record without a timestamp (Flink's Long.MIN_VALUE marker). */
+export const NO_TIMESTAMP = -Infinity
+/** The watermark a bounded input ends with: every event-time timer and window fires. */
+export const MAX_WATERMARK = Infinity
+/** The watermark before any was seen. */
+export const MIN_WATERMARK = -Infinity
+
+export const WATERMARK_IDLE: WatermarkStatus = { type: 'watermark-status', idle: true }
+export const WATERMARK_ACTIVE: WatermarkStatus = { type: 'watermark-status', idle: false }
 
 export const END_OF_PARTITION: EndOfPartition = { type: 'end-of-partition' }

@@ -7,12 +7,21 @@ import type { KeySelector } from '../../api/functions.ts'
 import type { PartitionerSpec } from '../../graph/transformation.ts'
 import { assignToKeyGroup, operatorIndexForKeyGroup } from '../../state/key-groups.ts'
 import type { OutputChannel } from './channels.ts'
-import type { ChannelEvent } from './events.ts'
+import { NO_TIMESTAMP, type ChannelEvent } from './events.ts'
+import type { RecordTime } from '../../operators/operator.ts'
 
 export abstract class RecordWriter implements Collector<unknown> {
+  /** The timestamp of the record being emitted; the task shares its cell with every writer. */
+  time: RecordTime = { value: NO_TIMESTAMP }
+
   constructor(readonly channels: readonly OutputChannel[]) {}
 
   abstract collect(record: unknown): void
+
+  /** A watermark goes to every channel, in order with the records. */
+  emitWatermark(time: number): void {
+    for (const c of this.channels) c.addWatermark(time)
+  }
 
   flush(): void {
     for (const c of this.channels) c.flush()
@@ -35,14 +44,14 @@ class ForwardWriter extends RecordWriter {
     this.channel = channels[0]!
   }
   collect(record: unknown): void {
-    this.channel.add(record)
+    this.channel.add(record, this.time.value)
   }
 }
 
 /** Everything to the first subtask; events still reach every subtask. */
 class GlobalWriter extends RecordWriter {
   collect(record: unknown): void {
-    this.channels[0]!.add(record)
+    this.channels[0]!.add(record, this.time.value)
   }
 }
 
@@ -53,14 +62,15 @@ class RebalanceWriter extends RecordWriter {
     this.next = start % channels.length
   }
   collect(record: unknown): void {
-    this.channels[this.next]!.add(record)
+    this.channels[this.next]!.add(record, this.time.value)
     if (++this.next === this.channels.length) this.next = 0
   }
 }
 
 class BroadcastWriter extends RecordWriter {
   collect(record: unknown): void {
-    for (const c of this.channels) c.add(record)
+    const ts = this.time.value
+    for (const c of this.channels) c.add(record, ts)
   }
 }
 
@@ -70,7 +80,7 @@ class KeyGroupWriter extends RecordWriter {
   }
   collect(record: unknown): void {
     const keyGroup = assignToKeyGroup(this.keySelector(record), this.maxParallelism)
-    this.channels[operatorIndexForKeyGroup(this.maxParallelism, this.channels.length, keyGroup)]!.add(record)
+    this.channels[operatorIndexForKeyGroup(this.maxParallelism, this.channels.length, keyGroup)]!.add(record, this.time.value)
   }
 }
 

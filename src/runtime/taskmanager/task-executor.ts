@@ -6,7 +6,7 @@
 import type { CompiledJob } from '../compile.ts'
 import type { JobEdge, JobVertex } from '../../graph/job-graph.ts'
 import { channelId, isPointwise } from '../../graph/job-graph.ts'
-import { BUFFER_TIMEOUT, LMDB_LOCAL_DIR, NETWORK_BATCH_RECORDS, NETWORK_CREDITS, STATE_BACKEND, STATE_BACKEND_INCREMENTAL } from '../../config/options.ts'
+import { AUTO_WATERMARK_INTERVAL, BUFFER_TIMEOUT, LMDB_LOCAL_DIR, NETWORK_BATCH_RECORDS, NETWORK_CREDITS, STATE_BACKEND, STATE_BACKEND_INCREMENTAL } from '../../config/options.ts'
 import type { BackendSettings } from '../../state/backend-factory.ts'
 import { LocalChannel, RemoteInputChannel, RemoteOutputChannel, type InputChannel, type OutputChannel } from '../network/channels.ts'
 import type { PeerLink, PeerLinkHandler, SlotTransport } from '../network/transport.ts'
@@ -45,6 +45,7 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
   readonly exactlyOnce: boolean
   readonly alignedTimeoutMs: number
   readonly stateBackend: BackendSettings
+  readonly autoWatermarkInterval: number
   private readonly inputChannels = new Map<number, InputChannel>()
   private readonly outputChannels = new Map<number, RemoteOutputChannel>()
   private readonly localChannels = new Map<number, LocalChannel>()
@@ -81,6 +82,7 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
     }
     this.alignedTimeoutMs = checkpointSetup.unaligned && checkpointSetup.exactlyOnce ? checkpointSetup.alignedTimeoutMs : 0
     this.bufferTimeout = job.config.get(BUFFER_TIMEOUT) ?? 100
+    this.autoWatermarkInterval = job.config.get(AUTO_WATERMARK_INTERVAL) ?? 200
     const batchSize = job.config.get(NETWORK_BATCH_RECORDS)
     const credits = job.config.get(NETWORK_CREDITS)
     this.links = transport.open(this)
@@ -268,11 +270,13 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
   private reportMetrics(): void {
     let recordsIn = 0
     let recordsOut = 0
+    const watermarks: number[] = []
     for (const t of this.tasks) {
       recordsIn += t.recordsOut
       for (const op of t.operators) if (op instanceof SinkOperator) recordsOut += op.count
+      watermarks.push(t.vertex.id, t.subtaskIndex, t.currentWatermark)
     }
-    this.toJobManager({ type: 'metrics', recordsIn, recordsOut })
+    this.toJobManager({ type: 'metrics', recordsIn, recordsOut, watermarks })
   }
 
   private inputChannelsFor(edge: JobEdge, subtask: number, batchSize: number, credits: number): InputChannel[] {

@@ -13,19 +13,21 @@ import type { Collector, TimerService } from '../../api/functions.ts'
 import type { RuntimeContext } from '../../api/runtime-context.ts'
 import type { StateDescriptor } from '../../api/state.ts'
 import { InputStatus, type SourceReader, type SourceReaderContext } from '../../api/source.ts'
-import type { StreamOperator, OperatorContext } from '../../operators/operator.ts'
+import type { StreamOperator, OperatorContext, Output, RecordTime } from '../../operators/operator.ts'
 import type { RecordWriter } from '../network/record-writer.ts'
 import type { InputChannel } from '../network/channels.ts'
-import { END_OF_PARTITION, type CheckpointBarrier } from '../network/events.ts'
+import { END_OF_PARTITION, MAX_WATERMARK, MIN_WATERMARK, NO_TIMESTAMP, WATERMARK_ACTIVE, WATERMARK_IDLE, WATERMARK_TAG, type CheckpointBarrier } from '../network/events.ts'
 import type { KeyedStateBackend, StateFor } from '../../state/keyed-state-backend.ts'
 import { createKeyedStateBackend, type BackendSettings } from '../../state/backend-factory.ts'
-import { ProcessingTimeTimers } from './timer-service.ts'
+import { InternalTimerService } from './internal-timer-service.ts'
+import { WatermarkValve } from './watermark-valve.ts'
+import { SourceOutputs } from './source-output.ts'
 import { BarrierHandler } from './barrier-handler.ts'
 import type { TaskRestore, TaskSnapshot, OperatorSnapshot, ChannelState } from './task-snapshot.ts'
 import type { OperatorStateSnapshot } from '../../state/operator-state-store.ts'
 import { UserError, UserFunctionError, WeirError, type TaskLocation } from '../../errors.ts'
 import type { SourceTransformation } from '../../graph/transformation.ts'
-import { assignToKeyGroup, keyGroupRangeForOperator, type KeyGroupRange } from '../../state/key-groups.ts'
+import { keyGroupRangeForOperator, type KeyGroupRange } from '../../state/key-groups.ts'
 
 /** What a task needs from the worker it runs in. */
 export interface TaskHost {
@@ -36,6 +38,8 @@ export interface TaskHost {
   /** With unaligned checkpoints on: how long alignment may take before switching to unaligned (0: off). */
   readonly alignedTimeoutMs: number
   readonly stateBackend: BackendSettings
+  /** pipeline.auto-watermark-interval (ms; 0: no periodic watermarks). */
+  readonly autoWatermarkInterval: number
   /** Schedules the run loop: something became runnable. */
   wake(): void
   requestSplit(vertex: number, subtask: number): void
@@ -52,37 +56,59 @@ type TaskState = 'running' | 'ended' | 'finished' | 'failed' | 'canceled'
 /** Prefix of a decline that is not the checkpoint's fault (Flink's CHECKPOINT_DECLINED_TASK_CLOSING): not counted as a failure. */
 export const TASK_NOT_RUNNING = 'TASK_NOT_RUNNING'
 
-/** Per-record hand-off to the next operator of the chain. */
-class ChainingOutput implements Collector<unknown> {
+/** Per-record hand-off to the next operator of the chain. Side outputs inside a chain have no consumer (the graph never chains behind an operator whose side output is read). */
+class ChainingOutput implements Output<unknown> {
   constructor(private readonly next: StreamOperator<unknown, unknown>) {}
   collect(record: unknown): void {
     this.next.processElement(record)
   }
+  emitWatermark(time: number): void {
+    this.next.processWatermark(time)
+  }
+  emitWatermarkStatus(idle: boolean): void {
+    this.next.processWatermarkStatus(idle)
+  }
+  collectSide(): void {}
 }
 
-class BroadcastingOutput implements Collector<unknown> {
-  constructor(private readonly outputs: readonly Collector<unknown>[]) {}
+/** The end of a chain: the main output's writers, and the writers of each side output read downstream. */
+class WritersOutput implements Output<unknown> {
+  private readonly main: RecordWriter[]
+  private readonly all: RecordWriter[]
+  private readonly side = new Map<string, RecordWriter[]>()
+  constructor(writers: readonly RecordWriter[], tags: readonly (string | null)[]) {
+    this.all = [...writers]
+    this.main = writers.filter((_w, i) => tags[i] === null)
+    writers.forEach((w, i) => {
+      const tag = tags[i]
+      if (tag === null || tag === undefined) return
+      const list = this.side.get(tag) ?? []
+      list.push(w)
+      this.side.set(tag, list)
+    })
+  }
   collect(record: unknown): void {
-    for (const o of this.outputs) o.collect(record)
+    const main = this.main
+    for (let i = 0; i < main.length; i++) main[i]!.collect(record)
+  }
+  emitWatermark(time: number): void {
+    for (const w of this.all) w.emitWatermark(time)
+  }
+  emitWatermarkStatus(idle: boolean): void {
+    const event = idle ? WATERMARK_IDLE : WATERMARK_ACTIVE
+    for (const w of this.all) w.broadcastEvent(event)
+  }
+  collectSide(tagId: string, record: unknown): void {
+    const writers = this.side.get(tagId)
+    if (writers !== undefined) for (const w of writers) w.collect(record)
   }
 }
-
-class CountingOutput implements Collector<unknown> {
-  count = 0
-  constructor(private readonly next: Collector<unknown>) {}
-  collect(record: unknown): void {
-    this.count++
-    this.next.collect(record)
-  }
-}
-
-const DISCARD: Collector<unknown> = { collect() {} }
 
 interface KeyedOperatorRuntime {
   readonly uid: string
   readonly operator: StreamOperator<unknown, unknown>
   readonly backend: KeyedStateBackend
-  readonly timers: ProcessingTimeTimers
+  readonly timers: InternalTimerService
 }
 
 export class Task {
@@ -95,7 +121,12 @@ export class Task {
   private head: StreamOperator<unknown, unknown> | null = null
   private reader: SourceReader<unknown, unknown> | null = null
   private readonly sourceUid: string | null = null
-  private sourceOutput: CountingOutput | null = null
+  private sourceOutput: SourceOutputs | null = null
+  /** The timestamp of the record in flight, shared by the chain's operators and writers. */
+  private readonly time: RecordTime = { value: NO_TIMESTAMP }
+  /** Combines the input channels' watermarks (tasks with inputs). */
+  private readonly valve: WatermarkValve | null
+  private periodicHandle: NodeJS.Timeout | null = null
   private sourceWaiting = false
   /** A source that took a stop-with-savepoint barrier reads no more. */
   private suspended = false
@@ -129,8 +160,8 @@ export class Task {
     for (const w of writers) for (const c of w.channels) c.onUnblocked = () => host.wake()
 
     // Build the chain from the tail backwards, so each operator gets its successor as output.
-    const tailOutput: Collector<unknown> = writers.length === 0 ? DISCARD : writers.length === 1 ? writers[0]! : new BroadcastingOutput(writers)
-    let output = tailOutput
+    for (const w of writers) w.time = this.time
+    let output: Output<unknown> = new WritersOutput(writers, vertex.outputs.map((e) => e.outputTag ?? null))
     const isSource = headT.kind === 'source'
     const first = isSource ? 1 : 0
     for (let i = vertex.operators.length - 1; i >= first; i--) {
@@ -143,12 +174,19 @@ export class Task {
       output = new ChainingOutput(operator)
     }
     if (isSource) {
-      this.sourceOutput = new CountingOutput(output)
+      this.sourceOutput = new SourceOutputs(output, this.time, (headT as SourceTransformation).watermarkStrategy ?? null, subtaskIndex)
       this.sourceUid = vertex.uids[0]!
       this.reader = (headT as SourceTransformation).source.createReader(this.readerContext())
     } else {
       this.head = this.operators[0]!
     }
+    const head = this.head
+    this.valve = head !== null
+      ? new WatermarkValve(inputs.length, {
+          emitWatermark: (time) => head.processWatermark(time),
+          emitWatermarkStatus: (idle) => head.processWatermarkStatus(idle),
+        })
+      : null
     this.barriers = inputs.length > 0
       ? new BarrierHandler({
           blockChannel: (c) => (this.inputs[c]!.blocked = true),
@@ -192,6 +230,32 @@ export class Task {
       this.guard({ ...this.location, operatorName: t.name, uid: this.operatorUids[i]! }, () => this.operators[i]!.open())
     }
     if (this.reader) this.guard({ ...this.location, operatorName: this.vertex.operators[0]!.name }, () => this.reader!.start())
+    this.startPeriodicWatermarks()
+  }
+
+  /** The task's current watermark: its input watermark, or for a source the one it emitted. */
+  get currentWatermark(): number {
+    return this.valve ? this.valve.current : (this.sourceOutput?.emitted ?? MIN_WATERMARK)
+  }
+
+  /** Every pipeline.auto-watermark-interval, periodic generators of the source and of assigner operators emit. */
+  private startPeriodicWatermarks(): void {
+    const interval = this.host.autoWatermarkInterval
+    const periodicOperators = this.operators.filter((op) => typeof op.onPeriodicWatermark === 'function')
+    const sourcePeriodic = this.sourceOutput?.periodic ?? false
+    if (interval <= 0 || (!sourcePeriodic && periodicOperators.length === 0)) return
+    const emit = () => {
+      if (this.state !== 'running' || this.suspended) return
+      if (sourcePeriodic) this.sourceOutput!.emitPeriodic()
+      for (const op of periodicOperators) op.onPeriodicWatermark!()
+    }
+    this.periodicHandle = setInterval(() => this.post(emit), interval)
+    this.periodicHandle.unref()
+  }
+
+  private stopPeriodicWatermarks(): void {
+    if (this.periodicHandle) clearInterval(this.periodicHandle)
+    this.periodicHandle = null
   }
 
   get recordsOut(): number {
@@ -366,18 +430,29 @@ export class Task {
           const into = recording.inputs.get(index)!
           for (let i = 0; i < item.length; i++) into.push(item[i])
         }
+        // Flat pairs: (record, timestamp), or (time, WATERMARK_TAG) for a watermark in its place.
         const head = this.head!
-        if (channel.inputIndex === 1) {
-          for (let i = 0; i < item.length; i++) head.processElement(item[i])
-        } else {
-          for (let i = 0; i < item.length; i++) head.processElement2!(item[i])
+        const time = this.time
+        const second = channel.inputIndex === 2
+        for (let i = 0; i < item.length; i += 2) {
+          const ts = item[i + 1] as number | string
+          if (ts === WATERMARK_TAG) {
+            this.valve!.onWatermark(index, item[i] as number)
+            continue
+          }
+          time.value = ts as number
+          if (second) head.processElement2!(item[i])
+          else head.processElement(item[i])
         }
         channel.release(item)
       } else if (item.type === 'barrier') {
         this.barriers!.onBarrier(index, item)
         this.armAlignmentTimeout()
+      } else if (item.type === 'watermark-status') {
+        this.valve!.onStatus(index, item.idle)
       } else if (item.type === 'end-of-partition') {
         channel.blocked = true
+        this.valve!.onEnd(index)
         this.barriers!.onEndOfPartition(index)
         if (++this.endedChannels === n) this.endOfInput()
       }
@@ -388,6 +463,8 @@ export class Task {
 
   /** All input consumed: let operators finish (head first), send end of partition, wait for finish. */
   private endOfInput(): void {
+    // A source ends with the maximum watermark, so every event-time timer and window fires.
+    if (this.sourceOutput !== null) this.sourceOutput.emitFinal(MAX_WATERMARK)
     for (const op of this.operators) op.endInput()
     for (const op of this.operators) op.onIdle()
     for (const w of this.writers) w.broadcastEvent(END_OF_PARTITION)
@@ -408,7 +485,7 @@ export class Task {
     this.clearAlignmentTimer()
     const splits = this.reader ? this.reader.snapshotState(barrier.id) : null
     for (const op of this.operators) op.prepareSnapshot?.(barrier.id, barrier.timestamp)
-    const captures = this.keyed.map((k) => ({ uid: k.uid, backend: k.backend, capture: k.backend.captureSnapshot(barrier.id, { savepoint: barrier.isSavepoint }), timers: this.timerSnapshot(k) }))
+    const captures = this.keyed.map((k) => ({ uid: k.uid, backend: k.backend, capture: k.backend.captureSnapshot(barrier.id, { savepoint: barrier.isSavepoint }) }))
     const states = this.operators.map((op) => op.snapshotState?.(barrier.id))
     let operatorState: Record<string, OperatorStateSnapshot> | undefined
     this.operators.forEach((op, i) => {
@@ -450,7 +527,6 @@ export class Task {
       if (sourceUid !== null && splits !== null) entry(sourceUid).splits = splits
       for (const c of captures) {
         entry(c.uid).keyed = await c.backend.materializeSnapshot(c.capture)
-        if (c.timers.length > 0) entry(c.uid).timers = c.timers
       }
       states.forEach((s, i) => {
         if (s !== undefined) entry(uids[i]!).state = s
@@ -499,12 +575,6 @@ export class Task {
     this.alignmentTimer = null
   }
 
-  private timerSnapshot(k: KeyedOperatorRuntime): unknown[] {
-    const flat: unknown[] = []
-    for (const t of k.timers.all()) flat.push(assignToKeyGroup(t.key, this.vertex.maxParallelism), t.time, t.key)
-    return flat
-  }
-
   private restoreState(): void {
     const restore = this.restore
     if (!restore) {
@@ -516,15 +586,8 @@ export class Task {
       const r = restore.operators[k.uid]
       if (!r) continue
       for (const snapshot of r.keyed) k.backend.restore(snapshot, range)
-      for (const flat of r.timers) {
-        for (let i = 0; i < flat.length; i += 3) {
-          const kg = flat[i] as number
-          if (kg < range.start || kg > range.end) continue
-          k.backend.setCurrentKey(flat[i + 2])
-          k.timers.register(flat[i + 1] as number, k.backend.currentKey, k.backend.currentMapKey)
-        }
-      }
-      this.armTimer(k.timers.nextTime())
+      // Timers are keyed state: the backend restored this subtask's key groups of them.
+      k.timers.restoreTimers()
     }
     this.operators.forEach((op, i) => {
       const uid = this.operatorUids[i]!
@@ -546,7 +609,11 @@ export class Task {
     for (const w of this.writers) {
       for (const c of w.channels) {
         const records = channels.outputs[c.id]
-        if (records) for (const r of records) c.add(r)
+        if (!records) continue
+        for (let i = 0; i < records.length; i += 2) {
+          if (records[i + 1] === WATERMARK_TAG) c.addWatermark(records[i] as number)
+          else c.add(records[i], records[i + 1] as number)
+        }
       }
     }
   }
@@ -554,19 +621,14 @@ export class Task {
   private fireTimers(): void {
     this.timersDue = false
     const now = Date.now()
-    for (const k of this.keyed) {
-      for (let t = k.timers.pollDue(now); t !== undefined; t = k.timers.pollDue(now)) {
-        k.backend.setCurrentKey(t.key)
-        k.operator.onProcessingTime!(t.time)
-      }
-    }
+    for (const k of this.keyed) k.timers.fireProcessingTimers(now, k.operator)
     this.armedFor = Infinity
     this.armTimer(this.nextTimerTime())
   }
 
   private nextTimerTime(): number {
     let next = Infinity
-    for (const k of this.keyed) next = Math.min(next, k.timers.nextTime())
+    for (const k of this.keyed) next = Math.min(next, k.timers.nextProcessingTime())
     return next
   }
 
@@ -584,6 +646,7 @@ export class Task {
   }
 
   private clearTimer(): void {
+    this.stopPeriodicWatermarks()
     if (this.timerHandle) clearTimeout(this.timerHandle)
     this.timerHandle = null
     this.armedFor = Infinity
@@ -604,17 +667,19 @@ export class Task {
     const location: TaskLocation = { ...this.location, operatorName: t.name, uid }
     let backend: KeyedStateBackend | null = null
     let timerService: TimerService | null = null
+    let internalTimers: InternalTimerService | null = null
     if (keyed) {
       backend = createKeyedStateBackend(this.host.stateBackend, { maxParallelism: this.vertex.maxParallelism, operatorUid: uid, subtaskIndex: this.subtaskIndex })
-      const timers = new ProcessingTimeTimers()
+      const timers = new InternalTimerService(backend, this.time, (time) => this.armTimer(time))
+      internalTimers = timers
       this.keyed.push({ uid, operator, backend, timers })
-      const b = backend
       timerService = {
         currentProcessingTime: () => Date.now(),
-        registerProcessingTimeTimer: (time: number) => {
-          if (timers.register(time, b.currentKey, b.currentMapKey)) this.armTimer(time)
-        },
-        deleteProcessingTimeTimer: (time: number) => timers.delete(time, b.currentMapKey),
+        registerProcessingTimeTimer: (time: number) => timers.registerProcessingTimeTimer(time),
+        deleteProcessingTimeTimer: (time: number) => timers.deleteProcessingTimeTimer(time),
+        currentWatermark: () => timers.currentWatermark,
+        registerEventTimeTimer: (time: number) => timers.registerEventTimeTimer(time),
+        deleteEventTimeTimer: (time: number) => timers.deleteEventTimeTimer(time),
       }
     }
     const vertex = this.vertex
@@ -635,7 +700,7 @@ export class Task {
       getReducingState: (d) => keyedState(d),
       getAggregatingState: (d) => keyedState(d),
     }
-    return { location, runtimeContext, keyedBackend: backend, timerService, checkpointing: this.host.checkpointing }
+    return { location, runtimeContext, keyedBackend: backend, timerService, internalTimers, time: this.time, autoWatermarkInterval: this.host.autoWatermarkInterval, checkpointing: this.host.checkpointing }
   }
 
   private readerContext(): SourceReaderContext {

@@ -1,26 +1,33 @@
-// Processing-time timers of one keyed operator: a min-heap of (time, key), with at most one
-// timer per key and time, as in Flink. Deleted timers are dropped lazily when they surface.
+// Timers of one keyed operator: a min-heap of (time, key, namespace), with at most one timer
+// per key, namespace and time, as in Flink. Deleted timers are dropped lazily when they surface.
+// The namespace (a window, for window operators) is optional.
 
 export interface Timer {
   readonly time: number
   readonly key: unknown
   readonly mapKey: unknown
+  readonly namespace?: string
+}
+
+function timerId(time: number, mapKey: unknown, namespace: string | undefined): string {
+  return namespace === undefined ? `${time}|${String(mapKey)}` : `${time}|${String(mapKey)}|${namespace}`
 }
 
 export class ProcessingTimeTimers {
   private readonly heap: Timer[] = []
   private readonly registered = new Set<string>()
 
-  register(time: number, key: unknown, mapKey: unknown): boolean {
-    const id = `${time}|${String(mapKey)}`
+  register(time: number, key: unknown, mapKey: unknown, namespace?: string): boolean {
+    const id = timerId(time, mapKey, namespace)
     if (this.registered.has(id)) return false
     this.registered.add(id)
-    this.push({ time, key, mapKey })
+    this.push(namespace === undefined ? { time, key, mapKey } : { time, key, mapKey, namespace })
     return true
   }
 
-  delete(time: number, mapKey: unknown): void {
-    this.registered.delete(`${time}|${String(mapKey)}`)
+  /** True when the timer was registered (and is now deleted). */
+  delete(time: number, mapKey: unknown, namespace?: string): boolean {
+    return this.registered.delete(timerId(time, mapKey, namespace))
   }
 
   /** Earliest pending timer's time, or Infinity. */
@@ -35,7 +42,7 @@ export class ProcessingTimeTimers {
     const top = this.heap[0]
     if (top === undefined || top.time > now) return undefined
     this.pop()
-    this.registered.delete(`${top.time}|${String(top.mapKey)}`)
+    this.registered.delete(timerId(top.time, top.mapKey, top.namespace))
     return top
   }
 
@@ -48,7 +55,7 @@ export class ProcessingTimeTimers {
     // A timer deleted and registered again has a stale copy in the heap: list each id once.
     const seen = new Set<string>()
     return this.heap.filter((t) => {
-      const id = `${t.time}|${String(t.mapKey)}`
+      const id = timerId(t.time, t.mapKey, t.namespace)
       if (!this.registered.has(id) || seen.has(id)) return false
       seen.add(id)
       return true
@@ -58,7 +65,7 @@ export class ProcessingTimeTimers {
   private dropDeleted(): void {
     while (this.heap.length > 0) {
       const t = this.heap[0]!
-      if (this.registered.has(`${t.time}|${String(t.mapKey)}`)) return
+      if (this.registered.has(timerId(t.time, t.mapKey, t.namespace))) return
       this.pop()
     }
   }
@@ -93,3 +100,6 @@ export class ProcessingTimeTimers {
     h[i] = last
   }
 }
+
+/** The same heap serves event-time timers. */
+export { ProcessingTimeTimers as TimerQueue }
