@@ -2,7 +2,7 @@
 // Drawn on stderr; output that the job prints goes through here so that the line is cleared
 // before and redrawn after it.
 
-import type { JobMetrics } from '../runtime/jobmanager/mini-cluster.ts'
+import type { JobMetrics } from '../runtime/jobmanager/job-types.ts'
 
 const REDRAW_MS = 250
 

@@ -85,6 +85,7 @@ export const NETWORK_BATCH_RECORDS = intOption('taskmanager.network.batch-record
 export const NETWORK_CREDITS = intOption('taskmanager.network.credits-per-channel', 4, 'Buffers a receiver grants each input channel: the back-pressure window.', 1, 1024)
 export const TASK_SLOTS = intOption('taskmanager.numberOfTaskSlots', -1, 'Slots (worker threads) of the embedded TaskManager. -1: as many as the highest operator parallelism.', -1, 1024)
 export const REST_PORT = intOption('rest.port', 8081, 'Port of the REST API.', 0, 65535)
+export const SLOT_REQUEST_TIMEOUT = durationOption('slot.request.timeout', 300_000, 'How long a job waits for enough free slots before it fails.')
 export const REST_BIND_ADDRESS = stringOption('rest.bind-address', '127.0.0.1', 'Address the REST API listens on. The API can cancel jobs and write savepoints anywhere the JobManager may write: listen beyond 127.0.0.1 (0.0.0.0: every interface) only on a trusted network.')
 
 export function doubleOption(key: string, defaultValue: number, description: string, min = -Infinity, max = Infinity): ConfigOption<number> {
@@ -135,7 +136,7 @@ export const EXP_ATTEMPTS = intOption('restart-strategy.exponential-delay.attemp
 /** All known options by key, for validation of -D and config files. */
 export const ALL_OPTIONS: ReadonlyMap<string, ConfigOption<unknown>> = new Map(
   [
-    PARALLELISM_DEFAULT, MAX_PARALLELISM, OBJECT_REUSE, OPERATOR_CHAINING, BUFFER_TIMEOUT, NETWORK_BATCH_RECORDS, NETWORK_CREDITS, TASK_SLOTS, REST_PORT, REST_BIND_ADDRESS,
+    PARALLELISM_DEFAULT, MAX_PARALLELISM, OBJECT_REUSE, OPERATOR_CHAINING, BUFFER_TIMEOUT, NETWORK_BATCH_RECORDS, NETWORK_CREDITS, TASK_SLOTS, SLOT_REQUEST_TIMEOUT, REST_PORT, REST_BIND_ADDRESS,
     CHECKPOINTING_INTERVAL, CHECKPOINTING_MODE, CHECKPOINTING_TIMEOUT, CHECKPOINTING_MIN_PAUSE, CHECKPOINTING_MAX_CONCURRENT, CHECKPOINTING_TOLERABLE_FAILURES,
     CHECKPOINTING_RETENTION, CHECKPOINTING_UNALIGNED, CHECKPOINTING_ALIGNED_TIMEOUT, CHECKPOINTS_DIR, CHECKPOINTS_NUM_RETAINED, CHECKPOINT_STORAGE, SAVEPOINTS_DIR,
     STATE_BACKEND, STATE_BACKEND_INCREMENTAL, LMDB_LOCAL_DIR,

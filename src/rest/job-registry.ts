@@ -9,7 +9,7 @@ import type { CheckpointOptions } from '../checkpoint/checkpoint-options.ts'
 import type { CheckpointStats } from '../checkpoint/coordinator.ts'
 import type { CompletedCheckpointRef } from '../checkpoint/storage/checkpoint-storage.ts'
 import type { Configuration } from '../config/configuration.ts'
-import type { JobMetrics, JobResult } from '../runtime/jobmanager/mini-cluster.ts'
+import type { JobMetrics, JobResult } from '../runtime/jobmanager/job-types.ts'
 
 export type ManagedJobStatus = 'RUNNING' | 'RESTARTING' | 'FINISHED' | 'FAILED' | 'CANCELED'
 

@@ -2,9 +2,6 @@
 // checkpointing. It ends when every task finished, when any task fails, or when canceled;
 // the JobExecution decides what happens next.
 
-import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads'
-import { fileURLToPath } from 'node:url'
-import { extname } from 'node:path'
 import type { CompiledJob } from '../compile.ts'
 import type { CheckpointingSetup, FromWorker, ToWorker, WorkerSetup } from '../messages.ts'
 import { SourceCoordinator } from './source-coordinator.ts'
@@ -12,7 +9,9 @@ import { slotOf } from '../taskmanager/task-executor.ts'
 import { deserializeError, WeirError } from '../../errors.ts'
 import type { CheckpointCoordinator } from '../../checkpoint/coordinator.ts'
 import type { RestorePlan } from '../../checkpoint/restore-plan.ts'
-import type { JobMetrics } from './mini-cluster.ts'
+import type { JobMetrics } from './job-types.ts'
+import type { AllocatedSlot } from './scheduler.ts'
+import type { SlotDeployment, SlotListener, SlotLocation, TaskManagerGateway } from '../taskmanager/task-manager.ts'
 
 export type AttemptOutcome =
   | { readonly kind: 'finished' }
@@ -22,33 +21,26 @@ export type AttemptOutcome =
 export interface AttemptSetup {
   readonly job: CompiledJob
   readonly jobId: string
-  readonly slots: number
+  /** The attempt's slots, by global slot index; subtask i of every vertex runs in slot i mod slots. */
+  readonly slots: readonly AllocatedSlot[]
   readonly attemptNumber: number
   readonly artifactUrl: string
   readonly args: readonly string[]
   readonly checkpointing: CheckpointingSetup
   readonly restore: RestorePlan | null
   readonly coordinator: CheckpointCoordinator
+  /** Where each TaskManager's slots take data from peers on other TaskManagers (cluster mode). */
+  readonly dataAddressOf?: (taskManager: TaskManagerGateway, localIndex: number) => { host: string; port: number } | null
   readonly onStdout?: (text: string) => void
   readonly onMetrics?: (metrics: JobMetrics) => void
-}
-
-const here = fileURLToPath(import.meta.url)
-const WORKER_ENTRY = new URL(`../taskmanager/slot-worker${extname(here)}`, import.meta.url)
-
-/**
- * The worker's entry. Built code starts the .js entry directly; when Weir itself runs from its
- * TypeScript sources (tests, development), loader hooks do not reach workers on Node 20, so the
- * worker first registers tsx and then imports the .ts entry.
- */
-function workerEntry(): [URL | string, { eval?: boolean }] {
-  if (extname(here) !== '.ts') return [WORKER_ENTRY, {}]
-  const tsx = import.meta.resolve('tsx/esm/api')
-  return [`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_ENTRY.href)}) })`, { eval: true }]
+  /** A checkpoint completed (its metadata is written), before tasks hear of it. */
+  readonly onCheckpointComplete?: (checkpointId: number) => void
 }
 
 export class Attempt {
-  private readonly workers: Worker[] = []
+  readonly attemptId: string
+  private readonly numSlots: number
+  private readonly deployedOn: TaskManagerGateway[] = []
   private readonly enumerators = new Map<number, SourceCoordinator>()
   private readonly workerMetrics: JobMetrics[]
   private readonly taskKeys: string[] = []
@@ -64,7 +56,9 @@ export class Attempt {
 
   constructor(private readonly setup: AttemptSetup) {
     const { job } = setup
-    this.workerMetrics = Array.from({ length: setup.slots }, () => ({ recordsIn: 0, recordsOut: 0 }))
+    this.attemptId = `${setup.jobId}/${setup.attemptNumber}`
+    this.numSlots = setup.slots.length
+    this.workerMetrics = Array.from({ length: this.numSlots }, () => ({ recordsIn: 0, recordsOut: 0 }))
     for (const v of job.graph.vertices) for (let i = 0; i < v.parallelism; i++) this.taskKeys.push(`${v.id}/${i}`)
     this.remainingTasks = this.taskKeys.length
     this.outcome = new Promise((resolve) => (this.settle = resolve))
@@ -105,7 +99,8 @@ export class Attempt {
   private finalSavepoint: { dir: string; resolve: (path: string) => void; reject: (e: Error) => void } | null = null
 
   private deploy(): void {
-    const { job, slots, restore } = this.setup
+    const { job, restore } = this.setup
+    const slots = this.numSlots
     for (const vertex of job.graph.vertices) {
       const head = vertex.operators[0]!
       if (head.kind !== 'source') continue
@@ -115,16 +110,12 @@ export class Attempt {
     }
     for (const c of this.enumerators.values()) c.start()
 
-    // One channel per pair of slots carries all data between them.
-    const ports: Array<Record<number, MessagePort>> = Array.from({ length: slots }, () => ({}))
-    for (let a = 0; a < slots; a++) {
-      for (let b = a + 1; b < slots; b++) {
-        const { port1, port2 } = new MessageChannel()
-        ports[a]![b] = port1
-        ports[b]![a] = port2
-      }
-    }
-    for (let slot = 0; slot < slots; slot++) {
+    const locations: SlotLocation[] = this.setup.slots.map((s) => ({
+      taskManagerId: s.taskManager.id,
+      dataAddress: this.setup.dataAddressOf?.(s.taskManager, s.localIndex) ?? null,
+    }))
+    const byTaskManager = new Map<TaskManagerGateway, SlotDeployment[]>()
+    this.setup.slots.forEach((allocated, slot) => {
       const workerSetup: WorkerSetup = {
         workerIndex: slot, numWorkers: slots, artifactUrl: this.setup.artifactUrl,
         args: [...this.setup.args], config: job.config.toRaw(), attempt: this.setup.attemptNumber,
@@ -132,27 +123,28 @@ export class Attempt {
         restoreOperatorState: restore ? restore.operatorState : null,
         routeStdout: this.setup.onStdout !== undefined,
       }
-      const [entry, entryOptions] = workerEntry()
-      const worker = new Worker(entry, {
-        ...entryOptions,
-        workerData: { setup: workerSetup, ports: ports[slot] },
-        transferList: Object.values(ports[slot]!),
-        name: `weir-slot-${slot}`,
-      })
-      worker.on('message', (m: FromWorker) => this.onWorkerMessage(slot, m))
-      worker.on('error', (e) => void this.fail(new WeirError('WEIR_WORKER_LOST', `slot ${slot} crashed: ${e.message}`, { cause: e, retriable: true })))
-      worker.on('exit', (code) => {
-        if (!this.done) void this.fail(new WeirError('WEIR_WORKER_LOST', `slot ${slot} exited unexpectedly with code ${code}`, { retriable: true }))
-      })
-      this.workers.push(worker)
+      const list = byTaskManager.get(allocated.taskManager) ?? []
+      list.push({ slot, setup: workerSetup })
+      byTaskManager.set(allocated.taskManager, list)
+    })
+    const listener: SlotListener = {
+      onSlotMessage: (slot, m) => this.onWorkerMessage(slot, m),
+      onSlotLost: (_slot, error) => void this.fail(error),
+    }
+    for (const [taskManager, deployments] of byTaskManager) {
+      this.deployedOn.push(taskManager)
+      taskManager.deploy({ attemptId: this.attemptId, slots: deployments, locations }, listener)
     }
     this.setup.coordinator.startAttempt({
       taskKeys: this.taskKeys,
-      allTasksRunning: () => this.runningSlots === this.setup.slots && this.ended.size === 0 && !this.done,
+      allTasksRunning: () => this.runningSlots === this.numSlots && this.ended.size === 0 && !this.done,
       sendTrigger: (barrier, final) => {
         for (let slot = 0; slot < slots; slot++) this.send(slot, { type: 'trigger-checkpoint', barrier, final })
       },
-      sendComplete: (id) => this.broadcast({ type: 'checkpoint-complete', checkpointId: id }),
+      sendComplete: (id) => {
+        this.setup.onCheckpointComplete?.(id)
+        this.broadcast({ type: 'checkpoint-complete', checkpointId: id })
+      },
       sendAborted: (id) => this.broadcast({ type: 'checkpoint-aborted', checkpointId: id }),
       snapshotEnumerators: (id) => {
         const states: Record<string, unknown> = {}
@@ -168,17 +160,22 @@ export class Attempt {
     const mine: NonNullable<WorkerSetup['restore']> = {}
     for (const [key, sources] of Object.entries(restore.tasks)) {
       const subtask = Number(key.split('/')[1])
-      if (slotOf(subtask, this.setup.slots) === slot) mine[key] = sources
+      if (slotOf(subtask, this.numSlots) === slot) mine[key] = sources
     }
     return mine
   }
 
   private send(slot: number, message: ToWorker): void {
-    if (!this.done) this.workers[slot]?.postMessage(message)
+    if (!this.done) this.setup.slots[slot]?.taskManager.send(this.attemptId, slot, message)
   }
 
   private broadcast(message: ToWorker): void {
-    for (let slot = 0; slot < this.workers.length; slot++) this.send(slot, message)
+    for (let slot = 0; slot < this.numSlots; slot++) this.send(slot, message)
+  }
+
+  /** A TaskManager that runs part of this attempt is gone: the attempt fails. */
+  taskManagerLost(taskManagerId: string, error: WeirError): void {
+    if (this.deployedOn.some((t) => t.id === taskManagerId)) void this.fail(error)
   }
 
   private onWorkerMessage(slot: number, m: FromWorker): void {
@@ -266,7 +263,7 @@ export class Attempt {
         // the attempt is over; a failing close changes nothing
       }
     }
-    await Promise.all(this.workers.map((w) => w.terminate()))
+    await Promise.all(this.deployedOn.map((t) => t.release(this.attemptId).catch(() => {})))
     this.settle(outcome)
   }
 }

@@ -1,0 +1,24 @@
+// Where a job's tasks restore from: the checkpoint or savepoint given at submission (-s /
+// --from-checkpoint, 'latest' under state.checkpoints.dir), or on a restart the latest
+// completed checkpoint. Turns a checkpoint's metadata into a RestorePlan for the job's graph.
+
+import type { CompiledJob } from '../compile.ts'
+import { UserError } from '../../errors.ts'
+import type { CheckpointOptions } from '../../checkpoint/checkpoint-options.ts'
+import { findLatestCheckpoint, readMetadata, resolveCheckpointDir, type CheckpointMetadata } from '../../checkpoint/metadata.ts'
+import { metadataPath } from '../../checkpoint/protocol/paths.ts'
+import { planRestore, type RestorePlan } from '../../checkpoint/restore-plan.ts'
+
+export type InitialRestore = RestorePlan & { readonly source: string; readonly isSavepoint: boolean }
+
+export async function planFromPath(path: string, options: CheckpointOptions, job: CompiledJob, allowNonRestored: boolean): Promise<InitialRestore> {
+  let dir: string
+  if (path === 'latest') {
+    if (!options.dir) throw new UserError('WEIR_RESTORE_FAILED', '--from-checkpoint latest needs state.checkpoints.dir to know where to look')
+    dir = await findLatestCheckpoint(options.dir)
+  } else {
+    dir = resolveCheckpointDir(path)
+  }
+  const metadata: CheckpointMetadata = await readMetadata(metadataPath(dir))
+  return { ...planRestore(metadata, dir, job.graph, allowNonRestored), source: dir, isSavepoint: metadata.kind === 'savepoint' }
+}

@@ -1,0 +1,53 @@
+// CREATED: a submitted job is loaded and compiled, its checkpoint storage prepared and, when
+// it resumes from a checkpoint or savepoint, its restore planned. Everything here can fail
+// because of what the user gave (a broken job, a missing savepoint): the submission fails with
+// that error and nothing is deployed.
+
+import { randomBytes } from 'node:crypto'
+import { compileJob, type CompiledJob } from '../../compile.ts'
+import { loadJobDefinition } from '../../load-job.ts'
+import { readCheckpointOptions, type CheckpointOptions } from '../../../checkpoint/checkpoint-options.ts'
+import { FsCheckpointStorage } from '../../../checkpoint/storage/fs-checkpoint-storage.ts'
+import { MemoryCheckpointStorage } from '../../../checkpoint/storage/memory-checkpoint-storage.ts'
+import type { CheckpointStorage } from '../../../checkpoint/storage/checkpoint-storage.ts'
+import { planFromPath, type InitialRestore } from '../restore-planner.ts'
+import type { JobRunOptions } from '../job-types.ts'
+
+export interface PreparedJob {
+  readonly job: CompiledJob
+  readonly jobId: string
+  readonly checkpointOptions: CheckpointOptions
+  readonly storage: CheckpointStorage
+  readonly initialRestore: InitialRestore | null
+}
+
+export async function prepareJob(options: JobRunOptions, jobId: string = newJobId()): Promise<PreparedJob> {
+  const definition = await loadJobDefinition(options.artifactUrl, options.jobFile)
+  const job = compileJob(definition, options.args ?? [], options.config ?? {})
+  const checkpointOptions = readCheckpointOptions(job.config)
+  // Savepoints work without periodic checkpoints, so there is always a coordinator and a storage.
+  let storage: CheckpointStorage
+  if (checkpointOptions.storage === 'filesystem' && checkpointOptions.intervalMs !== null) {
+    const fs = new FsCheckpointStorage(checkpointOptions.dir!, jobId)
+    await fs.initialize()
+    storage = fs
+  } else {
+    storage = new MemoryCheckpointStorage()
+  }
+  let initialRestore: InitialRestore | null = null
+  if (options.restoreFrom !== undefined) {
+    initialRestore = await planFromPath(options.restoreFrom, checkpointOptions, job, options.allowNonRestoredState ?? false)
+    options.onLog?.(`Restoring job '${job.name}' from ${initialRestore.isSavepoint ? 'savepoint' : 'checkpoint'} ${initialRestore.checkpointId} (${initialRestore.source})`)
+  }
+  for (const v of job.graph.vertices) {
+    const head = v.operators[0]!
+    if (head.kind === 'source' && head.source.rewindable === false) {
+      options.onLog?.(`Warning: source '${head.name}' cannot rewind: records that arrive while the job is down (after a failure, until it restarts) are lost, as with Flink's socket source`)
+    }
+  }
+  return { job, jobId, checkpointOptions, storage, initialRestore }
+}
+
+export function newJobId(): string {
+  return randomBytes(16).toString('hex')
+}

@@ -1,0 +1,53 @@
+// RESTARTING: the running attempt failed. The restart strategy decides whether the job
+// restarts and after what delay; the restart restores every task from the latest completed
+// checkpoint (or the initial savepoint, or the beginning), on whatever slots are registered
+// by then, including TaskManagers that joined after the failure.
+
+import { WeirError, isWeirError } from '../../../errors.ts'
+import { planRestore, type RestorePlan } from '../../../checkpoint/restore-plan.ts'
+import type { JobMasterContext, Transition } from './job-state.ts'
+
+export async function restarting(ctx: JobMasterContext, error: WeirError): Promise<Transition> {
+  const strategy = ctx.restartStrategy
+  strategy.notifyFailure(Date.now())
+  if (!error.retriable || !strategy.canRestart()) {
+    if (error.retriable && strategy.name !== 'none') ctx.log(`Not restarting: ${strategy.describeLimit()}`)
+    return { to: 'failed', error }
+  }
+  const delay = strategy.backoffMs()
+  ctx.status = 'RESTARTING'
+  const latest = ctx.coordinator.latest
+  const initial = ctx.initialRestore
+  ctx.log(`Attempt ${ctx.attemptNumber} of job '${ctx.job.name}' failed: ${error.message}`)
+  ctx.log(`Restarting in ${delay} ms from ${latest ? `checkpoint ${latest.id}` : initial ? `checkpoint ${initial.checkpointId}` : 'the beginning (no checkpoint completed yet)'} (${strategy.name})`)
+  await cancellableDelay(delay, ctx.cancellation)
+  if (ctx.canceled) return { to: 'canceled' }
+  ctx.restarts++
+  ctx.attemptNumber++
+  let restore: RestorePlan | null
+  try {
+    restore = latest ? planRestore(latest.metadata, latest.dir, ctx.job.graph, ctx.options.allowNonRestoredState ?? false) : initial
+  } catch (e) {
+    return { to: 'failed', error: isWeirError(e) ? e : new WeirError('WEIR_RESTORE_FAILED', (e as Error).message) }
+  }
+  if (restore) {
+    ctx.restored = { id: restore.checkpointId, path: latest?.dir ?? initial?.source ?? null, isSavepoint: latest ? false : (initial?.isSavepoint ?? false), restoredAt: Date.now() }
+    ctx.restoreCount++
+  }
+  return { to: 'running', restore }
+}
+
+function cancellableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve()
+    const onAbort = () => {
+      clearTimeout(t)
+      resolve()
+    }
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}

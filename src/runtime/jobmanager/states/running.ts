@@ -1,0 +1,54 @@
+// RUNNING: get the slots the job needs (waiting up to slot.request.timeout), deploy one attempt
+// on them, and wait for its end. A finished attempt finishes the job; a failed one goes to
+// restarting, which asks the restart strategy.
+
+import { Attempt } from '../attempt.ts'
+import { WeirError, isWeirError } from '../../../errors.ts'
+import { SLOT_REQUEST_TIMEOUT } from '../../../config/options.ts'
+import type { MemoryCheckpointStorage } from '../../../checkpoint/storage/memory-checkpoint-storage.ts'
+import type { CheckpointingSetup } from '../../messages.ts'
+import type { RestorePlan } from '../../../checkpoint/restore-plan.ts'
+import type { AllocatedSlot } from '../scheduler.ts'
+import type { JobMasterContext, Transition } from './job-state.ts'
+
+export async function running(ctx: JobMasterContext, restore: RestorePlan | null): Promise<Transition> {
+  ctx.status = 'RUNNING'
+  const pool = ctx.services.slotPool
+  let slots: AllocatedSlot[]
+  try {
+    slots = await pool.allocate(ctx.slots, ctx.job.config.get(SLOT_REQUEST_TIMEOUT) ?? Infinity, ctx.cancellation)
+  } catch (e) {
+    if (ctx.canceled) return { to: 'canceled' }
+    return { to: 'failed', error: isWeirError(e) ? e : new WeirError('WEIR_INTERNAL', (e as Error).message, { cause: e }) }
+  }
+  const { checkpointOptions: cp, coordinator } = ctx
+  const checkpointing: CheckpointingSetup = {
+    periodic: cp.intervalMs !== null,
+    exactlyOnce: cp.exactlyOnce,
+    unaligned: cp.unaligned,
+    alignedTimeoutMs: cp.alignedTimeoutMs,
+    storage: coordinator.storage.type === 'filesystem'
+      ? { type: 'filesystem', baseDir: cp.dir! }
+      : { type: 'jobmanager', maxStateBytes: (coordinator.storage as MemoryCheckpointStorage).maxStateBytes },
+  }
+  const attempt = new Attempt({
+    job: ctx.job, jobId: ctx.jobId, slots, attemptNumber: ctx.attemptNumber,
+    artifactUrl: ctx.options.artifactUrl, args: ctx.options.args ?? [], checkpointing, restore,
+    coordinator, dataAddressOf: ctx.services.dataAddressOf,
+    onStdout: ctx.options.onStdout, onMetrics: ctx.options.onMetrics,
+    onCheckpointComplete: () => {
+      const latest = coordinator.latest
+      if (latest) void ctx.services.ha.setLatestCheckpoint(ctx.jobId, { checkpointId: latest.id, path: latest.dir ?? null }).catch((e) => ctx.log(`Could not record checkpoint ${latest.id} for high availability: ${(e as Error).message}`))
+    },
+  })
+  const stopListening = pool.onTaskManagerLost((id, error) => attempt.taskManagerLost(id, error))
+  ctx.attempt = attempt
+  ctx.attemptStartedAt = performance.now()
+  if (ctx.canceled) await attempt.cancel()
+  const outcome = await attempt.outcome
+  stopListening()
+  pool.release(slots)
+  if (outcome.kind === 'finished' || ctx.stopping) return { to: 'finished' }
+  if (outcome.kind === 'canceled' || ctx.canceled) return { to: 'canceled' }
+  return { to: 'restarting', error: outcome.error }
+}

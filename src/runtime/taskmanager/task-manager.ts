@@ -1,0 +1,139 @@
+// A TaskManager: offers slots, each a worker thread, and runs the share of an attempt that the
+// JobManager deploys to it. The JobManager sees every TaskManager through TaskManagerGateway,
+// whether it lives in the same process (the embedded mini cluster calls this class directly)
+// or in another one (cluster mode puts an RPC connection between the two; src/cluster/).
+//
+// Slots of one attempt that run on the same TaskManager exchange data over MessagePorts
+// created here; slots on different TaskManagers over the data plane the deployment names.
+
+import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads'
+import { fileURLToPath } from 'node:url'
+import { extname } from 'node:path'
+import type { FromWorker, ToWorker, WorkerSetup } from '../messages.ts'
+import { WeirError } from '../../errors.ts'
+
+/** One slot's share of an attempt. */
+export interface SlotDeployment {
+  /** The slot's global index in the attempt (0 to numSlots - 1 over every TaskManager). */
+  readonly slot: number
+  readonly setup: WorkerSetup
+}
+
+/** Where a slot of an attempt runs; remote peers are reached at their data address. */
+export interface SlotLocation {
+  readonly taskManagerId: string
+  /** The data-plane endpoint of that slot (cluster mode); null in one process. */
+  readonly dataAddress: { readonly host: string; readonly port: number } | null
+}
+
+export interface AttemptDeployment {
+  /** Unique per job attempt: `${jobId}/${attemptNumber}`. */
+  readonly attemptId: string
+  readonly slots: readonly SlotDeployment[]
+  /** Every slot of the attempt, by global index. */
+  readonly locations: readonly SlotLocation[]
+}
+
+/** What a TaskManager reports about the slots of a deployed attempt. */
+export interface SlotListener {
+  onSlotMessage(slot: number, message: FromWorker): void
+  /** The slot's worker died (crash, unexpected exit, its TaskManager is gone). */
+  onSlotLost(slot: number, error: WeirError): void
+}
+
+/** The JobManager's view of a TaskManager. */
+export interface TaskManagerGateway {
+  readonly id: string
+  readonly numSlots: number
+  /** Starts the attempt's slots on this TaskManager; messages and losses go to `listener`. */
+  deploy(deployment: AttemptDeployment, listener: SlotListener): void
+  /** A control message for one slot of a deployed attempt. */
+  send(attemptId: string, slot: number, message: ToWorker): void
+  /** Stops the attempt's slots on this TaskManager (terminates their workers). */
+  release(attemptId: string): Promise<void>
+}
+
+const here = fileURLToPath(import.meta.url)
+const WORKER_ENTRY = new URL(`./slot-worker${extname(here)}`, import.meta.url)
+
+/**
+ * The worker's entry. Built code starts the .js entry directly; when Weir itself runs from its
+ * TypeScript sources (tests, development), loader hooks do not reach workers on Node 20, so the
+ * worker first registers tsx and then imports the .ts entry.
+ */
+function workerEntry(): [URL | string, { eval?: boolean }] {
+  if (extname(here) !== '.ts') return [WORKER_ENTRY, {}]
+  const tsx = import.meta.resolve('tsx/esm/api')
+  return [`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_ENTRY.href)}) })`, { eval: true }]
+}
+
+interface DeployedAttempt {
+  readonly workers: Map<number, Worker>
+  released: boolean
+}
+
+/** The TaskManager itself: its slots are worker threads of this process. */
+export class TaskManager implements TaskManagerGateway {
+  private readonly attempts = new Map<string, DeployedAttempt>()
+
+  constructor(readonly id: string, readonly numSlots: number) {}
+
+  deploy(deployment: AttemptDeployment, listener: SlotListener): void {
+    const mine = new Set(deployment.slots.map((s) => s.slot))
+    // One MessageChannel per pair of co-located slots carries all data between them.
+    const ports = new Map<number, Record<number, MessagePort>>()
+    for (const s of mine) ports.set(s, {})
+    const sorted = [...mine].sort((a, b) => a - b)
+    for (let i = 0; i < sorted.length; i++) {
+      for (let j = i + 1; j < sorted.length; j++) {
+        const { port1, port2 } = new MessageChannel()
+        ports.get(sorted[i]!)![sorted[j]!] = port1
+        ports.get(sorted[j]!)![sorted[i]!] = port2
+      }
+    }
+    const remote: Record<number, { host: string; port: number }> = {}
+    deployment.locations.forEach((loc, slot) => {
+      if (!mine.has(slot) && loc.dataAddress) remote[slot] = loc.dataAddress
+    })
+    const attempt: DeployedAttempt = { workers: new Map(), released: false }
+    this.attempts.set(deployment.attemptId, attempt)
+    for (const { slot, setup } of deployment.slots) {
+      const slotPorts = ports.get(slot)!
+      const [entry, entryOptions] = workerEntry()
+      const worker = new Worker(entry, {
+        ...entryOptions,
+        workerData: { setup, ports: slotPorts, remotePeers: remote },
+        transferList: Object.values(slotPorts),
+        name: `weir-slot-${slot}`,
+      })
+      worker.on('message', (m: FromWorker) => {
+        if (!attempt.released) listener.onSlotMessage(slot, m)
+      })
+      worker.on('error', (e) => {
+        if (!attempt.released) listener.onSlotLost(slot, new WeirError('WEIR_WORKER_LOST', `slot ${slot} crashed: ${e.message}`, { cause: e, retriable: true }))
+      })
+      worker.on('exit', (code) => {
+        if (!attempt.released) listener.onSlotLost(slot, new WeirError('WEIR_WORKER_LOST', `slot ${slot} exited unexpectedly with code ${code}`, { retriable: true }))
+      })
+      attempt.workers.set(slot, worker)
+    }
+  }
+
+  send(attemptId: string, slot: number, message: ToWorker): void {
+    const attempt = this.attempts.get(attemptId)
+    if (attempt && !attempt.released) attempt.workers.get(slot)?.postMessage(message)
+  }
+
+  async release(attemptId: string): Promise<void> {
+    const attempt = this.attempts.get(attemptId)
+    if (!attempt) return
+    attempt.released = true
+    this.attempts.delete(attemptId)
+    await Promise.all([...attempt.workers.values()].map((w) => w.terminate()))
+  }
+
+  /** Stops every attempt (the TaskManager shuts down). */
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.attempts.keys()].map((id) => this.release(id)))
+  }
+}
