@@ -52,6 +52,8 @@ export type ToWorker =
   | { readonly type: 'stop-tasks' }
   /** Stop with savepoint and drain: sources end their input now. */
   | { readonly type: 'drain-sources' }
+  /** Cluster mode: every slot's data address is known; dial the peers on other TaskManagers. */
+  | { readonly type: 'connect-peers'; readonly addresses: Readonly<Record<number, { readonly host: string; readonly port: number }>> }
 
 export type FromWorker =
   | { readonly type: 'split-request'; readonly vertex: number; readonly subtask: number }
@@ -66,3 +68,5 @@ export type FromWorker =
   | { readonly type: 'metrics'; readonly recordsIn: number; readonly recordsOut: number; readonly watermarks?: number[] }
   | { readonly type: 'stdout'; readonly text: string }
   | { readonly type: 'canceled' }
+  /** Cluster mode: the slot listens for its peers on other TaskManagers here. */
+  | { readonly type: 'data-address'; readonly host: string; readonly port: number }

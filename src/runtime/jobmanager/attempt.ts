@@ -29,8 +29,6 @@ export interface AttemptSetup {
   readonly checkpointing: CheckpointingSetup
   readonly restore: RestorePlan | null
   readonly coordinator: CheckpointCoordinator
-  /** Where each TaskManager's slots take data from peers on other TaskManagers (cluster mode). */
-  readonly dataAddressOf?: (taskManager: TaskManagerGateway, localIndex: number) => { host: string; port: number } | null
   readonly onStdout?: (text: string) => void
   readonly onMetrics?: (metrics: JobMetrics) => void
   /** A checkpoint completed (its metadata is written), before tasks hear of it. */
@@ -96,6 +94,9 @@ export class Attempt {
     })
   }
 
+  private awaitingDataAddresses = 0
+  private readonly dataAddresses: Record<number, { host: string; port: number }> = {}
+
   private finalSavepoint: { dir: string; resolve: (path: string) => void; reject: (e: Error) => void } | null = null
 
   private deploy(): void {
@@ -110,10 +111,9 @@ export class Attempt {
     }
     for (const c of this.enumerators.values()) c.start()
 
-    const locations: SlotLocation[] = this.setup.slots.map((s) => ({
-      taskManagerId: s.taskManager.id,
-      dataAddress: this.setup.dataAddressOf?.(s.taskManager, s.localIndex) ?? null,
-    }))
+    const locations: SlotLocation[] = this.setup.slots.map((s) => ({ taskManagerId: s.taskManager.id }))
+    // Across TaskManagers every slot opens a data port; once all are known, the slots dial.
+    this.awaitingDataAddresses = new Set(locations.map((l) => l.taskManagerId)).size > 1 ? slots : 0
     const byTaskManager = new Map<TaskManagerGateway, SlotDeployment[]>()
     this.setup.slots.forEach((allocated, slot) => {
       const workerSetup: WorkerSetup = {
@@ -216,6 +216,10 @@ export class Attempt {
         void this.fail(deserializeError(m.error))
         return
       case 'canceled':
+        return
+      case 'data-address':
+        this.dataAddresses[slot] = { host: m.host, port: m.port }
+        if (--this.awaitingDataAddresses === 0) this.broadcast({ type: 'connect-peers', addresses: this.dataAddresses })
         return
     }
   }

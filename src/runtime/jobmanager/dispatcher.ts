@@ -11,14 +11,12 @@ import type { JobRunOptions } from './job-types.ts'
 import { SlotPool } from './scheduler.ts'
 import type { HighAvailabilityServices } from './ha/high-availability.ts'
 import { prepareJob, type PreparedJob } from './states/created.ts'
-import type { JobMasterServices } from './states/job-state.ts'
 
 /** Ended jobs kept for the REST API (the oldest are dropped first). */
 const KEPT_ENDED_JOBS = 100
 
 export interface DispatcherOptions {
   readonly ha: HighAvailabilityServices
-  readonly dataAddressOf?: JobMasterServices['dataAddressOf']
   /** Slots a job needs; default: its highest parallelism (slot sharing). */
   readonly slotsFor?: (job: CompiledJob) => number
 }
@@ -47,7 +45,7 @@ export class Dispatcher {
       restoreFrom: options.restoreFrom, allowNonRestoredState: options.allowNonRestoredState,
     }, bytes)
     const slots = this.options.slotsFor?.(prepared.job) ?? requiredSlots(prepared.job)
-    const master = new JobMaster(prepared, options, { slotPool: this.slotPool, ha: this.options.ha, dataAddressOf: this.options.dataAddressOf }, slots)
+    const master = new JobMaster(prepared, options, { slotPool: this.slotPool, ha: this.options.ha }, slots)
     this.jobs.set(master.jobId, master)
     void master.result.then(() => this.prune())
     for (const l of this.listeners) l(master)

@@ -10,14 +10,28 @@ import { serializeError } from '../../errors.ts'
 import { loadJobDefinition } from '../load-job.ts'
 import { STATE_BACKEND } from '../../config/options.ts'
 import { MessagePortTransport } from '../network/message-port-link.ts'
+import { TcpSlotTransport } from '../network/tcp-link.ts'
+import type { PeerLink, PeerLinkHandler, SlotTransport } from '../network/transport.ts'
 
 // Stacks of user code point into the job's own files (the bundle carries an inline source map).
 process.setSourceMapsEnabled(true)
 
 const setup = workerData.setup as WorkerSetup
 const ports = workerData.ports as Record<string, MessagePort>
+/** Cluster mode: peers on other TaskManagers, reached over TCP from this slot's data port. */
+const dataPlane = workerData.dataPlane as { host: string; port: number; peers: number[] } | undefined
 const port = parentPort!
 const send = (m: FromWorker) => port.postMessage(m)
+
+/** The links of several media as one transport: MessagePorts to co-located slots, TCP to the others. */
+class CombinedTransport implements SlotTransport {
+  constructor(private readonly parts: readonly SlotTransport[]) {}
+  open(handler: PeerLinkHandler): ReadonlyMap<number, PeerLink> {
+    const links = new Map<number, PeerLink>()
+    for (const part of this.parts) for (const [peer, link] of part.open(handler)) links.set(peer, link)
+    return links
+  }
+}
 
 try {
   if (setup.routeStdout) stdoutWriter.target = { write: (text) => send({ type: 'stdout', text }) }
@@ -26,9 +40,21 @@ try {
   // The LMDB backend loads a native addon: only for jobs that use it (it registers itself).
   if (setup.config['state.backend.type'] === 'lmdb' || job.config.get(STATE_BACKEND) === 'lmdb') await import('../../state/lmdb/lmdb-keyed-state-backend.ts')
   const peers = new Map<number, MessagePort>(Object.entries(ports).map(([k, p]) => [Number(k), p]))
-  const executor = new TaskExecutor(job, setup.workerIndex, setup.numWorkers, new MessagePortTransport(peers), send, setup.attempt, setup.jobId, setup.checkpointing, setup.restore, setup.restoreOperatorState)
-  port.on('message', (m: ToWorker) => executor.onControl(m))
+  let transport: SlotTransport = new MessagePortTransport(peers)
+  let tcp: TcpSlotTransport | null = null
+  if (dataPlane && dataPlane.peers.length > 0) {
+    tcp = new TcpSlotTransport({ attemptId: `${setup.jobId}/${setup.attempt}`, slot: setup.workerIndex, peers: dataPlane.peers })
+    const address = await tcp.listen(dataPlane.host, dataPlane.port)
+    send({ type: 'data-address', host: address.host, port: address.port })
+    transport = new CombinedTransport([transport, tcp])
+  }
+  const executor = new TaskExecutor(job, setup.workerIndex, setup.numWorkers, transport, send, setup.attempt, setup.jobId, setup.checkpointing, setup.restore, setup.restoreOperatorState)
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'connect-peers') tcp?.connect(new Map(Object.entries(m.addresses).map(([k, a]) => [Number(k), a])))
+    else executor.onControl(m)
+  })
   executor.start()
 } catch (e) {
   send({ type: 'failed', error: serializeError(e) })
 }
+

@@ -19,11 +19,9 @@ export interface SlotDeployment {
   readonly setup: WorkerSetup
 }
 
-/** Where a slot of an attempt runs; remote peers are reached at their data address. */
+/** Where a slot of an attempt runs. */
 export interface SlotLocation {
   readonly taskManagerId: string
-  /** The data-plane endpoint of that slot (cluster mode); null in one process. */
-  readonly dataAddress: { readonly host: string; readonly port: number } | null
 }
 
 export interface AttemptDeployment {
@@ -76,9 +74,15 @@ interface DeployedAttempt {
 export class TaskManager implements TaskManagerGateway {
   private readonly attempts = new Map<string, DeployedAttempt>()
 
-  constructor(readonly id: string, readonly numSlots: number) {}
+  /**
+   * `data`: where slots listen for peers on other TaskManagers (taskmanager.host,
+   * taskmanager.data.port). Each slot has its own port: slot i of this TaskManager listens on
+   * port + i, or on any free port when port is 0.
+   */
+  constructor(readonly id: string, readonly numSlots: number, private readonly data: { host: string; port: number } = { host: '127.0.0.1', port: 0 }) {}
 
   deploy(deployment: AttemptDeployment, listener: SlotListener): void {
+    const localIndex = (slot: number) => deployment.slots.findIndex((s) => s.slot === slot)
     const mine = new Set(deployment.slots.map((s) => s.slot))
     // One MessageChannel per pair of co-located slots carries all data between them.
     const ports = new Map<number, Record<number, MessagePort>>()
@@ -91,9 +95,10 @@ export class TaskManager implements TaskManagerGateway {
         ports.get(sorted[j]!)![sorted[i]!] = port2
       }
     }
-    const remote: Record<number, { host: string; port: number }> = {}
+    // Slots on other TaskManagers are reached over TCP from each slot's own data port.
+    const remotePeers: number[] = []
     deployment.locations.forEach((loc, slot) => {
-      if (!mine.has(slot) && loc.dataAddress) remote[slot] = loc.dataAddress
+      if (loc.taskManagerId !== this.id) remotePeers.push(slot)
     })
     const attempt: DeployedAttempt = { workers: new Map(), released: false }
     this.attempts.set(deployment.attemptId, attempt)
@@ -102,7 +107,10 @@ export class TaskManager implements TaskManagerGateway {
       const [entry, entryOptions] = workerEntry()
       const worker = new Worker(entry, {
         ...entryOptions,
-        workerData: { setup, ports: slotPorts, remotePeers: remote },
+        workerData: {
+          setup, ports: slotPorts,
+          dataPlane: remotePeers.length > 0 ? { host: this.data.host, port: this.data.port === 0 ? 0 : this.data.port + localIndex(slot), peers: remotePeers } : undefined,
+        },
         transferList: Object.values(slotPorts),
         name: `weir-slot-${slot}`,
       })

@@ -15,7 +15,6 @@ import type { JobResult, JobRunOptions, JobStatus } from '../job-types.ts'
 import type { SlotPool } from '../scheduler.ts'
 import type { HighAvailabilityServices } from '../ha/high-availability.ts'
 import type { InitialRestore } from '../restore-planner.ts'
-import type { TaskManagerGateway } from '../../taskmanager/task-manager.ts'
 
 export type Transition =
   | { readonly to: 'running'; readonly restore: RestorePlan | null }
@@ -28,8 +27,6 @@ export type Transition =
 export interface JobMasterServices {
   readonly slotPool: SlotPool
   readonly ha: HighAvailabilityServices
-  /** Where a slot takes data from slots on other TaskManagers (cluster mode); null in one process. */
-  readonly dataAddressOf?: (taskManager: TaskManagerGateway, localIndex: number) => { host: string; port: number } | null
 }
 
 /** What the states read and change of their job master. */

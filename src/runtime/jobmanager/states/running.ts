@@ -34,7 +34,7 @@ export async function running(ctx: JobMasterContext, restore: RestorePlan | null
   const attempt = new Attempt({
     job: ctx.job, jobId: ctx.jobId, slots, attemptNumber: ctx.attemptNumber,
     artifactUrl: ctx.options.artifactUrl, args: ctx.options.args ?? [], checkpointing, restore,
-    coordinator, dataAddressOf: ctx.services.dataAddressOf,
+    coordinator,
     onStdout: ctx.options.onStdout, onMetrics: ctx.options.onMetrics,
     onCheckpointComplete: () => {
       const latest = coordinator.latest
