@@ -85,6 +85,14 @@ export const NETWORK_BATCH_RECORDS = intOption('taskmanager.network.batch-record
 export const NETWORK_CREDITS = intOption('taskmanager.network.credits-per-channel', 4, 'Buffers a receiver grants each input channel: the back-pressure window.', 1, 1024)
 export const TASK_SLOTS = intOption('taskmanager.numberOfTaskSlots', -1, 'Slots (worker threads) of the embedded TaskManager. -1: as many as the highest operator parallelism.', -1, 1024)
 export const REST_PORT = intOption('rest.port', 8081, 'Port of the REST API.', 0, 65535)
+// Cluster mode (Flink's names and defaults).
+export const JOBMANAGER_RPC_ADDRESS = stringOption('jobmanager.rpc.address', 'localhost', 'Address of the JobManager\'s RPC endpoint: where it listens, and where TaskManagers register.')
+export const JOBMANAGER_RPC_PORT = intOption('jobmanager.rpc.port', 6123, 'Port of the JobManager\'s RPC endpoint.', 0, 65535)
+export const TASKMANAGER_HOST = stringOption('taskmanager.host', null, 'Address a TaskManager\'s data plane listens on and tells the JobManager (default: 127.0.0.1).')
+export const TASKMANAGER_DATA_PORT = intOption('taskmanager.data.port', 0, 'First data port of a TaskManager: slot i listens on this port + i (0: any free ports).', 0, 65535)
+export const HEARTBEAT_INTERVAL = durationOption('heartbeat.interval', 10_000, 'How often the JobManager and TaskManagers send each other heartbeats.')
+export const HEARTBEAT_TIMEOUT = durationOption('heartbeat.timeout', 50_000, 'A peer not heard from for this long is lost (a dropped connection is lost at once).')
+export const HA_STORAGE_DIR = stringOption('high-availability.storageDir', null, 'Directory where a standalone JobManager keeps its jobs and their latest checkpoint pointers (default: in memory).')
 export const SLOT_REQUEST_TIMEOUT = durationOption('slot.request.timeout', 300_000, 'How long a job waits for enough free slots before it fails.')
 export const REST_BIND_ADDRESS = stringOption('rest.bind-address', '127.0.0.1', 'Address the REST API listens on. The API can cancel jobs and write savepoints anywhere the JobManager may write: listen beyond 127.0.0.1 (0.0.0.0: every interface) only on a trusted network.')
 
@@ -137,6 +145,7 @@ export const EXP_ATTEMPTS = intOption('restart-strategy.exponential-delay.attemp
 export const ALL_OPTIONS: ReadonlyMap<string, ConfigOption<unknown>> = new Map(
   [
     PARALLELISM_DEFAULT, MAX_PARALLELISM, OBJECT_REUSE, OPERATOR_CHAINING, BUFFER_TIMEOUT, NETWORK_BATCH_RECORDS, NETWORK_CREDITS, TASK_SLOTS, SLOT_REQUEST_TIMEOUT, REST_PORT, REST_BIND_ADDRESS,
+    JOBMANAGER_RPC_ADDRESS, JOBMANAGER_RPC_PORT, TASKMANAGER_HOST, TASKMANAGER_DATA_PORT, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, HA_STORAGE_DIR,
     CHECKPOINTING_INTERVAL, CHECKPOINTING_MODE, CHECKPOINTING_TIMEOUT, CHECKPOINTING_MIN_PAUSE, CHECKPOINTING_MAX_CONCURRENT, CHECKPOINTING_TOLERABLE_FAILURES,
     CHECKPOINTING_RETENTION, CHECKPOINTING_UNALIGNED, CHECKPOINTING_ALIGNED_TIMEOUT, CHECKPOINTS_DIR, CHECKPOINTS_NUM_RETAINED, CHECKPOINT_STORAGE, SAVEPOINTS_DIR,
     STATE_BACKEND, STATE_BACKEND_INCREMENTAL, LMDB_LOCAL_DIR,

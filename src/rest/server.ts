@@ -21,6 +21,8 @@ export interface RestServerOptions {
   readonly address?: string
   /** Called with unexpected handler errors (answered 500). */
   readonly onError?: (error: Error) => void
+  /** More routes, for the standalone JobManager (job submission, TaskManagers). */
+  readonly routes?: ReadonlyArray<readonly [method: string, pattern: string, handler: Handler]>
 }
 
 export function createRouter(): Router<Handler> {
@@ -48,6 +50,7 @@ export class RestServer {
   private listening: AddressInfo | null = null
 
   private constructor(readonly registry: JobRegistry, private readonly options: RestServerOptions) {
+    for (const [method, pattern, handler] of options.routes ?? []) this.router.add(method, pattern, handler)
     this.server = createServer((req, res) => void this.handle(req, res))
     this.server.keepAliveTimeout = 5_000
   }

@@ -173,6 +173,11 @@ export class Attempt {
     for (let slot = 0; slot < this.numSlots; slot++) this.send(slot, message)
   }
 
+  /** The TaskManager of each slot, by global slot index. */
+  get placement(): string[] {
+    return this.setup.slots.map((s) => s.taskManager.id)
+  }
+
   /** A TaskManager that runs part of this attempt is gone: the attempt fails. */
   taskManagerLost(taskManagerId: string, error: WeirError): void {
     if (this.deployedOn.some((t) => t.id === taskManagerId)) void this.fail(error)
