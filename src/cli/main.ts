@@ -34,6 +34,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('--from-checkpoint <path>', "resume from a retained checkpoint; 'latest' picks the newest complete one under state.checkpoints.dir")
     .option('-n, --allow-non-restored-state', 'skip stored state whose operator (uid) is no longer in the job')
     .option('--no-status', 'do not draw the status line on a terminal')
+    .option('-m, --jobmanager <host:port>', "submit to a standalone JobManager's REST endpoint (weir cluster start) instead of an embedded mini cluster")
+    .option('-d, --detached', 'with -m: print the job id and return; the job runs on')
+    .option('--shutdown-on-attached-exit', 'with -m: cancel the job when this command is interrupted (Ctrl-C); Flink\'s -sae works too')
     .passThroughOptions()
     .action(async (job: string, args: string[], options) => {
       exitCode = await runCommand(job, args, options)
@@ -60,6 +63,48 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (path: string, options) => {
       const { inspectState } = await import('./state-inspect.ts')
       process.stdout.write(`${JSON.stringify(await inspectState(path, options), (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Map ? Object.fromEntries(v) : v), 2)}\n`)
+    })
+
+  const daemon = (cmd: Command) => cmd
+    .option('-D, --define <key=value>', 'set a configuration key (repeatable)', collect, [])
+    .option('-c, --config <file>', 'read configuration from a YAML file (default: ./weir.yaml if present)')
+  const cluster = program.command('cluster').description('start or stop a standalone cluster in the background (like start-cluster.sh / stop-cluster.sh)')
+  daemon(cluster.command('start').description('start a JobManager and TaskManagers in the background, with pid and log files under --dir'))
+    .option('--taskmanagers <n>', 'TaskManagers to start', '1')
+    .option('--dir <dir>', 'where pid files and logs go', 'weir-cluster')
+    .action(async (options) => {
+      const { clusterStartCommand } = await import('./cluster.ts')
+      exitCode = await clusterStartCommand(options)
+    })
+  cluster.command('stop').description('stop the TaskManagers and the JobManager started from --dir')
+    .option('--dir <dir>', 'where the pid files are', 'weir-cluster')
+    .action(async (options) => {
+      const { clusterStopCommand } = await import('./cluster.ts')
+      exitCode = await clusterStopCommand(options)
+    })
+  daemon(program.command('jobmanager').description('run a JobManager in the foreground: RPC on jobmanager.rpc.port (6123), REST API on rest.port (8081)'))
+    .action(async (options) => {
+      const { jobmanagerCommand } = await import('./cluster.ts')
+      exitCode = await jobmanagerCommand(options)
+    })
+  const taskmanager = daemon(program.command('taskmanager').description('run a TaskManager in the foreground; start / stop run one in the background (like taskmanager.sh)'))
+    .option('--rpc <host:port>', 'the JobManager RPC endpoint (shorthand for -D jobmanager.rpc.address=HOST -D jobmanager.rpc.port=PORT)')
+    .action(async (options) => {
+      const { taskmanagerCommand } = await import('./cluster.ts')
+      exitCode = await taskmanagerCommand(options)
+    })
+  daemon(taskmanager.command('start').description('start one more TaskManager in the background; it joins the running cluster'))
+    .option('--rpc <host:port>', 'the JobManager RPC endpoint')
+    .option('--dir <dir>', 'where pid files and logs go', 'weir-cluster')
+    .action(async (options) => {
+      const { taskmanagerStartCommand } = await import('./cluster.ts')
+      exitCode = await taskmanagerStartCommand(options)
+    })
+  taskmanager.command('stop').description('stop the TaskManager started last from --dir')
+    .option('--dir <dir>', 'where the pid files are', 'weir-cluster')
+    .action(async (options) => {
+      const { taskmanagerStopCommand } = await import('./cluster.ts')
+      exitCode = await taskmanagerStopCommand(options)
     })
 
   const jobmanagerFlags = '-m, --jobmanager <host:port>'
@@ -103,7 +148,8 @@ export async function main(argv: string[]): Promise<number> {
     })
 
   try {
-    await program.parseAsync(argv, { from: 'user' })
+    // Flink's multi-letter short flag of `run`.
+    await program.parseAsync(argv.map((a, i) => (a === '-sae' && argv[0] === 'run' && i < firstPositional(argv) ? '--shutdown-on-attached-exit' : a)), { from: 'user' })
     return exitCode
   } catch (e) {
     if (e instanceof CommanderError) {
@@ -118,4 +164,10 @@ export async function main(argv: string[]): Promise<number> {
     if (!isWeirError(e)) process.stderr.write(`${err.stack}\n`)
     return 1
   }
+}
+
+/** Index of the job file in `weir run ... job.ts ...` (options before it are Weir's). */
+function firstPositional(argv: string[]): number {
+  const i = argv.findIndex((a, n) => n > 0 && /\.(m?[jt]s)$/.test(a) && !a.startsWith('-'))
+  return i < 0 ? argv.length : i
 }

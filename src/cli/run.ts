@@ -19,6 +19,10 @@ export interface RunCommandOptions {
   fromSavepoint?: string
   fromCheckpoint?: string
   allowNonRestoredState?: boolean
+  /** Submit to this JobManager (its REST endpoint) instead of an embedded mini cluster. */
+  jobmanager?: string
+  detached?: boolean
+  shutdownOnAttachedExit?: boolean
 }
 
 export const EXIT_FAILED = 1
@@ -44,6 +48,15 @@ export function resolveConfig(options: RunCommandOptions): RawConfig {
 
 export async function runCommand(jobPath: string, jobArgs: string[], options: RunCommandOptions): Promise<number> {
   const config = resolveConfig(options)
+  if (options.jobmanager !== undefined) {
+    if (options.fromSavepoint && options.fromCheckpoint) throw new UserError('WEIR_INVALID_ARGUMENT', 'give either -s/--from-savepoint or --from-checkpoint, not both')
+    const { runRemote } = await import('./run-remote.ts')
+    return runRemote(jobPath, jobArgs, config, {
+      jobmanager: options.jobmanager, detached: options.detached, shutdownOnAttachedExit: options.shutdownOnAttachedExit,
+      restoreFrom: options.fromSavepoint ?? options.fromCheckpoint, allowNonRestoredState: options.allowNonRestoredState,
+    })
+  }
+  if (options.detached) throw new UserError('WEIR_INVALID_ARGUMENT', '-d/--detached needs a cluster to leave the job on: give -m HOST:PORT of a JobManager (weir cluster start)')
   const artifact = await bundleJob(jobPath)
   const interactive = options.status !== false && process.stderr.isTTY === true
   let status: StatusLine | null = null

@@ -96,7 +96,7 @@ export class JobManagerProcess {
     }
     try {
       const master = await this.dispatcher.submit(options, s.artifact, jobId)
-      this.log(`Job '${master.job.name}' (${jobId}) submitted; it needs ${master.slots} slot(s), ${this.dispatcher.slotPool.freeSlots} free`)
+      this.log(`Job '${master.job.name}' (${jobId}) submitted; it needs ${master.slots} slot(s)`)
       return master
     } catch (e) {
       this.artifacts.delete(jobId)

@@ -83,7 +83,7 @@ test('a job waits for slots that arrive late, runs across two TaskManagers and c
     await c.addTaskManager('127.0.0.2', 1)
     const jobId = await submit(c.rest, sequenceJob, ['--out', join(dir, 'out'), '--keys', '6', '--n', '300'], sequenceConfig(dir))
     // One slot of two: the job waits.
-    await until(() => c.logs.some((l) => /needs 2 slot\(s\), 1 free/.test(l)))
+    await until(() => c.logs.some((l) => /Waiting for 2 slot\(s\).*1 free of 1/.test(l)))
     await c.addTaskManager('127.0.0.3', 1)
     const master = c.jm.dispatcher.get(jobId)!
     const result = await master.result

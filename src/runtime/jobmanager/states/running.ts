@@ -15,6 +15,7 @@ export async function running(ctx: JobMasterContext, restore: RestorePlan | null
   ctx.status = 'RUNNING'
   const pool = ctx.services.slotPool
   let slots: AllocatedSlot[]
+  if (pool.freeSlots < ctx.slots) ctx.log(`Waiting for ${ctx.slots} slot(s) (up to slot.request.timeout): ${pool.freeSlots} free of ${pool.totalSlots} on ${pool.registered.length} TaskManager(s)`)
   try {
     slots = await pool.allocate(ctx.slots, ctx.job.config.get(SLOT_REQUEST_TIMEOUT) ?? Infinity, ctx.cancellation)
   } catch (e) {
