@@ -6,6 +6,7 @@
 //   npx weir run examples/wordcount.ts [--host localhost] [--port 9000]
 //   npx weir run examples/wordcount.ts --input README.md
 //   npx weir run examples/wordcount.ts --input README.md --output out/   (exactly-once files)
+//   npx weir run examples/wordcount.ts --input DIR --monitor 1s           (a growing directory; never ends)
 
 import { defineJob, FileSink, type Collector } from 'weir-stream'
 
@@ -17,8 +18,10 @@ export function tokenize(line: string, out: Collector<[string, number]>): void {
 }
 
 export default defineJob('WordCount', (env) => {
-  const { input, output, host = 'localhost', port = '9000' } = env.params
-  const lines = input !== undefined ? env.readTextFile(input).uid('lines') : env.socketTextStream(host, Number(port)).uid('lines')
+  const { input, output, monitor, host = 'localhost', port = '9000' } = env.params
+  const lines = input !== undefined
+    ? env.readTextFile(input, monitor !== undefined ? { monitorInterval: monitor } : {}).uid('lines')
+    : env.socketTextStream(host, Number(port)).uid('lines')
 
   const counts = lines
     .flatMap(tokenize).name('Tokenizer').uid('tokenizer')

@@ -9,6 +9,8 @@ import { PARALLELISM_DEFAULT, MAX_PARALLELISM } from '../config/options.ts'
 import { CollectionSource } from '../connectors/collection/collection-source.ts'
 import { SequenceSource } from '../connectors/collection/sequence-source.ts'
 import { TextFileSource } from '../connectors/file/text-file-source.ts'
+import { MonitoredDirectorySource } from '../connectors/file/monitored-directory-source.ts'
+import { parseDuration } from '../config/duration.ts'
 import { SocketTextSource } from '../connectors/socket/socket-source.ts'
 import { UserError } from '../errors.ts'
 import { WatermarkStrategy } from './watermark.ts'
@@ -72,7 +74,12 @@ export class StreamEnvironment {
   }
 
   /** The lines of a text file, split into byte ranges read in parallel. */
-  readTextFile(path: string): DataStream<string> {
+  readTextFile(path: string, options: { monitorInterval?: number | string } = {}): DataStream<string> {
+    if (options.monitorInterval !== undefined) {
+      // Continuous: a directory watched every interval, each new file read once (Flink's monitorContinuously).
+      const ms = typeof options.monitorInterval === 'number' ? options.monitorInterval : parseDuration(options.monitorInterval, 'readTextFile monitorInterval')
+      return this.fromSource(new MonitoredDirectorySource(path, ms), `Monitored Directory ${path}`)
+    }
     return this.fromSource(new TextFileSource(path), `Text File ${path}`)
   }
 

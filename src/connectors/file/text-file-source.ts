@@ -46,14 +46,15 @@ export class TextFileSource implements Source<string, FileSplit, FileSplit[]> {
     const files = listFiles(this.path)
     const total = files.reduce((sum, f) => sum + f.size, 0)
     const target = Math.min(MAX_SPLIT_BYTES, Math.max(MIN_SPLIT_BYTES, Math.ceil(total / (parallelism * 4))))
-    const splits: FileSplit[] = []
-    for (const f of files) {
-      for (let start = 0; start < f.size; start += target) {
-        splits.push({ path: f.path, start, end: Math.min(f.size, start + target), offset: -1 })
-      }
-    }
-    return splits
+    return files.flatMap((f) => splitFile(f.path, f.size, target))
   }
+}
+
+/** Cuts one file into byte ranges of `target` bytes (the last one shorter). */
+export function splitFile(path: string, size: number, target: number = MIN_SPLIT_BYTES): FileSplit[] {
+  const splits: FileSplit[] = []
+  for (let start = 0; start < size; start += target) splits.push({ path, start, end: Math.min(size, start + target), offset: -1 })
+  return splits
 }
 
 function listFiles(path: string): Array<{ path: string; size: number }> {
@@ -74,7 +75,8 @@ function listFiles(path: string): Array<{ path: string; size: number }> {
   return []
 }
 
-class TextFileReader extends SplitQueueReader<string, FileSplit> {
+/** Reads FileSplits line by line; also the reader of the monitored-directory source. */
+export class TextFileReader extends SplitQueueReader<string, FileSplit> {
   private buffer = Buffer.allocUnsafe(CHUNK_BYTES)
   /** Valid bytes are buffer[pos, limit); buffer[0] sits at file offset bufferOffset. */
   private pos = 0
