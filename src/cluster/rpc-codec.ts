@@ -2,12 +2,14 @@
 //   u32 length   bytes after this field
 //   u8  magic    0x52 ('R'): anything else is not a Weir RPC connection
 //   u8  version  RPC_VERSION: a peer of another version is refused, not misread
-//   ...payload   one message, encoded with msgpackr (structured clone: Maps, typed arrays)
-// Control messages are few (heartbeats, deployments, acknowledgements), so a well-kept library
-// encodes them; the framing around it is the few lines below. Every decoded message is then
-// validated (rpc-messages.ts) before anything acts on it.
+//   ...payload   one message in V8's serialization format (node:v8): the structured clone
+//                that worker messages already use, so Maps, typed arrays and BigInts in
+//                acknowledgements and splits arrive as they left
+// Control messages are few (heartbeats, deployments, acknowledgements): fidelity matters more
+// than speed here, and the format is Node's own. Every decoded message is then validated
+// (rpc-messages.ts) before anything acts on it.
 
-import { Packr } from 'msgpackr'
+import { deserialize, serialize } from 'node:v8'
 
 export const RPC_MAGIC = 0x52
 export const RPC_VERSION = 1
@@ -15,12 +17,10 @@ const HEADER = 6
 /** Deployments carry the job's artifact; anything larger is refused as garbage. */
 export const MAX_RPC_FRAME_BYTES = 256 * 1024 * 1024
 
-const packr = new Packr({ structuredClone: true, useRecords: false, moreTypes: true })
-
 export class RpcFrameError extends Error {}
 
 export function encodeRpcFrame(message: unknown): Buffer {
-  const payload = packr.pack(message)
+  const payload = serialize(message)
   const out = Buffer.allocUnsafe(HEADER + payload.length)
   out.writeUInt32LE(2 + payload.length, 0)
   out[4] = RPC_MAGIC
@@ -51,7 +51,7 @@ export class RpcDecoder {
         this.buffered = this.buffered.subarray(length + 4)
         let message: unknown
         try {
-          message = packr.unpack(payload)
+          message = deserialize(payload)
         } catch (e) {
           throw new RpcFrameError(`malformed RPC payload: ${(e as Error).message}`)
         }
