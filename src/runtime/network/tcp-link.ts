@@ -335,6 +335,7 @@ export function parseEvent(payload: Uint8Array): ChannelEvent | null {
     if (e.stop !== undefined && typeof e.stop !== 'boolean') return null
     return e as unknown as ChannelEvent
   }
+  if (e.type === 'watermark-status') return typeof e.idle === 'boolean' ? { type: 'watermark-status', idle: e.idle } : null
   // Another kind of event of this same frame version (events.ts grows: watermarks): passed on
   // as it came; the channels ignore what they do not know.
   if (typeof e.type === 'string') return e as unknown as ChannelEvent
