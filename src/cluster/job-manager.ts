@@ -75,7 +75,32 @@ export class JobManagerProcess {
     jm.heartbeatTimer = setInterval(() => jm.heartbeat(), Math.min(jm.heartbeatIntervalMs, 1000))
     jm.heartbeatTimer.unref()
     log(`JobManager ${jm.id}: RPC at ${jm.rpcAddress.host}:${jm.rpcAddress.port}, REST API at ${jm.rest!.url}`)
+    await jm.recoverJobs()
     return jm
+  }
+
+  /**
+   * Jobs a previous JobManager left in the high-availability store (it died while they ran):
+   * each is submitted again under its id, from its latest completed checkpoint.
+   */
+  private async recoverJobs(): Promise<void> {
+    const ha = this.dispatcher.ha
+    for (const job of await ha.listJobs()) {
+      const artifact = await ha.getArtifact(job.jobId)
+      if (!artifact) {
+        this.log(`Cannot recover job ${job.jobId}: its artifact is missing from the high-availability store`)
+        await ha.removeJob(job.jobId)
+        continue
+      }
+      const latest = await ha.getLatestCheckpoint(job.jobId)
+      const restoreFrom = latest?.path ?? job.restoreFrom
+      this.log(`Recovering job ${job.jobId} from ${latest?.path ? `checkpoint ${latest.checkpointId} (${latest.path})` : restoreFrom ? restoreFrom : 'the beginning (no checkpoint completed)'}`)
+      try {
+        await this.submit({ artifact, jobFile: job.jobFile, args: job.args, config: job.config as Submission['config'], restoreFrom, allowNonRestoredState: job.allowNonRestoredState }, job.jobId)
+      } catch (e) {
+        this.log(`Cannot recover job ${job.jobId}: ${(e as Error).message}`)
+      }
+    }
   }
 
   get rpcAddress(): { host: string; port: number } {
@@ -84,8 +109,7 @@ export class JobManagerProcess {
   }
 
   /** Starts a submitted job; throws (nothing starts) when it cannot be built or restored. */
-  async submit(s: Submission): Promise<JobMaster> {
-    const jobId = randomBytes(16).toString('hex')
+  async submit(s: Submission, jobId: string = randomBytes(16).toString('hex')): Promise<JobMaster> {
     const file = join(this.artifactDir, `${jobId}.mjs`)
     writeFileSync(file, s.artifact)
     this.artifacts.set(jobId, s.artifact)

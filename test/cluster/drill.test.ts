@@ -203,3 +203,32 @@ test('parallelism 4 over TaskManagers on 127.0.0.2 and 127.0.0.3: one is killed,
     await weir(['cluster', 'stop', '--dir', c.dir])
   }
 })
+
+test('with high-availability.storageDir, a JobManager killed with kill -9 and started again resumes its job from the latest checkpoint, exactly once', { timeout: 180_000 }, async () => {
+  const input = join(root, 'ha', 'in')
+  const out = join(root, 'ha', 'out')
+  mkdirSync(input, { recursive: true })
+  const c = await clusterStart('ha', 1, ['-D', `high-availability.storageDir=${join(root, 'ha', 'ha-store')}`])
+  try {
+    publish(input, 'f1')
+    const submitted = await ok(['run', '-m', c.endpoint, '-d', '-p', '1',
+      '-D', 'execution.checkpointing.interval=500ms', '-D', `state.checkpoints.dir=${join(root, 'ha', 'checkpoints')}`,
+      wordcount, '--input', input, '--monitor', '200ms', '--output', out])
+    const jobId = /JobID ([0-9a-f]{32})/.exec(submitted)![1]!
+    await until('the first file is committed', () => complete(committedCounts(out), LINES_PER_FILE))
+    process.kill(Number(readFileSync(join(c.dir, 'weir-jobmanager-0.pid'), 'utf8')), 'SIGKILL')
+    publish(input, 'f2')
+    await ok(['cluster', 'start', '--dir', c.dir, '--taskmanagers', '0', ...c.defines])
+    publish(input, 'f3')
+    await until('all three files are committed', () => complete(committedCounts(out), 3 * LINES_PER_FILE))
+    const job = await c.rest.get<{ state: string }>(`/jobs/${jobId}`)
+    assert.equal(job.state, 'RUNNING')
+    const { counts } = await c.rest.get<{ counts: { completed: number } }>(`/jobs/${jobId}/checkpoints`)
+    await until('another checkpoint', async () => (await c.rest.get<{ counts: { completed: number } }>(`/jobs/${jobId}/checkpoints`)).counts.completed >= counts.completed + 1)
+    for (const [w, list] of committedCounts(out)) assert.deepEqual([...list].sort((a, b) => a - b), Array.from({ length: 3 * LINES_PER_FILE }, (_, i) => i + 1), `counts of ${w}`)
+    assert.match(readFileSync(join(c.dir, 'weir-jobmanager-0.log'), 'utf8'), new RegExp(`Recovering job ${jobId} from checkpoint`))
+    await ok(['cancel', '-m', c.endpoint, jobId])
+  } finally {
+    await weir(['cluster', 'stop', '--dir', c.dir])
+  }
+})
