@@ -120,6 +120,11 @@ test('a lost TaskManager fails the attempt, which restarts on a standby and stay
     const jobId = await submit(c.rest, sequenceJob, ['--out', join(dir, 'out'), '--keys', '6', '--n', '600', '--gate', 'true'], sequenceConfig(dir))
     const master = c.jm.dispatcher.get(jobId)!
     await until(() => master.coordinator.counts.completed >= 1)
+    // Which TaskManager runs each subtask: slot i (subtask i of every vertex) on one of the two.
+    const placement = await c.rest.get<{ vertices: Array<{ subtasks: Array<{ subtask: number; taskmanager: string }> }> }>(`/jobs/${jobId}/taskmanagers`)
+    const where = placement.vertices.at(-1)!.subtasks.map((s) => s.taskmanager)
+    assert.equal(new Set(where).size, 2)
+    assert.ok(where.every((id) => c.jm.taskManagers.has(id)))
     await c.addTaskManager('127.0.0.3', 1) // the standby
     await doomed.close()
     const result = await master.result
