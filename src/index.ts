@@ -12,6 +12,21 @@ export { TimeDomain } from './api/functions.ts'
 // Event time
 export { WatermarkStrategy, BoundedOutOfOrdernessWatermarks, type WatermarkGenerator, type WatermarkOutput, type TimestampAssigner, type WatermarkGeneratorSupplier, type WatermarkGeneratorContext } from './api/watermark.ts'
 export { OutputTag } from './api/output-tag.ts'
+
+// Windows
+export { WindowedStream, AllWindowedStream } from './api/windowed-stream.ts'
+export { TimeWindow, GlobalWindow, type Window } from './api/windowing/windows.ts'
+export {
+  TumblingEventTimeWindows, SlidingEventTimeWindows, EventTimeSessionWindows,
+  TumblingProcessingTimeWindows, SlidingProcessingTimeWindows, ProcessingTimeSessionWindows, GlobalWindows,
+  type WindowAssigner, type WindowAssignerContext,
+} from './api/windowing/assigners.ts'
+export {
+  TriggerResult, EventTimeTrigger, ProcessingTimeTrigger, CountTrigger, PurgingTrigger, ContinuousEventTimeTrigger,
+  type Trigger, type TriggerContext, type OnMergeContext,
+} from './api/windowing/triggers.ts'
+export { CountEvictor, TimeEvictor, type Evictor, type EvictorContext, type TimestampedValue } from './api/windowing/evictors.ts'
+export type { ProcessWindowFunction, ProcessAllWindowFunction, ProcessWindowFunctionContext, KeyedStateStore } from './api/windowing/window-functions.ts'
 export type { RuntimeContext } from './api/runtime-context.ts'
 export {
   ValueStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor, AggregatingStateDescriptor,

@@ -23,6 +23,12 @@ import { SinkOperator } from '../operators/sink.ts'
 import { TimestampsAndWatermarksOperator } from '../operators/timestamps-and-watermarks.ts'
 import type { WatermarkStrategy } from './watermark.ts'
 import type { OutputTag } from './output-tag.ts'
+import { WindowedStream, AllWindowedStream, type WindowTarget } from './windowed-stream.ts'
+import type { WindowAssigner } from './windowing/assigners.ts'
+import { GlobalWindows } from './windowing/assigners.ts'
+import { CountTrigger, PurgingTrigger } from './windowing/triggers.ts'
+import { CountEvictor } from './windowing/evictors.ts'
+import type { GlobalWindow, Window } from './windowing/windows.ts'
 import { PrintSink } from '../connectors/print/print-sink.ts'
 import { UserError } from '../errors.ts'
 
@@ -69,6 +75,25 @@ export class DataStream<T> {
     }
     const side = this.env.addTransformation({ kind: 'side-output', input: t, tag: tag.id, name: `Side Output ${tag.id}`, uid: null, parallelism: null, maxParallelism: null })
     return new DataStream<X>(this.env, side)
+  }
+
+  /** Windows over the whole stream, in one parallel instance (Flink's windowAll). */
+  windowAll<W extends Window>(assigner: WindowAssigner<T, W>): AllWindowedStream<T, W> {
+    const keyed = this.keyBy(() => 0)
+    const target: WindowTarget<T> = {
+      keySelector: () => 0,
+      build: <R>(name: string, factory: OperatorFactory) => {
+        const t = this.env.addTransformation({ kind: 'one-input', input: keyed.transformation, factory, keySelector: () => 0, isSink: false, name, uid: null, parallelism: 1, maxParallelism: null })
+        return new DataStream<R>(this.env, t)
+      },
+    }
+    return new AllWindowedStream<T, W>(target, assigner, true)
+  }
+
+  /** windowAll over GlobalWindows firing every `size` elements (every `slide` elements over the last `size`). */
+  countWindowAll(size: number, slide?: number): AllWindowedStream<T, GlobalWindow> {
+    const w = this.windowAll(GlobalWindows.create<T>())
+    return slide === undefined ? w.trigger(PurgingTrigger.of(CountTrigger.of<T, GlobalWindow>(size))) : w.evictor(CountEvictor.of<T, GlobalWindow>(size)).trigger(CountTrigger.of<T, GlobalWindow>(slide))
   }
 
   /** Partitions by key: records with equal keys go to the same subtask, by key group. */
@@ -215,6 +240,18 @@ export class KeyedStream<T, K> extends DataStream<T> {
 
   max(field: NumericField<T>): DataStream<T> {
     return this.aggregate('max', field)
+  }
+
+  /** Groups each key's elements into the assigner's windows. */
+  window<W extends Window>(assigner: WindowAssigner<T, W>): WindowedStream<T, K, W> {
+    const target: WindowTarget<T> = { keySelector: this.keySelector, build: <R>(name: string, factory: OperatorFactory) => this.keyed<R>(name, factory) }
+    return new WindowedStream<T, K, W>(target, assigner, false)
+  }
+
+  /** Count windows per key: every `size` elements, or (with `slide`) every `slide` elements over the last `size`. */
+  countWindow(size: number, slide?: number): WindowedStream<T, K, GlobalWindow> {
+    const w = this.window(GlobalWindows.create<T>())
+    return slide === undefined ? w.trigger(PurgingTrigger.of(CountTrigger.of<T, GlobalWindow>(size))) : w.evictor(CountEvictor.of<T, GlobalWindow>(size)).trigger(CountTrigger.of<T, GlobalWindow>(slide))
   }
 
   override process<R>(fn: KeyedProcessFunction<K, T, R> | ProcessFunction<T, R>): DataStream<R> {
