@@ -26,6 +26,7 @@ export {
   type Trigger, type TriggerContext, type OnMergeContext,
 } from './api/windowing/triggers.ts'
 export { CountEvictor, TimeEvictor, type Evictor, type EvictorContext, type TimestampedValue } from './api/windowing/evictors.ts'
+export { JoinedStreams, CoGroupedStreams, WindowedJoin, IntervalJoin, IntervalJoined, type JoinFunction, type FlatJoinFunction, type CoGroupFunction, type ProcessJoinFunction, type IntervalJoinContext } from './api/joins.ts'
 export type { ProcessWindowFunction, ProcessAllWindowFunction, ProcessWindowFunctionContext, KeyedStateStore } from './api/windowing/window-functions.ts'
 export type { RuntimeContext } from './api/runtime-context.ts'
 export {
@@ -45,6 +46,10 @@ export { SocketTextSource } from './connectors/socket/socket-source.ts'
 export { PrintSink } from './connectors/print/print-sink.ts'
 export { FileSink, type FileSinkOptions } from './connectors/file/file-sink.ts'
 export { DiscardingSink } from './connectors/discard/discarding-sink.ts'
+export { NexmarkSource, type NexmarkSplit } from './connectors/nexmark/nexmark-source.ts'
+export { NexmarkGenerator } from './connectors/nexmark/generator.ts'
+export { NEXMARK_DEFAULTS, type NexmarkOptions } from './connectors/nexmark/options.ts'
+export type { NexmarkEvent, Person, Auction, Bid } from './connectors/nexmark/model.ts'
 
 // Running jobs
 export { JobExecution, type JobRunOptions, type JobResult, type JobMetrics, type JobStatus } from './runtime/jobmanager/mini-cluster.ts'

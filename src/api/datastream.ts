@@ -24,6 +24,7 @@ import { TimestampsAndWatermarksOperator } from '../operators/timestamps-and-wat
 import type { WatermarkStrategy } from './watermark.ts'
 import type { OutputTag } from './output-tag.ts'
 import { WindowedStream, AllWindowedStream, type WindowTarget } from './windowed-stream.ts'
+import { JoinedStreams, CoGroupedStreams, IntervalJoin } from './joins.ts'
 import type { WindowAssigner } from './windowing/assigners.ts'
 import { GlobalWindows } from './windowing/assigners.ts'
 import { CountTrigger, PurgingTrigger } from './windowing/triggers.ts'
@@ -179,6 +180,21 @@ export class DataStream<T> {
     return this
   }
 
+  /** Window join: pairs of this stream's and `other`'s elements with equal keys in the same window. */
+  join<U>(other: DataStream<U>): JoinedStreams<T, U> {
+    return new JoinedStreams<T, U>(this, other)
+  }
+
+  /** Both streams' elements with equal keys in the same window, as two groups. */
+  coGroup<U>(other: DataStream<U>): CoGroupedStreams<T, U> {
+    return new CoGroupedStreams<T, U>(this, other)
+  }
+
+  /** @internal a stream of another transformation in the same environment */
+  derive<R>(t: Transformation): DataStream<R> {
+    return new DataStream<R>(this.env, t)
+  }
+
   /** @internal */
   protected oneInput<R>(name: string, factory: OperatorFactory, keySelector: KeySelector<unknown, unknown> | null = null): DataStream<R> {
     const t = this.env.addTransformation({ kind: 'one-input', input: this.transformation, factory, keySelector, isSink: false, name, uid: null, parallelism: null, maxParallelism: null })
@@ -240,6 +256,11 @@ export class KeyedStream<T, K> extends DataStream<T> {
 
   max(field: NumericField<T>): DataStream<T> {
     return this.aggregate('max', field)
+  }
+
+  /** Joins each element with the other stream's elements of the same key within a time interval of it. */
+  intervalJoin<U>(other: KeyedStream<U, K>): IntervalJoin<T, U, K> {
+    return new IntervalJoin<T, U, K>(this, other)
   }
 
   /** Groups each key's elements into the assigner's windows. */

@@ -1,0 +1,163 @@
+// The Nexmark benchmark: each query of bench/nexmark/ on NexmarkSource events, at each
+// parallelism, with checkpoints off and with exactly-once checkpoints every 1 s on the heap
+// and on the LMDB backend. Each run is a child process of its own (bench/child.ts, built to
+// plain JavaScript, on the built runtime in dist/), so its peak RSS is its own. Events/s is
+// events / the job's duration (deploy to finish, so a fixed start-up cost of about a second is
+// included: use enough events). Per core = events/s / parallelism, as Flink's figures are.
+//
+//   npm run bench:nexmark                                   # every query, -p 1,2, 2M events
+//   npm run bench:nexmark -- --events 500000 --queries q0,q5 -p 1,2 --modes none,eo-heap
+//
+// Modes: none (no checkpoints), eo-heap, eo-lmdb (exactly-once every 1 s, filesystem storage
+// under bench/.data). Queries: q0 q1 q2 q3 q4 q5 q5t (q5 with tumbling windows) q7 q8 q11 q12.
+// Also reports q5 (sliding) against q5t (tumbling) and -p 2 against -p 1. Writes
+// bench/results/nexmark.json. Exits 1 when a run fails.
+
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { buildSync } from 'esbuild'
+import { RESULT_PREFIX, type ChildResult, type WeirParams } from './protocol.ts'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const BENCH = join(ROOT, 'bench')
+const DATA_DIR = join(BENCH, '.data')
+const RESULTS_DIR = join(BENCH, 'results')
+const DIST_INDEX = join(ROOT, 'dist', 'index.js')
+const DIST_BUNDLE = join(ROOT, 'dist', 'cli', 'bundle.js')
+
+const QUERIES = ['q0', 'q1', 'q2', 'q3', 'q4', 'q5', 'q5t', 'q7', 'q8', 'q11', 'q12'] as const
+const MODES = ['none', 'eo-heap', 'eo-lmdb'] as const
+type Mode = (typeof MODES)[number]
+
+/** Flink 2.0's published per-core figures (NEXMARK.md; ForSt, exactly-once every 30 s). */
+const FLINK_2_PER_CORE: Record<string, number> = { q0: 378e3, q1: 396e3, q2: 414e3, q3: 219e3, q4: 28.2e3, q5: 74.5e3, q7: 22.9e3, q8: 162e3, q11: 46.1e3, q12: 194e3 }
+
+interface Options {
+  events: number
+  queries: string[]
+  parallelisms: number[]
+  modes: Mode[]
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { events: 2_000_000, queries: [...QUERIES], parallelisms: [1, 2], modes: [...MODES] }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    const next = () => {
+      const v = argv[++i]
+      if (v === undefined) throw new Error(`${a} needs a value`)
+      return v
+    }
+    if (a === '--events') o.events = Number(next())
+    else if (a === '--queries') o.queries = next().split(',')
+    else if (a === '-p' || a === '--parallelism') o.parallelisms = next().split(',').map(Number)
+    else if (a === '--modes') o.modes = next().split(',') as Mode[]
+    else throw new Error(`unknown option ${a}`)
+  }
+  for (const q of o.queries) if (!(QUERIES as readonly string[]).includes(q)) throw new Error(`unknown query ${q}; known: ${QUERIES.join(', ')}`)
+  for (const m of o.modes) if (!(MODES as readonly string[]).includes(m)) throw new Error(`unknown mode ${m}; known: ${MODES.join(', ')}`)
+  return o
+}
+
+interface Row {
+  query: string
+  parallelism: number
+  mode: Mode
+  events: number
+  seconds: number
+  eventsPerSecond: number
+  perCore: number
+  maxRssMiB: number
+  checkpoints?: { completed: number; failed: number }
+  error?: string
+}
+
+function runChild(child: string, params: WeirParams): Promise<ChildResult> {
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, [child, 'weir', JSON.stringify(params)], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT })
+    let out = ''
+    proc.stdout.setEncoding('utf8')
+    proc.stdout.on('data', (d: string) => (out += d))
+    proc.on('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX))
+      if (line) resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as ChildResult)
+      else resolve({ ok: false, error: `no result (exit code ${code}): ${out.slice(-1000)}`, words: 0, lines: 0, seconds: 0, maxRssKiB: 0, cpuSeconds: 0, extra: {} })
+    })
+  })
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2))
+  for (const f of [DIST_INDEX, DIST_BUNDLE]) if (!existsSync(f)) throw new Error(`${f} is missing: run npm run build first`)
+  mkdirSync(DATA_DIR, { recursive: true })
+  mkdirSync(RESULTS_DIR, { recursive: true })
+  const work = mkdtempSync(join(DATA_DIR, 'nexmark-'))
+  const child = join(work, 'child.mjs')
+  buildSync({ entryPoints: [join(BENCH, 'child.ts')], outfile: child, bundle: true, format: 'esm', platform: 'node', target: 'node20', logLevel: 'error' })
+  const { bundleJob } = (await import(pathToFileURL(DIST_BUNDLE).href)) as typeof import('../src/cli/bundle.ts')
+  const rows: Row[] = []
+  let failed = false
+  try {
+    for (const q of options.queries) {
+      const file = q === 'q5t' ? 'q5' : q
+      const artifact = await bundleJob(join(BENCH, 'nexmark', `${file}.ts`))
+      try {
+        for (const p of options.parallelisms) {
+          for (const mode of options.modes) {
+            const ckptDir = join(work, `ckpt-${q}-${p}-${mode}`)
+            const config: Record<string, string | number> = {}
+            if (mode !== 'none') {
+              config['execution.checkpointing.interval'] = '1s'
+              config['execution.checkpointing.mode'] = 'EXACTLY_ONCE'
+              config['state.checkpoints.dir'] = ckptDir
+              config['state.backend.type'] = mode === 'eo-lmdb' ? 'lmdb' : 'hashmap'
+              if (mode === 'eo-lmdb') config['state.backend.incremental'] = 'true'
+            }
+            const args = ['--events', String(options.events), ...(q === 'q5t' ? ['--tumbling', 'true'] : [])]
+            const r = await runChild(child, { corpus: '', parallelism: p, artifactUrl: artifact.url, runtimeUrl: pathToFileURL(DIST_INDEX).href, args, config } as WeirParams)
+            rmSync(ckptDir, { recursive: true, force: true })
+            const jobSeconds = ((r.extra as { jobDurationMs?: number }).jobDurationMs ?? r.seconds * 1000) / 1000
+            const eps = r.ok ? options.events / jobSeconds : 0
+            const row: Row = {
+              query: q, parallelism: p, mode, events: options.events, seconds: Number(jobSeconds.toFixed(3)),
+              eventsPerSecond: Math.round(eps), perCore: Math.round(eps / p), maxRssMiB: Math.round(r.maxRssKiB / 1024),
+              ...(r.checkpointing ? { checkpoints: { completed: r.checkpointing.counts.completed, failed: r.checkpointing.counts.failed } } : {}),
+              ...(r.ok ? {} : { error: r.error }),
+            }
+            if (!r.ok) failed = true
+            rows.push(row)
+            const flink = FLINK_2_PER_CORE[q]
+            console.log(`${q.padEnd(4)} -p ${p} ${mode.padEnd(8)} ${r.ok ? `${(eps / 1000).toFixed(1).padStart(8)} K events/s  ${(eps / p / 1000).toFixed(1).padStart(7)} K/core${flink ? ` (Flink 2.0: ${(flink / 1000).toFixed(1)} K/core, ${((eps / p / flink) * 100).toFixed(0)}%)` : ''}  ${row.maxRssMiB} MiB peak${row.checkpoints ? `  ${row.checkpoints.completed} checkpoints` : ''}` : `FAILED: ${r.error}`}`)
+          }
+        }
+      } finally {
+        artifact.dispose()
+      }
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true })
+  }
+  const find = (q: string, p: number, m: Mode) => rows.find((r) => r.query === q && r.parallelism === p && r.mode === m && !r.error)
+  const ratios: Record<string, number> = {}
+  for (const m of options.modes) {
+    for (const p of options.parallelisms) {
+      const s = find('q5', p, m)
+      const t = find('q5t', p, m)
+      if (s && t) ratios[`q5 sliding / tumbling time, -p ${p}, ${m}`] = Number((t.eventsPerSecond / s.eventsPerSecond).toFixed(2))
+    }
+    for (const q of ['q1', 'q5']) {
+      const one = find(q, 1, m)
+      const two = find(q, 2, m)
+      if (one && two) ratios[`${q} -p 2 / -p 1 throughput, ${m}`] = Number((two.eventsPerSecond / one.eventsPerSecond).toFixed(2))
+    }
+  }
+  for (const [k, v] of Object.entries(ratios)) console.log(`${k}: ${v}`)
+  const out = join(RESULTS_DIR, 'nexmark.json')
+  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), options, flink2PerCore: FLINK_2_PER_CORE, rows, ratios }, null, 2) + '\n')
+  console.log(`results: ${out}`)
+  if (failed) process.exitCode = 1
+}
+
+await main()

@@ -1,0 +1,80 @@
+// The Nexmark generator: the kinds in proportion 1 : 3 : 46 by event id, ids as the nexmark
+// repository assigns them, event times at the configured rate on parallel timelines, and
+// determinism: a split restarted at any position produces the same events.
+
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { NexmarkGenerator, splitConfigs } from '../../../src/connectors/nexmark/generator.ts'
+import { NEXMARK_DEFAULTS } from '../../../src/connectors/nexmark/options.ts'
+import { NexmarkSource } from '../../../src/connectors/nexmark/nexmark-source.ts'
+
+const options = { ...NEXMARK_DEFAULTS, events: 50_000, firstEventRate: 10_000 }
+
+test('persons, auctions and bids come in the proportion 1 : 3 : 46, with person and auction ids from the event id', () => {
+  const [split] = splitConfigs(options, 1)
+  const g = new NexmarkGenerator(options, split!)
+  const counts = [0, 0, 0]
+  let lastPerson = -1
+  let lastAuction = -1
+  for (let i = 0; i < 5000; i++) {
+    const e = g.event(i)
+    counts[e.type]!++
+    if (e.type === 0) {
+      if (lastPerson >= 0) assert.equal(e.id, lastPerson + 1, 'person ids are consecutive')
+      else assert.equal(e.id, 1001, 'the first event id is 2 (firstEventId 1 + firstEventNumber 1), so the first person is 1000 + 1')
+      lastPerson = e.id
+    }
+    if (e.type === 1) {
+      if (lastAuction >= 0) assert.equal(e.id, lastAuction + 1, 'auction ids are consecutive')
+      else assert.equal(e.id, 1001, 'event id 2 is the second auction slot of epoch 0')
+      lastAuction = e.id
+      assert.ok(e.category >= 10 && e.category < 15)
+      assert.ok(e.expires > e.dateTime)
+      assert.ok(e.reserve >= e.initialBid)
+    }
+    if (e.type === 2) {
+      assert.ok(e.auction >= 1000 && e.auction <= lastAuction + 11, 'bids are for existing auctions (or a few ahead)')
+      assert.ok(e.bidder >= 2000, 'the repository adds the first person id twice to bidders')
+      assert.ok(e.price >= 100 && e.price <= 100_000_000)
+    }
+  }
+  assert.deepEqual(counts, [100, 300, 4600])
+})
+
+test('event times advance at the rate; p splits run on parallel timelines at rate / p each', () => {
+  const one = new NexmarkGenerator(options, splitConfigs(options, 1)[0]!)
+  assert.equal(one.event(10_000).dateTime - one.event(0).dateTime, 1000, '10,000 events at 10,000/s span 1 s')
+  const two = splitConfigs(options, 2).map((c) => new NexmarkGenerator(options, c))
+  assert.equal(two[0]!.event(5000).dateTime - two[0]!.event(0).dateTime, 1000)
+  assert.equal(two[0]!.event(0).dateTime, two[1]!.event(0).dateTime, 'both timelines start at the base time')
+})
+
+test('the generator is deterministic: event n is the same whenever it is generated, so a split rewinds exactly', () => {
+  const c = splitConfigs(options, 3)[1]!
+  const a = new NexmarkGenerator(options, c)
+  const b = new NexmarkGenerator(options, c)
+  const forward = Array.from({ length: 200 }, (_, i) => a.event(i))
+  const backward = Array.from({ length: 200 }, (_, i) => b.event(199 - i)).reverse()
+  assert.deepEqual(forward, backward)
+  const other = new NexmarkGenerator({ ...options, seed: 2 }, c)
+  assert.notDeepEqual(Array.from({ length: 50 }, (_, i) => other.event(i)), forward.slice(0, 50), 'another seed gives other events')
+})
+
+test('out-of-order groups shuffle timestamps within a group; the generator\'s watermark bounds them', () => {
+  const o = { ...options, firstEventRate: 1000, outOfOrderGroupSize: 10 }
+  const g = new NexmarkGenerator(o, splitConfigs(o, 1)[0]!)
+  let outOfOrder = 0
+  let prev = -Infinity
+  for (let i = 0; i < 700; i++) {
+    const t = g.event(i).dateTime
+    if (t < prev) outOfOrder++
+    prev = Math.max(prev, t)
+    assert.ok(t >= g.watermarkFor(i))
+  }
+  assert.ok(outOfOrder > 0)
+})
+
+test('the source refuses bad options with a clear error', () => {
+  assert.throws(() => new NexmarkSource({ events: -1 }), /events must be a non-negative integer/)
+  assert.throws(() => new NexmarkSource({ outOfOrderGroupSize: 0 }), /outOfOrderGroupSize/)
+})
