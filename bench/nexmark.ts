@@ -11,7 +11,7 @@
 // Modes: none (no checkpoints), eo-heap, eo-lmdb (exactly-once every 1 s, filesystem storage
 // under bench/.data). Queries: q0 q1 q2 q3 q4 q5 q5t (q5 with tumbling windows) q7 q8 q11 q12.
 // Also reports q5 (sliding) against q5t (tumbling) and -p 2 against -p 1. Writes
-// bench/results/nexmark.json. Exits 1 when a run fails.
+// bench/results/nexmark.json (--out FILE for another). Exits 1 when a run fails.
 
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -39,10 +39,11 @@ interface Options {
   queries: string[]
   parallelisms: number[]
   modes: Mode[]
+  out: string
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { events: 2_000_000, queries: [...QUERIES], parallelisms: [1, 2], modes: [...MODES] }
+  const o: Options = { events: 2_000_000, queries: [...QUERIES], parallelisms: [1, 2], modes: [...MODES], out: join(RESULTS_DIR, 'nexmark.json') }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
     const next = () => {
@@ -54,6 +55,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--queries') o.queries = next().split(',')
     else if (a === '-p' || a === '--parallelism') o.parallelisms = next().split(',').map(Number)
     else if (a === '--modes') o.modes = next().split(',') as Mode[]
+    else if (a === '--out') o.out = next()
     else throw new Error(`unknown option ${a}`)
   }
   for (const q of o.queries) if (!(QUERIES as readonly string[]).includes(q)) throw new Error(`unknown query ${q}; known: ${QUERIES.join(', ')}`)
@@ -154,7 +156,7 @@ async function main(): Promise<void> {
     }
   }
   for (const [k, v] of Object.entries(ratios)) console.log(`${k}: ${v}`)
-  const out = join(RESULTS_DIR, 'nexmark.json')
+  const out = options.out
   writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), options, flink2PerCore: FLINK_2_PER_CORE, rows, ratios }, null, 2) + '\n')
   console.log(`results: ${out}`)
   if (failed) process.exitCode = 1
