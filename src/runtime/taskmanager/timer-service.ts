@@ -7,6 +7,8 @@ export interface Timer {
   readonly key: unknown
   readonly mapKey: unknown
   readonly namespace?: string
+  /** time|mapKey[|namespace], computed once: the heap checks it on every poll. */
+  readonly id: string
 }
 
 function timerId(time: number, mapKey: unknown, namespace: string | undefined): string {
@@ -21,7 +23,7 @@ export class ProcessingTimeTimers {
     const id = timerId(time, mapKey, namespace)
     if (this.registered.has(id)) return false
     this.registered.add(id)
-    this.push(namespace === undefined ? { time, key, mapKey } : { time, key, mapKey, namespace })
+    this.push(namespace === undefined ? { time, key, mapKey, id } : { time, key, mapKey, namespace, id })
     return true
   }
 
@@ -42,7 +44,7 @@ export class ProcessingTimeTimers {
     const top = this.heap[0]
     if (top === undefined || top.time > now) return undefined
     this.pop()
-    this.registered.delete(timerId(top.time, top.mapKey, top.namespace))
+    this.registered.delete(top.id)
     return top
   }
 
@@ -55,7 +57,7 @@ export class ProcessingTimeTimers {
     // A timer deleted and registered again has a stale copy in the heap: list each id once.
     const seen = new Set<string>()
     return this.heap.filter((t) => {
-      const id = timerId(t.time, t.mapKey, t.namespace)
+      const id = t.id
       if (!this.registered.has(id) || seen.has(id)) return false
       seen.add(id)
       return true
@@ -65,7 +67,7 @@ export class ProcessingTimeTimers {
   private dropDeleted(): void {
     while (this.heap.length > 0) {
       const t = this.heap[0]!
-      if (this.registered.has(timerId(t.time, t.mapKey, t.namespace))) return
+      if (this.registered.has(t.id)) return
       this.pop()
     }
   }
