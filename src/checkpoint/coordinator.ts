@@ -15,7 +15,8 @@ import { decideTrigger } from './protocol/trigger-policy.ts'
 import { CheckpointFailureManager } from './protocol/failure-manager.ts'
 import { describeFailureReason, type CheckpointFailureReason } from './protocol/failure-reason.ts'
 import { onCompletion, deleteOnTermination, type TerminalStatus } from './protocol/retention.ts'
-import { WeirError } from '../errors.ts'
+import { WeirError, type ErrorCode } from '../errors.ts'
+import { ensureDir } from '../io/directories.ts'
 import { SYSTEM_CLOCK, type Clock } from '../runtime/clock.ts'
 import { writeMetadata } from './metadata.ts'
 import { savepointDirName } from './protocol/paths.ts'
@@ -65,13 +66,18 @@ interface TriggerKind {
   readonly savepoint?: { readonly dir: string; readonly stop: boolean }
 }
 
+/** How a checkpoint that was waited for ended; a failure says why, in the words a user sees. */
+export type CheckpointOutcome =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: CheckpointFailureReason; readonly message: string }
+
 interface Pending {
   readonly checkpoint: PendingCheckpoint<TaskAck>
   readonly enumerators: Record<string, unknown>
   readonly timeout: unknown
   readonly kind: TriggerKind
   readonly stats: CheckpointStats
-  readonly done: { resolve: (ok: boolean) => void }
+  readonly done: { resolve: (outcome: CheckpointOutcome) => void }
 }
 
 const HISTORY = 50
@@ -132,9 +138,9 @@ export class CheckpointCoordinator {
     return this.trigger({ final: false })
   }
 
-  /** The final checkpoint of a bounded job, once every task ended; resolves true when it completed. */
-  triggerFinal(): Promise<boolean> {
-    for (const id of [...this.pending.keys()]) this.abort(id, 'SUBSUMED', 'the job reached its end', true)
+  /** The final checkpoint of a bounded job, once every task ended; resolves with how it ended. */
+  triggerFinal(): Promise<CheckpointOutcome> {
+    for (const id of [...this.pending.keys()]) this.abort(id, 'JOB_REACHED_END', undefined, true)
     return this.triggerAndWait({ final: true })
   }
 
@@ -146,20 +152,25 @@ export class CheckpointCoordinator {
    */
   async triggerSavepoint(targetDir: string, options: { stop?: boolean; final?: boolean } = {}): Promise<string> {
     const dir = join(resolve(targetDir), savepointDirName(this.job.jobId, randomBytes(6).toString('hex')))
-    if (options.final) for (const id of [...this.pending.keys()]) this.abort(id, 'SUBSUMED', 'the job reached its end', true)
+    if (options.final) for (const id of [...this.pending.keys()]) this.abort(id, 'JOB_REACHED_END', undefined, true)
     if (!this.attempt) throw new WeirError('WEIR_CHECKPOINT_FAILED', 'the savepoint failed: the job is not running', { retriable: true, domain: 'external' })
-    const ok = await this.triggerAndWait({ final: options.final ?? false, savepoint: { dir, stop: options.stop ?? false } })
-    if (!ok) {
-      const failed = this.history.filter((h) => h.isSavepoint && h.status === 'FAILED').at(-1)
-      throw new WeirError('WEIR_CHECKPOINT_FAILED', `the savepoint failed: ${failed?.failureReason ?? 'the job is not running'}`, { retriable: true, domain: 'external' })
+    // A target that cannot be written is refused here, before any task stops for the barrier.
+    try {
+      await ensureDir(dir)
+    } catch (e) {
+      throw new WeirError('WEIR_CHECKPOINT_FAILED', `the savepoint failed: ${(e as Error).message}`, { cause: e, retriable: true, domain: 'external' })
+    }
+    const outcome = await this.triggerAndWait({ final: options.final ?? false, savepoint: { dir, stop: options.stop ?? false } })
+    if (!outcome.ok) {
+      throw new WeirError('WEIR_CHECKPOINT_FAILED', `the savepoint failed: ${outcome.message}`, { retriable: true, domain: 'external' })
     }
     return dir
   }
 
-  private triggerAndWait(kind: TriggerKind): Promise<boolean> {
+  private triggerAndWait(kind: TriggerKind): Promise<CheckpointOutcome> {
     return new Promise((resolve) => {
       const id = this.trigger(kind)
-      if (id === null) resolve(false)
+      if (id === null) resolve({ ok: false, reason: 'TASKS_NOT_RUNNING', message: 'the job is not running' })
       else this.pending.get(id)!.done.resolve = resolve
     })
   }
@@ -185,9 +196,10 @@ export class CheckpointCoordinator {
     if (p.checkpoint.isFullyAcknowledged) void this.complete(p)
   }
 
-  onDecline(checkpointId: number, task: string, reason: string): void {
+  /** A task declined the checkpoint; `code` is the code of the error behind it, if any. */
+  onDecline(checkpointId: number, task: string, reason: string, code?: ErrorCode): void {
     if (!this.pending.has(checkpointId)) return
-    const why: CheckpointFailureReason = reason.startsWith('TASK_NOT_RUNNING') ? 'TASKS_NOT_RUNNING' : reason.startsWith('STATE_TOO_LARGE') ? 'STATE_TOO_LARGE' : /ENOSPC|EACCES|EROFS|EIO|write/i.test(reason) ? 'STORAGE_FAILURE' : 'DECLINED'
+    const why: CheckpointFailureReason = reason.startsWith('TASK_NOT_RUNNING') ? 'TASKS_NOT_RUNNING' : reason.startsWith('STATE_TOO_LARGE') ? 'STATE_TOO_LARGE' : code === 'WEIR_STORAGE_FAILED' ? 'STORAGE_FAILURE' : 'DECLINED'
     this.abort(checkpointId, why, `task ${task}: ${reason}`, true)
   }
 
@@ -215,10 +227,16 @@ export class CheckpointCoordinator {
     const delay = decision.kind === 'trigger' ? 0 : decision.at - this.now()
     this.timer = this.clock.setTimer(() => {
       this.timer = null
-      if (this.attempt?.allTasksRunning()) this.trigger({ final: false })
+      // During a stop with savepoint the periodic schedule holds, as in Flink; it goes on if the stop fails.
+      if (this.attempt?.allTasksRunning() && !this.stopInProgress()) this.trigger({ final: false })
       else this.lastTriggerAt = this.now() // pre-flight: tasks not running; try at the next interval
       this.schedule()
     }, delay)
+  }
+
+  private stopInProgress(): boolean {
+    for (const p of this.pending.values()) if (p.kind.savepoint?.stop) return true
+    return false
   }
 
   private trigger(kind: TriggerKind): number | null {
@@ -271,7 +289,9 @@ export class CheckpointCoordinator {
     }
     this.pending.delete(id)
     this.sharedFiles.set(id, [...p.checkpoint.acks.values()].flatMap((a) => a.sharedFiles ?? []))
-    const decision = onCompletion(this.completed.map((c) => c.id), [...this.pending.keys()], id, this.options.numRetained)
+    // A savepoint is never subsumed by a checkpoint (Flink): it was asked for, and must end on its own.
+    const subsumable = [...this.pending.values()].filter((q) => !q.kind.savepoint).map((q) => q.checkpoint.id)
+    const decision = onCompletion(this.completed.map((c) => c.id), subsumable, id, this.options.numRetained)
     this.completed.push(ref)
     for (const old of decision.dropCompleted) {
       const i = this.completed.findIndex((c) => c.id === old)
@@ -292,7 +312,7 @@ export class CheckpointCoordinator {
     p.stats.durationMs = this.lastEndAt - p.checkpoint.triggeredAt
     p.stats.path = ref.dir
     this.attempt?.sendComplete(id)
-    p.done.resolve(true)
+    p.done.resolve({ ok: true })
     this.schedule()
   }
 
@@ -318,7 +338,7 @@ export class CheckpointCoordinator {
     p.stats.status = 'COMPLETED'
     p.stats.durationMs = this.now() - p.checkpoint.triggeredAt
     this.attempt?.sendComplete(id)
-    p.done.resolve(true)
+    p.done.resolve({ ok: true })
   }
 
   private abort(id: number, reason: CheckpointFailureReason, detail: string | undefined, tellTasks: boolean): void {
@@ -336,7 +356,7 @@ export class CheckpointCoordinator {
     if (p.kind.savepoint) this.background(rm(p.kind.savepoint.dir, { recursive: true, force: true }))
     else this.background(this.storage.discard(id))
     if (tellTasks) this.attempt?.sendAborted(id)
-    p.done.resolve(false)
+    p.done.resolve({ ok: false, reason, message: p.stats.failureReason })
     // A failed savepoint fails only the request, not the job.
     if (!p.kind.savepoint && this.failures.onFailure(reason) === 'fail-job') {
       this.attempt?.failJob(new WeirError('WEIR_CHECKPOINT_FAILED', `checkpoint ${id} failed: ${describeFailureReason(reason, detail)}; that exceeds execution.checkpointing.tolerable-failed-checkpoints (${this.options.tolerableFailures})`, { retriable: true, domain: reason === 'STATE_TOO_LARGE' ? 'user' : 'external' }))

@@ -3,11 +3,13 @@
 // Files are written under a temporary name, fsynced and renamed into place, so a reader sees a
 // whole file or none; reading checks every field and names the file when one is wrong.
 
-import { open, rename, readFile, unlink, mkdir } from 'node:fs/promises'
+import { open, rename, readFile, unlink } from 'node:fs/promises'
 import { crc32 } from 'node:zlib'
 import { dirname } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { WeirError } from '../errors.ts'
+import { ensureDir } from '../io/directories.ts'
+import { storageFailure } from '../io/storage-error.ts'
 
 const MAGIC = 0x57454952 // "WEIR"
 export const FORMAT_VERSION = 1
@@ -44,23 +46,26 @@ export function unframe(bytes: Uint8Array, expectedKind: FileKind, path: string)
   return payload
 }
 
-/** Writes a framed file atomically: temporary name, fsync, rename, fsync of the directory. */
+/**
+ * Writes a framed file atomically: temporary name, fsync, rename, fsync of the directory. A
+ * failure is a StorageError naming the file and the operating system's reason.
+ */
 export async function writeFramedFile(path: string, kind: FileKind, payload: Uint8Array): Promise<number> {
   const data = frame(kind, payload)
-  await mkdir(dirname(path), { recursive: true })
+  await ensureDir(dirname(path))
   const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`
-  const handle = await open(tmp, 'w')
   try {
-    await handle.writeFile(data)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  try {
+    const handle = await open(tmp, 'w')
+    try {
+      await handle.writeFile(data)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
     await rename(tmp, path)
   } catch (e) {
     await unlink(tmp).catch(() => {})
-    throw e
+    throw storageFailure(e, 'write checkpoint file', path)
   }
   await syncDirectory(dirname(path))
   return data.length

@@ -2,7 +2,9 @@
 // and turns the job's end into an exit code: 0 finished, 1 failed, 130 / 143 canceled by
 // SIGINT / SIGTERM.
 
+import { existsSync } from 'node:fs'
 import { bundleJob } from './bundle.ts'
+import { metadataPath } from '../checkpoint/protocol/paths.ts'
 import { StatusLine } from './progress.ts'
 import { JobExecution, type JobResult } from '../runtime/jobmanager/mini-cluster.ts'
 import { Configuration, parseDynamicProperty, type RawConfig } from '../config/configuration.ts'
@@ -118,7 +120,8 @@ function report(result: JobResult, signalExit: number | null, execution: JobExec
   }
   process.stderr.write(describeFailure(result.jobName, result.error!))
   const latest = execution.coordinator?.latest
-  if (latest?.dir && execution.checkpointOptions.retention !== 'NO_EXTERNALIZED_CHECKPOINTS') {
+  // Only a checkpoint that is still there (its directory may have vanished with the disk).
+  if (latest?.dir && execution.checkpointOptions.retention !== 'NO_EXTERNALIZED_CHECKPOINTS' && existsSync(metadataPath(latest.dir))) {
     process.stderr.write(`The latest checkpoint is retained; resume with: weir run --from-checkpoint ${latest.dir} <job>\n`)
   }
   return EXIT_FAILED

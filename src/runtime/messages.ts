@@ -1,7 +1,7 @@
 // The messages between the JobManager (main thread) and the slot workers, and between
 // workers. Plain objects, so that they cross a MessagePort or a socket as they are.
 
-import type { SerializedError } from '../errors.ts'
+import type { ErrorCode, SerializedError } from '../errors.ts'
 import type { RawConfig } from '../config/configuration.ts'
 import type { ChannelEvent, CheckpointBarrier } from './network/events.ts'
 import type { TaskAck } from '../checkpoint/state-handle.ts'
@@ -62,7 +62,7 @@ export type FromWorker =
   | { readonly type: 'slot-running' }
   | { readonly type: 'task-finished'; readonly vertex: number; readonly subtask: number }
   | { readonly type: 'ack'; readonly checkpointId: number; readonly ack: TaskAck }
-  | { readonly type: 'decline'; readonly checkpointId: number; readonly vertex: number; readonly subtask: number; readonly reason: string }
+  | { readonly type: 'decline'; readonly checkpointId: number; readonly vertex: number; readonly subtask: number; readonly reason: string; readonly code?: ErrorCode }
   | { readonly type: 'failed'; readonly error: SerializedError }
   /** `watermarks`: flat [vertex, subtask, watermark, ...] of this slot's tasks (their current input watermark). */
   | { readonly type: 'metrics'; readonly recordsIn: number; readonly recordsOut: number; readonly watermarks?: number[] }

@@ -9,6 +9,7 @@ export const CHECKPOINT_FAILURE_REASONS = {
   STATE_TOO_LARGE: { message: 'a state handle exceeds the 5 MB limit of jobmanager checkpoint storage; set state.checkpoints.dir to use filesystem storage', preFlight: false, counts: true },
   FINALIZE_FAILED: { message: 'writing the checkpoint metadata failed', preFlight: false, counts: true },
   SUBSUMED: { message: 'a later checkpoint completed first', preFlight: false, counts: false },
+  JOB_REACHED_END: { message: 'the job reached the end of its input before the checkpoint completed', preFlight: false, counts: false },
   TASK_FAILURE: { message: 'a task failed while the checkpoint was in progress', preFlight: false, counts: false },
   TASKS_NOT_RUNNING: { message: 'not all tasks are running (some finished or are being deployed)', preFlight: true, counts: false },
   TOO_MANY_CONCURRENT: { message: 'the maximum number of concurrent checkpoints is in progress', preFlight: true, counts: false },

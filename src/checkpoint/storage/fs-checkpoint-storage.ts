@@ -1,7 +1,8 @@
 // Filesystem checkpoint storage: task state files and `_metadata` under
 // state.checkpoints.dir/<job-id>/chk-<n>/.
 
-import { mkdir, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
+import { ensureDir } from '../../io/directories.ts'
 import type { CheckpointLocation, CheckpointStorage, CompletedCheckpointRef } from './checkpoint-storage.ts'
 import { checkpointDir, jobDir, sharedDir, taskOwnedDir } from '../protocol/paths.ts'
 import { writeMetadata, type CheckpointMetadata } from '../metadata.ts'
@@ -11,8 +12,8 @@ export class FsCheckpointStorage implements CheckpointStorage {
   constructor(readonly baseDir: string, readonly jobId: string) {}
 
   async initialize(): Promise<void> {
-    await mkdir(sharedDir(this.baseDir, this.jobId), { recursive: true })
-    await mkdir(taskOwnedDir(this.baseDir, this.jobId), { recursive: true })
+    await ensureDir(sharedDir(this.baseDir, this.jobId))
+    await ensureDir(taskOwnedDir(this.baseDir, this.jobId))
   }
 
   locationFor(checkpointId: number): CheckpointLocation {

@@ -6,11 +6,12 @@
 // every record exactly once; unfinished ones are hidden (their names start with '.').
 // Without checkpointing, a bounded job's files are committed when it finishes.
 
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Sink, SinkWriter, SinkWriterContext } from '../../api/sink.ts'
 import { formatRecord } from '../print/format.ts'
 import { WeirError } from '../../errors.ts'
+import { ensureDirSync } from '../../io/directories.ts'
 
 export interface FileSinkOptions<T> {
   /** How a record becomes a line (default: as print() shows it). */
@@ -60,7 +61,7 @@ class FileSinkWriter<T> implements SinkWriter<T> {
     private readonly format: (record: T) => string,
     private readonly maxPartBytes: number,
   ) {
-    mkdirSync(dir, { recursive: true })
+    ensureDirSync(dir)
     let next = 0
     for (const state of restored) {
       next = Math.max(next, state.nextCounter)

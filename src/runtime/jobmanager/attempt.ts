@@ -207,7 +207,7 @@ export class Attempt {
         this.setup.coordinator.onAck(m.checkpointId, m.ack)
         return
       case 'decline':
-        this.setup.coordinator.onDecline(m.checkpointId, `${m.vertex}/${m.subtask}`, m.reason)
+        this.setup.coordinator.onDecline(m.checkpointId, `${m.vertex}/${m.subtask}`, m.reason, m.code)
         return
       case 'metrics':
         this.workerMetrics[slot] = { recordsIn: m.recordsIn, recordsOut: m.recordsOut }
@@ -246,10 +246,11 @@ export class Attempt {
         return
       }
     } else if (this.setup.checkpointing.periodic) {
-      const ok = await coordinator.triggerFinal()
+      const outcome = await coordinator.triggerFinal()
       if (this.done) return
-      if (!ok) {
-        void this.fail(new WeirError('WEIR_CHECKPOINT_FAILED', 'the final checkpoint of the bounded job did not complete', { retriable: true }))
+      if (!outcome.ok) {
+        // The reason (a full disk, a read-only directory...) is outside Weir: no stack trace.
+        void this.fail(new WeirError('WEIR_CHECKPOINT_FAILED', `the final checkpoint of the bounded job did not complete: ${outcome.message}`, { retriable: true, domain: outcome.reason === 'STATE_TOO_LARGE' ? 'user' : 'external' }))
         return
       }
     }

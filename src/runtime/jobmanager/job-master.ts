@@ -145,7 +145,14 @@ export class JobMaster implements JobMasterContext {
       this.stopping = true
       return path
     }
-    const path = await this.coordinator.triggerSavepoint(dir, { stop: true })
+    let path: string
+    try {
+      path = await this.coordinator.triggerSavepoint(dir, { stop: true })
+    } catch (e) {
+      // The sources resume when the savepoint is aborted (task.ts): the job goes on.
+      this.log(`Stop with savepoint failed, the job keeps running: ${(e as Error).message}`)
+      throw e
+    }
     this.log(`Savepoint completed: ${path}`)
     this.stopping = true
     attempt.stopTasks()

@@ -11,7 +11,7 @@ import type { BackendSettings } from '../../state/backend-factory.ts'
 import { LocalChannel, RemoteInputChannel, RemoteOutputChannel, type InputChannel, type OutputChannel } from '../network/channels.ts'
 import type { PeerLink, PeerLinkHandler, SlotTransport } from '../network/transport.ts'
 import { decodeBatch } from '../network/batch-codec.ts'
-import { WeirError } from '../../errors.ts'
+import { isWeirError, WeirError } from '../../errors.ts'
 import { createRecordWriter } from '../network/record-writer.ts'
 import type { ChannelEvent } from '../network/events.ts'
 import { Task, type TaskHost } from './task.ts'
@@ -188,7 +188,7 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
           ack: { vertex, subtask, handle, stateSize: payload.length, syncMs: timing.syncMs, asyncMs: performance.now() - started, alignmentMs: timing.alignmentMs, ...(timing.operatorState ? { operatorState: timing.operatorState } : {}), ...(timing.stateUids ? { stateUids: timing.stateUids } : {}), ...(sharedFiles.length > 0 ? { sharedFiles } : {}) },
         })
       } catch (e) {
-        if (!this.stopped) this.toJobManager({ type: 'decline', checkpointId: barrier.id, vertex, subtask, reason: (e as Error).message })
+        if (!this.stopped) this.toJobManager({ type: 'decline', checkpointId: barrier.id, vertex, subtask, reason: (e as Error).message, ...(isWeirError(e) ? { code: e.code } : {}) })
       }
     })
   }

@@ -128,8 +128,11 @@ export class Task {
   private readonly valve: WatermarkValve | null
   private periodicHandle: NodeJS.Timeout | null = null
   private sourceWaiting = false
-  /** A source that took a stop-with-savepoint barrier reads no more. */
-  private suspended = false
+  /**
+   * The stop-with-savepoint this source took the barrier of: it reads no more until that
+   * savepoint completes (then the task stops) or is aborted (then it reads on, as in Flink).
+   */
+  private suspendedBy: number | null = null
   private endedChannels = 0
   private nextChannel = 0
   private timerHandle: NodeJS.Timeout | null = null
@@ -282,7 +285,7 @@ export class Task {
       if (this.state !== 'running') return this.host.declineCheckpoint(this, barrier.id, `${TASK_NOT_RUNNING}: task is ${this.state}`)
       this.checkpoint(barrier, 0, barrier.unaligned ? new Set() : null)
       // Stop with savepoint: nothing after the savepoint's barrier.
-      if (barrier.stop) this.suspended = true
+      if (barrier.stop) this.suspendedBy = barrier.id
       // A source has no input channels: its channel state (overtaken output) is complete at once.
       if (barrier.unaligned) {
         this.recording?.resolve()
@@ -311,6 +314,8 @@ export class Task {
     this.post(() => {
       if (this.state !== 'running' && this.state !== 'ended') return
       this.barriers?.onAbort(checkpointId)
+      // A failed stop with savepoint: the source goes on reading (a failed stop never halts the job).
+      if (this.suspendedBy === checkpointId) this.suspendedBy = null
       for (const op of this.operators) op.notifyCheckpointAborted?.(checkpointId)
     })
   }
@@ -361,7 +366,7 @@ export class Task {
       return true
     }
     for (const w of this.writers) if (w.isBlocked()) return false
-    if (this.reader !== null) return this.suspended ? false : this.pollSource()
+    if (this.reader !== null) return this.suspendedBy !== null ? false : this.pollSource()
     return this.processInput()
   }
 

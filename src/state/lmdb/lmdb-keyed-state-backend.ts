@@ -32,7 +32,8 @@
 import { AccessValueState, AccessReducingState, AccessAggregatingState } from '../state-objects.ts'
 import { open, type RootDatabase, type Transaction } from 'lmdb'
 import { Packr, Unpackr } from 'msgpackr'
-import { mkdirSync, rmSync, statSync } from 'node:fs'
+import { rmSync, statSync } from 'node:fs'
+import { ensureDirSync } from '../../io/directories.ts'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { StateDescriptor, ListState, MapState, StateKind } from '../../api/state.ts'
@@ -222,7 +223,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     // Directories left by a process or worker that ended without dispose() hold nothing we can use.
     rmSync(this.dir, { recursive: true, force: true })
     removeEarlierAttempts(settings.localDir, settings.jobId, scope.operatorUid, scope.subtaskIndex, settings.attempt)
-    mkdirSync(this.dir, { recursive: true })
+    ensureDirSync(this.dir)
     liveDirs.add(this.dir)
     if (!exitHookInstalled) {
       exitHookInstalled = true
