@@ -285,3 +285,12 @@ test('an unknown key in weir.yaml fails naming the key', async () => {
   writeFileSync(join(dir, 'weir.yaml'), 'taskmanager.slots: 2\n')
   assertOneLineError(await weir(['run', fixture('print-args')], { cwd: dir }), /taskmanager\.slots/)
 })
+
+test('a checkpoint directory that cannot be created fails with the reason of the operating system, without a stack trace', async () => {
+  const file = join(tmp, 'checkpoints-is-a-file')
+  writeFileSync(file, 'x')
+  const run = await weir(['run', ...REST, '-D', 'execution.checkpointing.interval=1s', '-D', `state.checkpoints.dir=${join(file, 'chk')}`, fixture('print-args')])
+  assert.equal(run.code, 1, run.stderr)
+  assert.match(run.stderr, /cannot create directory .*checkpoints-is-a-file.* exists and is not a directory \(ENOTDIR\)/)
+  assert.doesNotMatch(run.stderr, /^\s+at /m, 'no stack trace')
+})
