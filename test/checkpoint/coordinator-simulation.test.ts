@@ -296,9 +296,10 @@ class Simulation {
     const deliver = (): void => {
       if (!attempt.alive && !lateFromDeadAttempt) return
       if (declines) {
-        const reason = this.rTasks.pick(['simulated: the snapshot failed', 'ENOSPC: no space left on device', 'STATE_TOO_LARGE: 6000000 bytes'])
+        const reason = this.rTasks.pick(['simulated: the snapshot failed', 'cannot write checkpoint file /chk/task-0-0-0.state: no space left on the device (ENOSPC)', 'STATE_TOO_LARGE: 6000000 bytes'])
         this.log(`task ${task} declines ${id}: ${reason}`)
-        this.coordinator.onDecline(id, task, reason)
+        // Storage failures reach the coordinator as typed errors (a StorageError's code).
+        this.coordinator.onDecline(id, task, reason, reason.includes('(ENOSPC)') ? 'WEIR_STORAGE_FAILED' : undefined)
         return
       }
       const [vertex, subtask] = task.split('/').map(Number) as [number, number]

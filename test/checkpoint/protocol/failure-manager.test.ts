@@ -8,7 +8,7 @@ const notCounting = (Object.keys(CHECKPOINT_FAILURE_REASONS) as CheckpointFailur
 
 test('the counting reasons are the checkpoint\'s own failures and the others are not', () => {
   assert.deepEqual(counting.sort(), ['DECLINED', 'EXPIRED', 'FINALIZE_FAILED', 'STATE_TOO_LARGE', 'STORAGE_FAILURE'])
-  assert.deepEqual(notCounting.sort(), ['COORDINATOR_SHUTDOWN', 'SUBSUMED', 'TASKS_NOT_RUNNING', 'TASK_FAILURE', 'TOO_MANY_CONCURRENT'])
+  assert.deepEqual(notCounting.sort(), ['COORDINATOR_SHUTDOWN', 'JOB_REACHED_END', 'SUBSUMED', 'TASKS_NOT_RUNNING', 'TASK_FAILURE', 'TOO_MANY_CONCURRENT'])
   for (const r of ['TASKS_NOT_RUNNING', 'TOO_MANY_CONCURRENT'] as const) assert.equal(CHECKPOINT_FAILURE_REASONS[r].preFlight, true)
 })
 
