@@ -7,6 +7,7 @@ import type { ChannelEvent, CheckpointBarrier } from './network/events.ts'
 import type { TaskAck } from '../checkpoint/state-handle.ts'
 import type { RestoreSource } from '../checkpoint/restore-plan.ts'
 import type { OperatorStateSnapshot } from '../state/operator-state-store.ts'
+import type { GraphShape } from '../graph/graph-fingerprint.ts'
 
 /** How a slot takes part in checkpoints; null when checkpointing is off. */
 export interface CheckpointingSetup {
@@ -36,6 +37,8 @@ export interface WorkerSetup {
   readonly restoreOperatorState: Record<string, Record<string, OperatorStateSnapshot>> | null
   /** Send print() output to the main thread instead of writing fd 1 directly. */
   readonly routeStdout: boolean
+  /** The graph the JobManager built; the slot's own must be the same (graph-fingerprint.ts). */
+  readonly graph: GraphShape
 }
 
 export type ToWorker =

@@ -5,6 +5,7 @@
 import type { CompiledJob } from '../compile.ts'
 import type { CheckpointingSetup, FromWorker, ToWorker, WorkerSetup } from '../messages.ts'
 import { SourceCoordinator } from './source-coordinator.ts'
+import { describeGraph } from '../../graph/graph-fingerprint.ts'
 import { slotOf } from '../taskmanager/task-executor.ts'
 import { deserializeError, WeirError } from '../../errors.ts'
 import type { CheckpointCoordinator } from '../../checkpoint/coordinator.ts'
@@ -111,6 +112,7 @@ export class Attempt {
     }
     for (const c of this.enumerators.values()) c.start()
 
+    const graph = describeGraph(job.graph)
     const locations: SlotLocation[] = this.setup.slots.map((s) => ({ taskManagerId: s.taskManager.id }))
     // Across TaskManagers every slot opens a data port; once all are known, the slots dial.
     this.awaitingDataAddresses = new Set(locations.map((l) => l.taskManagerId)).size > 1 ? slots : 0
@@ -122,6 +124,7 @@ export class Attempt {
         jobId: this.setup.jobId, checkpointing: this.setup.checkpointing, restore: restore ? this.restoreFor(slot, restore) : null,
         restoreOperatorState: restore ? restore.operatorState : null,
         routeStdout: this.setup.onStdout !== undefined,
+        graph,
       }
       const list = byTaskManager.get(allocated.taskManager) ?? []
       list.push({ slot, setup: workerSetup })

@@ -4,6 +4,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
 import type { FromWorker, ToWorker, WorkerSetup } from '../messages.ts'
 import { compileJob } from '../compile.ts'
+import { checkSameGraph } from '../../graph/graph-fingerprint.ts'
 import { TaskExecutor } from './task-executor.ts'
 import { stdoutWriter } from '../../connectors/print/stdout.ts'
 import { serializeError } from '../../errors.ts'
@@ -37,6 +38,7 @@ try {
   if (setup.routeStdout) stdoutWriter.target = { write: (text) => send({ type: 'stdout', text }) }
   const definition = await loadJobDefinition(setup.artifactUrl)
   const job = compileJob(definition, setup.args, setup.config)
+  checkSameGraph(setup.graph, job.graph, job.name, `slot ${setup.workerIndex}`)
   // The LMDB backend loads a native addon: only for jobs that use it (it registers itself).
   if (setup.config['state.backend.type'] === 'lmdb' || job.config.get(STATE_BACKEND) === 'lmdb') await import('../../state/lmdb/lmdb-keyed-state-backend.ts')
   const peers = new Map<number, MessagePort>(Object.entries(ports).map(([k, p]) => [Number(k), p]))
