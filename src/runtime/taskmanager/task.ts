@@ -248,7 +248,7 @@ export class Task {
     const sourcePeriodic = this.sourceOutput?.periodic ?? false
     if (interval <= 0 || (!sourcePeriodic && periodicOperators.length === 0)) return
     const emit = () => {
-      if (this.state !== 'running' || this.suspended) return
+      if (this.state !== 'running' || this.suspendedBy !== null) return
       if (sourcePeriodic) this.sourceOutput!.emitPeriodic()
       for (const op of periodicOperators) op.onPeriodicWatermark!()
     }
