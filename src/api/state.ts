@@ -68,9 +68,35 @@ export interface StateTtlConfig {
   readonly cleanupIncrementally?: number
 }
 
+/** A declared change of a state's type: values stored as `fromTypeName` are converted on restore. */
+export interface StateMigration {
+  /** The stored type: the old descriptor's type name (or the serializer identity a refusal names). */
+  readonly fromTypeName: string
+  readonly convert: (old: unknown) => unknown
+}
+
 abstract class Descriptor {
   ttl: StateTtlConfig | null = null
+  /** The name of the state's key and value types, recorded in checkpoints and checked on restore. */
+  typeName: string | null = null
+  migration: StateMigration | null = null
   constructor(readonly name: string) {}
+  /**
+   * Names the state's type (e.g. 'count:number', 'Order/v2'); a restore refuses state stored
+   * under another type name. Change it together with withMigration when the type changes.
+   */
+  withTypeName(typeName: string): this {
+    this.typeName = typeName
+    return this
+  }
+  /**
+   * Converts restored values stored under type `fromTypeName` (value, list and map state: each
+   * value, element or map value), instead of refusing the restore.
+   */
+  withMigration(fromTypeName: string, convert: (old: unknown) => unknown): this {
+    this.migration = { fromTypeName, convert }
+    return this
+  }
   /** Turns on time-to-live for this state. */
   enableTimeToLive(config: StateTtlConfig): this {
     if (!(config.ttlMs > 0)) throw new RangeError(`state '${this.name}': ttlMs must be positive, got ${config.ttlMs}`)

@@ -20,9 +20,10 @@ export function readTaskRestore(sources: readonly RestoreSource[], operatorState
       channels = snapshot.channels
     }
     for (const [uid, op] of Object.entries(snapshot.operators)) {
-      const r = (operators[uid] ??= { keyed: [], timers: [], states: [], splits: [] })
+      const r = (operators[uid] ??= { keyed: [], timers: [], states: [], splits: [], shapes: [] })
       if (source.keyed) {
         if (op.keyed) r.keyed.push(op.keyed)
+        if (op.stateShapes) r.shapes.push(...op.stateShapes)
         if (op.timers) r.timers.push(op.timers)
       }
       if (source.operatorState) {

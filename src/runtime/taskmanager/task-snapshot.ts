@@ -3,6 +3,7 @@
 
 import type { KeyedStateSnapshot } from '../../state/keyed-state-backend.ts'
 import type { OperatorStateSnapshot } from '../../state/operator-state-store.ts'
+import type { StateShape } from '../../state/state-shapes.ts'
 
 export interface OperatorSnapshot {
   keyed?: KeyedStateSnapshot
@@ -12,6 +13,8 @@ export interface OperatorSnapshot {
   state?: unknown
   /** A source reader's splits with their positions. */
   splits?: unknown[]
+  /** The shape of every keyed state in `keyed`, checked on restore (state-shapes.ts). */
+  stateShapes?: StateShape[]
 }
 
 /** In-flight records of an unaligned checkpoint, by channel id. */
@@ -32,6 +35,7 @@ export interface OperatorRestore {
   timers: unknown[][]
   states: unknown[]
   splits: unknown[]
+  shapes: StateShape[]
 }
 
 export interface TaskRestore {

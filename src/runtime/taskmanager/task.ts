@@ -11,7 +11,8 @@
 import type { JobVertex } from '../../graph/job-graph.ts'
 import type { Collector, TimerService } from '../../api/functions.ts'
 import type { RuntimeContext } from '../../api/runtime-context.ts'
-import type { StateDescriptor } from '../../api/state.ts'
+import type { ListState, MapState, StateDescriptor, ValueState } from '../../api/state.ts'
+import { StateShapeRegistry } from '../../state/state-shapes.ts'
 import { InputStatus, type SourceReader, type SourceReaderContext } from '../../api/source.ts'
 import type { StreamOperator, OperatorContext, Output, RecordTime } from '../../operators/operator.ts'
 import type { RecordWriter } from '../network/record-writer.ts'
@@ -111,6 +112,28 @@ interface KeyedOperatorRuntime {
   readonly timers: InternalTimerService
 }
 
+/** Converts every restored value of a state whose descriptor declared a migration (value, list, map). */
+function migrateRestored(backend: KeyedStateBackend, descriptor: StateDescriptor, state: unknown): void {
+  const convert = descriptor.migration!.convert
+  const saved = backend.currentKey
+  for (const key of [...backend.keys(descriptor.name)]) {
+    backend.setCurrentKey(key)
+    if (descriptor.kind === 'value') {
+      const s = state as ValueState<unknown>
+      s.update(convert(s.value()))
+    } else if (descriptor.kind === 'list') {
+      const s = state as ListState<unknown>
+      s.update(s.get().map(convert))
+    } else if (descriptor.kind === 'map') {
+      const s = state as MapState<unknown, unknown>
+      for (const [k, v] of [...s.entries()]) s.put(k, convert(v))
+    } else {
+      throw new UserError('WEIR_INVALID_JOB', `state '${descriptor.name}': withMigration works for value, list and map state, not ${descriptor.kind} state`)
+    }
+  }
+  backend.setCurrentKey(saved)
+}
+
 export class Task {
   state: TaskState = 'running'
   readonly operators: StreamOperator<unknown, unknown>[] = []
@@ -143,6 +166,8 @@ export class Task {
   private recording: { readonly id: number; readonly inputs: Map<number, unknown[]>; readonly active: Set<number>; resolve: () => void } | null = null
   private alignmentTimer: NodeJS.Timeout | null = null
   private readonly keyGroupRange: KeyGroupRange
+  /** Shapes of the keyed states: restored ones are checked when an operator asks for them. */
+  private readonly stateShapes = new StateShapeRegistry()
   readonly location: TaskLocation
 
   constructor(
@@ -490,7 +515,7 @@ export class Task {
     this.clearAlignmentTimer()
     const splits = this.reader ? this.reader.snapshotState(barrier.id) : null
     for (const op of this.operators) op.prepareSnapshot?.(barrier.id, barrier.timestamp)
-    const captures = this.keyed.map((k) => ({ uid: k.uid, backend: k.backend, capture: k.backend.captureSnapshot(barrier.id, { savepoint: barrier.isSavepoint }) }))
+    const captures = this.keyed.map((k) => ({ uid: k.uid, backend: k.backend, capture: k.backend.captureSnapshot(barrier.id, { savepoint: barrier.isSavepoint }), shapes: this.stateShapes.shapesOf(k.uid) }))
     const states = this.operators.map((op) => op.snapshotState?.(barrier.id))
     let operatorState: Record<string, OperatorStateSnapshot> | undefined
     this.operators.forEach((op, i) => {
@@ -532,6 +557,7 @@ export class Task {
       if (sourceUid !== null && splits !== null) entry(sourceUid).splits = splits
       for (const c of captures) {
         entry(c.uid).keyed = await c.backend.materializeSnapshot(c.capture)
+        if (c.shapes.length > 0) entry(c.uid).stateShapes = c.shapes
       }
       states.forEach((s, i) => {
         if (s !== undefined) entry(uids[i]!).state = s
@@ -590,6 +616,7 @@ export class Task {
     for (const k of this.keyed) {
       const r = restore.operators[k.uid]
       if (!r) continue
+      this.stateShapes.addRestored(k.uid, r.shapes)
       for (const snapshot of r.keyed) k.backend.restore(snapshot, range)
       // Timers are keyed state: the backend restored this subtask's key groups of them.
       k.timers.restoreTimers()
@@ -690,7 +717,11 @@ export class Task {
     const vertex = this.vertex
     const keyedState = <D extends StateDescriptor>(descriptor: D): StateFor<D> => {
       if (!backend) throw new UserError('WEIR_INVALID_JOB', `state '${descriptor.name}' in '${t.name}': keyed state is only available on a keyed stream; call keyBy(...) first`)
-      return backend.getState(descriptor)
+      // Both backends: a restored state of another shape is refused before it is handed out.
+      const migrateFrom = this.stateShapes.register(uid, t.name, descriptor)
+      const state = backend.getState(descriptor)
+      if (migrateFrom) migrateRestored(backend, descriptor, state)
+      return state
     }
     const runtimeContext: RuntimeContext = {
       jobName: this.host.jobName,
