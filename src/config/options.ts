@@ -120,7 +120,8 @@ export const CHECKPOINTING_ALIGNED_TIMEOUT = durationOption('execution.checkpoin
 export const CHECKPOINTS_DIR = stringOption('state.checkpoints.dir', null, 'Directory for checkpoint files and metadata.')
 export const CHECKPOINTS_NUM_RETAINED = intOption('state.checkpoints.num-retained', 1, 'Completed checkpoints to keep.', 1, 10_000)
 export const CHECKPOINT_STORAGE = enumOption('state.checkpoint-storage', ['jobmanager', 'filesystem'] as const, null, 'Where checkpoints go: the JobManager\'s memory (default without a directory) or the file system (default with state.checkpoints.dir).')
-export const SAVEPOINTS_DIR = stringOption('state.savepoints.dir', null, 'Default directory for savepoints.')
+export const SAVEPOINTS_DIR = stringOption('state.savepoints.dir', null, 'Default directory for savepoints; a target directory given through the REST API (and weir savepoint / stop) must lie inside it.')
+export const REST_SAVEPOINTS_ALLOW_ANY_TARGET = boolOption('rest.savepoints.allow-any-target-directory', false, 'Let REST savepoint and stop requests write to any directory the JobManager may write, not only inside state.savepoints.dir.')
 
 // State backends.
 export const STATE_BACKEND = enumOption('state.backend.type', ['hashmap', 'lmdb'] as const, 'hashmap', 'Where keyed state lives: the heap (hashmap) or an embedded LMDB store on local disk (lmdb), for state larger than memory.')
@@ -144,7 +145,7 @@ export const EXP_ATTEMPTS = intOption('restart-strategy.exponential-delay.attemp
 /** All known options by key, for validation of -D and config files. */
 export const ALL_OPTIONS: ReadonlyMap<string, ConfigOption<unknown>> = new Map(
   [
-    PARALLELISM_DEFAULT, MAX_PARALLELISM, OBJECT_REUSE, OPERATOR_CHAINING, BUFFER_TIMEOUT, NETWORK_BATCH_RECORDS, NETWORK_CREDITS, TASK_SLOTS, SLOT_REQUEST_TIMEOUT, REST_PORT, REST_BIND_ADDRESS,
+    PARALLELISM_DEFAULT, MAX_PARALLELISM, OBJECT_REUSE, OPERATOR_CHAINING, BUFFER_TIMEOUT, NETWORK_BATCH_RECORDS, NETWORK_CREDITS, TASK_SLOTS, SLOT_REQUEST_TIMEOUT, REST_PORT, REST_BIND_ADDRESS, REST_SAVEPOINTS_ALLOW_ANY_TARGET,
     JOBMANAGER_RPC_ADDRESS, JOBMANAGER_RPC_PORT, TASKMANAGER_HOST, TASKMANAGER_DATA_PORT, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, HA_STORAGE_DIR,
     CHECKPOINTING_INTERVAL, CHECKPOINTING_MODE, CHECKPOINTING_TIMEOUT, CHECKPOINTING_MIN_PAUSE, CHECKPOINTING_MAX_CONCURRENT, CHECKPOINTING_TOLERABLE_FAILURES,
     CHECKPOINTING_RETENTION, CHECKPOINTING_UNALIGNED, CHECKPOINTING_ALIGNED_TIMEOUT, CHECKPOINTS_DIR, CHECKPOINTS_NUM_RETAINED, CHECKPOINT_STORAGE, SAVEPOINTS_DIR,

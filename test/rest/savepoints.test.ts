@@ -24,7 +24,7 @@ after(async () => {
 const status = (jobId: string, triggerId: string) => h.poll(`/jobs/${jobId}/savepoints/${triggerId}`, (s) => s.status.id === 'COMPLETED')
 
 test('POST /jobs/:id/savepoints takes a savepoint; the job keeps running', async () => {
-  const job = await h.run()
+  const job = await h.run({ 'state.savepoints.dir': dir })
   const id = job.execution.jobId
   const target = join(dir, 'plain')
   const r = await h.api('POST', `/jobs/${id}/savepoints`, { 'target-directory': target })
@@ -75,7 +75,7 @@ test('savepoint request errors: no directory, bad JSON, wrong types, unknown fie
 })
 
 test('a savepoint that fails completes with a failure cause; the job keeps running', async () => {
-  const job = await h.run()
+  const job = await h.run({ 'state.savepoints.dir': dir })
   const id = job.execution.jobId
   const file = join(dir, 'a-file')
   writeFileSync(file, 'not a directory')
@@ -105,7 +105,7 @@ test('cancel-job: the savepoint completes, then the job is CANCELED; state.savep
 })
 
 test('POST /jobs/:id/stop: savepoint, then FINISHED; a second stop is 409', async () => {
-  const job = await h.run()
+  const job = await h.run({ 'state.savepoints.dir': dir })
   const id = job.execution.jobId
   const r = await h.api('POST', `/jobs/${id}/stop`, { targetDirectory: join(dir, 'stop'), drain: false })
   assert.equal(r.status, 202)
@@ -121,7 +121,7 @@ test('POST /jobs/:id/stop: savepoint, then FINISHED; a second stop is 409', asyn
 })
 
 test('POST /jobs/:id/stop with drain', async () => {
-  const job = await h.run()
+  const job = await h.run({ 'state.savepoints.dir': dir })
   const id = job.execution.jobId
   const r = await h.api('POST', `/jobs/${id}/stop`, { targetDirectory: join(dir, 'drain'), drain: true })
   assert.equal(r.status, 202)
@@ -141,7 +141,7 @@ test('close() waits, up to its grace, for a client to read the outcome it asked 
     await h2.poll(`/jobs/${job.execution.jobId}`, (j) => j.state === 'CANCELED')
     assert.equal(h2.registry.hasUnobservedOutcomes(), false)
 
-    const job2 = await h2.run()
+    const job2 = await h2.run({ 'state.savepoints.dir': dir })
     const sp = await h2.api('POST', `/jobs/${job2.execution.jobId}/savepoints`, { 'target-directory': join(dir, 'grace'), 'cancel-job': true })
     await job2.result
     const t0 = Date.now()
@@ -155,4 +155,37 @@ test('close() waits, up to its grace, for a client to read the outcome it asked 
     await Promise.all(h2.jobs.map((j) => j.stop()))
     await h2.server.close()
   }
+})
+
+test('a target directory outside state.savepoints.dir is refused unless rest.savepoints.allow-any-target-directory is set', async () => {
+  const confined = join(dir, 'confined')
+  const job = await h.run({ 'state.savepoints.dir': confined })
+  const id = job.execution.jobId
+  for (const [field, route] of [['target-directory', 'savepoints'], ['targetDirectory', 'stop']] as const) {
+    for (const target of ['../../etc', '/etc', join(dir, 'elsewhere'), join(confined, '..', 'sibling')]) {
+      const r = await h.api('POST', `/jobs/${id}/${route}`, { [field]: target })
+      assert.equal(r.status, 400, `${route} ${target}`)
+      assert.match(r.body.errors[0], new RegExp(`'${field}' .* is outside state\\.savepoints\\.dir \\(.*confined\\).*rest\\.savepoints\\.allow-any-target-directory`))
+    }
+  }
+  assert.equal(job.execution.coordinator.counts.triggered, 0, 'nothing was triggered')
+  assert.equal(existsSync(join(dir, 'elsewhere')), false)
+  // Inside: a relative directory is taken inside state.savepoints.dir.
+  const inside = await h.api('POST', `/jobs/${id}/savepoints`, { 'target-directory': 'daily' })
+  assert.equal(inside.status, 202)
+  const s = await status(id, inside.body['request-id'])
+  assert.equal(dirname(s.operation.location), join(confined, 'daily'))
+  await job.stop()
+
+  const none = await h.run()
+  const refused = await h.api('POST', `/jobs/${none.execution.jobId}/savepoints`, { 'target-directory': join(dir, 'x') })
+  assert.equal(refused.status, 400)
+  assert.match(refused.body.errors[0], /no state\.savepoints\.dir to confine savepoints to/)
+  await none.stop()
+
+  const open = await h.run({ 'rest.savepoints.allow-any-target-directory': true })
+  const anywhere = await h.api('POST', `/jobs/${open.execution.jobId}/savepoints`, { 'target-directory': join(dir, 'anywhere') })
+  assert.equal(anywhere.status, 202)
+  assert.equal(dirname((await status(open.execution.jobId, anywhere.body['request-id'])).operation.location), join(dir, 'anywhere'))
+  await open.stop()
 })

@@ -1,5 +1,7 @@
 // Lines from a TCP socket (socketTextStream), for trying things out with `nc -lk 9000`.
-// Parallelism 1. It cannot rewind: what arrives while the job is down is lost, as in Flink.
+// Parallelism 1. It cannot rewind, as in Flink: on a failure it loses the records read since
+// the last completed checkpoint, those that arrive while the job is down, and what sat in the
+// connection's buffers when it was reset (README, 'Checkpoints, recovery and savepoints').
 // The socket's data events fill a queue; pollNext drains it on the task thread.
 
 import { connect, type Socket } from 'node:net'

@@ -2,7 +2,9 @@
 // status both live under GET /jobs/:jobid/savepoints/:triggerid). Flink spells the directory
 // field differently on the two routes ('target-directory' and 'targetDirectory'); so does Weir.
 
-import { SAVEPOINTS_DIR } from '../../config/options.ts'
+import { realpathSync } from 'node:fs'
+import { dirname, isAbsolute, relative, resolve } from 'node:path'
+import { REST_SAVEPOINTS_ALLOW_ANY_TARGET, SAVEPOINTS_DIR } from '../../config/options.ts'
 import type { JobEntry, OperationKind } from '../job-registry.ts'
 import { accepted, jobEntry, ok, type Handler } from './context.ts'
 import { BodyFields, readJsonBody } from '../http-util.ts'
@@ -68,10 +70,40 @@ function checkCanSavepoint(entry: JobEntry, what: string): void {
   }
 }
 
+/**
+ * The savepoint directory of a request. A directory given in the request must lie inside
+ * state.savepoints.dir (a relative one is taken inside it), unless
+ * rest.savepoints.allow-any-target-directory is set: whoever reaches the API must not make the
+ * JobManager write wherever it may ('../../etc', any absolute path).
+ */
 function targetDirectory(entry: JobEntry, given: string | undefined, field: string): string {
-  const dir = given ?? entry.job.job.config.get(SAVEPOINTS_DIR)
-  if (!dir) {
-    throw badRequest(`no savepoint directory: pass '${field}' in the request body, or set state.savepoints.dir for the job (weir.yaml or -D state.savepoints.dir=DIR)`)
+  const config = entry.job.job.config
+  const base = config.get(SAVEPOINTS_DIR)
+  if (given === undefined) {
+    if (!base) throw badRequest(`no savepoint directory: pass '${field}' in the request body, or set state.savepoints.dir for the job (weir.yaml or -D state.savepoints.dir=DIR)`)
+    return base
   }
-  return dir
+  if (config.get(REST_SAVEPOINTS_ALLOW_ANY_TARGET)) return given
+  if (!base) {
+    throw badRequest(`'${field}' ${given} is refused: the job has no state.savepoints.dir to confine savepoints to; set state.savepoints.dir (and give a directory inside it, or none), or rest.savepoints.allow-any-target-directory: true to allow any path`)
+  }
+  const target = resolve(base, given)
+  const inside = relative(realExisting(resolve(base)), realExisting(target))
+  if (inside.startsWith('..') || isAbsolute(inside)) {
+    throw badRequest(`'${field}' ${given} is outside state.savepoints.dir (${base}); give a directory inside it, or set rest.savepoints.allow-any-target-directory: true to allow any path`)
+  }
+  return target
+}
+
+/** The real path of `path`'s nearest existing ancestor joined with the rest, so that a symbolic link cannot lead outside. */
+function realExisting(path: string): string {
+  const rest: string[] = []
+  for (let p = path; ; p = dirname(p)) {
+    try {
+      return resolve(realpathSync(p), ...rest.reverse())
+    } catch {
+      if (dirname(p) === p) return path
+      rest.push(relative(dirname(p), p))
+    }
+  }
 }

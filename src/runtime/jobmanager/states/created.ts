@@ -42,7 +42,7 @@ export async function prepareJob(options: JobRunOptions, jobId: string = newJobI
   for (const v of job.graph.vertices) {
     const head = v.operators[0]!
     if (head.kind === 'source' && head.source.rewindable === false) {
-      options.onLog?.(`Warning: source '${head.name}' cannot rewind: records that arrive while the job is down (after a failure, until it restarts) are lost, as with Flink's socket source`)
+      options.onLog?.(`Warning: source '${head.name}' cannot rewind: on a failure or a resume it loses the records read since the last completed checkpoint and those that arrive while the job is down, as Flink's socket source does`)
     }
   }
   return { job, jobId, checkpointOptions, storage, initialRestore }

@@ -1,0 +1,43 @@
+// The socket source cannot rewind, and says all that this loses: at start, a warning names the
+// records read since the last completed checkpoint and those that arrive while the job is down;
+// the README says the same (it used to name only the second, which understated the loss).
+
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createServer, type Socket } from 'node:net'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { bundleJob } from '../../../src/cli/bundle.ts'
+import { JobExecution } from '../../../src/runtime/jobmanager/mini-cluster.ts'
+
+test('a job with a socket source is warned at start that a failure loses what was read since the last checkpoint and what arrives while it is down', { timeout: 60_000 }, async () => {
+  const server = createServer()
+  const sockets = new Set<Socket>()
+  server.on('connection', (s) => sockets.add(s))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as { port: number }).port
+  const artifact = await bundleJob(fileURLToPath(new URL('../../../examples/wordcount.ts', import.meta.url)))
+  const logs: string[] = []
+  try {
+    const execution = await JobExecution.start({ artifactUrl: artifact.url, args: ['--host', '127.0.0.1', '--port', String(port)], config: { 'parallelism.default': 1 }, onLog: (l) => logs.push(l), onStdout: () => {} })
+    await execution.cancel()
+    await execution.result
+  } finally {
+    for (const s of sockets) s.destroy()
+    await new Promise((resolve) => server.close(resolve))
+    artifact.dispose()
+  }
+  const warning = logs.find((l) => l.startsWith('Warning:'))
+  assert.ok(warning, logs.join('\n'))
+  assert.match(warning, /cannot rewind/)
+  assert.match(warning, /records read since the last completed checkpoint/)
+  assert.match(warning, /arrive while the job is down/)
+})
+
+test('the README says all that the socket source loses', () => {
+  const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8').replace(/\s+/g, ' ')
+  assert.match(readme, /socket source \(`socketTextStream`\) cannot rewind/)
+  assert.match(readme, /every record read since the last completed checkpoint/)
+  assert.match(readme, /the lines that arrive while the job is down or restarting/)
+  assert.match(readme, /in the connection's buffers when it was reset/)
+})
