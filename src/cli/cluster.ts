@@ -6,7 +6,8 @@
 // under --dir.
 
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { ensureDirSync } from '../io/directories.ts'
 import { join, resolve } from 'node:path'
 import { Configuration } from '../config/configuration.ts'
 import { JOBMANAGER_RPC_ADDRESS, JOBMANAGER_RPC_PORT, REST_BIND_ADDRESS, REST_PORT } from '../config/options.ts'
@@ -109,7 +110,7 @@ function readPid(file: string): number | null {
 
 /** Starts `weir <role>` in the background; returns its pid. */
 function startDaemon(dir: string, role: 'jobmanager' | 'taskmanager', index: number, options: DaemonOptions): number {
-  mkdirSync(dir, { recursive: true })
+  ensureDirSync(dir)
   const base = join(dir, `weir-${role}-${index}`)
   const out = openSync(`${base}.out`, 'a')
   const err = openSync(`${base}.log`, 'a')

@@ -2,7 +2,8 @@
 // with its submission, its artifact and its latest checkpoint pointer. Every file is written
 // to a temporary name and renamed, so a reader sees the old or the new content, never half.
 
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises'
+import { readFile, readdir, rename, rm, writeFile } from 'node:fs/promises'
+import { ensureDir } from '../../../io/directories.ts'
 import { join } from 'node:path'
 import type { CheckpointPointer, HighAvailabilityServices, JobSubmission } from './high-availability.ts'
 
@@ -16,7 +17,7 @@ export class FileHaServices implements HighAvailabilityServices {
 
   async putJob(submission: JobSubmission, artifact: Uint8Array): Promise<void> {
     const dir = this.jobDir(submission.jobId)
-    await mkdir(dir, { recursive: true })
+    await ensureDir(dir)
     await atomicWrite(join(dir, 'artifact.mjs'), artifact)
     await atomicWrite(join(dir, 'submission.json'), JSON.stringify(submission))
   }
@@ -48,7 +49,7 @@ export class FileHaServices implements HighAvailabilityServices {
     await rm(this.jobDir(jobId), { recursive: true, force: true })
   }
   async setLatestCheckpoint(jobId: string, pointer: CheckpointPointer): Promise<void> {
-    await mkdir(this.jobDir(jobId), { recursive: true })
+    await ensureDir(this.jobDir(jobId))
     await atomicWrite(join(this.jobDir(jobId), 'latest-checkpoint.json'), JSON.stringify(pointer))
   }
   async getLatestCheckpoint(jobId: string): Promise<CheckpointPointer | null> {
