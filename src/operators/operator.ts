@@ -115,6 +115,8 @@ export interface StreamOperator<IN, OUT> {
 export abstract class BaseOperator<IN, OUT> implements StreamOperator<IN, OUT> {
   protected output!: Output<OUT>
   protected ctx!: OperatorContext
+  /** The last watermark this operator received (-Infinity before the first). */
+  protected inputWatermark = -Infinity
 
   setup(ctx: OperatorContext, output: Output<OUT>): void {
     this.ctx = ctx
@@ -124,6 +126,7 @@ export abstract class BaseOperator<IN, OUT> implements StreamOperator<IN, OUT> {
   abstract processElement(record: IN): void
   /** Fires event-time timers up to the watermark, then passes the watermark on (Flink's order). */
   processWatermark(time: number): void {
+    this.inputWatermark = time
     const timers = this.ctx.internalTimers
     if (timers !== null) timers.advanceWatermark(time, this)
     this.output.emitWatermark(time)

@@ -11,11 +11,29 @@ import { UserError } from '../errors.ts'
 export class StreamProcessContext<K> implements OnTimerContext<K> {
   /** Set by the operator before onTimer. */
   domain: TimeDomain = 'EVENT_TIME'
-  constructor(private readonly ctx: OperatorContext, private readonly out: Output<unknown>, private readonly timersNeedKeyBy = 'call keyBy(...) before process(...)') {}
+  private unkeyed: TimerService | null = null
+  constructor(
+    private readonly ctx: OperatorContext,
+    private readonly out: Output<unknown>,
+    private readonly timersNeedKeyBy = 'call keyBy(...) before process(...)',
+    /** The operator's input watermark, for currentWatermark() on a non-keyed stream. */
+    private readonly watermark: () => number = () => -Infinity,
+  ) {}
+  /** On a non-keyed stream the clocks work and setting a timer throws, as in Flink. */
   timerService(): TimerService {
     const t = this.ctx.timerService
-    if (t === null) throw new UserError('WEIR_INVALID_JOB', `timers are only available on keyed streams: ${this.timersNeedKeyBy}`)
-    return t
+    if (t !== null) return t
+    const refuse = (): never => {
+      throw new UserError('WEIR_INVALID_JOB', `timers are only available on keyed streams: ${this.timersNeedKeyBy}`)
+    }
+    return (this.unkeyed ??= {
+      currentProcessingTime: () => Date.now(),
+      currentWatermark: () => this.watermark(),
+      registerProcessingTimeTimer: refuse,
+      deleteProcessingTimeTimer: refuse,
+      registerEventTimeTimer: refuse,
+      deleteEventTimeTimer: refuse,
+    })
   }
   timestamp(): number | null {
     const t = this.ctx.time.value

@@ -13,7 +13,7 @@ export class ProcessOperator<IN, OUT> extends BaseOperator<IN, OUT> {
     return this.userFunction
   }
   override open(): void {
-    this.context = new StreamProcessContext<never>(this.ctx, this.output)
+    this.context = new StreamProcessContext<never>(this.ctx, this.output, undefined, () => this.inputWatermark)
     this.notificationTarget = this.userFunction
     openFunction(this.userFunction, this.ctx.runtimeContext)
   }
