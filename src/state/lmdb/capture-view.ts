@@ -1,0 +1,147 @@
+// What an LMDB snapshot capture sees, and how its asynchronous phase reads it: LMDB's view at the
+// capture (a pinned read transaction, MVCC) with the frozen uncommitted writes (the overlay) on
+// top, merged in key order, read in chunks that yield to the task between them.
+
+import type { RootDatabase, Transaction } from 'lmdb'
+import type { StateKind } from '../../api/state.ts'
+import type { TtlPolicy } from '../keyed-state-backend.ts'
+import { decodeKey, decodedEnd } from './key-codec.ts'
+import { encodeStateKey, writeMapCacheKey, type KeyRef } from './lmdb-key-layout.ts'
+import { DELETED, packr, timeBytes, type Changes, type GenTable, type MapPending, type Timestamped, type TimestampedEncoder } from './write-generations.ts'
+import type { SegmentRef } from './segment-file.ts'
+
+/** Snapshots and scans read this many entries per LMDB range query. */
+export const SCAN_CHUNK = 4096
+/** The asynchronous phase yields to the task after this long. */
+export const SLICE_MS = 4
+
+/** The base and deltas of an incremental checkpoint. */
+export interface Chain {
+  readonly checkpointId: number
+  readonly base: readonly SegmentRef[]
+  readonly deltas: ReadonlyArray<{ readonly checkpointId: number; readonly segments: readonly SegmentRef[] }>
+  readonly baseBytes: number
+  readonly deltaBytes: number
+}
+
+export interface CaptureTable {
+  readonly name: string
+  readonly id: number
+  readonly kind: StateKind
+  readonly ttl: TtlPolicy | null
+  readonly timestamped: boolean
+}
+
+export interface LmdbCapture {
+  readonly checkpointId: number
+  /** LMDB's view at the capture; `overlay` (uncommitted writes) lies on top of it. */
+  readonly txn: Transaction
+  readonly overlay: readonly GenTable[]
+  readonly tables: readonly CaptureTable[]
+  /** Incremental: a full base, or a delta on `base` with the changes since it. */
+  readonly incremental: { readonly full: boolean; readonly base: Chain | null; readonly changes: readonly Changes[] } | null
+  done: boolean
+}
+
+/** What the asynchronous phase needs of the backend. */
+export interface CaptureContext {
+  readonly db: RootDatabase<Buffer, any>
+  readonly maxParallelism: number
+  readonly now: () => number
+  /** A key buffer of the asynchronous phase (never the task's). */
+  readonly snapKey: KeyRef
+  readonly timestamped: TimestampedEncoder
+  checkOpen(): void
+}
+
+/** A capture's overlay as LMDB entries. */
+export interface RawOverlay {
+  /** Sorted by key; value null: deleted. */
+  readonly points: Array<[Buffer, Buffer | null]>
+  readonly byKey: Map<string, Buffer | null>
+  /** Key texts of [key group][state id][user key] of maps cleared in the overlay: stored entries under them are gone. */
+  readonly cleared: Set<string>
+}
+
+/** The capture's overlay as LMDB entries (values serialized now: they are not changed after a capture). */
+export function rawOverlay(ctx: CaptureContext, capture: LmdbCapture): RawOverlay {
+  const byKey = new Map<string, Buffer | null>()
+  const cleared = new Set<string>()
+  const ref = ctx.snapKey
+  for (const t of capture.overlay) {
+    for (const [ck, stored] of t.entries) {
+      const prefixLen = encodeStateKey(ck, t.id, ref, ctx.maxParallelism)
+      const prefix = ref.buf.toString('latin1', 0, prefixLen)
+      if (t.kind !== 'map') {
+        if (stored === DELETED) byKey.set(prefix, null)
+        else byKey.set(prefix, Buffer.from(t.timestamped ? ctx.timestamped.encode((stored as Timestamped).v, (stored as Timestamped).t) : packr.pack(stored)))
+        continue
+      }
+      const mp = stored as MapPending
+      if (mp.cleared) {
+        cleared.add(prefix)
+        byKey.set(prefix, null)
+      }
+      if (t.timestamped && mp.t !== undefined) byKey.set(prefix, timeBytes(mp.t))
+      for (const [mck, v] of mp.entries) {
+        ref.len = writeMapCacheKey(mck, ref.buf, prefixLen)
+        byKey.set(ref.buf.toString('latin1', 0, ref.len), v === DELETED ? null : Buffer.from(packr.pack(v)))
+      }
+    }
+  }
+  const keys = [...byKey.keys()].sort()
+  return { points: keys.map((k) => [Buffer.from(k, 'latin1'), byKey.get(k)!]), byKey, cleared }
+}
+
+/** Whether a stored entry lies under a map the overlay cleared. */
+export function hiddenByClear(raw: RawOverlay, kinds: ReadonlyMap<number, StateKind>, key: Buffer): boolean {
+  if (raw.cleared.size === 0 || kinds.get((key[2]! << 8) | key[3]!) !== 'map') return false
+  decodeKey(key, 4)
+  return raw.cleared.has(key.toString('latin1', 0, decodedEnd))
+}
+
+/** Every entry of the capture's view (LMDB's, under the overlay) in key order. */
+export async function mergedScan(ctx: CaptureContext, capture: LmdbCapture, raw: RawOverlay, onEntry: (key: Buffer, value: Buffer) => void, between?: () => Promise<void>): Promise<void> {
+  const points = raw.points
+  const kinds = new Map(capture.tables.map((t) => [t.id, t.kind]))
+  let i = 0
+  await scan(ctx, capture, (key, value) => {
+    while (i < points.length) {
+      const [pk, pv] = points[i]!
+      const c = pk.compare(key)
+      if (c > 0) break
+      i++
+      if (pv !== null) onEntry(pk, pv)
+      if (c === 0) return
+    }
+    if (!hiddenByClear(raw, kinds, key)) onEntry(key, value)
+  }, between)
+  for (; i < points.length; i++) if (points[i]![1] !== null) onEntry(points[i]![0], points[i]![1]!)
+}
+
+/** Reads every entry of the capture's LMDB view in key order, in chunks, yielding between them. */
+async function scan(ctx: CaptureContext, capture: LmdbCapture, onEntry: (key: Buffer, value: Buffer) => void, between?: () => Promise<void>): Promise<void> {
+  let start: Buffer | undefined
+  let slice = performance.now()
+  for (;;) {
+    ctx.checkOpen()
+    let n = 0
+    let last: Buffer | undefined
+    for (const { key, value } of ctx.db.getRange({ start, exclusiveStart: start !== undefined, limit: SCAN_CHUNK, transaction: capture.txn }) as Iterable<{ key: Buffer; value: Buffer }>) {
+      onEntry(key, value)
+      last = key
+      n++
+    }
+    if (between) await between()
+    if (n < SCAN_CHUNK) return
+    start = last
+    if (performance.now() - slice > SLICE_MS) {
+      await yieldToTask()
+      slice = performance.now()
+    }
+  }
+}
+
+export function yieldToTask(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}

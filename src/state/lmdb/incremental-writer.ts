@@ -1,0 +1,103 @@
+// The LMDB backend's incremental checkpoint: a full base (every entry of the capture's view) or a
+// delta (the entries changed since the confirmed checkpoint this one extends, read from the view
+// and its overlay; a key that is gone is written as a deletion), as segments in the shared
+// directory (segment-file.ts). The snapshot lists the base and deltas to apply in order. Deltas
+// are relative to the last checkpoint confirmed complete, never to one that may still fail, so a
+// file is only referenced by checkpoints that include it.
+
+import type { StateKind } from '../../api/state.ts'
+import type { Transaction } from 'lmdb'
+import { SegmentWriter } from './segment-file.ts'
+import { LMDB_INCREMENTAL_FORMAT, type LmdbIncrementalSnapshot } from './incremental-snapshot.ts'
+import { hiddenByClear, mergedScan, rawOverlay, SLICE_MS, yieldToTask, type CaptureContext, type Chain, type LmdbCapture } from './capture-view.ts'
+import { encodeStateKey, writeMapCacheKey } from './lmdb-key-layout.ts'
+import type { GenTable, MapPending } from './write-generations.ts'
+
+/** Where and under which name prefix the segments go. */
+export interface IncrementalTarget {
+  readonly sharedDir: string
+  readonly filePrefix: string
+}
+
+/** Adds the LMDB keys a generation of writes touched, and the prefixes of the maps it cleared. */
+function genKeys(ctx: CaptureContext, t: GenTable, into: Set<string>, clearedPrefixes: Set<string>): void {
+  const ref = ctx.snapKey
+  for (const [ck, stored] of t.entries) {
+    const prefixLen = encodeStateKey(ck, t.id, ref, ctx.maxParallelism)
+    const prefix = ref.buf.toString('latin1', 0, prefixLen)
+    into.add(prefix)
+    if (t.kind !== 'map') continue
+    const mp = stored as MapPending
+    if (mp.cleared) clearedPrefixes.add(prefix)
+    for (const mck of mp.entries.keys()) {
+      ref.len = writeMapCacheKey(mck, ref.buf, prefixLen)
+      into.add(ref.buf.toString('latin1', 0, ref.len))
+    }
+  }
+}
+
+/** Writes the capture's segments; returns the snapshot and the chain it extends the confirmed one to. */
+export async function writeIncremental(ctx: CaptureContext, target: IncrementalTarget, capture: LmdbCapture): Promise<{ snapshot: LmdbIncrementalSnapshot; chain: Chain }> {
+  const inc = capture.incremental!
+  const dir = target.sharedDir
+  const writer = new SegmentWriter(dir, target.filePrefix, capture.checkpointId, inc.full ? 'base' : 'delta')
+  const raw = rawOverlay(ctx, capture)
+  if (inc.full) {
+    await mergedScan(ctx, capture, raw, (key, value) => writer.add(key, value), () => writer.drain())
+  } else {
+    const union = new Set<string>()
+    const clearedPrefixes = new Set<string>()
+    for (const changes of inc.changes) {
+      for (const k of changes.dirty) union.add(k)
+      for (const gen of changes.gens) for (const t of gen) genKeys(ctx, t, union, clearedPrefixes)
+    }
+    const keys = [...union].sort()
+    const kinds = new Map(capture.tables.map((t) => [t.id, t.kind]))
+    const ref = ctx.snapKey
+    const db = ctx.db
+    let slice = performance.now()
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!
+      ref.len = ref.buf.write(k, 0, 'latin1')
+      const key = ref.buf.subarray(0, ref.len)
+      // A cleared map: whatever the base and earlier deltas hold under it goes first.
+      if (clearedPrefixes.has(k)) writer.add(key, null, true)
+      let value: Buffer | null | undefined = raw.byKey.get(k)
+      if (value === undefined) value = hiddenByClear(raw, kinds, key) ? null : ((db.getBinaryFast as (key: unknown, options: { transaction: Transaction }) => Buffer | undefined).call(db, ref, { transaction: capture.txn }) ?? null)
+      writer.add(key, value === null ? null : value.subarray(0, value.length))
+      if ((i & 1023) === 1023) {
+        await writer.drain()
+        ctx.checkOpen()
+        if (performance.now() - slice > SLICE_MS) {
+          await yieldToTask()
+          ctx.checkOpen()
+          slice = performance.now()
+        }
+      }
+    }
+  }
+  const segments = await writer.finish()
+  const bytes = segments.reduce((s, r) => s + r.bytes, 0)
+  const chain: Chain = inc.full
+    ? { checkpointId: capture.checkpointId, base: segments, deltas: [], baseBytes: bytes, deltaBytes: 0 }
+    : {
+        checkpointId: capture.checkpointId,
+        base: inc.base!.base,
+        deltas: segments.length > 0 ? [...inc.base!.deltas, { checkpointId: capture.checkpointId, segments }] : inc.base!.deltas,
+        baseBytes: inc.base!.baseBytes,
+        deltaBytes: inc.base!.deltaBytes + bytes,
+      }
+  const states: Record<string, { id: number; kind: StateKind; ttl: boolean }> = {}
+  for (const t of capture.tables) states[t.name] = { id: t.id, kind: t.kind, ttl: t.timestamped }
+  const snapshot: LmdbIncrementalSnapshot = {
+    format: LMDB_INCREMENTAL_FORMAT,
+    version: 1,
+    maxParallelism: ctx.maxParallelism,
+    checkpointId: capture.checkpointId,
+    sharedDir: dir,
+    states,
+    base: chain.base,
+    deltas: chain.deltas,
+  }
+  return { snapshot, chain }
+}

@@ -1,0 +1,115 @@
+// The layout of the LMDB backend's keys (big-endian):
+//
+//   [key group: u16][state id: u16][user key][map key]      map key: MapState entries only
+//
+// User and map keys are in key-codec.ts's self-delimiting byte form. The key group leads, so one
+// key group's entries are contiguous and a snapshot reads in key-group order; within it a state's
+// entries, then one user key's map entries, are contiguous too. This file writes such keys into
+// reusable buffers (KeyRef) and builds the ranges the backend scans.
+
+import { assignToKeyGroup } from '../key-groups.ts'
+import { UserError } from '../../errors.ts'
+import { encodeCompositeText, encodeKey } from './key-codec.ts'
+
+/** LMDB's largest key (lmdb-js builds LMDB with this limit). */
+export const MAX_KEY_BYTES = 1978
+export const KEY_BUFFER_BYTES = 8192
+
+/** A composite key (array, object), interned by its JSON text while it has pending writes. */
+export interface KeyToken {
+  readonly key: unknown
+  readonly text: string
+  readonly kg: number
+}
+
+/** An LMDB key held in a buffer; the key encoder copies it, so no Buffer is cut per access. */
+export class KeyRef {
+  len = 0
+  constructor(readonly buf: Buffer) {}
+}
+
+/** lmdb-js's key encoder: copies a KeyRef's bytes (or a Buffer) into LMDB's key buffer. */
+export const keyRefEncoder = {
+  writeKey(key: unknown, target: Uint8Array, start: number): number {
+    if (key instanceof KeyRef) {
+      const { buf, len } = key
+      if (len <= 64) for (let i = 0; i < len; i++) target[start + i] = buf[i]!
+      else buf.copy(target, start, 0, len)
+      return start + len
+    }
+    target.set(key as Uint8Array, start)
+    return start + (key as Uint8Array).length
+  },
+  readKey(source: Uint8Array, start: number, end: number): Buffer {
+    return Buffer.from(source.subarray(start, end))
+  },
+}
+
+/** Cache keys are primitives (the user's key) or KeyTokens (composite keys): any object is a token. */
+export function isToken(ck: unknown): boolean {
+  return typeof ck === 'object' && ck !== null
+}
+
+/** Writes [key group][state id][user key] of cache key `ck` into `ref`; returns the end. */
+export function encodeStateKey(ck: unknown, sid: number, ref: KeyRef, maxParallelism: number): number {
+  const b = ref.buf
+  let end: number
+  if (isToken(ck)) {
+    const token = ck as KeyToken
+    if (token.text.length > MAX_KEY_BYTES) throw keyTooLong(token.text.length)
+    b.writeUInt16BE(token.kg, 0)
+    end = encodeCompositeText(token.text, b, 4)
+  } else {
+    if (typeof ck === 'string' && ck.length > MAX_KEY_BYTES) throw keyTooLong(ck.length)
+    b.writeUInt16BE(assignToKeyGroup(ck, maxParallelism), 0)
+    end = encodeKey(ck, b, 4)
+  }
+  if (end > MAX_KEY_BYTES) throw keyTooLong(end)
+  b[2] = sid >> 8
+  b[3] = sid & 0xff
+  ref.len = end
+  return end
+}
+
+/** Writes a map key (composite keys as their JSON text) after a user key. */
+export function writeMapKey(mk: unknown, buf: Buffer, pos: number, text?: string): number {
+  let end: number
+  if (typeof mk === 'object' && mk !== null) {
+    const t = text ?? JSON.stringify(mk)
+    if (pos + t.length > MAX_KEY_BYTES) throw keyTooLong(pos + t.length)
+    end = encodeCompositeText(t, buf, pos)
+  } else {
+    if (typeof mk === 'string' && pos + mk.length > MAX_KEY_BYTES) throw keyTooLong(pos + mk.length)
+    end = encodeKey(mk, buf, pos)
+  }
+  if (end > MAX_KEY_BYTES) throw keyTooLong(end)
+  return end
+}
+
+/** Writes map cache key `mck` (a primitive or a KeyToken) after a user key. */
+export function writeMapCacheKey(mck: unknown, buf: Buffer, pos: number): number {
+  return isToken(mck) ? writeMapKey((mck as KeyToken).key, buf, pos, (mck as KeyToken).text) : writeMapKey(mck, buf, pos)
+}
+
+/** The range of one state's entries in one key group. */
+export function stateRange(kg: number, sid: number): { start: Buffer; end: Buffer } {
+  const start = Buffer.from([kg >> 8, kg & 0xff, sid >> 8, sid & 0xff])
+  const end = Buffer.from([kg >> 8, kg & 0xff, (sid + 1) >> 8, (sid + 1) & 0xff])
+  return { start, end }
+}
+
+/** The first key after every key that starts with `prefix`. */
+export function prefixEnd(prefix: Buffer): Buffer | undefined {
+  const end = Buffer.from(prefix)
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i] !== 0xff) {
+      end[i]!++
+      return end.subarray(0, i + 1)
+    }
+  }
+  return undefined
+}
+
+export function keyTooLong(bytes: number): UserError {
+  return new UserError('WEIR_INVALID_ARGUMENT', `a key of ${bytes} or more bytes is too long for the lmdb state backend (at most ${MAX_KEY_BYTES - 8} bytes with its key group and state id, map key included)`)
+}

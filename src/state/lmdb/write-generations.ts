@@ -1,0 +1,107 @@
+// The LMDB backend's in-memory layers of writes and their value bytes. Writes go to a per-state
+// pending Map (decoded values, by cache key); a snapshot capture freezes it (a generation that is
+// never modified again, read asynchronously by the capture and committed with the next regular
+// commit); the last committed batch stays as a decoded read cache ("clean"). Values are
+// MessagePack (msgpackr, no records); for a state with a TTL they are prefixed with the last
+// write time (f64, 8 bytes).
+
+import { Packr, Unpackr } from 'msgpackr'
+import type { StateKind } from '../../api/state.ts'
+import type { TtlPolicy } from '../keyed-state-backend.ts'
+
+export const DELETED: unique symbol = Symbol('deleted')
+
+export const packr = new Packr({ useRecords: false, moreTypes: true })
+export const unpackr = new Unpackr({ useRecords: false, moreTypes: true })
+
+export interface Timestamped {
+  readonly v: unknown
+  readonly t: number
+}
+
+/** Pending changes of one user key's map. */
+export interface MapPending {
+  /** Everything stored for this user key is dropped before `entries` apply. */
+  cleared: boolean
+  /** By map-key cache key: the value, or DELETED. */
+  readonly entries: Map<unknown, unknown>
+  /** Timed maps: the new write time of the map (undefined: unchanged). */
+  t: number | undefined
+}
+
+export interface Table {
+  readonly name: string
+  readonly id: number
+  kind: StateKind
+  ttl: TtlPolicy | null
+  /** Whether stored values carry a write time (and, for maps, header entries). */
+  timestamped: boolean
+  /** Writes not yet in LMDB, by cache key: value (timestamped: {v, t}) or DELETED; maps: MapPending. */
+  pending: Map<unknown, unknown>
+  /**
+   * Writes frozen by a snapshot capture and not yet committed (same form as pending), newer
+   * than LMDB and older than pending. Never modified: captures read them asynchronously.
+   */
+  frozen: Map<unknown, unknown> | null
+  /** Value-like states: the writes of the last commit, kept decoded as a read cache until the next. */
+  clean: Map<unknown, unknown>
+  cleanupCursor: Buffer | null
+  cleanupCountdown: number
+  state: unknown
+}
+
+/** One state's writes of one generation (a pending Map swapped out by a capture). */
+export interface GenTable {
+  readonly id: number
+  readonly kind: StateKind
+  readonly timestamped: boolean
+  readonly entries: ReadonlyMap<unknown, unknown>
+}
+
+/** Keys changed between two captures: committed ones (LMDB key text) and the frozen writes. */
+export interface Changes {
+  readonly dirty: Set<string>
+  readonly gens: GenTable[][]
+}
+
+/** One generation of writes over an older one (a capture freezing on top of uncommitted frozen writes). */
+export function mergeGenerations(kind: StateKind, older: Map<unknown, unknown>, newer: Map<unknown, unknown>): Map<unknown, unknown> {
+  const merged = new Map(older)
+  for (const [ck, v] of newer) {
+    const old = merged.get(ck) as MapPending | undefined
+    if (kind !== 'map' || old === undefined || (v as MapPending).cleared) {
+      merged.set(ck, v)
+    } else {
+      const mp = v as MapPending
+      merged.set(ck, { cleared: old.cleared, entries: new Map([...old.entries, ...mp.entries]), t: mp.t ?? old.t } satisfies MapPending)
+    }
+  }
+  return merged
+}
+
+/** Value bytes with a write time in front, in a reused buffer (valid until the next call). */
+export class TimestampedEncoder {
+  private buf = Buffer.allocUnsafe(64 * 1024)
+  encode(v: unknown, t: number): Buffer {
+    const packed = packr.pack(v)
+    if (this.buf.length < packed.length + 8) this.buf = Buffer.allocUnsafe(packed.length * 2 + 8)
+    this.buf.writeDoubleBE(t, 0)
+    packed.copy(this.buf, 8)
+    return this.buf.subarray(0, packed.length + 8)
+  }
+}
+
+/** A TTL map header: only the write time. */
+export function timeBytes(t: number): Buffer {
+  const b = Buffer.allocUnsafe(8)
+  b.writeDoubleBE(t, 0)
+  return b
+}
+
+/** Stored value bytes with a write time put in front. */
+export function withTime(value: Buffer, t: number): Buffer {
+  const b = Buffer.allocUnsafe(value.length + 8)
+  b.writeDoubleBE(t, 0)
+  value.copy(b, 8)
+  return b
+}
