@@ -1,8 +1,10 @@
 // Rolling sum / min / max of one numeric field on a keyed stream (Flink's SumAggregator and
 // ComparableAggregator behind sum(), min(), max()): emits, after every record, the key's first
-// record with the field replaced by the aggregate. The aggregate is kept as a plain number and
-// the first record apart from it, so an update stores a number instead of a fresh record: the
-// state stays small and the garbage collector does not have to promote a copy per record.
+// record with the field replaced by the aggregate. One state entry per key holds the last
+// emitted record (the first record's other fields, the aggregate in the field), so a record
+// costs one read and one write of state and one copy of the record: the copy is the output,
+// and also the next stored value. The emitted record must not be changed downstream (Flink's
+// rule without object reuse for values a function keeps).
 
 import { BaseOperator } from './operator.ts'
 import type { KeySelector } from '../api/functions.ts'
@@ -11,8 +13,7 @@ import { ValueStateDescriptor, type ValueState } from '../api/state.ts'
 export type AggregationKind = 'sum' | 'min' | 'max'
 
 export class FieldAggregationOperator<T> extends BaseOperator<T, T> {
-  private first!: ValueState<T | undefined>
-  private aggregate!: ValueState<number | undefined>
+  private aggregate!: ValueState<T | undefined>
   private readonly isSum: boolean
   private readonly isMin: boolean
 
@@ -23,9 +24,7 @@ export class FieldAggregationOperator<T> extends BaseOperator<T, T> {
   }
 
   override open(): void {
-    const backend = this.ctx.keyedBackend!
-    this.first = backend.getState(new ValueStateDescriptor<T | undefined>(`_${this.kind}_first`))
-    this.aggregate = backend.getState(new ValueStateDescriptor<number | undefined>(`_${this.kind}_value`))
+    this.aggregate = this.ctx.keyedBackend!.getState(new ValueStateDescriptor<T | undefined>(`_${this.kind}`))
   }
 
   processElement(record: T): void {
@@ -37,18 +36,17 @@ export class FieldAggregationOperator<T> extends BaseOperator<T, T> {
     } catch (e) {
       throw this.userError(e)
     }
-    const current = this.aggregate.value()
-    if (current === undefined) {
-      this.first.update(record)
-      this.aggregate.update(value)
+    const last = this.aggregate.value() as Record<string | number, unknown> | undefined
+    if (last === undefined) {
+      this.aggregate.update(record)
       this.output.collect(record)
       return
     }
+    const current = last[this.field] as number
     const next = this.isSum ? current + value : this.isMin ? (value < current ? value : current) : value > current ? value : current
-    this.aggregate.update(next)
-    const template = this.first.value() as T
-    const out = (Array.isArray(template) ? template.slice() : { ...(template as object) }) as Record<string | number, unknown>
+    const out = (Array.isArray(last) ? last.slice() : { ...last }) as Record<string | number, unknown>
     out[this.field] = next
+    this.aggregate.update(out as T)
     this.output.collect(out as T)
   }
 }
