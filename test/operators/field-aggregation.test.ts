@@ -29,7 +29,7 @@ function run(kind: 'sum' | 'min' | 'max', records: Array<[string, number, string
   const counting = countingBackend()
   const out: unknown[] = []
   const op = new FieldAggregationOperator<[string, number, string]>(kind, 1, (r) => r[0])
-  op.setup({ keyedBackend: counting.backend, location: { operator: 'sum', subtask: 0 } } as unknown as OperatorContext, { collect: (r: unknown) => out.push(r) })
+  op.setup({ keyedBackend: counting.backend, location: { operator: 'sum', subtask: 0 } } as unknown as OperatorContext, { collect: (r: unknown) => out.push(r) } as never)
   op.open()
   for (const r of records) op.processElement(r)
   return { out, ...counting }

@@ -11,6 +11,7 @@ import { serializeError } from '../../errors.ts'
 import { loadJobDefinition } from '../load-job.ts'
 import { STATE_BACKEND } from '../../config/options.ts'
 import { MessagePortTransport } from '../network/message-port-link.ts'
+import { SharedMemoryTransport, type SlotPairRings } from '../network/shared-memory-link.ts'
 import { TcpSlotTransport } from '../network/tcp-link.ts'
 import type { PeerLink, PeerLinkHandler, SlotTransport } from '../network/transport.ts'
 
@@ -19,6 +20,8 @@ process.setSourceMapsEnabled(true)
 
 const setup = workerData.setup as WorkerSetup
 const ports = workerData.ports as Record<string, MessagePort>
+/** Shared-memory rings per co-located peer slot, when the TaskManager made them (else the ports carry data). */
+const rings = workerData.rings as Map<number, SlotPairRings> | null
 /** Cluster mode: peers on other TaskManagers, reached over TCP from this slot's data port. */
 const dataPlane = workerData.dataPlane as { host: string; port: number; peers: number[] } | undefined
 const port = parentPort!
@@ -42,7 +45,7 @@ try {
   // The LMDB backend loads a native addon: only for jobs that use it (it registers itself).
   if (setup.config['state.backend.type'] === 'lmdb' || job.config.get(STATE_BACKEND) === 'lmdb') await import('../../state/lmdb/lmdb-keyed-state-backend.ts')
   const peers = new Map<number, MessagePort>(Object.entries(ports).map(([k, p]) => [Number(k), p]))
-  let transport: SlotTransport = new MessagePortTransport(peers)
+  let transport: SlotTransport = rings !== null ? new SharedMemoryTransport(rings) : new MessagePortTransport(peers)
   let tcp: TcpSlotTransport | null = null
   if (dataPlane && dataPlane.peers.length > 0) {
     tcp = new TcpSlotTransport({ attemptId: `${setup.jobId}/${setup.attempt}`, slot: setup.workerIndex, peers: dataPlane.peers })

@@ -7,6 +7,8 @@
 // created here; slots on different TaskManagers over the data plane the deployment names.
 
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads'
+import { createRing, type SlotPairRings } from '../network/shared-memory-link.ts'
+import { NETWORK_LOCAL_TRANSPORT } from '../../config/options.ts'
 import { fileURLToPath } from 'node:url'
 import { extname } from 'node:path'
 import type { FromWorker, ToWorker, WorkerSetup } from '../messages.ts'
@@ -84,15 +86,31 @@ export class TaskManager implements TaskManagerGateway {
   deploy(deployment: AttemptDeployment, listener: SlotListener): void {
     const localIndex = (slot: number) => deployment.slots.findIndex((s) => s.slot === slot)
     const mine = new Set(deployment.slots.map((s) => s.slot))
-    // One MessageChannel per pair of co-located slots carries all data between them.
+    // One channel per pair of co-located slots carries all data between them: two
+    // shared-memory rings, or a MessageChannel (taskmanager.network.local-transport).
+    const raw = deployment.slots[0]?.setup.config[NETWORK_LOCAL_TRANSPORT.key]
+    const sharedMemory = raw === undefined || NETWORK_LOCAL_TRANSPORT.parse(raw) !== 'message-port'
     const ports = new Map<number, Record<number, MessagePort>>()
-    for (const s of mine) ports.set(s, {})
+    const rings = new Map<number, Map<number, SlotPairRings>>()
+    for (const s of mine) {
+      ports.set(s, {})
+      rings.set(s, new Map())
+    }
     const sorted = [...mine].sort((a, b) => a - b)
     for (let i = 0; i < sorted.length; i++) {
       for (let j = i + 1; j < sorted.length; j++) {
-        const { port1, port2 } = new MessageChannel()
-        ports.get(sorted[i]!)![sorted[j]!] = port1
-        ports.get(sorted[j]!)![sorted[i]!] = port2
+        const a = sorted[i]!
+        const b = sorted[j]!
+        if (sharedMemory) {
+          const aToB = createRing()
+          const bToA = createRing()
+          rings.get(a)!.set(b, { outgoing: aToB, incoming: bToA })
+          rings.get(b)!.set(a, { outgoing: bToA, incoming: aToB })
+        } else {
+          const { port1, port2 } = new MessageChannel()
+          ports.get(a)![b] = port1
+          ports.get(b)![a] = port2
+        }
       }
     }
     // Slots on other TaskManagers are reached over TCP from each slot's own data port.
@@ -108,7 +126,7 @@ export class TaskManager implements TaskManagerGateway {
       const worker = new Worker(entry, {
         ...entryOptions,
         workerData: {
-          setup, ports: slotPorts,
+          setup, ports: slotPorts, rings: sharedMemory ? rings.get(slot)! : null,
           dataPlane: remotePeers.length > 0 ? { host: this.data.host, port: this.data.port === 0 ? 0 : this.data.port + localIndex(slot), peers: remotePeers } : undefined,
         },
         transferList: Object.values(slotPorts),
