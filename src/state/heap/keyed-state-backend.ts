@@ -1,15 +1,21 @@
-// Keyed state on the heap (state.backend.type: hashmap): one Map per state, from key to value.
-// Snapshots are copy-on-write: the synchronous phase copies each Map's entries (a native copy,
-// values shared) and bumps an epoch; lists and maps held as state values are copied before
-// their first change after that, so the capture stays consistent while records keep flowing and
-// the asynchronous phase serializes it. Composite keys (arrays, objects) are stored under their
-// JSON text so that equal keys share one entry.
+// Keyed state on the heap (state.backend.type: hashmap): one table per state, from key to value.
+// Snapshots are copy-on-write and copy nothing (layered-map.ts): the synchronous phase freezes
+// each table's layers in O(1) and bumps an epoch; lists and maps held as state values are copied
+// before their first change after that, so the capture stays consistent while records keep
+// flowing. The asynchronous phase converts the frozen view in slices of a few milliseconds,
+// yielding to the task between them, and then lets the table fold its layers back together in
+// slices too. Composite keys (arrays, objects) are stored under their JSON text so that equal
+// keys share one entry.
 
 import { AccessReducingState, AccessAggregatingState } from '../state-objects.ts'
 import type { StateDescriptor, ValueState, ListState, MapState, StateKind } from '../../api/state.ts'
 import { assignToKeyGroup, type KeyGroupRange } from '../key-groups.ts'
 import { checkDescriptorKind, TtlPolicy, type CanonicalStateEntries, type KeyedStateBackend, type KeyedStateSnapshot, type SnapshotCapture, type StateFor } from '../keyed-state-backend.ts'
 import { WeirError } from '../../errors.ts'
+import { LayeredMap, visibleEntries, type FrozenView } from './layered-map.ts'
+
+/** Snapshot conversion and folding run in slices of this many milliseconds. */
+const SLICE_MS = 4
 
 /** A value with its last write time, for states with a TTL. */
 interface Timestamped {
@@ -21,16 +27,18 @@ interface StateTable {
   readonly name: string
   kind: StateKind
   ttl: TtlPolicy | null
-  readonly map: Map<unknown, unknown>
+  readonly data: LayeredMap
   /** Incremental TTL cleanup walks the map with this iterator across accesses. */
   cleanupCursor: Iterator<[unknown, unknown]> | null
   state: unknown
 }
 
 interface HeapCapture {
-  readonly tables: Array<{ name: string; kind: StateKind; ttl: TtlPolicy | null; entries: Map<unknown, unknown> }>
-  readonly compositeKeys: Map<string, unknown>
+  readonly tables: Array<{ name: string; kind: StateKind; ttl: TtlPolicy | null; view: FrozenView; data: LayeredMap }>
+  /** Shared with the backend: it only grows, and a key's original form never changes. */
+  readonly compositeKeys: ReadonlyMap<string, unknown>
   readonly maxParallelism: number
+  done: boolean
 }
 
 export class HeapKeyedStateBackend implements KeyedStateBackend {
@@ -45,6 +53,9 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   /** Bumped by every snapshot capture; containers from an older epoch are copied before a change. */
   private epoch = 0
   private readonly owned = new WeakMap<object, number>()
+  private readonly captures = new Set<HeapCapture>()
+  private folding = false
+  private disposed = false
 
   constructor(readonly maxParallelism: number, private readonly now: () => number = Date.now) {}
 
@@ -77,31 +88,49 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   keys(stateName: string): Iterable<unknown> {
     const table = this.tables.get(stateName)
     if (!table) return []
-    return [...table.map.keys()].map((k) => (typeof k === 'string' && this.compositeKeys.has(k) ? this.compositeKeys.get(k) : k))
+    return [...table.data.entries()].map(([k]) => k).map((k) => (typeof k === 'string' && this.compositeKeys.has(k) ? this.compositeKeys.get(k) : k))
   }
 
-  /** Synchronous phase: copies of the tables (values shared), and a new epoch for copy-on-write. */
+  /** Synchronous phase, O(states): freezes every table's layers (nothing is copied) and starts a new copy-on-write epoch. */
   captureSnapshot(): SnapshotCapture {
     this.epoch++
     const capture: HeapCapture = {
-      tables: [...this.tables.values()].map((t) => ({ name: t.name, kind: t.kind, ttl: t.ttl, entries: new Map(t.map) })),
-      compositeKeys: new Map(this.compositeKeys),
+      tables: [...this.tables.values()].map((t) => ({ name: t.name, kind: t.kind, ttl: t.ttl, view: t.data.freeze(), data: t.data })),
+      compositeKeys: this.compositeKeys,
       maxParallelism: this.maxParallelism,
+      done: false,
     }
+    this.captures.add(capture)
     return capture
   }
 
-  /** Asynchronous phase: the canonical form, with each entry's key group; expired values dropped. */
+  /** Asynchronous phase: the canonical form, with each entry's key group; expired values dropped. Converted in slices. */
   async materializeSnapshot(captured: SnapshotCapture): Promise<KeyedStateSnapshot> {
-    return HeapKeyedStateBackend.toCanonical(captured as HeapCapture, this.now())
+    const capture = captured as HeapCapture
+    if (capture.done) throw new WeirError('WEIR_INTERNAL', 'this heap snapshot was already materialized or released')
+    try {
+      return await HeapKeyedStateBackend.toCanonical(capture, this.now(), SLICE_MS)
+    } finally {
+      this.release(capture)
+    }
   }
 
-  static toCanonical(capture: HeapCapture, now: number): KeyedStateSnapshot {
+  /**
+   * The canonical form of a capture. With `sliceMs`, yields to the event loop (the task) every
+   * `sliceMs` milliseconds; without, converts in one go.
+   */
+  static async toCanonical(capture: HeapCapture, now: number, sliceMs = Infinity): Promise<KeyedStateSnapshot> {
     const states: Record<string, CanonicalStateEntries> = {}
+    let deadline = performance.now() + sliceMs
     for (const table of capture.tables) {
       const flat: unknown[] = []
       const ttl = table.ttl
-      for (const [mapKey, stored] of table.entries) {
+      let n = 0
+      for (const [mapKey, stored] of visibleEntries(table.view)) {
+        if ((++n & 1023) === 0 && performance.now() > deadline) {
+          await new Promise((resolve) => setImmediate(resolve))
+          deadline = performance.now() + sliceMs
+        }
         if (ttl && ttl.cleanupFullSnapshot && ttl.isExpired((stored as Timestamped).t, now)) continue
         const key = typeof mapKey === 'string' && capture.compositeKeys.has(mapKey) ? capture.compositeKeys.get(mapKey) : mapKey
         const plain = ttl ? (stored as Timestamped).v : stored
@@ -111,6 +140,37 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       states[table.name] = { kind: table.kind, ttl: ttl !== null, entries: flat }
     }
     return { format: 'canonical', maxParallelism: capture.maxParallelism, states }
+  }
+
+  /** Unpins a capture's layers; once no capture holds them, the tables fold them back in slices. */
+  private release(capture: HeapCapture): void {
+    if (capture.done) return
+    capture.done = true
+    this.captures.delete(capture)
+    for (const t of capture.tables) t.data.release()
+    this.scheduleFold()
+  }
+
+  private scheduleFold(): void {
+    if (this.folding || this.disposed || this.captures.size > 0) return
+    this.folding = true
+    setImmediate(this.foldSlice)
+  }
+
+  /** One slice of folding, between the task's turns (same thread: never during a record). */
+  private readonly foldSlice = (): void => {
+    this.folding = false
+    if (this.disposed || this.captures.size > 0) return
+    const deadline = performance.now() + SLICE_MS
+    let more = false
+    for (const t of this.tables.values()) {
+      if (t.data.needsFold(false) && t.data.foldSome(deadline, false)) more = true
+      if (performance.now() > deadline) {
+        more = true
+        break
+      }
+    }
+    if (more) this.scheduleFold()
   }
 
   /** Loads the entries of a canonical snapshot whose key groups fall in `range`. */
@@ -132,7 +192,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
         const raw = entries.ttl ? (flat[i + 2] as [unknown, number])[0] : flat[i + 2]
         const value = entries.kind === 'map' ? new Map(raw as Array<[unknown, unknown]>) : raw
         // Restored entries keep their write time; a table without a TTL (yet) stores plain values.
-        table.map.set(this.currentMapKey, entries.ttl ? { v: value, t: (flat[i + 2] as [unknown, number])[1] } : value)
+        table.data.set(this.currentMapKey, entries.ttl ? { v: value, t: (flat[i + 2] as [unknown, number])[1] } : value)
       }
       if (entries.ttl && !table.ttl) table.ttl = new TtlPolicy({ ttlMs: Number.MAX_SAFE_INTEGER }, this.now)
     }
@@ -140,6 +200,8 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   }
 
   dispose(): void {
+    this.disposed = true
+    this.captures.clear()
     this.tables.clear()
   }
 
@@ -160,7 +222,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
 
   /** Reads the current key's value, applying TTL visibility and refresh, and incremental cleanup. */
   read(table: StateTable): unknown {
-    const stored = table.map.get(this.currentMapKey)
+    const stored = table.data.get(this.currentMapKey)
     const ttl = table.ttl
     if (ttl === null) return stored
     if (ttl.cleanupIncrementally > 0) this.cleanupSome(table, ttl)
@@ -169,41 +231,42 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     const now = this.now()
     if (ttl.isExpired(ts.t, now)) {
       if (ttl.returnExpired) return ts.v
-      table.map.delete(this.currentMapKey)
+      table.data.delete(this.currentMapKey)
       return undefined
     }
-    if (ttl.refreshOnRead) table.map.set(this.currentMapKey, { v: ts.v, t: now })
+    if (ttl.refreshOnRead) table.data.set(this.currentMapKey, { v: ts.v, t: now })
     return ts.v
   }
 
   write(table: StateTable, value: unknown): void {
     if (value === undefined || value === null) {
-      table.map.delete(this.currentMapKey)
+      table.data.delete(this.currentMapKey)
       return
     }
-    table.map.set(this.currentMapKey, table.ttl === null ? value : { v: value, t: this.now() })
+    table.data.set(this.currentMapKey, table.ttl === null ? value : { v: value, t: this.now() })
   }
 
   remove(table: StateTable): void {
-    table.map.delete(this.currentMapKey)
+    table.data.delete(this.currentMapKey)
   }
 
   private cleanupSome(table: StateTable, ttl: TtlPolicy): void {
     const now = this.now()
     for (let i = 0; i < ttl.cleanupIncrementally; i++) {
-      table.cleanupCursor ??= table.map.entries()
+      table.cleanupCursor ??= table.data.oldest().entries()
       const next = table.cleanupCursor.next()
       if (next.done) {
         table.cleanupCursor = null
         return
       }
-      const [k, stored] = next.value
-      if (ttl.isExpired((stored as Timestamped).t, now)) table.map.delete(k)
+      // The walk is over the oldest layer; the key's current value may be newer.
+      const stored = table.data.get(next.value[0])
+      if (stored !== undefined && ttl.isExpired((stored as Timestamped).t, now)) table.data.delete(next.value[0])
     }
   }
 
   private newTable(name: string, kind: StateKind): StateTable {
-    const table: StateTable = { name, kind, ttl: null, map: new Map(), cleanupCursor: null, state: null }
+    const table: StateTable = { name, kind, ttl: null, data: new LayeredMap(), cleanupCursor: null, state: null }
     this.tables.set(name, table)
     return table
   }
@@ -213,7 +276,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     const wasTimestamped = table.ttl !== null
     if (wasTimestamped === (ttl !== null)) return
     const now = this.now()
-    for (const [k, v] of table.map) table.map.set(k, ttl ? { v, t: now } : (v as Timestamped).v)
+    for (const [k, v] of [...table.data.entries()]) table.data.set(k, ttl ? { v, t: now } : (v as Timestamped).v)
   }
 
   private createState(descriptor: StateDescriptor, table: StateTable): unknown {
@@ -233,10 +296,10 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
 }
 
 class HeapValueState<T> implements ValueState<T> {
-  private readonly plainMap: Map<unknown, unknown> | null
+  private readonly plainMap: LayeredMap | null
   constructor(private readonly backend: HeapKeyedStateBackend, private readonly table: StateTable, private readonly defaultValue: T | undefined) {
-    // Without a TTL, read the Map directly: the hot path of most jobs.
-    this.plainMap = table.ttl === null ? table.map : null
+    // Without a TTL, read the table directly: the hot path of most jobs.
+    this.plainMap = table.ttl === null ? table.data : null
   }
   value(): T {
     const v = this.plainMap !== null ? this.plainMap.get(this.backend.currentMapKey) : this.backend.read(this.table)

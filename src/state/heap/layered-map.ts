@@ -1,0 +1,152 @@
+// The heap backend's table of one state: a Map of entries with copy-on-write snapshots in the
+// manner of Flink's CopyOnWriteStateMap, without copying anything at the snapshot. Between
+// snapshots every write goes to `live`. A snapshot freezes the current layers in O(1): `live`
+// becomes the newest frozen layer and a fresh empty Map takes its place, so the snapshot's
+// view (the frozen layers, newest first) never changes while the task keeps writing. A frozen
+// layer thus holds the entries written in one version; a key written after the snapshot gets
+// its new version in `live` the first time it is touched, and deleting a key that an older
+// layer holds writes a tombstone. Reads look at `live`, then the frozen layers, newest first.
+//
+// When no snapshot pins the frozen layers any more, they are folded into the oldest one (the
+// base) in bounded slices on the task thread, between records (`foldSome`); a read sees the
+// same value during the fold, since a key's newer layer stays in place until its fold is
+// finished. With incremental checkpoints the layer `live` is also the set of keys changed since
+// the last snapshot, so it is kept apart from the base; otherwise it is folded in too, and the
+// table returns to a single Map (`frozen` empty), the cheapest form for reads.
+
+/** A deleted key, in a layer above one that holds it. */
+export const TOMBSTONE: unique symbol = Symbol('deleted')
+
+/** The layers a snapshot pinned, newest first: immutable while pinned. */
+export type FrozenView = readonly ReadonlyMap<unknown, unknown>[]
+
+/** Fold slices stop after this many entries once their time is up. */
+const FOLD_CHECK = 1024
+/** `live` is folded into the base in one go once it holds fewer entries than this. */
+const FOLD_TAIL = 4096
+
+export class LayeredMap {
+  /** `check`: entries between deadline checks; `tail`: size under which `live` is folded in one go (small in tests, to exercise resumed folds). */
+  constructor(private readonly tuning: { readonly check: number; readonly tail: number } = { check: FOLD_CHECK, tail: FOLD_TAIL }) {}
+
+  /** Where writes go. With `frozen` empty it holds every entry. */
+  live = new Map<unknown, unknown>()
+  /** Older layers, newest first; the last one is the base. */
+  frozen: Map<unknown, unknown>[] = []
+  /** Snapshots holding the frozen layers: nothing is folded while there are any. */
+  private pins = 0
+  /** Entries of the layer above the base already folded into it (layers are never changed: incremental snapshots keep them as change sets). */
+  private folded = 0
+
+  get(key: unknown): unknown {
+    const v = this.live.get(key)
+    if (v !== undefined) return v === TOMBSTONE ? undefined : v
+    const frozen = this.frozen
+    for (let i = 0; i < frozen.length; i++) {
+      const f = frozen[i]!.get(key)
+      if (f !== undefined) return f === TOMBSTONE ? undefined : f
+    }
+    return undefined
+  }
+
+  set(key: unknown, value: unknown): void {
+    this.live.set(key, value)
+  }
+
+  delete(key: unknown): void {
+    if (this.frozen.length === 0) this.live.delete(key)
+    else this.live.set(key, TOMBSTONE)
+  }
+
+  /** Freezes the current layers for a snapshot, in O(1); `release` them when done. */
+  freeze(): FrozenView {
+    if (this.live.size > 0 || this.frozen.length === 0) {
+      // A fold under way continues on the same layers later (their order is unchanged).
+      this.frozen.unshift(this.live)
+      this.live = new Map()
+    }
+    this.pins++
+    return this.frozen.slice()
+  }
+
+  release(): void {
+    if (this.pins > 0) this.pins--
+  }
+
+  /** Whether folding has work to do now. */
+  needsFold(keepLive: boolean): boolean {
+    return this.pins === 0 && (this.frozen.length > 1 || (!keepLive && this.frozen.length === 1))
+  }
+
+  /**
+   * Folds layers into the base until `deadline` (performance.now()). With `keepLive` false,
+   * `live` is folded too at the end, back to one Map. Returns whether more is left to do.
+   */
+  foldSome(deadline: number, keepLive: boolean): boolean {
+    if (this.pins > 0) return false
+    const frozen = this.frozen
+    while (frozen.length > 1) {
+      const base = frozen[frozen.length - 1]!
+      const layer = frozen[frozen.length - 2]!
+      let n = 0
+      const skip = this.folded
+      for (const [k, v] of layer) {
+        // Entries already folded stay in the layer: they are equal to the base's now.
+        if (n++ < skip) continue
+        if (v === TOMBSTONE) base.delete(k)
+        else base.set(k, v)
+        if (n % this.tuning.check === 0 && performance.now() > deadline) {
+          this.folded = n
+          return true
+        }
+      }
+      this.folded = 0
+      frozen.splice(frozen.length - 2, 1)
+    }
+    if (keepLive || frozen.length === 0) return false
+    const base = frozen[0]!
+    const live = this.live
+    let n = 0
+    for (const [k, v] of live) {
+      if (live.size < this.tuning.tail) break
+      if (v === TOMBSTONE) base.delete(k)
+      else base.set(k, v)
+      live.delete(k)
+      if (++n % this.tuning.check === 0 && performance.now() > deadline) return true
+    }
+    for (const [k, v] of live) {
+      if (v === TOMBSTONE) base.delete(k)
+      else base.set(k, v)
+    }
+    this.live = base
+    this.frozen = []
+    return false
+  }
+
+  /** Every visible entry (for inspection, restores and TTL changes; not the hot path). */
+  *entries(): IterableIterator<[unknown, unknown]> {
+    yield* visibleEntries([this.live, ...this.frozen])
+  }
+
+  /** The layer TTL cleanup walks: the base (or the only Map). */
+  oldest(): Map<unknown, unknown> {
+    return this.frozen.length > 0 ? this.frozen[this.frozen.length - 1]! : this.live
+  }
+
+  clear(): void {
+    this.live = new Map()
+    this.frozen = []
+  }
+}
+
+/** The entries a stack of layers (newest first) shows: the newest version of each key, no tombstones. */
+export function* visibleEntries(layers: FrozenView): IterableIterator<[unknown, unknown]> {
+  for (let i = 0; i < layers.length; i++) {
+    for (const [k, v] of layers[i]!) {
+      if (v === TOMBSTONE) continue
+      let shadowed = false
+      for (let j = 0; j < i && !shadowed; j++) shadowed = layers[j]!.has(k)
+      if (!shadowed) yield [k, v]
+    }
+  }
+}

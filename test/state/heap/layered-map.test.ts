@@ -1,0 +1,59 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { LayeredMap, visibleEntries, type FrozenView } from '../../../src/state/heap/layered-map.ts'
+import { SeededRandom } from '../../../src/testing/random.ts'
+
+test('freezing copies nothing: the live Map becomes the snapshot layer as it is', () => {
+  const m = new LayeredMap()
+  for (let i = 0; i < 10; i++) m.set(i, i)
+  const live = m.live
+  const view = m.freeze()
+  assert.equal(view[0], live)
+  m.set(3, 'new')
+  m.delete(4)
+  assert.deepEqual(new Map(visibleEntries(view)).get(3), 3)
+  assert.equal(new Map(visibleEntries(view)).has(4), true)
+  assert.equal(m.get(3), 'new')
+  assert.equal(m.get(4), undefined)
+})
+
+function check(seed: number, keepLive: boolean): void {
+  const random = new SeededRandom(seed)
+  const m = new LayeredMap({ check: 7, tail: 5 })
+  const model = new Map<unknown, unknown>()
+  const views: Array<{ view: FrozenView; expected: Map<unknown, unknown> }> = []
+  for (let step = 0; step < 4000; step++) {
+    const r = random.next()
+    const key = Math.floor(random.next() * 300)
+    if (r < 0.5) {
+      m.set(key, step)
+      model.set(key, step)
+    } else if (r < 0.7) {
+      m.delete(key)
+      model.delete(key)
+    } else if (r < 0.72 && views.length < 3) {
+      views.push({ view: m.freeze(), expected: new Map(model) })
+    } else if (r < 0.75 && views.length > 0) {
+      const { view, expected } = views.splice(Math.floor(random.next() * views.length), 1)[0]!
+      assert.deepEqual(new Map(visibleEntries(view)), expected, `seed ${seed}: a view changed before its release (step ${step})`)
+      m.release()
+    } else if (m.needsFold(keepLive)) {
+      // A deadline in the past: the smallest slices, so that folds stop and resume often.
+      m.foldSome(0, keepLive)
+    }
+    assert.equal(m.get(key), model.get(key), `seed ${seed}: key ${key} at step ${step}`)
+  }
+  for (const { view, expected } of views) assert.deepEqual(new Map(visibleEntries(view)), expected, `seed ${seed}`)
+  for (let i = 0; i < views.length; i++) m.release()
+  while (m.needsFold(keepLive)) m.foldSome(performance.now() + 1000, keepLive)
+  assert.deepEqual(new Map(m.entries()), model, `seed ${seed}: entries after folding`)
+  if (!keepLive) assert.equal(m.frozen.length, 0, `seed ${seed}: folded back into one Map`)
+  else assert.ok(m.frozen.length <= 1, `seed ${seed}: at most the base under live`)
+}
+
+test('random writes, deletes, snapshots, releases and sliced folds: reads and every pinned view stay exact', () => {
+  for (let seed = 1; seed <= 20; seed++) {
+    check(seed, false)
+    check(seed + 1000, true)
+  }
+})
