@@ -5,6 +5,9 @@ export const RESULT_PREFIX = '@@bench-result '
 
 export interface BaselineParams {
   readonly corpus: string
+  /** Only the lines that start in [start, end) bytes (the two-thread ceiling splits the file). */
+  readonly start?: number
+  readonly end?: number
 }
 
 export interface WeirParams {

@@ -10,6 +10,16 @@
 //                duration), a savepoint (canonical), and restores from both (MB/s); on hashmap
 //                its checkpoint (canonical) and restore, for comparison
 //
+//   job          a keyed job's task thread in one process: records (a ValueState read and update
+//                per record, keys uniform over --job-keys, 2 M by default) processed in 5 ms turns
+//                chained with setImmediate, as a slot's task loop runs, with a checkpoint every 1 s
+//                taken as a task takes it (synchronous capture in a turn, then materialize,
+//                serialize and write to a file outside the turns, one checkpoint at a time) on
+//                hashmap (full) and lmdb incremental, each against the same backend without checkpoints: throughput
+//                ratio, checkpoint durations, and the longest pause of the task thread (the
+//                longest gap between two turns, or a capture); then the same pause with
+//                --pause-mb lists of 200 MB and 1 GiB of state (1 KiB values) on hashmap
+//
 // Each measurement runs in a child process of its own (own heap, own page cache history).
 //
 //   npm run bench:state                                   # 10M keys, 1 GiB of state
@@ -17,11 +27,13 @@
 //   npm run bench:state -- --only count --dist zipf
 //
 // Options: --keys N (10_000_000), --records N (2 x keys), --dist uniform|zipf (uniform),
-// --state-mb M (1024), --only count|checkpoint, --dir D (working and checkpoint files; default
+// --state-mb M (1024), --only count|checkpoint|job, --job-keys N (2_000_000), --job-seconds S (10),
+// --pause-mb list (200,1024), --dir D (working and checkpoint files; default
 // the temp dir), --flush-every N (lmdb pending writes per commit), --page-size B (lmdb pages).
 
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -42,7 +54,10 @@ const keys = Number(arg('keys', '10000000'))
 const records = Number(arg('records', String(2 * keys)))
 const dist = arg('dist', 'uniform')
 const stateMb = Number(arg('state-mb', '1024'))
-const only = arg('only', 'count,checkpoint').split(',')
+const only = arg('only', 'count,checkpoint,job').split(',')
+const jobKeys = Number(arg('job-keys', '2000000'))
+const jobSeconds = Number(arg('job-seconds', '10'))
+const pauseMbs = arg('pause-mb', '200,1024').split(',').map(Number)
 const flushEvery = Number(arg('flush-every', '20000'))
 const pageSize = process.argv.includes('--page-size') ? Number(arg('page-size', '4096')) : undefined
 const part = arg('part', '')
@@ -153,10 +168,92 @@ async function checkpoint(type: 'hashmap' | 'lmdb', dir: string): Promise<Record
   return out
 }
 
+/**
+ * A keyed task's loop over `keyCount` keys (values: counts, or `valueBytes`-byte strings), with a
+ * checkpoint every `intervalMs` (0: none) as a task takes it.
+ */
+async function job(type: 'hashmap' | 'lmdb', incremental: boolean, intervalMs: number, keyCount: number, valueBytes: number, dir: string): Promise<Record<string, number>> {
+  const backend: KeyedStateBackend = type === 'hashmap' ? new HeapKeyedStateBackend(MAX_P) : await lmdbBackend(dir, incremental, `job-${incremental}-${intervalMs}`)
+  const state = backend.getState(new ValueStateDescriptor<unknown>('v'))
+  const value = (k: number, round: number) => (valueBytes > 0 ? payload(k, round).slice(0, valueBytes) : round)
+  for (let k = 0; k < keyCount; k++) {
+    backend.setCurrentKey(k)
+    state.update(value(k, 0))
+  }
+  ;(backend as { flush?: () => void }).flush?.()
+  let seed = 0x2545f491
+  let processed = 0
+  let maxPause = 0
+  let maxCapture = 0
+  const durations: number[] = []
+  let inFlight = false
+  let nextCheckpoint = performance.now() + intervalMs
+  let id = 0
+  const checkpointFile = join(dir, `job-${type}-${incremental}-${process.pid}.bin`)
+  const end = performance.now() + jobSeconds * 1000
+  let lastTurnEnd = performance.now()
+  await new Promise<void>((done) => {
+    const turn = () => {
+      const start = performance.now()
+      maxPause = Math.max(maxPause, start - lastTurnEnd)
+      if (start >= end) {
+        done()
+        return
+      }
+      const deadline = start + 5
+      do {
+        for (let i = 0; i < 256; i++) {
+          seed ^= seed << 13
+          seed ^= seed >>> 17
+          seed ^= seed << 5
+          const k = (seed >>> 0) % keyCount
+          backend.setCurrentKey(k)
+          const v = state.value()
+          state.update(valueBytes > 0 ? value(k, processed) : (v as number) + 1)
+          processed++
+        }
+      } while (performance.now() < deadline)
+      if (intervalMs > 0 && !inFlight && performance.now() >= nextCheckpoint) {
+        const t0 = performance.now()
+        const checkpointId = ++id
+        const capture = backend.captureSnapshot(checkpointId, { savepoint: false })
+        maxCapture = Math.max(maxCapture, performance.now() - t0)
+        inFlight = true
+        setImmediate(async () => {
+          const keyed = await backend.materializeSnapshot(capture)
+          const bytes = encodeValue({ version: 1, operators: { bench: { keyed } } })
+          await writeFile(checkpointFile, bytes)
+          backend.notifyCheckpointComplete?.(checkpointId)
+          durations.push(performance.now() - t0)
+          inFlight = false
+          nextCheckpoint = performance.now() + intervalMs
+        })
+      }
+      lastTurnEnd = performance.now()
+      setImmediate(turn)
+    }
+    setImmediate(turn)
+  })
+  backend.dispose()
+  durations.sort((a, b) => a - b)
+  return {
+    recordsPerSec: Math.round(processed / jobSeconds),
+    checkpoints: durations.length,
+    checkpointP50Ms: Math.round(durations[Math.floor(durations.length / 2)] ?? 0),
+    checkpointMaxMs: Math.round(durations.at(-1) ?? 0),
+    maxPauseMs: +Math.max(maxPause, maxCapture).toFixed(1),
+    maxCaptureMs: +maxCapture.toFixed(2),
+    heapMB: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
+  }
+}
+
 if (part !== '') {
-  const [what, type] = part.split(':') as ['count' | 'checkpoint', 'hashmap' | 'lmdb']
+  const [what, type, mode, size] = part.split(':') as ['count' | 'checkpoint' | 'job' | 'pause', 'hashmap' | 'lmdb', string, string]
   const dir = arg('dir', '')
-  const result = what === 'count' ? await count(type, dir) : await checkpoint(type, dir)
+  const result = what === 'count' ? await count(type, dir)
+    : what === 'checkpoint' ? await checkpoint(type, dir)
+    : what === 'job' ? await job(type, mode === 'incremental', size === 'none' ? 0 : 1000, jobKeys, 0, dir)
+    : await job(type, mode === 'incremental', 1000, Math.round((Number(size) * 2 ** 20) / 1024), 1000, dir)
   console.log(JSON.stringify(result))
 } else {
   const dir = mkdtempSync(join(arg('dir', tmpdir()), 'weir-bench-state-'))
@@ -178,6 +275,17 @@ if (part !== '') {
     if (only.includes('checkpoint')) {
       console.log(`checkpoint  hashmap  ${JSON.stringify(run('checkpoint:hashmap'))}`)
       console.log(`checkpoint  lmdb     ${JSON.stringify(run('checkpoint:lmdb'))}`)
+    }
+    if (only.includes('job')) {
+      console.log(`job (${jobKeys} keys, uniform, ${jobSeconds} s per run, checkpoint every 1 s against none)`)
+      for (const [type, mode] of [['hashmap', 'full'], ['lmdb', 'incremental']] as const) {
+        const none = run(`job:${type}:${mode}:none`)
+        const every = run(`job:${type}:${mode}:1s`)
+        console.log(`job  ${type} ${mode}  none ${JSON.stringify(none)}`)
+        console.log(`job  ${type} ${mode}  1 s  ${JSON.stringify(every)}`)
+        console.log(`job  ${type} ${mode}  throughput with checkpoints / without: ${(every.recordsPerSec! / none.recordsPerSec!).toFixed(2)}; longest task-thread pause ${every.maxPauseMs} ms (without checkpoints ${none.maxPauseMs} ms)`)
+      }
+      for (const mb of pauseMbs) console.log(`pause  hashmap full, ${mb} MiB of 1 KiB values, checkpoint every 1 s: ${JSON.stringify(run(`pause:hashmap:full:${mb}`))}`)
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })
