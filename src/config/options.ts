@@ -126,7 +126,7 @@ export const REST_SAVEPOINTS_ALLOW_ANY_TARGET = boolOption('rest.savepoints.allo
 
 // State backends.
 export const STATE_BACKEND = enumOption('state.backend.type', ['hashmap', 'lmdb'] as const, 'hashmap', 'Where keyed state lives: the heap (hashmap) or an embedded LMDB store on local disk (lmdb), for state larger than memory.')
-export const STATE_BACKEND_INCREMENTAL = boolOption('state.backend.incremental', false, 'lmdb: checkpoints upload only what changed since the previous checkpoint.')
+export const STATE_BACKEND_INCREMENTAL = boolOption('state.backend.incremental', false, 'Checkpoints write only what changed since the previous completed checkpoint (lmdb and hashmap; needs filesystem checkpoint storage).')
 export const LMDB_LOCAL_DIR = stringOption('state.backend.lmdb.localdir', null, 'lmdb: directory for the working databases (default: the system temp directory).')
 
 // Restart strategies (Flink's names and defaults).

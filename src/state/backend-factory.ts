@@ -2,17 +2,18 @@
 // subtask.
 
 import type { KeyedStateBackend } from './keyed-state-backend.ts'
+import { randomBytes } from 'node:crypto'
 import { HeapKeyedStateBackend } from './heap/keyed-state-backend.ts'
 
 export interface BackendSettings {
   readonly type: 'hashmap' | 'lmdb'
-  /** LMDB: where working directories go (state.backend.lmdb.localdir), and whether checkpoints are incremental. */
+  /** LMDB: where working directories go (state.backend.lmdb.localdir); both backends: whether checkpoints are incremental. */
   readonly localDir: string | null
   readonly incremental: boolean
   readonly jobId: string
   readonly attempt: number
   /**
-   * LMDB incremental checkpoints: where files shared between checkpoints go,
+   * Incremental checkpoints: where files shared between checkpoints go,
    * `<state.checkpoints.dir>/<job-id>/shared` (checkpoint/protocol/paths.ts sharedDir); null or
    * absent when checkpoints are not stored in a file system (incremental checkpoints then fall
    * back to the canonical format).
@@ -29,7 +30,10 @@ export interface BackendScope {
 export function createKeyedStateBackend(settings: BackendSettings, scope: BackendScope): KeyedStateBackend {
   switch (settings.type) {
     case 'hashmap':
-      return new HeapKeyedStateBackend(scope.maxParallelism)
+      return new HeapKeyedStateBackend(scope.maxParallelism, Date.now, settings.incremental && settings.sharedDir ? {
+        sharedDir: settings.sharedDir,
+        filePrefix: `heap-${scope.operatorUid.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)}-${scope.subtaskIndex}-${randomBytes(6).toString('hex')}`,
+      } : null)
     case 'lmdb':
       return lmdbFactory!(settings, scope)
   }

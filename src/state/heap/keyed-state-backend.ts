@@ -10,9 +10,19 @@
 import { AccessReducingState, AccessAggregatingState } from '../state-objects.ts'
 import type { StateDescriptor, ValueState, ListState, MapState, StateKind } from '../../api/state.ts'
 import { assignToKeyGroup, type KeyGroupRange } from '../key-groups.ts'
-import { checkDescriptorKind, TtlPolicy, type CanonicalStateEntries, type KeyedStateBackend, type KeyedStateSnapshot, type SnapshotCapture, type StateFor } from '../keyed-state-backend.ts'
+import { checkDescriptorKind, TtlPolicy, type CanonicalStateEntries, type KeyedStateBackend, type KeyedStateSnapshot, type SnapshotCapture, type SnapshotOptions, type StateFor } from '../keyed-state-backend.ts'
 import { WeirError } from '../../errors.ts'
 import { LayeredMap, visibleEntries, type FrozenView } from './layered-map.ts'
+import { HEAP_INCREMENTAL_FORMAT, restoreHeapIncremental, writeHeapIncremental, type Chain, type HeapIncrementalSnapshot, type IncrementalCapture, type TableChanges } from './incremental-heap-snapshot.ts'
+
+/** Incremental checkpoints (state.backend.incremental): where the shared files go. */
+export interface HeapIncrementalOptions {
+  readonly sharedDir: string
+  /** Unique per backend instance (file names must not collide between subtasks and attempts). */
+  readonly filePrefix: string
+  /** A full base after this many deltas (default 10). */
+  readonly maxDeltas?: number
+}
 
 /** Snapshot conversion and folding run in slices of this many milliseconds. */
 const SLICE_MS = 4
@@ -25,6 +35,8 @@ interface Timestamped {
 
 interface StateTable {
   readonly name: string
+  /** The state's number in incremental snapshot files. */
+  readonly id: number
   kind: StateKind
   ttl: TtlPolicy | null
   readonly data: LayeredMap
@@ -38,6 +50,8 @@ interface HeapCapture {
   /** Shared with the backend: it only grows, and a key's original form never changes. */
   readonly compositeKeys: ReadonlyMap<string, unknown>
   readonly maxParallelism: number
+  /** Incremental checkpoints: what to write (null: the canonical format). */
+  readonly incremental: IncrementalCapture | null
   done: boolean
 }
 
@@ -56,8 +70,18 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   private readonly captures = new Set<HeapCapture>()
   private folding = false
   private disposed = false
+  private nextId = 1
+  // Incremental checkpoints, as the LMDB backend keeps them: changes since the last incremental
+  // capture, captures not yet confirmed complete, and the chain of the last confirmed one.
+  private pendingChanges: TableChanges[] = []
+  private unconfirmed: Array<{ id: number; changes: TableChanges[]; chain: Chain | null }> = []
+  private confirmed: Chain | null = null
+  private restores = 0
+  private readonly maxDeltas: number
 
-  constructor(readonly maxParallelism: number, private readonly now: () => number = Date.now) {}
+  constructor(readonly maxParallelism: number, private readonly now: () => number = Date.now, private readonly incremental: HeapIncrementalOptions | null = null) {
+    this.maxDeltas = incremental?.maxDeltas ?? 10
+  }
 
   setCurrentKey(key: unknown): void {
     this.currentKey = key
@@ -92,14 +116,30 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   }
 
   /** Synchronous phase, O(states): freezes every table's layers (nothing is copied) and starts a new copy-on-write epoch. */
-  captureSnapshot(): SnapshotCapture {
+  captureSnapshot(checkpointId = 0, options: SnapshotOptions = { savepoint: false }): SnapshotCapture {
     this.epoch++
-    const capture: HeapCapture = {
-      tables: [...this.tables.values()].map((t) => ({ name: t.name, kind: t.kind, ttl: t.ttl, view: t.data.freeze(), data: t.data })),
-      compositeKeys: this.compositeKeys,
-      maxParallelism: this.maxParallelism,
-      done: false,
+    const tables = [...this.tables.values()].map((t) => {
+      const view = t.data.freeze()
+      if (this.incremental !== null && t.data.lastFrozen !== null) this.pendingChanges.push({ name: t.name, layer: t.data.lastFrozen })
+      return { name: t.name, id: t.id, kind: t.kind, ttl: t.ttl, view, data: t.data }
+    })
+    let incremental: IncrementalCapture | null = null
+    if (this.incremental !== null && !options.savepoint) {
+      // Without completions deltas cannot be based on anything safe: past a bound, start over with a base.
+      if (this.unconfirmed.length >= 2 * this.maxDeltas) {
+        this.unconfirmed = []
+        this.confirmed = null
+      }
+      this.unconfirmed.push({ id: checkpointId, changes: this.pendingChanges, chain: null })
+      this.pendingChanges = []
+      const base = this.confirmed
+      const full = base === null || base.deltas.length >= this.maxDeltas || base.deltaBytes > base.baseBytes
+      incremental = {
+        checkpointId, tables, compositeKeys: this.compositeKeys, maxParallelism: this.maxParallelism, full, base,
+        changes: full ? [] : this.unconfirmed.filter((u) => u.id > base!.checkpointId).map((u) => u.changes),
+      }
     }
+    const capture: HeapCapture = { tables, compositeKeys: this.compositeKeys, maxParallelism: this.maxParallelism, incremental, done: false }
     this.captures.add(capture)
     return capture
   }
@@ -109,7 +149,11 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     const capture = captured as HeapCapture
     if (capture.done) throw new WeirError('WEIR_INTERNAL', 'this heap snapshot was already materialized or released')
     try {
-      return await HeapKeyedStateBackend.toCanonical(capture, this.now(), SLICE_MS)
+      if (capture.incremental === null) return await HeapKeyedStateBackend.toCanonical(capture, this.now(), SLICE_MS)
+      const { snapshot, chain } = await writeHeapIncremental(capture.incremental, this.incremental!.sharedDir, this.incremental!.filePrefix)
+      const u = this.unconfirmed.find((x) => x.id === capture.incremental!.checkpointId)
+      if (u) u.chain = chain
+      return snapshot
     } finally {
       this.release(capture)
     }
@@ -142,6 +186,13 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     return { format: 'canonical', maxParallelism: capture.maxParallelism, states }
   }
 
+  notifyCheckpointComplete(checkpointId: number): void {
+    const i = this.unconfirmed.findIndex((u) => u.id === checkpointId)
+    if (i < 0 || this.unconfirmed[i]!.chain === null) return
+    this.confirmed = this.unconfirmed[i]!.chain
+    this.unconfirmed = this.unconfirmed.slice(i + 1)
+  }
+
   /** Unpins a capture's layers; once no capture holds them, the tables fold them back in slices. */
   private release(capture: HeapCapture): void {
     if (capture.done) return
@@ -164,7 +215,9 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     const deadline = performance.now() + SLICE_MS
     let more = false
     for (const t of this.tables.values()) {
-      if (t.data.needsFold(false) && t.data.foldSome(deadline, false)) more = true
+      // Incremental: `live` is the next checkpoint's changes, so it stays apart from the base.
+      const keepLive = this.incremental !== null
+      if (t.data.needsFold(keepLive) && t.data.foldSome(deadline, keepLive)) more = true
       if (performance.now() > deadline) {
         more = true
         break
@@ -173,8 +226,43 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     if (more) this.scheduleFold()
   }
 
-  /** Loads the entries of a canonical snapshot whose key groups fall in `range`. */
+  /** Loads the entries of a canonical (or this backend's incremental) snapshot whose key groups fall in `range`. */
   restore(snapshot: KeyedStateSnapshot, range: KeyGroupRange): void {
+    const fresh = this.restores === 0 && this.tables.size === 0
+    this.restores++
+    if (snapshot.format === HEAP_INCREMENTAL_FORMAT) {
+      const s = snapshot as unknown as HeapIncrementalSnapshot
+      if (s.maxParallelism !== this.maxParallelism) {
+        throw new WeirError('WEIR_RESTORE_FAILED', `the checkpoint was taken with max parallelism ${s.maxParallelism}, this job has ${this.maxParallelism}; restore from a savepoint to change it`, { domain: 'user' })
+      }
+      const savedKey = this.currentKey
+      let exact = true
+      for (const [name, st] of Object.entries(s.states)) {
+        const existing = this.tables.get(name)
+        if (existing) checkDescriptorKind(name, existing.kind, st.kind)
+        if ((existing ?? this.newTable(name, st.kind, st.id)).id !== st.id) exact = false
+      }
+      exact = restoreHeapIncremental(s, range, {
+        table: (name) => this.tables.get(name)!.data,
+        mapKeyOf: (key) => {
+          this.setCurrentKey(key)
+          return this.currentMapKey
+        },
+      }) && exact
+      for (const [name, st] of Object.entries(s.states)) {
+        const table = this.tables.get(name)!
+        if (st.ttl && !table.ttl) table.ttl = new TtlPolicy({ ttlMs: Number.MAX_SAFE_INTEGER }, this.now)
+      }
+      this.setCurrentKey(savedKey)
+      this.forgetChain()
+      // The state is exactly this chain's content: extend it (same job's shared directory only).
+      if (fresh && exact && this.incremental !== null && s.sharedDir === this.incremental.sharedDir) {
+        const size = (refs: readonly { bytes: number }[]) => refs.reduce((a, r) => a + r.bytes, 0)
+        this.confirmed = { checkpointId: s.checkpointId, base: s.base, deltas: s.deltas, baseBytes: size(s.base), deltaBytes: s.deltas.reduce((a, d) => a + size(d.segments), 0) }
+      }
+      return
+    }
+    this.forgetChain()
     if (snapshot.format !== 'canonical') {
       throw new WeirError('WEIR_RESTORE_FAILED', `the hashmap state backend cannot read keyed state in '${snapshot.format}' format; restore from a savepoint (canonical format) to switch backends`, { domain: 'user' })
     }
@@ -197,6 +285,12 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       if (entries.ttl && !table.ttl) table.ttl = new TtlPolicy({ ttlMs: Number.MAX_SAFE_INTEGER }, this.now)
     }
     this.setCurrentKey(savedKey)
+  }
+
+  private forgetChain(): void {
+    this.confirmed = null
+    this.unconfirmed = []
+    this.pendingChanges = []
   }
 
   dispose(): void {
@@ -265,8 +359,13 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     }
   }
 
-  private newTable(name: string, kind: StateKind): StateTable {
-    const table: StateTable = { name, kind, ttl: null, data: new LayeredMap(), cleanupCursor: null, state: null }
+  private newTable(name: string, kind: StateKind, preferredId: number | null = null): StateTable {
+    const used = new Set([...this.tables.values()].map((t) => t.id))
+    let id = preferredId !== null && !used.has(preferredId) ? preferredId : this.nextId
+    while (used.has(id)) id++
+    if (id > 0xfffe) throw new WeirError('WEIR_INVALID_JOB', `too many keyed states in one operator (at most ${0xfffe})`, { domain: 'user' })
+    this.nextId = Math.max(this.nextId, id + 1)
+    const table: StateTable = { name, id, kind, ttl: null, data: new LayeredMap(), cleanupCursor: null, state: null }
     this.tables.set(name, table)
     return table
   }

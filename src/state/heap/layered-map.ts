@@ -33,6 +33,8 @@ export class LayeredMap {
   live = new Map<unknown, unknown>()
   /** Older layers, newest first; the last one is the base. */
   frozen: Map<unknown, unknown>[] = []
+  /** The layer the last freeze() made of `live`: the writes since the freeze before (null: none). */
+  lastFrozen: ReadonlyMap<unknown, unknown> | null = null
   /** Snapshots holding the frozen layers: nothing is folded while there are any. */
   private pins = 0
   /** Entries of the layer above the base already folded into it (layers are never changed: incremental snapshots keep them as change sets). */
@@ -60,9 +62,11 @@ export class LayeredMap {
 
   /** Freezes the current layers for a snapshot, in O(1); `release` them when done. */
   freeze(): FrozenView {
+    this.lastFrozen = null
     if (this.live.size > 0 || this.frozen.length === 0) {
       // A fold under way continues on the same layers later (their order is unchanged).
       this.frozen.unshift(this.live)
+      this.lastFrozen = this.live
       this.live = new Map()
     }
     this.pins++

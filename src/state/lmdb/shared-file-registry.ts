@@ -14,10 +14,11 @@ import { basename, join } from 'node:path'
 import type { KeyedStateSnapshot } from '../keyed-state-backend.ts'
 import { LMDB_INCREMENTAL_FORMAT, type LmdbIncrementalSnapshot } from './incremental-snapshot.ts'
 import { checkpointIdOfSegment } from './segment-file.ts'
+import { HEAP_INCREMENTAL_FORMAT } from '../heap/heap-incremental-format.ts'
 
-/** Every shared file a keyed snapshot references (absolute paths); none for canonical snapshots. */
+/** Every shared file a keyed snapshot references (absolute paths); none for canonical snapshots. The heap backend's incremental snapshots have the same shape and segments. */
 export function sharedFilesOf(snapshot: KeyedStateSnapshot): string[] {
-  if (snapshot.format !== LMDB_INCREMENTAL_FORMAT) return []
+  if (snapshot.format !== LMDB_INCREMENTAL_FORMAT && snapshot.format !== HEAP_INCREMENTAL_FORMAT) return []
   const s = snapshot as unknown as LmdbIncrementalSnapshot
   const names = [...s.base, ...s.deltas.flatMap((d) => d.segments)].map((r) => r.name)
   return names.map((n) => join(s.sharedDir, n))

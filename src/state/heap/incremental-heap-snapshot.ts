@@ -1,0 +1,213 @@
+// Incremental checkpoints of the heap backend (state.backend.type: hashmap with
+// state.backend.incremental: true). A checkpoint writes either a full base (every entry of the
+// capture's view) or a delta: the current value, or a deletion, of every key written since the
+// last checkpoint confirmed complete (the layers of writes that copy-on-write freezes at each
+// capture are exactly those changes, see layered-map.ts). Files are the LMDB backend's segments
+// (lmdb/segment-file.ts: framed, checksummed, in <job-id>/shared/, reference-counted by the
+// coordinator); an entry is [key group][state id][key] (lmdb/key-codec.ts bytes) with the
+// MessagePack of the entry's canonical value. Entries are written in key-group order, so a
+// restore at another parallelism skips the segments outside its range. A full base is written
+// every `maxDeltas` deltas, or when the deltas outgrow the base; savepoints stay canonical.
+
+import type { StateKind } from '../../api/state.ts'
+import { assignToKeyGroup, type KeyGroupRange } from '../key-groups.ts'
+import type { TtlPolicy } from '../keyed-state-backend.ts'
+import { WeirError } from '../../errors.ts'
+import { decodeKey } from '../lmdb/key-codec.ts'
+import { encodeStateKey, KEY_BUFFER_BYTES, KeyRef, type KeyToken } from '../lmdb/lmdb-key-layout.ts'
+import { forEachSegmentEntry, readSegment, SegmentWriter, type SegmentRef } from '../lmdb/segment-file.ts'
+import { packr, unpackr } from '../lmdb/write-generations.ts'
+import { HEAP_INCREMENTAL_FORMAT } from './heap-incremental-format.ts'
+import { TOMBSTONE, type FrozenView } from './layered-map.ts'
+
+export { HEAP_INCREMENTAL_FORMAT }
+
+export interface HeapIncrementalSnapshot {
+  readonly format: typeof HEAP_INCREMENTAL_FORMAT
+  readonly version: 1
+  readonly maxParallelism: number
+  readonly checkpointId: number
+  readonly sharedDir: string
+  readonly states: Record<string, { readonly id: number; readonly kind: StateKind; readonly ttl: boolean }>
+  readonly base: readonly SegmentRef[]
+  readonly deltas: ReadonlyArray<{ readonly checkpointId: number; readonly segments: readonly SegmentRef[] }>
+  readonly [field: string]: unknown
+}
+
+/** The base and deltas a checkpoint consists of. */
+export interface Chain {
+  readonly checkpointId: number
+  readonly base: readonly SegmentRef[]
+  readonly deltas: ReadonlyArray<{ readonly checkpointId: number; readonly segments: readonly SegmentRef[] }>
+  readonly baseBytes: number
+  readonly deltaBytes: number
+}
+
+/** The writes of one table between two captures (a layer frozen by the later one). */
+export interface TableChanges {
+  readonly name: string
+  readonly layer: ReadonlyMap<unknown, unknown>
+}
+
+export interface IncrementalTable {
+  readonly name: string
+  readonly id: number
+  readonly kind: StateKind
+  readonly ttl: TtlPolicy | null
+  readonly view: FrozenView
+}
+
+export interface IncrementalCapture {
+  readonly checkpointId: number
+  readonly tables: readonly IncrementalTable[]
+  readonly compositeKeys: ReadonlyMap<string, unknown>
+  readonly maxParallelism: number
+  readonly full: boolean
+  readonly base: Chain | null
+  /** Delta: the changes of every capture since the base's checkpoint, oldest first. */
+  readonly changes: ReadonlyArray<readonly TableChanges[]>
+}
+
+const SLICE_MS = 4
+
+/** Writes a capture's segments into `sharedDir`; returns the snapshot and its chain. */
+export async function writeHeapIncremental(capture: IncrementalCapture, sharedDir: string, filePrefix: string): Promise<{ snapshot: HeapIncrementalSnapshot; chain: Chain }> {
+  const maxP = capture.maxParallelism
+  // Entries by key group: [table index, stored key, value or TOMBSTONE].
+  const byKg: Array<unknown[] | undefined> = new Array(maxP)
+  let deadline = performance.now() + SLICE_MS
+  let n = 0
+  const pause = async () => {
+    if ((++n & 1023) === 0 && performance.now() > deadline) {
+      await new Promise((resolve) => setImmediate(resolve))
+      deadline = performance.now() + SLICE_MS
+    }
+  }
+  const originalKey = (mapKey: unknown) => (typeof mapKey === 'string' && capture.compositeKeys.has(mapKey) ? capture.compositeKeys.get(mapKey) : mapKey)
+  const add = (t: number, mapKey: unknown, stored: unknown) => {
+    const kg = assignToKeyGroup(originalKey(mapKey), maxP)
+    ;(byKg[kg] ??= []).push(t, mapKey, stored)
+  }
+  if (capture.full) {
+    for (let t = 0; t < capture.tables.length; t++) {
+      const view = capture.tables[t]!.view
+      for (let i = 0; i < view.length; i++) {
+        for (const [k, v] of view[i]!) {
+          await pause()
+          if (v === TOMBSTONE) continue
+          let shadowed = false
+          for (let j = 0; j < i && !shadowed; j++) shadowed = view[j]!.has(k)
+          if (!shadowed) add(t, k, v)
+        }
+      }
+    }
+  } else {
+    const index = new Map(capture.tables.map((t, i) => [t.name, i]))
+    const changed = capture.tables.map(() => new Set<unknown>())
+    for (const changes of capture.changes) {
+      for (const c of changes) {
+        const t = index.get(c.name)
+        if (t === undefined) continue
+        for (const k of c.layer.keys()) {
+          await pause()
+          changed[t]!.add(k)
+        }
+      }
+    }
+    for (let t = 0; t < capture.tables.length; t++) {
+      const view = capture.tables[t]!.view
+      for (const k of changed[t]!) {
+        await pause()
+        let v: unknown
+        for (let i = 0; i < view.length && v === undefined; i++) v = view[i]!.get(k)
+        add(t, k, v === undefined ? TOMBSTONE : v)
+      }
+    }
+  }
+  const writer = new SegmentWriter(sharedDir, filePrefix, capture.checkpointId, capture.full ? 'base' : 'delta')
+  const ref = new KeyRef(Buffer.allocUnsafe(KEY_BUFFER_BYTES))
+  let written = 0
+  for (let kg = 0; kg < maxP; kg++) {
+    const entries = byKg[kg]
+    if (entries === undefined) continue
+    for (let i = 0; i < entries.length; i += 3) {
+      await pause()
+      const table = capture.tables[entries[i] as number]!
+      const mapKey = entries[i + 1]
+      const stored = entries[i + 2]
+      const key = originalKey(mapKey)
+      const ck = key !== mapKey ? ({ key, text: mapKey as string, kg } satisfies KeyToken) : key
+      encodeStateKey(ck, table.id, ref, maxP)
+      const keyBytes = ref.buf.subarray(0, ref.len)
+      writer.add(keyBytes, stored === TOMBSTONE ? null : packr.pack(canonicalValue(table, stored)))
+      if (++written % 4096 === 0) await writer.drain()
+    }
+    byKg[kg] = undefined
+  }
+  const segments = await writer.finish()
+  const bytes = segments.reduce((s, r) => s + r.bytes, 0)
+  const chain: Chain = capture.full
+    ? { checkpointId: capture.checkpointId, base: segments, deltas: [], baseBytes: bytes, deltaBytes: 0 }
+    : {
+        checkpointId: capture.checkpointId,
+        base: capture.base!.base,
+        deltas: segments.length > 0 ? [...capture.base!.deltas, { checkpointId: capture.checkpointId, segments }] : capture.base!.deltas,
+        baseBytes: capture.base!.baseBytes,
+        deltaBytes: capture.base!.deltaBytes + bytes,
+      }
+  const states: Record<string, { id: number; kind: StateKind; ttl: boolean }> = {}
+  for (const t of capture.tables) states[t.name] = { id: t.id, kind: t.kind, ttl: t.ttl !== null }
+  return {
+    snapshot: { format: HEAP_INCREMENTAL_FORMAT, version: 1, maxParallelism: maxP, checkpointId: capture.checkpointId, sharedDir, states, base: chain.base, deltas: chain.deltas },
+    chain,
+  }
+}
+
+/** An entry's value as the canonical format stores it: maps as pairs, TTL values as [value, write time]. */
+function canonicalValue(table: IncrementalTable, stored: unknown): unknown {
+  const ttl = table.ttl !== null
+  const plain = ttl ? (stored as { v: unknown }).v : stored
+  const value = table.kind === 'map' ? [...(plain as Map<unknown, unknown>)] : plain
+  return ttl ? [value, (stored as { t: number }).t] : value
+}
+
+/** What a restore writes into: the table of a state, by name (created when new), and the key setter. */
+export interface RestoreTarget {
+  table(name: string, kind: StateKind): { set(mapKey: unknown, stored: unknown): void; delete(mapKey: unknown): void }
+  /** The stored form of `key` (composite keys: their JSON text, remembered). */
+  mapKeyOf(key: unknown): unknown
+}
+
+/** Applies a chain's segments in order; returns whether every entry fell in `range`. */
+export function restoreHeapIncremental(snapshot: HeapIncrementalSnapshot, range: KeyGroupRange, target: RestoreTarget): boolean {
+  if (snapshot.version !== 1) throw new WeirError('WEIR_RESTORE_FAILED', `heap incremental snapshot version ${snapshot.version} is not supported`, { domain: 'user' })
+  const byId = new Map<number, { name: string; kind: StateKind; ttl: boolean; table: ReturnType<RestoreTarget['table']> }>()
+  for (const [name, s] of Object.entries(snapshot.states)) byId.set(s.id, { name, kind: s.kind, ttl: s.ttl, table: target.table(name, s.kind) })
+  let exact = true
+  for (const ref of [...snapshot.base, ...snapshot.deltas.flatMap((d) => d.segments)]) {
+    if (ref.lastKeyGroup < range.start || ref.firstKeyGroup > range.end) {
+      exact = false
+      continue
+    }
+    forEachSegmentEntry(readSegment(snapshot.sharedDir, ref), (key, value) => {
+      const kg = (key[0]! << 8) | key[1]!
+      if (kg < range.start || kg > range.end) {
+        exact = false
+        return
+      }
+      const sid = (key[2]! << 8) | key[3]!
+      const s = byId.get(sid)
+      if (s === undefined) throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `shared state file ${ref.name} holds state id ${sid}, which the snapshot does not list`, { domain: 'external' })
+      const mapKey = target.mapKeyOf(decodeKey(key, 4))
+      if (value === null) {
+        s.table.delete(mapKey)
+        return
+      }
+      const raw = unpackr.unpack(value) as unknown
+      const plain = s.ttl ? (raw as [unknown, number])[0] : raw
+      const v = s.kind === 'map' ? new Map(plain as Array<[unknown, unknown]>) : plain
+      s.table.set(mapKey, s.ttl ? { v, t: (raw as [unknown, number])[1] } : v)
+    })
+  }
+  return exact
+}
