@@ -45,34 +45,59 @@ export async function writeIncremental(ctx: CaptureContext, target: IncrementalT
   if (inc.full) {
     await mergedScan(ctx, capture, raw, (key, value) => writer.add(key, value), () => writer.drain())
   } else {
-    const union = new Set<string>()
+    // The changed keys, by key group (the first two bytes of the key): each group is sorted on
+    // its own, so no step of the task thread's share of this work grows with the whole change set.
+    const byKg: Array<Set<string> | undefined> = new Array(ctx.maxParallelism)
     const clearedPrefixes = new Set<string>()
-    for (const changes of inc.changes) {
-      for (const k of changes.dirty) union.add(k)
-      for (const gen of changes.gens) for (const t of gen) genKeys(ctx, t, union, clearedPrefixes)
+    let slice = performance.now()
+    let n = 0
+    const pause = async () => {
+      if ((++n & 1023) === 0 && performance.now() - slice > SLICE_MS) {
+        await yieldToTask()
+        ctx.checkOpen()
+        slice = performance.now()
+      }
     }
-    const keys = [...union].sort()
+    const addKey = (k: string) => {
+      const kg = (k.charCodeAt(0) << 8) | k.charCodeAt(1)
+      ;(byKg[kg] ??= new Set()).add(k)
+    }
+    for (const changes of inc.changes) {
+      for (const k of changes.dirty) {
+        addKey(k)
+        await pause()
+      }
+      for (const gen of changes.gens) {
+        for (const t of gen) {
+          const keys = new Set<string>()
+          genKeys(ctx, t, keys, clearedPrefixes)
+          for (const k of keys) {
+            addKey(k)
+            await pause()
+          }
+        }
+      }
+    }
     const kinds = new Map(capture.tables.map((t) => [t.id, t.kind]))
     const ref = ctx.snapKey
     const db = ctx.db
-    let slice = performance.now()
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!
-      ref.len = ref.buf.write(k, 0, 'latin1')
-      const key = ref.buf.subarray(0, ref.len)
-      // A cleared map: whatever the base and earlier deltas hold under it goes first.
-      if (clearedPrefixes.has(k)) writer.add(key, null, true)
-      let value: Buffer | null | undefined = raw.byKey.get(k)
-      if (value === undefined) value = hiddenByClear(raw, kinds, key) ? null : ((db.getBinaryFast as (key: unknown, options: { transaction: Transaction }) => Buffer | undefined).call(db, ref, { transaction: capture.txn }) ?? null)
-      writer.add(key, value === null ? null : value.subarray(0, value.length))
-      if ((i & 1023) === 1023) {
-        await writer.drain()
-        ctx.checkOpen()
-        if (performance.now() - slice > SLICE_MS) {
-          await yieldToTask()
-          ctx.checkOpen()
-          slice = performance.now()
-        }
+    for (let kg = 0; kg < byKg.length; kg++) {
+      const set = byKg[kg]
+      if (set === undefined) continue
+      byKg[kg] = undefined
+      const keys = [...set].sort()
+      await pause()
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!
+        ref.len = ref.buf.write(k, 0, 'latin1')
+        const key = ref.buf.subarray(0, ref.len)
+        // A cleared map: whatever the base and earlier deltas hold under it goes first.
+        if (clearedPrefixes.has(k)) writer.add(key, null, true)
+        let value: Buffer | null | undefined = raw.byKey.get(k)
+        if (value === undefined) value = hiddenByClear(raw, kinds, key) ? null : ((db.getBinaryFast as (key: unknown, options: { transaction: Transaction }) => Buffer | undefined).call(db, ref, { transaction: capture.txn }) ?? null)
+        writer.add(key, value === null ? null : value.subarray(0, value.length))
+        if ((i & 1023) === 1023) await writer.drain()
+        await pause()
       }
     }
   }
