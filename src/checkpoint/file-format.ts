@@ -51,13 +51,40 @@ export function unframe(bytes: Uint8Array, expectedKind: FileKind, path: string)
  * failure is a StorageError naming the file and the operating system's reason.
  */
 export async function writeFramedFile(path: string, kind: FileKind, payload: Uint8Array): Promise<number> {
-  const data = frame(kind, payload)
+  return writeFramedChunks(path, kind, [payload])
+}
+
+/** CRC-32 of the payload is computed this many bytes at a time, yielding between (a task thread runs this). */
+const CRC_SLICE = 4 << 20
+
+/**
+ * writeFramedFile for a payload given as chunks (their concatenation), which are never joined:
+ * the checksum is computed and the chunks are written a piece at a time, so that a large
+ * payload does not hold the calling thread for long.
+ */
+export async function writeFramedChunks(path: string, kind: FileKind, chunks: readonly Uint8Array[]): Promise<number> {
+  let length = 0
+  let crc = 0
+  for (const c of chunks) {
+    length += c.length
+    for (let at = 0; at < c.length; at += CRC_SLICE) {
+      crc = crc32(c.subarray(at, at + CRC_SLICE), crc)
+      if (c.length > CRC_SLICE) await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
+  const header = Buffer.allocUnsafe(HEADER_BYTES)
+  header.writeUInt32BE(MAGIC, 0)
+  header.writeUInt16BE(FORMAT_VERSION, 4)
+  header.writeUInt16BE(kind, 6)
+  header.writeBigUInt64BE(BigInt(length), 8)
+  header.writeUInt32BE(crc, 16)
   await ensureDir(dirname(path))
   const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`
   try {
     const handle = await open(tmp, 'w')
     try {
-      await handle.writeFile(data)
+      await handle.write(header)
+      for (const c of chunks) if (c.length > 0) await handle.write(c)
       await handle.sync()
     } finally {
       await handle.close()
@@ -68,7 +95,7 @@ export async function writeFramedFile(path: string, kind: FileKind, payload: Uin
     throw storageFailure(e, 'write checkpoint file', path)
   }
   await syncDirectory(dirname(path))
-  return data.length
+  return HEADER_BYTES + length
 }
 
 export async function readFramedFile(path: string, kind: FileKind): Promise<Uint8Array> {

@@ -5,6 +5,7 @@ import type { RestoreSource } from './restore-plan.ts'
 import type { TaskRestore, TaskSnapshot } from '../runtime/taskmanager/task-snapshot.ts'
 import { FileKind, unframe } from './file-format.ts'
 import { decodeValue } from '../runtime/network/batch-codec.ts'
+import { joinSlicedArrays } from './sliced-encoding.ts'
 import { UserError, WeirError } from '../errors.ts'
 import type { ChannelState } from '../runtime/taskmanager/task-snapshot.ts'
 
@@ -59,7 +60,7 @@ function readSnapshot(source: RestoreSource): TaskSnapshot {
     payload = unframe(bytes, FileKind.TASK_STATE, h.path)
   }
   try {
-    return decodeValue<TaskSnapshot>(payload)
+    return joinSlicedArrays(decodeValue<TaskSnapshot>(payload))
   } catch (e) {
     throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `checkpoint file ${name} is damaged: its content cannot be decoded (${(e as Error).message})`)
   }

@@ -23,8 +23,8 @@ import type { TaskSnapshot } from './task-snapshot.ts'
 import type { RestoreSource } from '../../checkpoint/restore-plan.ts'
 import { readTaskRestore } from '../../checkpoint/read-task-state.ts'
 import type { OperatorStateSnapshot } from '../../state/operator-state-store.ts'
-import { encodeValue } from '../network/batch-codec.ts'
 import { writeTaskState } from '../../checkpoint/storage/task-state-writer.ts'
+import { chunksLength, encodeInSlices } from '../../checkpoint/sliced-encoding.ts'
 import type { CheckpointLocation } from '../../checkpoint/storage/checkpoint-storage.ts'
 import { checkpointDir, sharedDir } from '../../checkpoint/protocol/paths.ts'
 import { sharedFilesOf } from '../../state/lmdb/shared-file-registry.ts'
@@ -180,12 +180,13 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
         if (channelStateReady) await channelStateReady
         const taken = await snapshot()
         const sharedFiles = Object.values(taken.operators).flatMap((op) => (op.keyed ? sharedFilesOf(op.keyed) : []))
-        const payload = encodeValue(taken)
+        // In slices: a large state does not hold the task thread for long (sliced-encoding.ts).
+        const payload = await encodeInSlices(taken)
         const handle = await writeTaskState(location, vertex, subtask, this.attempt, payload)
         if (this.stopped) return
         this.toJobManager({
           type: 'ack', checkpointId: barrier.id,
-          ack: { vertex, subtask, handle, stateSize: payload.length, syncMs: timing.syncMs, asyncMs: performance.now() - started, alignmentMs: timing.alignmentMs, ...(timing.operatorState ? { operatorState: timing.operatorState } : {}), ...(timing.stateUids ? { stateUids: timing.stateUids } : {}), ...(sharedFiles.length > 0 ? { sharedFiles } : {}) },
+          ack: { vertex, subtask, handle, stateSize: chunksLength(payload), syncMs: timing.syncMs, asyncMs: performance.now() - started, alignmentMs: timing.alignmentMs, ...(timing.operatorState ? { operatorState: timing.operatorState } : {}), ...(timing.stateUids ? { stateUids: timing.stateUids } : {}), ...(sharedFiles.length > 0 ? { sharedFiles } : {}) },
         })
       } catch (e) {
         if (!this.stopped) this.toJobManager({ type: 'decline', checkpointId: barrier.id, vertex, subtask, reason: (e as Error).message, ...(isWeirError(e) ? { code: e.code } : {}) })

@@ -1,0 +1,120 @@
+// Serializes a task's snapshot in slices, so that no step of the asynchronous phase holds the
+// task thread for long: the large arrays of a snapshot (canonical keyed state entries, timers,
+// in-flight records) are packed a slice at a time, yielding to the event loop between slices,
+// and the result is a list of chunks written out one after another (never joined into one
+// buffer). In the document, a large array becomes { [SLICED]: n, slices: [bin, ...] }: each bin
+// is a MessagePack document of its own (one slice of the array), so that slices share no record
+// structures with the outer document or with each other. The outer document is packed with
+// 16-byte markers in place of the bins, and each marker is then cut out and replaced by the bin's
+// header and the slice's bytes. joinSlicedArrays, after decodeValue, puts the arrays back.
+
+import { randomBytes } from 'node:crypto'
+import { decodeValue, encodeValue } from '../runtime/network/batch-codec.ts'
+
+/** The key that marks a sliced array in a decoded document. */
+export const SLICED = '__weirSlicedArray'
+/** Arrays with more elements than this are packed in slices. */
+const LARGE = 4096
+/** Elements per slice. */
+const SLICE_ELEMENTS = 2048
+/** Yield to the event loop after this long. */
+const SLICE_MS = 4
+/** How deep a snapshot's structure is searched for large arrays. */
+const MAX_DEPTH = 8
+
+/** `value` as MessagePack chunks, packed in slices; their concatenation decodes (decodeValue, then joinSlicedArrays) to `value`. */
+export async function encodeInSlices(value: unknown): Promise<Uint8Array[]> {
+  const large: unknown[][] = []
+  const tag = randomBytes(12)
+  let markers = 0
+  const marker = () => {
+    const m = Buffer.alloc(16)
+    tag.copy(m, 0)
+    m.writeUInt32BE(markers++, 12)
+    return m
+  }
+  // Copies the path to every large array, with the array replaced by its sliced form.
+  const strip = (v: unknown, depth: number): unknown => {
+    if (depth > MAX_DEPTH || typeof v !== 'object' || v === null || ArrayBuffer.isView(v)) return v
+    if (Array.isArray(v)) {
+      if (v.length > LARGE) {
+        large.push(v)
+        const slices: Buffer[] = []
+        for (let s = 0; s < v.length; s += SLICE_ELEMENTS) slices.push(marker())
+        return { [SLICED]: v.length, slices }
+      }
+      let copy: unknown[] | null = null
+      for (let i = 0; i < v.length; i++) {
+        const s = strip(v[i], depth + 1)
+        if (s !== v[i]) (copy ??= v.slice())[i] = s
+      }
+      return copy ?? v
+    }
+    if (Object.getPrototypeOf(v) !== Object.prototype) return v
+    let copy: Record<string, unknown> | null = null
+    for (const [k, x] of Object.entries(v)) {
+      const s = strip(x, depth + 1)
+      if (s !== x) (copy ??= { ...(v as Record<string, unknown>) })[k] = s
+    }
+    return copy ?? v
+  }
+  const outer = encodeValue(strip(value, 0))
+  if (large.length === 0) return [outer]
+  const buf = Buffer.from(outer.buffer, outer.byteOffset, outer.length)
+  const chunks: Uint8Array[] = []
+  let deadline = performance.now() + SLICE_MS
+  let from = 0
+  let index = 0
+  for (const array of large) {
+    for (let s = 0; s < array.length; s += SLICE_ELEMENTS) {
+      // A marker is a bin 8 of 16 bytes: 0xc4 0x10, then its bytes.
+      const m = Buffer.alloc(18)
+      m[0] = 0xc4
+      m[1] = 0x10
+      tag.copy(m, 2)
+      m.writeUInt32BE(index++, 14)
+      const at = buf.indexOf(m, from)
+      if (at < 0) throw new Error(`sliced encoding: marker ${index - 1} is missing from the outer document`)
+      const slice = encodeValue(array.slice(s, s + SLICE_ELEMENTS))
+      chunks.push(outer.subarray(from, at))
+      chunks.push(Uint8Array.of(0xc6, (slice.length >>> 24) & 0xff, (slice.length >>> 16) & 0xff, (slice.length >>> 8) & 0xff, slice.length & 0xff))
+      chunks.push(slice)
+      from = at + 18
+      if (performance.now() > deadline) {
+        await new Promise((resolve) => setImmediate(resolve))
+        deadline = performance.now() + SLICE_MS
+      }
+    }
+  }
+  chunks.push(outer.subarray(from))
+  return chunks
+}
+
+/** Puts the sliced arrays of a decoded document back together (in place; returns the value). */
+export function joinSlicedArrays<T>(value: T): T {
+  return join(value, 0) as T
+}
+
+function join(v: unknown, depth: number): unknown {
+  if (depth > MAX_DEPTH + 1 || typeof v !== 'object' || v === null || ArrayBuffer.isView(v)) return v
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = join(v[i], depth + 1)
+    return v
+  }
+  const o = v as Record<string, unknown>
+  if (typeof o[SLICED] === 'number' && Array.isArray(o.slices)) {
+    const out: unknown[] = []
+    for (const slice of o.slices as Uint8Array[]) for (const x of decodeValue<unknown[]>(slice)) out.push(x)
+    if (out.length !== o[SLICED]) throw new Error(`a sliced array holds ${out.length} elements, its header says ${o[SLICED] as number}`)
+    return out
+  }
+  for (const k of Object.keys(o)) o[k] = join(o[k], depth + 1)
+  return o
+}
+
+/** Total bytes of chunks. */
+export function chunksLength(chunks: readonly Uint8Array[]): number {
+  let n = 0
+  for (const c of chunks) n += c.length
+  return n
+}
