@@ -127,6 +127,7 @@ export const REST_SAVEPOINTS_ALLOW_ANY_TARGET = boolOption('rest.savepoints.allo
 // State backends.
 export const STATE_BACKEND = enumOption('state.backend.type', ['hashmap', 'lmdb'] as const, 'hashmap', 'Where keyed state lives: the heap (hashmap) or an embedded LMDB store on local disk (lmdb), for state larger than memory.')
 export const STATE_BACKEND_INCREMENTAL = boolOption('state.backend.incremental', false, 'Checkpoints write only what changed since the previous completed checkpoint (lmdb and hashmap; needs filesystem checkpoint storage).')
+export const LMDB_CACHE_SIZE = intOption('state.backend.lmdb.cache-size', 20_000, 'lmdb: distinct keys whose writes are held in memory (decoded) before they are committed to LMDB in one transaction; the committed batch stays cached for reads until the next.', 1, 10_000_000)
 export const LMDB_LOCAL_DIR = stringOption('state.backend.lmdb.localdir', null, 'lmdb: directory for the working databases (default: the system temp directory).')
 
 // Restart strategies (Flink's names and defaults).
@@ -146,11 +147,11 @@ export const EXP_ATTEMPTS = intOption('restart-strategy.exponential-delay.attemp
 /** All known options by key, for validation of -D and config files. */
 export const ALL_OPTIONS: ReadonlyMap<string, ConfigOption<unknown>> = new Map(
   [
-    PARALLELISM_DEFAULT, MAX_PARALLELISM, OBJECT_REUSE, OPERATOR_CHAINING, BUFFER_TIMEOUT, NETWORK_BATCH_RECORDS, NETWORK_CREDITS, TASK_SLOTS, SLOT_REQUEST_TIMEOUT, REST_PORT, REST_BIND_ADDRESS, REST_SAVEPOINTS_ALLOW_ANY_TARGET,
+    PARALLELISM_DEFAULT, MAX_PARALLELISM, OBJECT_REUSE, OPERATOR_CHAINING, BUFFER_TIMEOUT, NETWORK_BATCH_RECORDS, NETWORK_CREDITS, NETWORK_LOCAL_TRANSPORT, TASK_SLOTS, SLOT_REQUEST_TIMEOUT, REST_PORT, REST_BIND_ADDRESS, REST_SAVEPOINTS_ALLOW_ANY_TARGET,
     JOBMANAGER_RPC_ADDRESS, JOBMANAGER_RPC_PORT, TASKMANAGER_HOST, TASKMANAGER_DATA_PORT, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, HA_STORAGE_DIR,
     CHECKPOINTING_INTERVAL, CHECKPOINTING_MODE, CHECKPOINTING_TIMEOUT, CHECKPOINTING_MIN_PAUSE, CHECKPOINTING_MAX_CONCURRENT, CHECKPOINTING_TOLERABLE_FAILURES,
     CHECKPOINTING_RETENTION, CHECKPOINTING_UNALIGNED, CHECKPOINTING_ALIGNED_TIMEOUT, CHECKPOINTS_DIR, CHECKPOINTS_NUM_RETAINED, CHECKPOINT_STORAGE, SAVEPOINTS_DIR,
-    STATE_BACKEND, STATE_BACKEND_INCREMENTAL, LMDB_LOCAL_DIR,
+    STATE_BACKEND, STATE_BACKEND_INCREMENTAL, LMDB_LOCAL_DIR, LMDB_CACHE_SIZE,
     RESTART_STRATEGY, FIXED_DELAY_ATTEMPTS, FIXED_DELAY_DELAY, FAILURE_RATE_MAX_FAILURES, FAILURE_RATE_INTERVAL, FAILURE_RATE_DELAY,
     EXP_INITIAL_BACKOFF, EXP_MAX_BACKOFF, EXP_MULTIPLIER, EXP_RESET_THRESHOLD, EXP_JITTER, EXP_ATTEMPTS,
   ].map((o) => [o.key, o as ConfigOption<unknown>]),

@@ -10,6 +10,8 @@ export interface BackendSettings {
   /** LMDB: where working directories go (state.backend.lmdb.localdir); both backends: whether checkpoints are incremental. */
   readonly localDir: string | null
   readonly incremental: boolean
+  /** LMDB: distinct keys written in memory before a commit (state.backend.lmdb.cache-size; default 20 000). */
+  readonly lmdbCacheSize?: number
   readonly jobId: string
   readonly attempt: number
   /**

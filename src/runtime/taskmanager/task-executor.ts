@@ -6,7 +6,7 @@
 import type { CompiledJob } from '../compile.ts'
 import type { JobEdge, JobVertex } from '../../graph/job-graph.ts'
 import { channelId, isPointwise } from '../../graph/job-graph.ts'
-import { AUTO_WATERMARK_INTERVAL, BUFFER_TIMEOUT, LMDB_LOCAL_DIR, NETWORK_BATCH_RECORDS, NETWORK_CREDITS, STATE_BACKEND, STATE_BACKEND_INCREMENTAL } from '../../config/options.ts'
+import { AUTO_WATERMARK_INTERVAL, BUFFER_TIMEOUT, LMDB_CACHE_SIZE, LMDB_LOCAL_DIR, NETWORK_BATCH_RECORDS, NETWORK_CREDITS, STATE_BACKEND, STATE_BACKEND_INCREMENTAL } from '../../config/options.ts'
 import type { BackendSettings } from '../../state/backend-factory.ts'
 import { LocalChannel, RemoteInputChannel, RemoteOutputChannel, type InputChannel, type OutputChannel } from '../network/channels.ts'
 import type { PeerLink, PeerLinkHandler, SlotTransport } from '../network/transport.ts'
@@ -76,7 +76,8 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
       type: job.config.get(STATE_BACKEND) ?? 'hashmap',
       incremental: job.config.get(STATE_BACKEND_INCREMENTAL),
       localDir: job.config.get(LMDB_LOCAL_DIR),
-      // Incremental LMDB checkpoints put their segments in <dir>/<job-id>/shared/.
+      lmdbCacheSize: job.config.get(LMDB_CACHE_SIZE),
+      // Incremental checkpoints (both backends) put their segments in <dir>/<job-id>/shared/.
       sharedDir: checkpointSetup.storage.type === 'filesystem' && checkpointSetup.periodic ? sharedDir(checkpointSetup.storage.baseDir, jobId) : null,
       jobId, attempt,
     }

@@ -598,4 +598,4 @@ function sum(refs: readonly SegmentRef[]): number {
   return refs.reduce((a, r) => a + r.bytes, 0)
 }
 
-registerLmdbBackend((settings, scope) => new LmdbKeyedStateBackend(settings, scope))
+registerLmdbBackend((settings, scope) => new LmdbKeyedStateBackend(settings, scope, Date.now, settings.lmdbCacheSize !== undefined ? { flushEvery: settings.lmdbCacheSize } : {}))
