@@ -26,6 +26,8 @@ export interface HeapIncrementalOptions {
 
 /** Snapshot conversion and folding run in slices of this many milliseconds. */
 const SLICE_MS = 4
+/** Captures that may pin layers at once (Flink's default allows one checkpoint in flight, plus savepoints). */
+const MAX_PINNED_CAPTURES = 8
 
 /** A value with its last write time, for states with a TTL. */
 interface Timestamped {
@@ -117,6 +119,9 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
 
   /** Synchronous phase, O(states): freezes every table's layers (nothing is copied) and starts a new copy-on-write epoch. */
   captureSnapshot(checkpointId = 0, options: SnapshotOptions = { savepoint: false }): SnapshotCapture {
+    // A capture that is never materialized (its checkpoint failed before) must not pin layers
+    // for ever: past a bound, the oldest is released (materializing it then fails).
+    if (this.captures.size >= MAX_PINNED_CAPTURES) this.release(this.captures.values().next().value!)
     this.epoch++
     const tables = [...this.tables.values()].map((t) => {
       const view = t.data.freeze()
