@@ -14,7 +14,8 @@
 //                per record, keys uniform over --job-keys, 2 M by default) processed in 5 ms turns
 //                chained with setImmediate, as a slot's task loop runs, with a checkpoint every 1 s
 //                taken as a task takes it (synchronous capture in a turn, then materialize,
-//                serialize and write to a file outside the turns, one checkpoint at a time) on
+//                serialize in slices and write the chunks to a file outside the turns, one
+//                checkpoint at a time) on
 //                hashmap (full), hashmap incremental and lmdb incremental, each against the same backend without checkpoints: throughput
 //                ratio, checkpoint durations, and the longest pause of the task thread (the
 //                longest gap between two turns, or a capture); then the same pause with
@@ -32,8 +33,10 @@
 // the temp dir), --flush-every N (lmdb pending writes per commit), --page-size B (lmdb pages).
 
 import { execFileSync } from 'node:child_process'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { encodeInSlices } from '../src/checkpoint/sliced-encoding.ts'
+import { FileKind, writeFramedChunks } from '../src/checkpoint/file-format.ts'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -190,6 +193,12 @@ async function job(type: 'hashmap' | 'lmdb', incremental: boolean, intervalMs: n
   let nextCheckpoint = performance.now() + intervalMs
   let id = 0
   const checkpointFile = join(dir, `job-${type}-${incremental}-${process.pid}.bin`)
+  // Garbage collections pause the thread too: their longest, to tell them from checkpoint work.
+  let maxGc = 0
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) maxGc = Math.max(maxGc, e.duration)
+  })
+  gcObserver.observe({ entryTypes: ['gc'] })
   const end = performance.now() + jobSeconds * 1000
   let lastTurnEnd = performance.now()
   await new Promise<void>((done) => {
@@ -220,9 +229,10 @@ async function job(type: 'hashmap' | 'lmdb', incremental: boolean, intervalMs: n
         maxCapture = Math.max(maxCapture, performance.now() - t0)
         inFlight = true
         setImmediate(async () => {
+          // As the task executor does: serialized in slices, written as chunks.
           const keyed = await backend.materializeSnapshot(capture)
-          const bytes = encodeValue({ version: 1, operators: { bench: { keyed } } })
-          await writeFile(checkpointFile, bytes)
+          const chunks = await encodeInSlices({ version: 1, operators: { bench: { keyed } } })
+          await writeFramedChunks(checkpointFile, FileKind.TASK_STATE, chunks)
           backend.notifyCheckpointComplete?.(checkpointId)
           durations.push(performance.now() - t0)
           inFlight = false
@@ -236,6 +246,7 @@ async function job(type: 'hashmap' | 'lmdb', incremental: boolean, intervalMs: n
   })
   // The checkpoint under way finishes before the backend goes.
   while (inFlight) await new Promise((resolve) => setTimeout(resolve, 10))
+  gcObserver.disconnect()
   backend.dispose()
   durations.sort((a, b) => a - b)
   return {
@@ -245,6 +256,7 @@ async function job(type: 'hashmap' | 'lmdb', incremental: boolean, intervalMs: n
     checkpointMaxMs: Math.round(durations.at(-1) ?? 0),
     maxPauseMs: +Math.max(maxPause, maxCapture).toFixed(1),
     maxCaptureMs: +maxCapture.toFixed(2),
+    maxGcMs: +maxGc.toFixed(1),
     heapMB: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
   }
 }
