@@ -83,7 +83,7 @@ export const OPERATOR_CHAINING = boolOption('pipeline.operator-chaining.enabled'
 export const BUFFER_TIMEOUT = durationOption('execution.buffer-timeout.interval', 100, 'The longest a partly filled network buffer waits before it is sent.')
 export const NETWORK_BATCH_RECORDS = intOption('taskmanager.network.batch-records', 1024, 'Records per network buffer (batch) between tasks.', 1, 1 << 20)
 export const NETWORK_CREDITS = intOption('taskmanager.network.credits-per-channel', 4, 'Buffers a receiver grants each input channel: the back-pressure window.', 1, 1024)
-export const NETWORK_LOCAL_TRANSPORT = enumOption('taskmanager.network.local-transport', ['shared-memory', 'message-port'] as const, 'shared-memory', 'How slots of one process exchange batches: SharedArrayBuffer rings with Atomics wake-ups (shared-memory) or transferred buffers over MessagePorts (message-port).')
+export const NETWORK_LOCAL_TRANSPORT = enumOption('taskmanager.network.local-transport', ['shared-memory', 'message-port'] as const, 'message-port', 'How slots of one process exchange batches: transferred buffers over MessagePorts (message-port), or SharedArrayBuffer rings with Atomics wake-ups (shared-memory; experimental: an idle receiving slot is not always woken).')
 export const TASK_SLOTS = intOption('taskmanager.numberOfTaskSlots', -1, 'Slots (worker threads) of the embedded TaskManager. -1: as many as the highest operator parallelism.', -1, 1024)
 export const REST_PORT = intOption('rest.port', 8081, 'Port of the REST API.', 0, 65535)
 // Cluster mode (Flink's names and defaults).

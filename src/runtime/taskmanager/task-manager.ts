@@ -89,7 +89,7 @@ export class TaskManager implements TaskManagerGateway {
     // One channel per pair of co-located slots carries all data between them: two
     // shared-memory rings, or a MessageChannel (taskmanager.network.local-transport).
     const raw = deployment.slots[0]?.setup.config[NETWORK_LOCAL_TRANSPORT.key]
-    const sharedMemory = raw === undefined || NETWORK_LOCAL_TRANSPORT.parse(raw) !== 'message-port'
+    const sharedMemory = raw !== undefined && NETWORK_LOCAL_TRANSPORT.parse(raw) === 'shared-memory'
     const ports = new Map<number, Record<number, MessagePort>>()
     const rings = new Map<number, Map<number, SlotPairRings>>()
     for (const s of mine) {
