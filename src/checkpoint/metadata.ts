@@ -3,7 +3,7 @@
 // are relative to the checkpoint's directory, so a checkpoint can be moved.
 
 import { readdir, stat } from 'node:fs/promises'
-import { join, resolve, basename } from 'node:path'
+import { join, resolve, basename, dirname } from 'node:path'
 import { existsSync, statSync } from 'node:fs'
 import { encodeValue, decodeValue } from '../runtime/network/batch-codec.ts'
 import { FileKind, readFramedFile, writeFramedFile } from './file-format.ts'
@@ -121,7 +121,7 @@ export async function listCheckpoints(baseDir: string): Promise<RetainedCheckpoi
  * `_metadata` is damaged, this fails naming it rather than falling back to an older one: a
  * transactional sink may already have committed output past the older checkpoint.
  */
-export async function findLatestCheckpoint(baseDir: string): Promise<string> {
+export async function findLatestCheckpoint(baseDir: string, onWarning: (line: string) => void = () => {}): Promise<string> {
   const finalized = (await listCheckpoints(baseDir)).filter((c) => c.status !== 'INCOMPLETE')
   let newest: RetainedCheckpoint | null = null
   let newestTime = -Infinity
@@ -136,7 +136,26 @@ export async function findLatestCheckpoint(baseDir: string): Promise<string> {
   if (newest.status === 'DAMAGED') {
     throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `the newest checkpoint under ${baseDir} is damaged (${newest.problem}); not falling back to an older one, since output after it may already be committed. Resume from an older one explicitly with --from-checkpoint <dir> if that is what you want`, { domain: 'external' })
   }
+  await warnAboutSkipped(newest, onWarning)
   return newest.dir
+}
+
+/**
+ * A newer chk-<n> of the same job that holds task state but no `_metadata`: it never completed,
+ * or its `_metadata` was lost (deleted, a partial copy). Resuming from the older one is right
+ * in the first case and repeats committed output in the second, so the user is told.
+ */
+async function warnAboutSkipped(chosen: RetainedCheckpoint, onWarning: (line: string) => void): Promise<void> {
+  const jobPath = dirname(chosen.dir)
+  for (const name of await readdir(jobPath)) {
+    const id = parseCheckpointDirName(name)
+    if (id === null || id <= chosen.id) continue
+    const dir = join(jobPath, name)
+    if (existsSync(metadataPath(dir))) continue
+    const taskFiles = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.state'))
+    if (taskFiles.length === 0) continue
+    onWarning(`Warning: skipping ${dir}: it holds task state (${taskFiles.length} file(s)) but no ${METADATA_FILE}, so it never completed or its ${METADATA_FILE} was lost; resuming from the older ${chosen.dir}. If it had completed, transactional sinks may have committed output after checkpoint ${chosen.id}, which will then be written again`)
+  }
 }
 
 async function directorySize(dir: string): Promise<number> {

@@ -133,3 +133,18 @@ test('resolveCheckpointDir refuses a path that does not exist and a file that is
   const stray = join(t.incomplete, 'task-0-0-0.state')
   assert.throws(() => resolveCheckpointDir(stray), (e: unknown) => isWeirError(e) && e.message.includes('neither a checkpoint directory nor a _metadata file'))
 })
+
+test('findLatestCheckpoint warns when it skips a newer chk-* that holds task state but no _metadata', async () => {
+  const base = join(root, 'lost-metadata')
+  const job = join(base, 'job')
+  await writeMetadata(join(job, 'chk-3'), metadata(3, 1000, 'job'))
+  await writeMetadata(join(job, 'chk-5'), metadata(5, 2000, 'job'))
+  writeFileSync(join(job, 'chk-5', 'task-1-0-0.state'), 'state')
+  rmSync(metadataPath(join(job, 'chk-5')))
+  // An empty newer directory (a checkpoint that had just started) is no reason to warn.
+  mkdirSync(join(job, 'chk-6'), { recursive: true })
+  const warnings: string[] = []
+  assert.equal(await findLatestCheckpoint(base, (w) => warnings.push(w)), join(job, 'chk-3'))
+  assert.equal(warnings.length, 1, warnings.join('\n'))
+  assert.match(warnings[0]!, new RegExp(`^Warning: skipping ${join(job, 'chk-5')}: it holds task state \\(1 file\\(s\\)\\) but no _metadata.*resuming from the older ${join(job, 'chk-3')}`))
+})

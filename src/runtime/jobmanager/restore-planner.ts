@@ -11,11 +11,11 @@ import { planRestore, type RestorePlan } from '../../checkpoint/restore-plan.ts'
 
 export type InitialRestore = RestorePlan & { readonly source: string; readonly isSavepoint: boolean }
 
-export async function planFromPath(path: string, options: CheckpointOptions, job: CompiledJob, allowNonRestored: boolean): Promise<InitialRestore> {
+export async function planFromPath(path: string, options: CheckpointOptions, job: CompiledJob, allowNonRestored: boolean, onLog: (line: string) => void = () => {}): Promise<InitialRestore> {
   let dir: string
   if (path === 'latest') {
     if (!options.dir) throw new UserError('WEIR_RESTORE_FAILED', '--from-checkpoint latest needs state.checkpoints.dir to know where to look')
-    dir = await findLatestCheckpoint(options.dir)
+    dir = await findLatestCheckpoint(options.dir, onLog)
   } else {
     dir = resolveCheckpointDir(path)
   }

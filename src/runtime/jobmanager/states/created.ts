@@ -36,7 +36,7 @@ export async function prepareJob(options: JobRunOptions, jobId: string = newJobI
   }
   let initialRestore: InitialRestore | null = null
   if (options.restoreFrom !== undefined) {
-    initialRestore = await planFromPath(options.restoreFrom, checkpointOptions, job, options.allowNonRestoredState ?? false)
+    initialRestore = await planFromPath(options.restoreFrom, checkpointOptions, job, options.allowNonRestoredState ?? false, (line) => options.onLog?.(line))
     options.onLog?.(`Restoring job '${job.name}' from ${initialRestore.isSavepoint ? 'savepoint' : 'checkpoint'} ${initialRestore.checkpointId} (${initialRestore.source})`)
   }
   for (const v of job.graph.vertices) {
