@@ -1,6 +1,8 @@
 // Reads the stored task states a subtask restores from, and gathers them per operator uid.
 
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { LMDB_INCREMENTAL_FORMAT } from '../state/lmdb/incremental-snapshot.ts'
 import type { RestoreSource } from './restore-plan.ts'
 import type { TaskRestore, TaskSnapshot } from '../runtime/taskmanager/task-snapshot.ts'
 import { FileKind, unframe } from './file-format.ts'
@@ -59,9 +61,26 @@ function readSnapshot(source: RestoreSource): TaskSnapshot {
     if (bytes.length !== h.size) throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `checkpoint file ${h.path} is damaged: it is ${bytes.length} bytes long, the metadata says ${h.size}`, { domain: 'external' })
     payload = unframe(bytes, FileKind.TASK_STATE, h.path)
   }
+  let snapshot: TaskSnapshot
   try {
-    return joinSlicedArrays(decodeValue<TaskSnapshot>(payload))
+    snapshot = joinSlicedArrays(decodeValue<TaskSnapshot>(payload))
   } catch (e) {
-    throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `checkpoint file ${name} is damaged: its content cannot be decoded (${(e as Error).message})`)
+    throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `checkpoint file ${name} is damaged: its content cannot be decoded (${(e as Error).message})`, { domain: 'external' })
+  }
+  if (h.type === 'file') relocateSharedFiles(snapshot, h.path)
+  return snapshot
+}
+
+/**
+ * Incremental snapshots name their shared files inside `<job dir>/shared/`. They are found
+ * beside the checkpoint (`<job dir>/chk-<n>/../shared`), wherever the job directory is now, so
+ * a moved or copied checkpoint restores; the stored path is used only when nothing is there.
+ */
+function relocateSharedFiles(snapshot: TaskSnapshot, taskFile: string): void {
+  const shared = resolve(dirname(taskFile), '..', 'shared')
+  if (!existsSync(shared)) return
+  for (const op of Object.values(snapshot.operators)) {
+    const keyed = op.keyed as { format: string; sharedDir?: string } | undefined
+    if (keyed?.format === LMDB_INCREMENTAL_FORMAT) keyed.sharedDir = shared
   }
 }

@@ -61,5 +61,9 @@ try {
   executor.start()
 } catch (e) {
   send({ type: 'failed', error: serializeError(e) })
+  // The TaskManager stops a slot by a cancel it waits for (task-manager.ts): answer it.
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'cancel') send({ type: 'canceled' })
+  })
 }
 

@@ -155,11 +155,49 @@ export class TaskManager implements TaskManagerGateway {
     if (!attempt) return
     attempt.released = true
     this.attempts.delete(attemptId)
-    await Promise.all([...attempt.workers.values()].map((w) => w.terminate()))
+    await Promise.all([...attempt.workers.values()].map((w) => stopWorker(w)))
   }
 
   /** Stops every attempt (the TaskManager shuts down). */
   async shutdown(): Promise<void> {
     await Promise.all([...this.attempts.keys()].map((id) => this.release(id)))
   }
+}
+
+/** How long a slot may take to close its tasks on a cancel before its thread is terminated. */
+export const SLOT_STOP_GRACE_MS = 20_000
+
+/**
+ * Stops a slot's worker: asks it to cancel its tasks (they close their state backends) and
+ * terminates the thread once it answered, or after SLOT_STOP_GRACE_MS. Terminating at once was
+ * a race: a slot still restoring runs JavaScript inside a native LMDB write transaction, and a
+ * thread terminated there never finished (its cleanup waited on the transaction's lock), so
+ * the JobManager's thread waited forever to join it (0 % CPU, deaf to SIGTERM) when another
+ * slot's restore failed on a damaged shared file. A cancel is handled between two pieces of
+ * work, never inside a transaction.
+ */
+async function stopWorker(worker: Worker): Promise<void> {
+  let exited = false
+  const stopped = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, SLOT_STOP_GRACE_MS)
+    timer.unref()
+    const done = () => {
+      clearTimeout(timer)
+      resolve()
+    }
+    worker.on('message', (m: FromWorker) => {
+      if (m.type === 'canceled' || m.type === 'failed') done()
+    })
+    worker.once('exit', () => {
+      exited = true
+      done()
+    })
+  })
+  try {
+    worker.postMessage({ type: 'cancel' } satisfies ToWorker)
+  } catch {
+    // the worker is gone already
+  }
+  await stopped
+  if (!exited) await worker.terminate()
 }
