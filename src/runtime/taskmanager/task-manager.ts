@@ -177,6 +177,8 @@ export const SLOT_STOP_GRACE_MS = 20_000
  * work, never inside a transaction.
  */
 async function stopWorker(worker: Worker): Promise<void> {
+  // A worker that already exited has threadId -1 and would never answer.
+  if (worker.threadId === -1) return
   let exited = false
   const stopped = new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, SLOT_STOP_GRACE_MS)
