@@ -21,7 +21,7 @@ const CASES = [
 ]
 
 for (const { vary, where } of CASES) {
-  test(`a builder whose ${vary} differs from process to process fails the job at deploy, saying where the graphs differ`, { timeout: 60_000 }, async () => {
+  test(`a builder whose ${vary} differs from process to process fails the job at deploy, saying where the graphs differ`, { timeout: 300_000 }, async () => {
     const { result, lines } = await runJob(job, { args: ['--vary', vary], config: { 'parallelism.default': 2 } })
     assert.equal(result.status, 'FAILED')
     assert.equal(result.error?.code, 'WEIR_INVALID_JOB')
@@ -32,7 +32,7 @@ for (const { vary, where } of CASES) {
   })
 }
 
-test('a deterministic builder runs (the control)', { timeout: 60_000 }, async () => {
+test('a deterministic builder runs (the control)', { timeout: 300_000 }, async () => {
   const { result, lines } = await runJob(job, { args: ['--vary', 'none'], config: { 'parallelism.default': 2 } })
   assert.equal(result.status, 'FINISHED', result.error?.message)
   assert.equal(lines.length, 200)

@@ -28,7 +28,7 @@ before(async () => {
   outAtSavepoint = join(root, 'out')
   const started = await startJob(job, { args: ['--out', outAtSavepoint, ...ARGS], config: { 'parallelism.default': 2 } })
   savepoint = await guarded(started, async () => {
-    await waitFor('some records', () => (started.execution.metrics.recordsIn >= 100 ? true : undefined), started.execution)
+    await waitFor('some records', () => (started.execution.metrics.recordsIn >= 100 ? true : undefined), started.execution, 120_000)
     return started.execution.stopWithSavepoint(join(root, 'savepoints'))
   })
   assert.equal((await started.execution.result).status, 'FINISHED')
@@ -53,7 +53,7 @@ const REFUSED: Array<[string, string[], RegExp]> = [
 ]
 
 for (const [what, args, why] of REFUSED) {
-  test(`restoring into ${what} is refused, naming the operator and the state`, { timeout: 60_000 }, async () => {
+  test(`restoring into ${what} is refused, naming the operator and the state`, { timeout: 300_000 }, async () => {
     const { result } = await resume(args)
     assert.equal(result.status, 'FAILED')
     assert.equal(result.error?.code, 'WEIR_RESTORE_FAILED')
@@ -64,7 +64,7 @@ for (const [what, args, why] of REFUSED) {
 }
 
 for (const backend of ['hashmap', 'lmdb']) {
-  test(`a declared migration converts the restored values and the job resumes exactly once (${backend})`, { timeout: 60_000 }, async () => {
+  test(`a declared migration converts the restored values and the job resumes exactly once (${backend})`, { timeout: 300_000 }, async () => {
     const log = join(root, `migration-${backend}.log`)
     const { result, out } = await resume(['--state-type-name', 'seq/v2', '--migrate-from', 'msgpack/1:number', '--migration-log', log], backend)
     assert.equal(result.status, 'FINISHED', result.error?.message)
@@ -77,7 +77,7 @@ for (const backend of ['hashmap', 'lmdb']) {
   })
 }
 
-test('a resume into the same shape restores (the control)', { timeout: 60_000 }, async () => {
+test('a resume into the same shape restores (the control)', { timeout: 300_000 }, async () => {
   const { result, out } = await resume([])
   assert.equal(result.status, 'FINISHED', result.error?.message)
   assert.ok(checkSequences(out, { keys: KEYS, n: N }).ok)

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { bundleJob } from '../../../src/cli/bundle.ts'
 import { JobExecution } from '../../../src/runtime/jobmanager/mini-cluster.ts'
 
-test('a job with a socket source is warned at start that a failure loses what was read since the last checkpoint and what arrives while it is down', { timeout: 60_000 }, async () => {
+test('a job with a socket source is warned at start that a failure loses what was read since the last checkpoint and what arrives while it is down', { timeout: 300_000 }, async () => {
   const server = createServer()
   const sockets = new Set<Socket>()
   server.on('connection', (s) => sockets.add(s))

@@ -51,25 +51,25 @@ async function assertFinishedExactlyOnce(started: Started, out: string, n: numbe
 /** Waits until the sources emitted `more` records beyond what they had: they are reading. */
 async function sourcesRead(started: Started, more: number, what: string): Promise<void> {
   const from = started.execution.metrics.recordsIn
-  await waitFor(`the sources to read on ${what}`, () => (started.execution.metrics.recordsIn >= from + more ? true : undefined), started.execution)
+  await waitFor(`the sources to read on ${what}`, () => (started.execution.metrics.recordsIn >= from + more ? true : undefined), started.execution, 120_000)
 }
 
 async function checkpointsGoOn(started: Started): Promise<void> {
   const from = started.execution.coordinator.counts.completed
-  await waitFor('two more periodic checkpoints', () => (started.execution.coordinator.counts.completed >= from + 2 ? true : undefined), started.execution)
+  await waitFor('two more periodic checkpoints', () => (started.execution.coordinator.counts.completed >= from + 2 ? true : undefined), started.execution, 120_000)
 }
 
 function savepointIds(coordinator: CheckpointCoordinator): Set<number> {
   return new Set(coordinator.history.filter((h) => h.isSavepoint).map((h) => h.id))
 }
 
-test('a savepoint into a directory that cannot be created is declined with the reason, and the job carries on', { timeout: 90_000 }, async () => {
+test('a savepoint into a directory that cannot be created is declined with the reason, and the job carries on', { timeout: 300_000 }, async () => {
   const n = 1500
   const { started, out } = await startSequence(n)
   const file = join(root, 'a-file')
   writeFileSync(file, 'not a directory')
   await guarded(started, async () => {
-    await waitFor('a first checkpoint', () => (started.execution.coordinator.counts.completed >= 1 ? true : undefined), started.execution)
+    await waitFor('a first checkpoint', () => (started.execution.coordinator.counts.completed >= 1 ? true : undefined), started.execution, 120_000)
     await assert.rejects(started.execution.triggerSavepoint('/proc/weir-x'), (e: WeirError) => {
       assert.equal(e.code, 'WEIR_CHECKPOINT_FAILED')
       assert.equal(e.domain, 'external')
@@ -131,12 +131,12 @@ const STEPS: Array<{ step: Step; target: (root: string) => string; reason: RegEx
   { step: 'timeout', target: (r) => join(r, 'savepoints'), reason: /expired before it completed/ },
 ]
 
-test('a stop with savepoint that fails at any step resumes the sources, and the job finishes exactly once', { timeout: 120_000 }, async () => {
+test('a stop with savepoint that fails at any step resumes the sources, and the job finishes exactly once', { timeout: 300_000 }, async () => {
   const n = 3000
   // A short checkpoint timeout, for the savepoint that expires.
   const { started, out } = await startSequence(n, { 'execution.checkpointing.timeout': '1500ms' })
   await guarded(started, async () => {
-    await waitFor('a first checkpoint', () => (started.execution.coordinator.counts.completed >= 1 ? true : undefined), started.execution)
+    await waitFor('a first checkpoint', () => (started.execution.coordinator.counts.completed >= 1 ? true : undefined), started.execution, 120_000)
     for (const { step, target, reason } of STEPS) {
       const restore = breakNextSavepoint(started.execution.coordinator, step)
       try {

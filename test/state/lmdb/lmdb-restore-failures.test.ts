@@ -64,7 +64,7 @@ async function resultWithin(promise: Promise<JobResult>, ms: number, what: strin
 }
 
 for (const damage of ['flipped byte', 'deleted'] as const) {
-  test(`a ${damage} shared file fails the restore within a deadline, naming the file; the other slot is stopped between two pieces of work`, { timeout: 90_000 }, async () => {
+  test(`a ${damage} shared file fails the restore within a deadline, naming the file; the other slot is stopped between two pieces of work`, { timeout: 300_000 }, async () => {
     const c = copy()
     const segments = readdirSync(c.shared).filter((n) => n.endsWith('.lmdbseg') && /-0-[0-9a-f]+-chk/.test(n))
     assert.ok(segments.length > 0, 'subtask 0 wrote shared files')
@@ -78,7 +78,7 @@ for (const damage of ['flipped byte', 'deleted'] as const) {
     const openLog = join(c.base, 'open.log')
     // Subtask 1 restores fine and is still in its (slow) open() when subtask 0 fails.
     const started = await startJob(job, { args: ['--out', c.out, ...ARGS, '--open-delay', '2000', '--open-log', openLog], config: { ...CONFIG, 'state.checkpoints.dir': join(c.base, 'resumed') }, restoreFrom: c.chk })
-    const result = await resultWithin(started.execution.result, 30_000, 'the restore of a damaged checkpoint')
+    const result = await resultWithin(started.execution.result, 120_000, 'the restore of a damaged checkpoint')
     assert.equal(result.status, 'FAILED')
     assert.equal(result.error?.code, 'WEIR_CHECKPOINT_CORRUPT')
     assert.ok(result.error!.message.includes(victim), `the error names the file: ${result.error!.message}`)
@@ -88,7 +88,7 @@ for (const damage of ['flipped byte', 'deleted'] as const) {
 }
 
 // Last: it moves the original checkpoints (the sink's state names its files in the original output directory).
-test('a moved incremental checkpoint restores: its shared files are found beside it, not at the old path', { timeout: 90_000 }, async () => {
+test('a moved incremental checkpoint restores: its shared files are found beside it, not at the old path', { timeout: 300_000 }, async () => {
   const checkpoints = join(original, 'checkpoints')
   const jobId = readdirSync(checkpoints)[0]!
   const movedTo = join(root, 'moved-checkpoints')
@@ -97,7 +97,7 @@ test('a moved incremental checkpoint restores: its shared files are found beside
   const chk = readdirSync(jobDir).filter((n) => n.startsWith('chk-')).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4))).at(-1)!
   const out = join(original, 'out')
   const started = await startJob(job, { args: ['--out', out, ...ARGS], config: { ...CONFIG, 'state.checkpoints.dir': join(root, 'resumed') }, restoreFrom: join(jobDir, chk) })
-  const result = await resultWithin(started.execution.result, 60_000, 'the resumed job')
+  const result = await resultWithin(started.execution.result, 180_000, 'the resumed job')
   assert.equal(result.status, 'FINISHED', result.error?.message)
   const check = checkSequences(out, { keys: KEYS, n: N })
   assert.ok(check.ok, check.report)
