@@ -37,14 +37,14 @@ export {
 
 // Sources and sinks
 export { InputStatus, type Source, type SourceReader, type SourceReaderContext, type SplitEnumerator, type SplitEnumeratorContext, type ReaderOutput, type Boundedness } from './api/source.ts'
-export type { Sink, SinkWriter, SinkWriterContext } from './api/sink.ts'
+export type { Sink, SinkWriter, SinkWriterContext, TwoPhaseCommittingSink, CommittingSinkWriter, Committer, CommitRequest, CommitterContext, Committables } from './api/sink.ts'
 export { SplitQueueEnumerator, SplitQueueReader } from './connectors/split-queue.ts'
 export { CollectionSource } from './connectors/collection/collection-source.ts'
 export { SequenceSource } from './connectors/collection/sequence-source.ts'
 export { TextFileSource } from './connectors/file/text-file-source.ts'
 export { SocketTextSource } from './connectors/socket/socket-source.ts'
 export { PrintSink } from './connectors/print/print-sink.ts'
-export { FileSink, type FileSinkOptions } from './connectors/file/file-sink.ts'
+export { FileSink, type FileSinkOptions, type FileCommittable } from './connectors/file/file-sink.ts'
 export { DiscardingSink } from './connectors/discard/discarding-sink.ts'
 export { NexmarkSource, type NexmarkSplit } from './connectors/nexmark/nexmark-source.ts'
 export { NexmarkGenerator } from './connectors/nexmark/generator.ts'
