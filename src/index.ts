@@ -50,6 +50,11 @@ export { NexmarkSource, type NexmarkSplit } from './connectors/nexmark/nexmark-s
 export { NexmarkGenerator } from './connectors/nexmark/generator.ts'
 export { NEXMARK_DEFAULTS, type NexmarkOptions } from './connectors/nexmark/options.ts'
 export type { NexmarkEvent, Person, Auction, Bid } from './connectors/nexmark/model.ts'
+export { PostgresSink } from './connectors/postgres/postgres-sink.ts'
+export type { PostgresSinkOptions, PostgresSinkMode } from './connectors/postgres/options.ts'
+export { JetStreamSource, type JetStreamSplit } from './connectors/nats/jetstream-source.ts'
+export { JetStreamSink } from './connectors/nats/jetstream-sink.ts'
+export type { JetStreamSourceOptions, JetStreamSinkOptions, NatsMessageInfo } from './connectors/nats/options.ts'
 
 // Running jobs
 export { JobExecution, type JobRunOptions, type JobResult, type JobMetrics, type JobStatus } from './runtime/jobmanager/mini-cluster.ts'

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import type { Sink, TwoPhaseCommittingSink } from '../../src/api/sink.ts'
 import { SinkSubtask, type SubtaskOptions } from '../helpers/sink-harness.ts'
 
-export type Guarantee = 'exactly-once' | 'at-least-once' | 'upsert'
+export type Guarantee = 'exactly-once' | 'at-least-once' | 'idempotent'
 
 export interface SinkDestination<T> {
   /** A new sink writing to this destination (called once per subtask and restart). */
@@ -22,7 +22,7 @@ export interface SinkDestination<T> {
 
 export interface SinkUnderTest<T> {
   readonly name: string
-  /** exactly-once: each record once, visible only after its checkpoint completed; upsert: once by key; at-least-once: each at least once. */
+  /** exactly-once: each record once, visible only after its checkpoint completed; idempotent: each once (by key or message id), visible before its checkpoint completed; at-least-once: each at least once. */
   readonly guarantee: Guarantee
   /** An empty destination. */
   fresh(): Promise<SinkDestination<T>>

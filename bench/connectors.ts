@@ -1,0 +1,77 @@
+// Benchmarks of the connectors against real servers started on loopback (as the tests do):
+//
+//   pg     rows/s of bench/jobs/pg-sink-job.ts at -p 2 into an unindexed table, per mode, and
+//          each mode's ratio to at-least-once (the cost of its guarantee). Target: exactly-once
+//          >= 100 K rows/s and >= 0.7x at-least-once.
+//
+//   npm run bench:connectors                      # all
+//   npm run bench:connectors -- --only pg --rows 2000000 --p 2
+//
+// Options: --only pg[,nats,s3], --rows N (1_000_000), --p P (2), --interval MS (checkpoint interval, 1000).
+
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import pg from 'pg'
+import { bundleJob } from '../src/cli/bundle.ts'
+import { JobExecution } from '../src/runtime/jobmanager/mini-cluster.ts'
+import { startPostgres } from '../test/helpers/services.ts'
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback
+}
+
+const only = arg('only', 'pg,nats,s3').split(',')
+const rows = Number(arg('rows', '1000000'))
+const p = Number(arg('p', '2'))
+const interval = arg('interval', '1000')
+const root = mkdtempSync(join(tmpdir(), 'weir-bench-connectors-'))
+
+async function runJobFile(file: string, args: string[], config: Record<string, string | number>): Promise<number> {
+  const artifact = await bundleJob(fileURLToPath(new URL(file, import.meta.url)))
+  try {
+    const started = performance.now()
+    const execution = await JobExecution.start({ artifactUrl: artifact.url, args, config, onStdout: () => {} })
+    const result = await execution.result
+    if (result.status !== 'FINISHED') throw new Error(`the job ${result.status}: ${result.error?.message}`)
+    return (performance.now() - started) / 1000
+  } finally {
+    artifact.dispose()
+  }
+}
+
+async function benchPostgres(): Promise<void> {
+  const server = await startPostgres({ fsync: true })
+  const admin = new pg.Client({ connectionString: server.url })
+  await admin.connect()
+  try {
+    const results: Record<string, number> = {}
+    for (const mode of ['at-least-once', 'exactly-once', 'write-ahead', 'at-least-once#2', 'exactly-once#2']) {
+      const m = mode.split('#')[0]!
+      const table = `bench_${m.replace(/-/g, '_')}_${Object.keys(results).length}`
+      await admin.query(`CREATE TABLE ${table} (id bigint, payload text)`)
+      const seconds = await runJobFile('./jobs/pg-sink-job.ts', ['--url', server.url, '--table', table, '--rows', String(rows), '--mode', m], {
+        'parallelism.default': p, 'execution.checkpointing.interval': interval, 'state.checkpoints.dir': join(root, table),
+      })
+      const count = Number((await admin.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n)
+      if (count !== rows) throw new Error(`${mode}: the table has ${count} rows, expected ${rows}`)
+      const rate = rows / seconds
+      results[mode] = Math.max(results[mode] ?? 0, rate)
+      results[m] = Math.max(results[m] ?? 0, rate)
+      process.stdout.write(`pg ${mode.padEnd(16)} ${rows} rows at -p ${p} in ${seconds.toFixed(2)} s: ${(rate / 1000).toFixed(0)} K rows/s\n`)
+    }
+    const base = results['at-least-once']!
+    for (const m of ['exactly-once', 'write-ahead']) process.stdout.write(`pg ${m} (best of runs) ${(results[m]! / 1000).toFixed(0)} K rows/s = ${(results[m]! / base).toFixed(2)}x at-least-once (${(base / 1000).toFixed(0)} K rows/s)\n`)
+  } finally {
+    await admin.end()
+    await server.stop()
+  }
+}
+
+try {
+  if (only.includes('pg')) await benchPostgres()
+} finally {
+  rmSync(root, { recursive: true, force: true })
+}
