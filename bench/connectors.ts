@@ -4,10 +4,15 @@
 //          each mode's ratio to at-least-once (the cost of its guarantee). Target: exactly-once
 //          >= 100 K rows/s and >= 0.7x at-least-once.
 //
+//   nats   messages/s of bench/jobs/nats-source-job.ts at -p 1 reading --messages messages of
+//          ~40 bytes from a local JetStream stream into a DiscardingSink, against the same client
+//          reading them with a bare fetch loop (no job). Target: >= 500 K messages/s.
+//
 //   npm run bench:connectors                      # all
 //   npm run bench:connectors -- --only pg --rows 2000000 --p 2
 //
-// Options: --only pg[,nats,s3], --rows N (1_000_000), --p P (2), --interval MS (checkpoint interval, 1000).
+// Options: --only pg[,nats], --rows N (1_000_000), --p P (2), --interval MS (checkpoint interval,
+// 1000), --messages N (1_000_000).
 
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -16,14 +21,17 @@ import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { bundleJob } from '../src/cli/bundle.ts'
 import { JobExecution } from '../src/runtime/jobmanager/mini-cluster.ts'
-import { startPostgres } from '../test/helpers/services.ts'
+import { startNats, startPostgres } from '../test/helpers/services.ts'
+import { createStream, natsConnection, publishAll } from '../test/helpers/jetstream.ts'
+import { jetstream } from '@nats-io/jetstream'
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`)
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback
 }
 
-const only = arg('only', 'pg,nats,s3').split(',')
+const only = arg('only', 'pg,nats').split(',')
+const messages = Number(arg('messages', '1000000'))
 const rows = Number(arg('rows', '1000000'))
 const p = Number(arg('p', '2'))
 const interval = arg('interval', '1000')
@@ -70,8 +78,38 @@ async function benchPostgres(): Promise<void> {
   }
 }
 
+async function benchNats(): Promise<void> {
+  const server = await startNats()
+  const nc = await natsConnection(server.url)
+  try {
+    await createStream(nc, 'BENCH', ['bench'])
+    const payloads = Array.from({ length: messages }, (_, i) => `message ${i} with a payload of 40 bytes..`)
+    const t0 = performance.now()
+    await publishAll(nc, ['bench'], payloads, 5000)
+    process.stdout.write(`nats published ${messages} messages in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`)
+    // Baseline: the client alone, fetching the whole stream in batches of 10 000.
+    const c0 = performance.now()
+    const consumer = await jetstream(nc).consumers.get('BENCH')
+    let read = 0
+    while (read < messages) {
+      const batch = await consumer.fetch({ max_messages: 10_000, expires: 2000 })
+      for await (const m of batch) if (m.data.length > 0) read++
+    }
+    const bare = messages / ((performance.now() - c0) / 1000)
+    for (let run = 0; run < 2; run++) {
+      const seconds = await runJobFile('./jobs/nats-source-job.ts', ['--url', server.url, '--stream', 'BENCH'], { 'parallelism.default': 1 })
+      const rate = messages / seconds
+      process.stdout.write(`nats source -p 1: ${messages} messages in ${seconds.toFixed(2)} s (job start included): ${(rate / 1000).toFixed(0)} K msgs/s = ${(rate / bare).toFixed(2)}x the bare client (${(bare / 1000).toFixed(0)} K msgs/s)\n`)
+    }
+  } finally {
+    await nc.close()
+    await server.stop()
+  }
+}
+
 try {
   if (only.includes('pg')) await benchPostgres()
+  if (only.includes('nats')) await benchNats()
 } finally {
   rmSync(root, { recursive: true, force: true })
 }

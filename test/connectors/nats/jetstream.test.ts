@@ -123,7 +123,7 @@ test('a bounded job at parallelism 2 over two subject splits with a failure copi
   const payloads = Array.from({ length: 10000 }, (_, i) => `m${i}`)
   await publishAll(nc, stream.subjects, payloads)
   const out = join(processes.root, `out-${stream.name}`)
-  // Small fetches pace the reading, so that checkpoints complete before the fault fires.
+  // Small fetches pace the reading, so that checkpoints are likely to complete before the fault fires.
   const { result } = await runJob(copyJob, {
     args: ['--nats', server.url, '--stream', stream.name, '--subjects', stream.subjects.join(','), '--out', out, '--fail-at', '1000', '--fetch', '20'],
     config: { 'parallelism.default': 2, 'execution.checkpointing.interval': '50ms', 'state.checkpoints.dir': join(out, '..', `ckpt-${stream.name}`), 'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': 3, 'restart-strategy.fixed-delay.delay': '50ms' },
