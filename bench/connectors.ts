@@ -8,6 +8,9 @@
 //          ~40 bytes from a local JetStream stream into a DiscardingSink, against the same client
 //          reading them with a bare fetch loop (no job). Target: >= 500 K messages/s.
 //
+//   s3     a checkpoint of --state-mb MB (4 task state files) through S3 checkpoint storage
+//          against a local s3rver, as a ratio to filesystem storage in the same run. Target: < 2x.
+//
 //   npm run bench:connectors                      # all
 //   npm run bench:connectors -- --only pg --rows 2000000 --p 2
 //
@@ -21,7 +24,7 @@ import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { bundleJob } from '../src/cli/bundle.ts'
 import { JobExecution } from '../src/runtime/jobmanager/mini-cluster.ts'
-import { startNats, startPostgres } from '../test/helpers/services.ts'
+import { startNats, startPostgres, startS3 } from '../test/helpers/services.ts'
 import { createStream, natsConnection, publishAll } from '../test/helpers/jetstream.ts'
 import { jetstream } from '@nats-io/jetstream'
 
@@ -30,7 +33,8 @@ function arg(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback
 }
 
-const only = arg('only', 'pg,nats').split(',')
+const only = arg('only', 'pg,nats,s3').split(',')
+const stateMb = Number(arg('state-mb', '100'))
 const messages = Number(arg('messages', '1000000'))
 const rows = Number(arg('rows', '1000000'))
 const p = Number(arg('p', '2'))
@@ -107,7 +111,44 @@ async function benchNats(): Promise<void> {
   }
 }
 
+async function benchS3(): Promise<void> {
+  const { FsCheckpointStorage } = await import('../src/checkpoint/storage/fs-checkpoint-storage.ts')
+  const { S3CheckpointStorage } = await import('../src/checkpoint/storage/s3/s3-checkpoint-storage.ts')
+  const { writeTaskState } = await import('../src/checkpoint/storage/task-state-writer.ts')
+  const server = await startS3()
+  await server.createBucket('bench')
+  const settings = { endpoint: server.endpoint, accessKey: server.accessKey, secretKey: server.secretKey, pathStyle: true, region: 'us-east-1' }
+  const part = new Uint8Array((stateMb * 1024 * 1024) / 4).map((_, i) => (i * 31) % 256)
+  const checkpoint = async (storage: InstanceType<typeof FsCheckpointStorage>, id: number): Promise<number> => {
+    const t0 = performance.now()
+    const location = storage.locationFor(id)
+    const handles = await Promise.all([0, 1, 2, 3].map((s) => writeTaskState(location, 0, s, 0, part)))
+    await storage.finalize({
+      version: 1, kind: 'checkpoint', jobId: storage.jobId, jobName: 'bench', checkpointId: id, triggeredAt: 0, completedAt: 0, coordinators: {},
+      vertices: [{ vertex: 0, uids: ['op'], name: 'Op', parallelism: 4, maxParallelism: 128, subtasks: handles.map((handle, subtask) => ({ subtask, handle, stateSize: part.length })) }],
+    })
+    return (performance.now() - t0) / 1000
+  }
+  try {
+    const fs = new FsCheckpointStorage(join(root, 'fs'), 'bench-fs')
+    await fs.initialize()
+    const s3 = new S3CheckpointStorage('s3://bench/checkpoints', 'bench-s3', settings)
+    await s3.initialize()
+    for (let round = 1; round <= 3; round++) {
+      const f = await checkpoint(fs, round)
+      const s = await checkpoint(s3, round)
+      process.stdout.write(`s3 checkpoint of ${stateMb} MB, round ${round}: filesystem ${f.toFixed(2)} s, S3 ${s.toFixed(2)} s = ${(s / f).toFixed(2)}x\n`)
+      await fs.discard(round)
+      await s3.discard(round)
+    }
+    await s3.discardAll()
+  } finally {
+    await server.stop()
+  }
+}
+
 try {
+  if (only.includes('s3')) await benchS3()
   if (only.includes('pg')) await benchPostgres()
   if (only.includes('nats')) await benchNats()
 } finally {

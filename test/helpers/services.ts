@@ -10,6 +10,8 @@ import { chownSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createRequire } from 'node:module'
+import { pathToFileURL } from 'node:url'
 
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
@@ -180,7 +182,7 @@ export async function startNats(): Promise<NatsServer> {
   }
 }
 
-// ---------------------------------------------------------------- S3 (s3rver, in this process)
+// ---------------------------------------------------------------- S3 (s3rver, in a child process)
 
 export interface S3Server {
   readonly port: number
@@ -188,23 +190,28 @@ export interface S3Server {
   readonly endpoint: string
   readonly accessKey: string
   readonly secretKey: string
+  readonly pid: number
   /** Creates a bucket. */
   createBucket(name: string): Promise<void>
   stop(): Promise<void>
 }
 
+/** s3rver (npm) in a process of its own, so that it does not share the test's thread. */
 export async function startS3(): Promise<S3Server> {
-  const { default: S3rver } = await import('s3rver')
   const root = mkdtempSync(join(tmpdir(), 'weir-s3-'))
+  const log = join(root, 'server.log')
   const port = await freePort()
-  const server = new S3rver({ address: '127.0.0.1', port, silent: true, directory: root, resetOnClose: true })
-  await server.run()
+  const entry = pathToFileURL(createRequire(import.meta.url).resolve('s3rver')).href
+  const code = `const { default: S3rver } = await import(${JSON.stringify(entry)}); await new S3rver({ address: '127.0.0.1', port: ${port}, silent: true, directory: ${JSON.stringify(join(root, 'data'))} }).run(); console.log('ready')`
+  const out = openSync(log, 'a')
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: root, stdio: ['ignore', out, out] })
   const endpoint = `http://127.0.0.1:${port}`
   // s3rver's default credentials.
   const accessKey = 'S3RVER'
   const secretKey = 'S3RVER'
+  await waitFor('s3rver', log, child, async () => readFileSync(log, 'utf8').includes('ready'))
   return {
-    port, endpoint, accessKey, secretKey,
+    port, endpoint, accessKey, secretKey, pid: child.pid!,
     async createBucket(name) {
       const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3')
       const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: accessKey, secretAccessKey: secretKey } })
@@ -212,7 +219,7 @@ export async function startS3(): Promise<S3Server> {
       client.destroy()
     },
     async stop() {
-      await server.close()
+      await stopChild(child, 'SIGTERM')
       rmSync(root, { recursive: true, force: true })
     },
   }
