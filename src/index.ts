@@ -37,19 +37,24 @@ export {
 
 // Sources and sinks
 export { InputStatus, type Source, type SourceReader, type SourceReaderContext, type SplitEnumerator, type SplitEnumeratorContext, type ReaderOutput, type Boundedness } from './api/source.ts'
-export type { Sink, SinkWriter, SinkWriterContext } from './api/sink.ts'
+export type { Sink, SinkWriter, SinkWriterContext, TwoPhaseCommittingSink, CommittingSinkWriter, Committer, CommitRequest, CommitterContext, Committables } from './api/sink.ts'
 export { SplitQueueEnumerator, SplitQueueReader } from './connectors/split-queue.ts'
 export { CollectionSource } from './connectors/collection/collection-source.ts'
 export { SequenceSource } from './connectors/collection/sequence-source.ts'
 export { TextFileSource } from './connectors/file/text-file-source.ts'
 export { SocketTextSource } from './connectors/socket/socket-source.ts'
 export { PrintSink } from './connectors/print/print-sink.ts'
-export { FileSink, type FileSinkOptions } from './connectors/file/file-sink.ts'
+export { FileSink, type FileSinkOptions, type FileCommittable } from './connectors/file/file-sink.ts'
 export { DiscardingSink } from './connectors/discard/discarding-sink.ts'
 export { NexmarkSource, type NexmarkSplit } from './connectors/nexmark/nexmark-source.ts'
 export { NexmarkGenerator } from './connectors/nexmark/generator.ts'
 export { NEXMARK_DEFAULTS, type NexmarkOptions } from './connectors/nexmark/options.ts'
 export type { NexmarkEvent, Person, Auction, Bid } from './connectors/nexmark/model.ts'
+export { PostgresSink } from './connectors/postgres/postgres-sink.ts'
+export type { PostgresSinkOptions, PostgresSinkMode } from './connectors/postgres/options.ts'
+export { JetStreamSource, type JetStreamSplit } from './connectors/nats/jetstream-source.ts'
+export { JetStreamSink } from './connectors/nats/jetstream-sink.ts'
+export type { JetStreamSourceOptions, JetStreamSinkOptions, NatsMessageInfo } from './connectors/nats/options.ts'
 
 // Running jobs
 export { JobExecution, type JobRunOptions, type JobResult, type JobMetrics, type JobStatus } from './runtime/jobmanager/mini-cluster.ts'

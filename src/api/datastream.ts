@@ -8,7 +8,7 @@ import type {
 } from './functions.ts'
 import type { MapStateDescriptor } from './state.ts'
 import { BroadcastProcessOperator } from '../operators/broadcast-process.ts'
-import type { Sink } from './sink.ts'
+import { isTwoPhaseCommittingSink, type Sink, type TwoPhaseCommittingSink } from './sink.ts'
 import type { OneInputTransformation, PartitionerSpec, Transformation } from '../graph/transformation.ts'
 import type { OperatorFactory } from '../operators/operator.ts'
 import { MapOperator } from '../operators/map.ts'
@@ -30,6 +30,7 @@ import { GlobalWindows } from './windowing/assigners.ts'
 import { CountTrigger, PurgingTrigger } from './windowing/triggers.ts'
 import { CountEvictor } from './windowing/evictors.ts'
 import type { GlobalWindow, Window } from './windowing/windows.ts'
+import { CommittingSinkOperator } from '../operators/committing-sink.ts'
 import { PrintSink } from '../connectors/print/print-sink.ts'
 import { UserError } from '../errors.ts'
 
@@ -152,8 +153,8 @@ export class DataStream<T> {
     return this.sinkTo(new PrintSink<T>(prefix), 'Print to Std. Out')
   }
 
-  sinkTo(sink: Sink<T>, name = 'Sink'): DataStreamSink<T> {
-    const t = this.env.addTransformation({ kind: 'one-input', input: this.transformation, factory: () => new SinkOperator(sink), keySelector: null, isSink: true, name, uid: null, parallelism: null, maxParallelism: null })
+  sinkTo(sink: Sink<T> | TwoPhaseCommittingSink<T, any>, name = 'Sink'): DataStreamSink<T> {
+    const t = this.env.addTransformation({ kind: 'one-input', input: this.transformation, factory: () => (isTwoPhaseCommittingSink(sink) ? new CommittingSinkOperator(sink) : new SinkOperator(sink)), keySelector: null, isSink: true, name, uid: null, parallelism: null, maxParallelism: null })
     return new DataStreamSink<T>(t as OneInputTransformation)
   }
 

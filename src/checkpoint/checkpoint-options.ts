@@ -1,5 +1,6 @@
 // The checkpoint configuration of a job, read once from its Configuration and validated.
 
+import { isS3Url } from './storage/s3/s3-location.ts'
 import type { Configuration } from '../config/configuration.ts'
 import {
   CHECKPOINTING_ALIGNED_TIMEOUT, CHECKPOINTING_INTERVAL, CHECKPOINTING_MAX_CONCURRENT, CHECKPOINTING_MIN_PAUSE, CHECKPOINTING_MODE,
@@ -23,7 +24,7 @@ export interface CheckpointOptions {
   readonly unaligned: boolean
   readonly alignedTimeoutMs: number
   readonly storage: 'jobmanager' | 'filesystem'
-  /** Absolute; null with jobmanager storage and no directory. */
+  /** Absolute, or an s3://bucket/prefix URL; null with jobmanager storage and no directory. */
   readonly dir: string | null
 }
 
@@ -47,6 +48,6 @@ export function readCheckpointOptions(config: Configuration): CheckpointOptions 
     unaligned: config.get(CHECKPOINTING_UNALIGNED),
     alignedTimeoutMs: config.get(CHECKPOINTING_ALIGNED_TIMEOUT) ?? 0,
     storage,
-    dir: dir ? resolve(dir) : null,
+    dir: dir ? (isS3Url(dir) ? dir : resolve(dir)) : null,
   }
 }

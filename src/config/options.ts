@@ -124,6 +124,13 @@ export const CHECKPOINT_STORAGE = enumOption('state.checkpoint-storage', ['jobma
 export const SAVEPOINTS_DIR = stringOption('state.savepoints.dir', null, 'Default directory for savepoints; a target directory given through the REST API (and weir savepoint / stop) must lie inside it.')
 export const REST_SAVEPOINTS_ALLOW_ANY_TARGET = boolOption('rest.savepoints.allow-any-target-directory', false, 'Let REST savepoint and stop requests write to any directory the JobManager may write, not only inside state.savepoints.dir.')
 
+// S3 checkpoint storage (state.checkpoints.dir: s3://bucket/prefix), with Flink's option names.
+export const S3_ENDPOINT = stringOption('s3.endpoint', null, 'The S3 endpoint (default: AWS for s3.region); e.g. http://127.0.0.1:9000 for a local S3-protocol server.')
+export const S3_ACCESS_KEY = stringOption('s3.access-key', null, 'S3 access key (default: the AWS SDK\'s credential chain).')
+export const S3_SECRET_KEY = stringOption('s3.secret-key', null, 'S3 secret key.')
+export const S3_PATH_STYLE_ACCESS = boolOption('s3.path.style.access', false, 'Address buckets as endpoint/bucket (path style) rather than bucket.endpoint.')
+export const S3_REGION = stringOption('s3.region', 'us-east-1', 'The S3 region.')
+
 // State backends.
 export const STATE_BACKEND = enumOption('state.backend.type', ['hashmap', 'lmdb'] as const, 'hashmap', 'Where keyed state lives: the heap (hashmap) or an embedded LMDB store on local disk (lmdb), for state larger than memory.')
 export const STATE_BACKEND_INCREMENTAL = boolOption('state.backend.incremental', false, 'Checkpoints write only what changed since the previous completed checkpoint (lmdb and hashmap; needs filesystem checkpoint storage).')
@@ -151,6 +158,7 @@ export const ALL_OPTIONS: ReadonlyMap<string, ConfigOption<unknown>> = new Map(
     JOBMANAGER_RPC_ADDRESS, JOBMANAGER_RPC_PORT, TASKMANAGER_HOST, TASKMANAGER_DATA_PORT, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, HA_STORAGE_DIR,
     CHECKPOINTING_INTERVAL, CHECKPOINTING_MODE, CHECKPOINTING_TIMEOUT, CHECKPOINTING_MIN_PAUSE, CHECKPOINTING_MAX_CONCURRENT, CHECKPOINTING_TOLERABLE_FAILURES,
     CHECKPOINTING_RETENTION, CHECKPOINTING_UNALIGNED, CHECKPOINTING_ALIGNED_TIMEOUT, CHECKPOINTS_DIR, CHECKPOINTS_NUM_RETAINED, CHECKPOINT_STORAGE, SAVEPOINTS_DIR,
+    S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, S3_PATH_STYLE_ACCESS, S3_REGION,
     STATE_BACKEND, STATE_BACKEND_INCREMENTAL, LMDB_LOCAL_DIR, LMDB_CACHE_SIZE,
     RESTART_STRATEGY, FIXED_DELAY_ATTEMPTS, FIXED_DELAY_DELAY, FAILURE_RATE_MAX_FAILURES, FAILURE_RATE_INTERVAL, FAILURE_RATE_DELAY,
     EXP_INITIAL_BACKOFF, EXP_MAX_BACKOFF, EXP_MULTIPLIER, EXP_RESET_THRESHOLD, EXP_JITTER, EXP_ATTEMPTS,

@@ -68,6 +68,8 @@ export interface OperatorContext {
   readonly time: RecordTime
   /** pipeline.auto-watermark-interval in ms (0: periodic watermarks off). */
   readonly autoWatermarkInterval: number
+  /** Runs `action` on the task's thread between records (for asynchronous I/O); what it throws fails the task. */
+  post(action: () => void): void
 }
 
 export interface StreamOperator<IN, OUT> {
@@ -90,11 +92,17 @@ export interface StreamOperator<IN, OUT> {
   endInput(): void
   /** The task has no more input for now: write out anything batched. */
   onIdle(): void
-  close(): void
+  /** A promise (a sink finishing its commits) makes the task wait for it before it finishes. */
+  close(): void | Promise<void>
+  /** The task failed or was canceled: release resources at once. */
+  dispose?(): void
+  /** True while the operator cannot take input (a sink's asynchronous writes are behind). */
+  isBlocked?(): boolean
   /**
    * Synchronous phase of a checkpoint: capture the operator's own state (keyed state and
    * timers are captured by the task). The returned value is serialized later, so it must not
-   * change afterwards. Undefined: nothing to store.
+   * change afterwards. Undefined: nothing to store. A promise holds the acknowledgement back
+   * until it resolves (a sink's pre-commit in flight); a rejection declines the checkpoint.
    */
   snapshotState?(checkpointId: number): unknown
   /**
@@ -137,7 +145,8 @@ export abstract class BaseOperator<IN, OUT> implements StreamOperator<IN, OUT> {
   onEventTime?(time: number, namespace: string): void
   endInput(): void {}
   onIdle(): void {}
-  close(): void {}
+  close(): void | Promise<void> {}
+  dispose(): void {}
 
   /** The user's function object, for the checkpoint hooks it may implement. */
   protected notificationTarget: unknown = null

@@ -1,25 +1,33 @@
 // Writes records into a Sink's writer; the end of a chain. Passes checkpoint events on to
-// writers that take part in checkpoints.
+// writers that take part in checkpoints. Two-phase committing sinks run in
+// CommittingSinkOperator (committing-sink.ts), which extends this one.
 
 import { BaseOperator } from './operator.ts'
-import type { Sink, SinkWriter } from '../api/sink.ts'
+import type { Sink, SinkWriter, SinkWriterContext } from '../api/sink.ts'
 import { WeirError } from '../errors.ts'
 
 export class SinkOperator<T> extends BaseOperator<T, never> {
-  private writer!: SinkWriter<T>
+  protected writer!: SinkWriter<T>
   private restored: unknown[] = []
   /** Records written, for metrics. */
   count = 0
-  constructor(private readonly sink: Sink<T>) {
+  /** `sink` is null for subclasses that create their writer themselves. */
+  constructor(private readonly sink: Sink<T> | null) {
     super()
   }
   override initializeState(states: unknown[]): void {
     this.restored = states
   }
   override open(): void {
-    const rc = this.ctx.runtimeContext
-    this.writer = this.sink.createWriter({ subtaskIndex: rc.subtaskIndex, parallelism: rc.parallelism, attemptNumber: rc.attemptNumber, jobName: rc.jobName, checkpointing: this.ctx.checkpointing }, this.restored)
+    this.writer = this.sink!.createWriter(this.writerContext([]), this.restored)
     this.restored = []
+  }
+  protected writerContext(recovered: readonly unknown[]): SinkWriterContext {
+    const rc = this.ctx.runtimeContext
+    return {
+      subtaskIndex: rc.subtaskIndex, parallelism: rc.parallelism, attemptNumber: rc.attemptNumber, jobName: rc.jobName,
+      operatorUid: this.ctx.location.uid, checkpointing: this.ctx.checkpointing, recovered, post: (action) => this.ctx.post(action),
+    }
   }
   processElement(record: T): void {
     this.count++
@@ -35,6 +43,10 @@ export class SinkOperator<T> extends BaseOperator<T, never> {
   override endInput(): void {
     this.call(() => this.writer.flush(true))
   }
+  /** The writer's asynchronous writes are behind: the task stops feeding it. */
+  isBlocked(): boolean {
+    return this.writer.isBusy !== undefined && this.writer.isBusy()
+  }
   snapshotState(checkpointId: number): unknown {
     return this.writer.snapshotState ? this.call(() => this.writer.snapshotState!(checkpointId)) : undefined
   }
@@ -44,14 +56,26 @@ export class SinkOperator<T> extends BaseOperator<T, never> {
   override notifyCheckpointAborted(checkpointId: number): void {
     if (this.writer.notifyCheckpointAborted) this.call(() => this.writer.notifyCheckpointAborted!(checkpointId))
   }
-  override close(): void {
+  override close(): void | Promise<void> {
+    let closing: void | Promise<void>
     try {
-      this.writer?.close()
+      closing = this.writer?.close()
     } catch (e) {
-      throw new WeirError('WEIR_SINK_FAILED', `closing the sink of '${this.ctx.location.operatorName}' failed: ${(e as Error).message}`, { cause: e, domain: 'external' })
+      throw this.closeError(e)
+    }
+    if (closing instanceof Promise) return closing.catch((e) => Promise.reject(this.closeError(e)))
+  }
+  override dispose(): void {
+    try {
+      this.writer?.abandon?.()
+    } catch {
+      // the task failed already; releasing is best effort
     }
   }
-  private call<R>(action: () => R): R {
+  protected closeError(e: unknown): WeirError {
+    return e instanceof WeirError ? e : new WeirError('WEIR_SINK_FAILED', `closing the sink of '${this.ctx.location.operatorName}' failed: ${(e as Error).message}`, { cause: e, domain: 'external' })
+  }
+  protected call<R>(action: () => R): R {
     try {
       return action()
     } catch (e) {

@@ -72,6 +72,7 @@ export class KeyedOperatorHarness<IN, OUT = unknown> {
       internalTimers: timers,
       time: this.time,
       autoWatermarkInterval: 0,
+      post: (action) => action(),
     }
     operator.setup(ctx, this.collectingOutput())
   }

@@ -31,7 +31,7 @@ test('a non-keyed ProcessFunction sees timestamps, side outputs and the watermar
   const ctx = {
     location: { jobName: 'j', operatorName: 'p', uid: 'u', subtaskIndex: 0, parallelism: 1, attempt: 0 },
     checkpointing: false, runtimeContext: {} as OperatorContext['runtimeContext'], keyedBackend: null, timerService: null, internalTimers: null,
-    time, autoWatermarkInterval: 0,
+    time, autoWatermarkInterval: 0, post: (action: () => void) => action(),
   } satisfies OperatorContext
   op.setup(ctx, output)
   op.open()

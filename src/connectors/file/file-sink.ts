@@ -1,14 +1,15 @@
-// A transactional file sink (Flink's FileSink, row format). Each subtask writes lines into an
-// in-progress part file; at a checkpoint the file is closed and becomes pending, and it is
-// renamed to its final name only when that checkpoint completes. After a failure the job
-// restores the last completed checkpoint: its pending files are committed, and in-progress or
-// pending files written after it are deleted. So the finished files (`part-<subtask>-<n>`) hold
-// every record exactly once; unfinished ones are hidden (their names start with '.').
-// Without checkpointing, a bounded job's files are committed when it finishes.
+// A transactional file sink (Flink's FileSink, row format) on the two-phase commit sink API.
+// Each subtask writes lines into an in-progress part file; at a checkpoint the writer closes it
+// as pending and hands it over as a committable, which the committer renames to its final name
+// when that checkpoint completes. After a failure the job restores the last completed
+// checkpoint: its pending files are committed, and in-progress or pending files written after
+// it are deleted. So the finished files (`part-<subtask>-<n>`) hold every record exactly once;
+// unfinished ones are hidden (their names start with '.'). Without checkpointing, a bounded
+// job's files are committed when it finishes.
 
 import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import type { Sink, SinkWriter, SinkWriterContext } from '../../api/sink.ts'
+import type { Committer, CommitRequest, CommittingSinkWriter, SinkWriterContext, TwoPhaseCommittingSink } from '../../api/sink.ts'
 import { formatRecord } from '../print/format.ts'
 import { WeirError } from '../../errors.ts'
 import { ensureDirSync } from '../../io/directories.ts'
@@ -20,56 +21,71 @@ export interface FileSinkOptions<T> {
   readonly maxPartBytes?: number
 }
 
-interface PendingFile {
-  readonly checkpointId: number
+/** A closed part file waiting for its checkpoint to complete. */
+export interface FileCommittable {
   readonly pending: string
   readonly final: string
 }
 
-interface FileSinkState {
+/** The writer's own state: the next part number (so names are never reused). */
+interface FileWriterState {
   readonly nextCounter: number
-  readonly pending: PendingFile[]
 }
 
 const BUFFER_CHARS = 64 * 1024
 
-export class FileSink<T> implements Sink<T> {
+export class FileSink<T> implements TwoPhaseCommittingSink<T, FileCommittable> {
   readonly dir: string
   constructor(dir: string, private readonly options: FileSinkOptions<T> = {}) {
     this.dir = resolve(dir)
   }
-  createWriter(ctx: SinkWriterContext, restored: unknown[]): SinkWriter<T> {
-    return new FileSinkWriter<T>(this.dir, ctx, restored as FileSinkState[], this.options.format ?? formatRecord, this.options.maxPartBytes ?? 128 * 1024 * 1024)
+  createWriter(ctx: SinkWriterContext, restored: unknown[]): CommittingSinkWriter<T, FileCommittable> {
+    return new FileSinkWriter<T>(this.dir, ctx, restored as FileWriterState[], this.options.format ?? formatRecord, this.options.maxPartBytes ?? 128 * 1024 * 1024)
+  }
+  createCommitter(): Committer<FileCommittable> {
+    return new FileCommitter(this.dir)
   }
 }
 
-class FileSinkWriter<T> implements SinkWriter<T> {
+class FileCommitter implements Committer<FileCommittable> {
+  constructor(private readonly dir: string) {}
+  commit(requests: readonly CommitRequest<FileCommittable>[]): void {
+    for (const r of requests) commitFile(r.committable)
+    if (requests.length > 0) syncDir(this.dir)
+  }
+  close(): void {}
+}
+
+/** Pending -> final; idempotent (a restore may commit what was already committed). */
+function commitFile(p: FileCommittable): void {
+  if (existsSync(p.pending)) {
+    renameSync(p.pending, p.final)
+  } else if (!existsSync(p.final)) {
+    throw new WeirError('WEIR_SINK_FAILED', `file sink: ${p.pending} belongs to a completed checkpoint but is gone, and ${p.final} does not exist either; its records are lost`, { domain: 'external' })
+  }
+}
+
+class FileSinkWriter<T> implements CommittingSinkWriter<T, FileCommittable> {
   private text = ''
   private fd = -1
   private current: { inProgress: string; pending: string; final: string } | null = null
   private bytes = 0
   private counter: number
   /** Closed part files waiting for the next checkpoint. */
-  private rolled: Array<{ pending: string; final: string }> = []
-  /** Pending files of checkpoints that have not completed yet. */
-  private pending: PendingFile[] = []
+  private rolled: FileCommittable[] = []
 
   constructor(
     private readonly dir: string,
     private readonly ctx: SinkWriterContext,
-    restored: FileSinkState[],
+    restored: FileWriterState[],
     private readonly format: (record: T) => string,
     private readonly maxPartBytes: number,
   ) {
     ensureDirSync(dir)
     let next = 0
-    for (const state of restored) {
-      next = Math.max(next, state.nextCounter)
-      // Restored pending files belong to a completed checkpoint: commit them now.
-      for (const p of state.pending) this.commit(p)
-    }
+    for (const state of restored) next = Math.max(next, state.nextCounter)
     this.counter = Math.max(next, this.nextFreeCounter())
-    this.discardUncommitted()
+    this.discardUncommitted(new Set((ctx.recovered as FileCommittable[]).map((c) => c.pending)))
   }
 
   write(record: T): void {
@@ -81,37 +97,29 @@ class FileSinkWriter<T> implements SinkWriter<T> {
     this.writeOut()
   }
 
-  snapshotState(checkpointId: number): FileSinkState {
-    this.writeOut()
-    this.roll()
-    for (const r of this.rolled) this.pending.push({ checkpointId, ...r })
-    this.rolled = []
-    return { nextCounter: this.counter, pending: this.pending.map((p) => ({ ...p })) }
+  snapshotState(): FileWriterState {
+    return { nextCounter: this.counter }
   }
 
-  notifyCheckpointComplete(checkpointId: number): void {
-    const still: PendingFile[] = []
-    for (const p of this.pending) {
-      if (p.checkpointId <= checkpointId) this.commit(p)
-      else still.push(p)
-    }
-    const committed = still.length < this.pending.length
-    this.pending = still
-    if (committed) syncDir(this.dir)
+  prepareCommit(): FileCommittable[] {
+    this.writeOut()
+    this.roll()
+    const rolled = this.rolled
+    this.rolled = []
+    return rolled
   }
 
   close(): void {
     this.writeOut()
-    if (!this.ctx.checkpointing) {
-      // No checkpoints: the end of a bounded job is the only commit point.
-      this.roll()
-      for (const r of this.rolled) this.commit(r)
-      this.rolled = []
-      syncDir(this.dir)
-    } else if (this.fd >= 0) {
+    if (this.fd >= 0) {
       closeSync(this.fd)
       this.fd = -1
     }
+  }
+
+  abandon(): void {
+    if (this.fd >= 0) closeSync(this.fd)
+    this.fd = -1
   }
 
   private writeOut(): void {
@@ -143,19 +151,10 @@ class FileSinkWriter<T> implements SinkWriter<T> {
     this.current = null
   }
 
-  /** Pending -> final; idempotent (a restore may commit what was already committed). */
-  private commit(p: { pending: string; final: string }): void {
-    if (existsSync(p.pending)) {
-      renameSync(p.pending, p.final)
-    } else if (!existsSync(p.final)) {
-      throw new WeirError('WEIR_SINK_FAILED', `file sink: ${p.pending} belongs to a completed checkpoint but is gone, and ${p.final} does not exist either; its records are lost`, { domain: 'external' })
-    }
-  }
-
   /** Deletes this subtask's in-progress and pending files that no completed checkpoint covers. */
-  private discardUncommitted(): void {
+  private discardUncommitted(keep: ReadonlySet<string>): void {
     const mine = new RegExp(`^\\.part-${this.ctx.subtaskIndex}-\\d+\\.(inprogress|pending)$`)
-    for (const name of readdirSync(this.dir)) if (mine.test(name)) unlinkSync(join(this.dir, name))
+    for (const name of readdirSync(this.dir)) if (mine.test(name) && !keep.has(join(this.dir, name))) unlinkSync(join(this.dir, name))
   }
 
   /** One past the highest part number this subtask used in the directory (finished or not). */

@@ -8,17 +8,23 @@ import type { CheckpointOptions } from '../../checkpoint/checkpoint-options.ts'
 import { findLatestCheckpoint, readMetadata, resolveCheckpointDir, type CheckpointMetadata } from '../../checkpoint/metadata.ts'
 import { metadataPath } from '../../checkpoint/protocol/paths.ts'
 import { planRestore, type RestorePlan } from '../../checkpoint/restore-plan.ts'
+import { downloadCheckpoint } from '../../checkpoint/storage/s3/s3-checkpoint-storage.ts'
+import { isS3Url, s3Settings } from '../../checkpoint/storage/s3/s3-location.ts'
 
 export type InitialRestore = RestorePlan & { readonly source: string; readonly isSavepoint: boolean }
 
 export async function planFromPath(path: string, options: CheckpointOptions, job: CompiledJob, allowNonRestored: boolean, onLog: (line: string) => void = () => {}): Promise<InitialRestore> {
   let dir: string
-  if (path === 'latest') {
+  let source: string | null = null
+  if (isS3Url(path) || (path === 'latest' && isS3Url(options.dir))) {
+    // S3: download into the local mirror, then restore from there like any directory.
+    ;({ dir, source } = await downloadCheckpoint(path, options.dir, s3Settings(job.config)))
+  } else if (path === 'latest') {
     if (!options.dir) throw new UserError('WEIR_RESTORE_FAILED', '--from-checkpoint latest needs state.checkpoints.dir to know where to look')
     dir = await findLatestCheckpoint(options.dir, onLog)
   } else {
     dir = resolveCheckpointDir(path)
   }
   const metadata: CheckpointMetadata = await readMetadata(metadataPath(dir))
-  return { ...planRestore(metadata, dir, job.graph, allowNonRestored), source: dir, isSavepoint: metadata.kind === 'savepoint' }
+  return { ...planRestore(metadata, dir, job.graph, allowNonRestored), source: source ?? dir, isSavepoint: metadata.kind === 'savepoint' }
 }

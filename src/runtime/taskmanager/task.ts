@@ -168,6 +168,10 @@ export class Task {
   private readonly keyGroupRange: KeyGroupRange
   /** Shapes of the keyed states: restored ones are checked when an operator asks for them. */
   private readonly stateShapes = new StateShapeRegistry()
+  /** Operators that can hold input back (sinks with asynchronous writes). */
+  private readonly blockable: StreamOperator<unknown, unknown>[] = []
+  /** Operators are closing (waiting for asynchronous work such as commits): no more input. */
+  private closing = false
   readonly location: TaskLocation
 
   constructor(
@@ -200,6 +204,7 @@ export class Task {
       this.operators.unshift(operator)
       this.operatorUids.unshift(vertex.uids[i]!)
       output = new ChainingOutput(operator)
+      if (operator.isBlocked) this.blockable.push(operator)
     }
     if (isSource) {
       this.sourceOutput = new SourceOutputs(output, this.time, (headT as SourceTransformation).watermarkStrategy ?? null, subtaskIndex)
@@ -348,13 +353,9 @@ export class Task {
   /** Stop with savepoint: the savepoint completed (and was notified); close without ending the input. */
   stopNow(): void {
     this.post(() => {
-      if (this.state !== 'running' && this.state !== 'ended') return
+      if ((this.state !== 'running' && this.state !== 'ended') || this.closing) return
       this.clearTimer()
-      for (const op of this.operators) op.close()
-      this.reader?.close()
-      this.state = 'finished'
-      this.disposeBackends()
-      this.host.taskFinished(this)
+      this.closeAndFinish()
     })
   }
 
@@ -368,13 +369,33 @@ export class Task {
   /** The JobManager says the job is done: close the operators. */
   finishNow(): void {
     this.post(() => {
-      if (this.state !== 'ended') return
-      for (const op of this.operators) op.close()
-      this.reader?.close()
+      if (this.state !== 'ended' || this.closing) return
+      this.closeAndFinish()
+    })
+  }
+
+  /** Closes the operators (head first), waits for those that finish asynchronously, then reports. */
+  private closeAndFinish(): void {
+    this.closing = true
+    const waiting: Promise<void>[] = []
+    for (const op of this.operators) {
+      const closed = op.close()
+      if (closed instanceof Promise) waiting.push(closed)
+    }
+    this.reader?.close()
+    const finished = () => {
+      if (this.state !== 'running' && this.state !== 'ended') return
       this.state = 'finished'
       this.disposeBackends()
       this.host.taskFinished(this)
-    })
+    }
+    if (waiting.length === 0) return finished()
+    Promise.all(waiting).then(
+      () => this.post(finished),
+      (e: unknown) => this.post(() => {
+        throw e
+      }),
+    )
   }
 
   /** One bounded piece of work; false when there was nothing this task could do now. */
@@ -385,19 +406,20 @@ export class Task {
       action()
       return true
     }
-    if (this.state !== 'running') return false
+    if (this.state !== 'running' || this.closing) return false
     if (this.timersDue) {
       this.fireTimers()
       return true
     }
     for (const w of this.writers) if (w.isBlocked()) return false
+    for (const op of this.blockable) if (op.isBlocked!()) return false
     if (this.reader !== null) return this.suspendedBy !== null ? false : this.pollSource()
     return this.processInput()
   }
 
   /** Sends partly filled batches and lets sinks write what they gathered. */
   flush(): void {
-    if (this.state !== 'running') return
+    if (this.state !== 'running' || this.closing) return
     for (const op of this.operators) op.onIdle()
     for (const w of this.writers) w.flush()
   }
@@ -406,7 +428,18 @@ export class Task {
     this.state = 'failed'
     this.clearTimer()
     this.clearAlignmentTimer()
+    this.disposeOperators()
     this.disposeBackends()
+  }
+
+  private disposeOperators(): void {
+    for (const op of this.operators) {
+      try {
+        op.dispose?.()
+      } catch {
+        // best effort: the task is over
+      }
+    }
   }
 
   /** Frees keyed backends (LMDB removes its working directory). */
@@ -423,6 +456,7 @@ export class Task {
   cancel(): void {
     if (this.state === 'running' || this.state === 'ended') this.state = 'canceled'
     this.clearTimer()
+    this.disposeOperators()
     this.disposeBackends()
     try {
       this.reader?.close()
@@ -559,9 +593,11 @@ export class Task {
         entry(c.uid).keyed = await c.backend.materializeSnapshot(c.capture)
         if (c.shapes.length > 0) entry(c.uid).stateShapes = c.shapes
       }
-      states.forEach((s, i) => {
+      for (let i = 0; i < states.length; i++) {
+        // A sink's pre-commit may still be in flight: the acknowledgement waits for it.
+        const s = await states[i]
         if (s !== undefined) entry(uids[i]!).state = s
-      })
+      }
       return channels ? { version: 1, operators, channels: { inputs: channels.inputs, outputs: channels.outputs } } : { version: 1, operators }
     }, { syncMs, alignmentMs, operatorState, stateUids: this.statefulUids(splits !== null, captures.map((c) => c.uid), states, operatorState) }, ready)
   }
@@ -736,7 +772,7 @@ export class Task {
       getReducingState: (d) => keyedState(d),
       getAggregatingState: (d) => keyedState(d),
     }
-    return { location, runtimeContext, keyedBackend: backend, timerService, internalTimers, time: this.time, autoWatermarkInterval: this.host.autoWatermarkInterval, checkpointing: this.host.checkpointing }
+    return { location, runtimeContext, keyedBackend: backend, timerService, internalTimers, time: this.time, autoWatermarkInterval: this.host.autoWatermarkInterval, checkpointing: this.host.checkpointing, post: (action) => this.post(action) }
   }
 
   private readerContext(): SourceReaderContext {

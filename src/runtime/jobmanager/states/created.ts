@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto'
 import { compileJob, type CompiledJob } from '../../compile.ts'
 import { loadJobDefinition } from '../../load-job.ts'
 import { readCheckpointOptions, type CheckpointOptions } from '../../../checkpoint/checkpoint-options.ts'
+import { S3CheckpointStorage } from '../../../checkpoint/storage/s3/s3-checkpoint-storage.ts'
+import { isS3Url, s3Settings } from '../../../checkpoint/storage/s3/s3-location.ts'
 import { FsCheckpointStorage } from '../../../checkpoint/storage/fs-checkpoint-storage.ts'
 import { MemoryCheckpointStorage } from '../../../checkpoint/storage/memory-checkpoint-storage.ts'
 import type { CheckpointStorage } from '../../../checkpoint/storage/checkpoint-storage.ts'
@@ -28,7 +30,7 @@ export async function prepareJob(options: JobRunOptions, jobId: string = newJobI
   // Savepoints work without periodic checkpoints, so there is always a coordinator and a storage.
   let storage: CheckpointStorage
   if (checkpointOptions.storage === 'filesystem' && checkpointOptions.intervalMs !== null) {
-    const fs = new FsCheckpointStorage(checkpointOptions.dir!, jobId)
+    const fs = isS3Url(checkpointOptions.dir) ? new S3CheckpointStorage(checkpointOptions.dir, jobId, s3Settings(job.config)) : new FsCheckpointStorage(checkpointOptions.dir!, jobId)
     await fs.initialize()
     storage = fs
   } else {

@@ -2,6 +2,7 @@
 // on them, and wait for its end. A finished attempt finishes the job; a failed one goes to
 // restarting, which asks the restart strategy.
 
+import type { FsCheckpointStorage } from '../../../checkpoint/storage/fs-checkpoint-storage.ts'
 import { Attempt } from '../attempt.ts'
 import { WeirError, isWeirError } from '../../../errors.ts'
 import { SLOT_REQUEST_TIMEOUT } from '../../../config/options.ts'
@@ -29,7 +30,7 @@ export async function running(ctx: JobMasterContext, restore: RestorePlan | null
     unaligned: cp.unaligned,
     alignedTimeoutMs: cp.alignedTimeoutMs,
     storage: coordinator.storage.type === 'filesystem'
-      ? { type: 'filesystem', baseDir: cp.dir! }
+      ? { type: 'filesystem', baseDir: (coordinator.storage as FsCheckpointStorage).baseDir }
       : { type: 'jobmanager', maxStateBytes: (coordinator.storage as MemoryCheckpointStorage).maxStateBytes },
   }
   const attempt = new Attempt({

@@ -1,0 +1,81 @@
+// The few S3 operations checkpoint storage needs: upload a file (multipart above a size, through
+// @aws-sdk/lib-storage, which uploads parts in parallel), download one, list and delete by prefix.
+
+import { createReadStream, createWriteStream } from 'node:fs'
+import { mkdir, stat } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import { Upload } from '@aws-sdk/lib-storage'
+import { WeirError } from '../../../errors.ts'
+
+/** Files above this go up in parts. */
+export const MULTIPART_THRESHOLD = 16 * 1024 * 1024
+const PART_SIZE = 8 * 1024 * 1024
+
+export class ObjectStore {
+  constructor(readonly client: S3Client, readonly bucket: string) {}
+
+  async putFile(key: string, path: string): Promise<void> {
+    const size = (await stat(path)).size
+    try {
+      if (size <= MULTIPART_THRESHOLD) {
+        const { readFile } = await import('node:fs/promises')
+        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: await readFile(path) }))
+      } else {
+        await new Upload({ client: this.client, params: { Bucket: this.bucket, Key: key, Body: createReadStream(path) }, partSize: PART_SIZE, queueSize: 4 }).done()
+      }
+    } catch (e) {
+      throw this.failure(`uploading ${path} to s3://${this.bucket}/${key}`, e)
+    }
+  }
+
+  async put(key: string, body: Uint8Array): Promise<void> {
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body }))
+    } catch (e) {
+      throw this.failure(`writing s3://${this.bucket}/${key}`, e)
+    }
+  }
+
+  async getFile(key: string, path: string): Promise<void> {
+    try {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }))
+      await mkdir(dirname(path), { recursive: true })
+      await pipeline(r.Body as NodeJS.ReadableStream, createWriteStream(path))
+    } catch (e) {
+      throw this.failure(`downloading s3://${this.bucket}/${key}`, e)
+    }
+  }
+
+  /** Every object under `prefix` (a key prefix ending in '/'), with its size and time. */
+  async list(prefix: string): Promise<Array<{ key: string; size: number; modified: number }>> {
+    const out: Array<{ key: string; size: number; modified: number }> = []
+    let token: string | undefined
+    try {
+      do {
+        const r = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }))
+        for (const o of r.Contents ?? []) out.push({ key: o.Key!, size: o.Size ?? 0, modified: o.LastModified?.getTime() ?? 0 })
+        token = r.IsTruncated ? r.NextContinuationToken : undefined
+      } while (token)
+    } catch (e) {
+      throw this.failure(`listing s3://${this.bucket}/${prefix}`, e)
+    }
+    return out
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    const keys = (await this.list(prefix)).map((o) => o.key)
+    try {
+      for (let i = 0; i < keys.length; i += 1000) {
+        await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }))
+      }
+    } catch (e) {
+      throw this.failure(`deleting s3://${this.bucket}/${prefix}`, e)
+    }
+  }
+
+  private failure(what: string, e: unknown): WeirError {
+    return new WeirError('WEIR_CHECKPOINT_FAILED', `S3: ${what} failed: ${(e as Error).name}: ${(e as Error).message}`, { cause: e, domain: 'external', retriable: true })
+  }
+}

@@ -1,0 +1,296 @@
+// A NATS JetStream source. Each split reads one subject filter of a stream (or the whole stream)
+// through an ordered consumer, starting at a stored stream sequence; the split's position (the
+// sequence after the last message emitted) is what a checkpoint stores, so a restore rewinds to
+// exactly the next message. Messages are fetched in batches into a bounded buffer and emitted
+// synchronously by pollNext. Continuous by default; `bounded` reads up to the last message the
+// stream held when the job started.
+
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { DeliverPolicy, jetstream, jetstreamManager, type Consumer, type JsMsg } from '@nats-io/jetstream'
+import { InputStatus, type ReaderOutput, type Source, type SourceReader, type SourceReaderContext, type SplitEnumerator, type SplitEnumeratorContext } from '../../api/source.ts'
+import { WeirError } from '../../errors.ts'
+import { checkName, checkPositive, checkServers, type JetStreamSourceOptions, type NatsMessageInfo } from './options.ts'
+
+export interface JetStreamSplit {
+  readonly id: string
+  readonly stream: string
+  /** Subject filter, or null for the whole stream. */
+  readonly subject: string | null
+  /** The stream sequence of the next message to emit. */
+  nextSeq: number
+  /** Bounded: the last stream sequence to read (null: continuous; 0: nothing to read). */
+  readonly endSeq: number | null
+  /** Set instead of a real split when the stream could not be read: the reader fails with it. */
+  readonly failure?: string
+}
+
+/** Unassigned splits; null until the stream was asked for them (a restore then asks again). */
+export type JetStreamEnumeratorState = { readonly splits: JetStreamSplit[] | null }
+
+const decoder = new TextDecoder()
+const EMIT_PER_POLL = 4096
+
+export class JetStreamSource<T = string> implements Source<T, JetStreamSplit, JetStreamEnumeratorState> {
+  readonly boundedness
+  readonly servers: string[]
+  private readonly fetchMessages: number
+  constructor(private readonly options: JetStreamSourceOptions<T>) {
+    const where = 'JetStreamSource'
+    this.servers = checkServers(where, options.servers)
+    checkName(where, 'stream', options.stream)
+    if (options.subjects !== undefined && (!Array.isArray(options.subjects) || options.subjects.length === 0)) throw new WeirError('WEIR_INVALID_ARGUMENT', `${where}: subjects must be a non-empty list of subject filters`, { domain: 'user' })
+    if (options.startSequence !== undefined) checkPositive(where, 'startSequence', options.startSequence, 1)
+    this.fetchMessages = checkPositive(where, 'fetchMessages', options.fetchMessages, 10_000)
+    this.boundedness = options.bounded ? ('bounded' as const) : ('continuous' as const)
+  }
+
+  createEnumerator(ctx: SplitEnumeratorContext<JetStreamSplit>, restored?: JetStreamEnumeratorState): SplitEnumerator<JetStreamSplit, JetStreamEnumeratorState> {
+    return new JetStreamEnumerator(ctx, this.servers, this.options, restored)
+  }
+
+  createReader(ctx: SourceReaderContext): SourceReader<T, JetStreamSplit> {
+    return new JetStreamReader<T>(ctx, this.servers, this.options.deserialize ?? ((data) => decoder.decode(data) as T), this.fetchMessages, this.boundedness === 'bounded')
+  }
+}
+
+/**
+ * Makes the splits once it has asked the server for the stream (does it exist, what is its last
+ * sequence), and answers split requests that came meanwhile then. If the stream cannot be read,
+ * requests are answered with a split that carries the failure, which fails the reader's task
+ * (and so the job's attempt, which the restart strategy may retry).
+ */
+class JetStreamEnumerator<T> implements SplitEnumerator<JetStreamSplit, JetStreamEnumeratorState> {
+  private queue: JetStreamSplit[] | null
+  private readonly waiting: number[] = []
+  private failure: string | null = null
+
+  constructor(private readonly ctx: SplitEnumeratorContext<JetStreamSplit>, private readonly servers: string[], private readonly options: JetStreamSourceOptions<T>, restored?: JetStreamEnumeratorState) {
+    this.queue = restored?.splits ? [...restored.splits] : null
+  }
+
+  async start(): Promise<void> {
+    if (this.queue !== null) return
+    try {
+      this.queue = await this.discover()
+    } catch (e) {
+      this.failure = (e as Error).message
+    }
+    for (const subtask of this.waiting.splice(0)) this.handleSplitRequest(subtask)
+  }
+
+  private async discover(): Promise<JetStreamSplit[]> {
+    const nc = await connectTo(this.servers, 'JetStreamSource')
+    try {
+      const jsm = await jetstreamManager(nc)
+      let lastSeq: number
+      try {
+        lastSeq = (await jsm.streams.info(this.options.stream)).state.last_seq
+      } catch (e) {
+        throw new Error(`JetStreamSource: stream '${this.options.stream}' cannot be read at ${this.servers.join(',')}: ${(e as Error).message}`)
+      }
+      return (this.options.subjects ?? [null]).map((subject) => ({
+        id: `${this.options.stream}:${subject ?? '>'}`, stream: this.options.stream, subject,
+        nextSeq: this.options.startSequence ?? 1, endSeq: this.options.bounded ? lastSeq : null,
+      }))
+    } finally {
+      await nc.close().catch(() => {})
+    }
+  }
+
+  handleSplitRequest(subtask: number): void {
+    if (this.failure !== null) return this.ctx.assignSplit({ id: 'failed', stream: this.options.stream, subject: null, nextSeq: 0, endSeq: 0, failure: this.failure }, subtask)
+    if (this.queue === null) {
+      if (!this.waiting.includes(subtask)) this.waiting.push(subtask)
+      return
+    }
+    const next = this.queue.shift()
+    if (next === undefined) this.ctx.signalNoMoreSplits(subtask)
+    else this.ctx.assignSplit(next, subtask)
+  }
+
+  addSplitsBack(splits: JetStreamSplit[]): void {
+    this.queue?.unshift(...splits)
+  }
+
+  addReader(): void {}
+
+  snapshotState(): JetStreamEnumeratorState {
+    return { splits: this.queue ? [...this.queue] : null }
+  }
+
+  close(): void {}
+}
+
+/** One split being read: its position, its buffer of fetched messages, its fetch loop. */
+class SplitReader {
+  readonly buffer: JsMsg[] = []
+  head = 0
+  done = false
+  failure: WeirError | null = null
+  private closed = false
+  private fetching = false
+  private consumer: Consumer | null = null
+
+  private nc: NatsConnection | null = null
+
+  constructor(readonly split: JetStreamSplit, connection: Promise<NatsConnection>, private readonly fetchMessages: number, private readonly wake: () => void) {
+    connection.then((nc) => {
+      this.nc = nc
+      this.fill()
+    }, () => {})
+    if (split.endSeq !== null && split.nextSeq > split.endSeq) this.done = true
+  }
+
+  get buffered(): number {
+    return this.buffer.length - this.head
+  }
+
+  /** Keeps the buffer filled: one fetch at a time, another once it drained below one fetch's worth. */
+  fill(): void {
+    if (this.nc === null || this.fetching || this.closed || this.done || this.failure || this.buffered >= this.fetchMessages) return
+    this.fetching = true
+    void this.fetchOnce().then(
+      (got) => {
+        this.fetching = false
+        if (got > 0 || this.done) this.wake()
+        this.fill()
+      },
+      (e: unknown) => {
+        this.fetching = false
+        this.failure = new WeirError('WEIR_SOURCE_FAILED', `JetStreamSource: reading stream '${this.split.stream}' (${this.split.subject ?? 'all subjects'}) from sequence ${this.split.nextSeq} failed: ${(e as Error).message}`, { cause: e, domain: 'external', retriable: true })
+        this.wake()
+      },
+    )
+  }
+
+  private async fetchOnce(): Promise<number> {
+    if (!this.consumer) {
+      const js = jetstream(this.nc!)
+      const from = this.buffered > 0 ? this.buffer[this.buffer.length - 1]!.seq + 1 : this.split.nextSeq
+      this.consumer = await js.consumers.get(this.split.stream, {
+        deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from,
+        ...(this.split.subject !== null ? { filter_subjects: this.split.subject } : {}),
+      })
+      if (this.split.endSeq !== null) {
+        const info = await this.consumer.info(true)
+        if (info.num_pending === 0) {
+          this.done = true
+          return 0
+        }
+      }
+    }
+    const messages = await this.consumer.fetch({ max_messages: this.fetchMessages, expires: 1000 })
+    let got = 0
+    for await (const m of messages) {
+      if (this.closed) break
+      if (this.split.endSeq !== null && m.seq > this.split.endSeq) {
+        this.done = true
+        break
+      }
+      this.buffer.push(m)
+      got++
+      if (this.split.endSeq !== null && (m.seq >= this.split.endSeq || m.info.pending === 0)) {
+        this.done = true
+        break
+      }
+    }
+    return got
+  }
+
+  /** Drops the emitted part of the buffer now and then, so it does not grow. */
+  compact(): void {
+    if (this.head > 0 && this.head >= this.buffer.length / 2) {
+      this.buffer.splice(0, this.head)
+      this.head = 0
+    }
+  }
+
+  close(): void {
+    this.closed = true
+  }
+}
+
+class JetStreamReader<T> implements SourceReader<T, JetStreamSplit> {
+  private nc: NatsConnection | null = null
+  private connecting: Promise<NatsConnection> | null = null
+  private readonly splits: SplitReader[] = []
+  private noMoreSplits = false
+  private requested = false
+  private failure: WeirError | null = null
+
+  constructor(private readonly ctx: SourceReaderContext, private readonly servers: string[], private readonly deserialize: (data: Uint8Array, info: NatsMessageInfo) => T, private readonly fetchMessages: number, private readonly bounded: boolean) {}
+
+  start(): void {
+    this.request()
+  }
+
+  private request(): void {
+    if (this.requested || this.noMoreSplits) return
+    this.requested = true
+    this.ctx.sendSplitRequest()
+  }
+
+  addSplits(splits: JetStreamSplit[]): void {
+    this.requested = false
+    if (this.connecting === null) {
+      this.connecting = connectTo(this.servers, 'JetStreamSource')
+      this.connecting.then((nc) => (this.nc = nc), (e: unknown) => {
+        this.failure = e instanceof WeirError ? e : new WeirError('WEIR_SOURCE_FAILED', String(e), { domain: 'external', retriable: true })
+        this.ctx.signalAvailable()
+      })
+    }
+    for (const s of splits) if (s.failure !== undefined) this.failure = new WeirError('WEIR_SOURCE_FAILED', s.failure, { domain: 'external', retriable: true })
+    // Added at once (not when connected): a checkpoint taken meanwhile must store these splits.
+    for (const s of splits) if (s.failure === undefined) this.splits.push(new SplitReader({ ...s }, this.connecting, this.fetchMessages, () => this.ctx.signalAvailable()))
+    this.ctx.signalAvailable()
+  }
+
+  notifyNoMoreSplits(): void {
+    this.requested = false
+    this.noMoreSplits = true
+    this.ctx.signalAvailable()
+  }
+
+  pollNext(output: ReaderOutput<T>): InputStatus {
+    if (this.failure) throw this.failure
+    let emitted = 0
+    let open = 0
+    for (const r of this.splits) {
+      if (r.failure) throw r.failure
+      const split = r.split
+      const buffer = r.buffer
+      while (r.head < buffer.length && emitted < EMIT_PER_POLL) {
+        const m = buffer[r.head++]!
+        split.nextSeq = m.seq + 1
+        output.collect(this.deserialize(m.data, { subject: m.subject, seq: m.seq, timestamp: Number(m.timestampNanos / 1_000_000n) }))
+        emitted++
+      }
+      r.compact()
+      if (r.buffered === 0 && r.done) continue
+      open++
+      r.fill()
+    }
+    if (emitted > 0) return InputStatus.MORE_AVAILABLE
+    // A continuous reader without splits stays idle (not finished), as Flink's do.
+    if (open === 0 && this.noMoreSplits && this.bounded) return InputStatus.END_OF_INPUT
+    if (!this.noMoreSplits) this.request()
+    return InputStatus.NOTHING_AVAILABLE
+  }
+
+  snapshotState(): JetStreamSplit[] {
+    return this.splits.map((r) => ({ ...r.split }))
+  }
+
+  close(): void {
+    for (const r of this.splits) r.close()
+    void this.nc?.close().catch(() => {})
+  }
+}
+
+export async function connectTo(servers: string[], where: string): Promise<NatsConnection> {
+  try {
+    return await connect({ servers, name: 'weir' })
+  } catch (e) {
+    throw new WeirError('WEIR_SOURCE_FAILED', `${where}: cannot connect to NATS at ${servers.join(',')}: ${(e as Error).message}`, { cause: e, domain: 'external', retriable: true })
+  }
+}

@@ -1,0 +1,41 @@
+// The PostgreSQL sink (`pg`): one sink, four modes (options.ts says when to choose which).
+// Every mode runs on the two-phase commit sink API; only exactly-once and write-ahead hand
+// committables over, upsert and at-least-once use the checkpoint as a flush point.
+
+import type { Committer, CommitterContext, CommittingSinkWriter, SinkWriterContext, TwoPhaseCommittingSink } from '../../api/sink.ts'
+import { resolvePostgresSinkOptions, type PostgresSinkOptions, type ResolvedPostgresSinkOptions } from './options.ts'
+import { ExactlyOnceCommitter, ExactlyOnceWriter } from './exactly-once.ts'
+import { WriteAheadCommitter, WriteAheadWriter } from './write-ahead.ts'
+import { DirectWriter, NO_COMMITS } from './direct.ts'
+
+export class PostgresSink<T> implements TwoPhaseCommittingSink<T, unknown> {
+  readonly options: ResolvedPostgresSinkOptions<T>
+  readonly maxCommitRetries: number
+  constructor(options: PostgresSinkOptions<T>) {
+    this.options = resolvePostgresSinkOptions(options)
+    this.maxCommitRetries = this.options.maxCommitRetries
+  }
+
+  createWriter(ctx: SinkWriterContext, restored: unknown[]): CommittingSinkWriter<T, unknown> {
+    switch (this.options.mode) {
+      case 'exactly-once':
+        return new ExactlyOnceWriter(this.options, ctx, restored)
+      case 'write-ahead':
+        return new WriteAheadWriter(this.options, ctx, restored)
+      default:
+        return new DirectWriter(this.options, ctx)
+    }
+  }
+
+  createCommitter(ctx: CommitterContext): Committer<unknown> {
+    const options = this.options as ResolvedPostgresSinkOptions<unknown>
+    switch (options.mode) {
+      case 'exactly-once':
+        return new ExactlyOnceCommitter(options, ctx) as Committer<unknown>
+      case 'write-ahead':
+        return new WriteAheadCommitter(options, ctx) as Committer<unknown>
+      default:
+        return NO_COMMITS
+    }
+  }
+}

@@ -1,0 +1,105 @@
+// write-ahead mode: a checkpoint's rows travel in the checkpoint itself (as COPY text), and are
+// written when it completes, in one ordinary transaction together with a progress row (job,
+// operator, subtask, checkpoint) in a table the sink owns. A repeated commit (after a failure
+// between the database's COMMIT and the job hearing of it) finds the progress row and skips.
+// Needs no prepared transactions; the price is checkpoint size (every row since the previous
+// checkpoint is stored) and latency (rows appear only after the checkpoint completed).
+
+import type { CommitRequest, Committer, CommitterContext, CommittingSinkWriter, SinkWriterContext } from '../../api/sink.ts'
+import type { ResolvedPostgresSinkOptions } from './options.ts'
+import { copyIn } from './connection.ts'
+import { appendCopyRow } from './copy-text.ts'
+import { ensureProgressTable, ensureTargetTable, pruneProgress, runOf } from './setup.ts'
+import { sinkIdentity, type SinkIdentity } from './transaction-ids.ts'
+import pg from 'pg'
+
+export interface WriteAheadBatch {
+  readonly run: string
+  readonly subtask: number
+  readonly checkpointId: number
+  readonly rows: number
+  /** The rows in COPY text format. */
+  readonly copy: string
+}
+
+export class WriteAheadWriter<T> implements CommittingSinkWriter<T, WriteAheadBatch> {
+  private text = ''
+  private rows = 0
+  private readonly run: string
+  constructor(private readonly options: ResolvedPostgresSinkOptions<T>, private readonly ctx: SinkWriterContext, restored: unknown[]) {
+    this.run = runOf(restored)
+  }
+
+  snapshotState(): { run: string } {
+    return { run: this.run }
+  }
+
+  write(record: T): void {
+    this.text = appendCopyRow(this.text, this.options.row(record), this.options.columns)
+    this.rows++
+  }
+
+  flush(): void {}
+
+  prepareCommit(checkpointId: number): WriteAheadBatch[] {
+    if (this.rows === 0) return []
+    const batch = { run: this.run, subtask: this.ctx.subtaskIndex, checkpointId, rows: this.rows, copy: this.text }
+    this.text = ''
+    this.rows = 0
+    return [batch]
+  }
+
+  close(): void {}
+}
+
+export class WriteAheadCommitter implements Committer<WriteAheadBatch> {
+  private client: pg.Client | null = null
+  private ready = false
+  private readonly id: SinkIdentity
+  constructor(private readonly options: ResolvedPostgresSinkOptions<unknown>, ctx: CommitterContext) {
+    this.id = sinkIdentity(ctx.jobName, ctx.operatorUid)
+  }
+
+  private async connection(): Promise<pg.Client> {
+    if (this.client) return this.client
+    const client = new pg.Client({ connectionString: this.options.url })
+    client.on('error', () => {
+      if (this.client === client) this.client = null
+    })
+    await client.connect()
+    this.client = client
+    if (!this.ready) {
+      await ensureTargetTable(client, this.options.createTable)
+      await ensureProgressTable(client, this.options.progressTable)
+      this.ready = true
+    }
+    return client
+  }
+
+  async commit(requests: readonly CommitRequest<WriteAheadBatch>[]): Promise<void> {
+    const c = await this.connection().catch((e) => {
+      this.client = null
+      throw e
+    })
+    try {
+      await c.query('BEGIN')
+      for (const { committable: b } of requests) {
+        // The progress row goes first: if it exists, this batch was committed before.
+        const claimed = await c.query(`INSERT INTO ${this.options.progressTable} (job, operator, run, subtask, checkpoint_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [this.id.job, this.id.operator, b.run, b.subtask, b.checkpointId])
+        if (claimed.rowCount === 1) await copyIn(c, this.options.table, this.options.columns, b.copy)
+        await pruneProgress(c, this.options.progressTable, { ...this.id, run: b.run, subtask: b.subtask }, b.checkpointId)
+      }
+      await c.query('COMMIT')
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {})
+      this.client?.end().catch(() => {})
+      this.client = null
+      throw e
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client?.end().catch(() => {})
+    this.client = null
+  }
+}

@@ -1,0 +1,194 @@
+// Runs a TwoPhaseCommittingSink (src/api/sink.ts): the writer pre-commits at each checkpoint's
+// synchronous phase, the committables are stored in that checkpoint together with every
+// earlier one not committed yet, and the Committer commits them when the checkpoint completes
+// (Flink's SinkWriterOperator and CommitterOperator in one operator, since both run in the same
+// subtask here). A restore commits the restored committables first. Commits run one batch at a
+// time in checkpoint order, off the task thread; a failed commit is retried, then fails the task.
+
+import { SinkOperator } from './sink.ts'
+import type { CommitRequest, Committer, CommittingSinkWriter, TwoPhaseCommittingSink } from '../api/sink.ts'
+import { WeirError } from '../errors.ts'
+
+/** The end of input of a job without checkpoints commits under this id. */
+export const END_OF_INPUT_CHECKPOINT = Number.MAX_SAFE_INTEGER
+
+interface PendingCommittable {
+  readonly checkpointId: number
+  readonly committable: unknown
+  retries: number
+}
+
+/** What the operator stores in a checkpoint. */
+export interface CommittingSinkState {
+  readonly version: 1
+  readonly writer?: unknown
+  readonly committables: readonly { readonly checkpointId: number; readonly committable: unknown }[]
+}
+
+const RETRY_DELAY_MS = 100
+const DEFAULT_COMMIT_RETRIES = 3
+const RESOLVED: Promise<unknown> = Promise.resolve()
+
+export class CommittingSinkOperator<T, C> extends SinkOperator<T> {
+  /** Pre-committed, not committed yet (in checkpoint order). */
+  private pending: PendingCommittable[] = []
+  private readonly committing = new Set<PendingCommittable>()
+  private restoredWriter: unknown[] = []
+  private committer!: Committer<C>
+  private commits: Promise<void> = Promise.resolve()
+  /** The previous checkpoint's pre-commit: a later snapshot waits for it, so it carries its committables. */
+  private prepares: Promise<unknown> = RESOLVED
+  private failure: WeirError | null = null
+  /** The newest checkpoint whose committables are all committed (-1: none yet). */
+  lastCommittedCheckpoint = -1
+
+  constructor(private readonly twoPhase: TwoPhaseCommittingSink<T, C>) {
+    super(null)
+  }
+
+  override initializeState(states: unknown[]): void {
+    for (const raw of states) {
+      const state = raw as CommittingSinkState
+      if (state === null || typeof state !== 'object' || state.version !== 1 || !Array.isArray(state.committables)) {
+        throw new WeirError('WEIR_RESTORE_FAILED', `the stored state of sink '${this.ctx.location.operatorName}' is not a two-phase sink's state (was the sink replaced by another kind?)`, { domain: 'user' })
+      }
+      if (state.writer !== undefined) this.restoredWriter.push(state.writer)
+      for (const c of state.committables) this.pending.push({ checkpointId: c.checkpointId, committable: c.committable, retries: 0 })
+    }
+  }
+
+  override open(): void {
+    const rc = this.ctx.runtimeContext
+    this.committer = this.call(() => this.twoPhase.createCommitter({ subtaskIndex: rc.subtaskIndex, parallelism: rc.parallelism, jobName: rc.jobName, operatorUid: this.ctx.location.uid }))
+    const recovered = this.pending.map((p) => p.committable)
+    // Restored committables belong to a completed checkpoint (the one restored): commit them now.
+    if (this.pending.length > 0) this.commitDue(Math.max(...this.pending.map((p) => p.checkpointId)))
+    this.writer = this.call(() => this.twoPhase.createWriter(this.writerContext(recovered), this.restoredWriter))
+    this.restoredWriter = []
+  }
+
+  private get committingWriter(): CommittingSinkWriter<T, C> {
+    return this.writer as CommittingSinkWriter<T, C>
+  }
+
+  override snapshotState(checkpointId: number): CommittingSinkState | Promise<CommittingSinkState> {
+    this.throwIfFailed()
+    const carried = this.pending.slice()
+    const writerState = this.writer.snapshotState ? this.call(() => this.writer.snapshotState!(checkpointId)) : undefined
+    const prepared = this.call(() => this.committingWriter.prepareCommit(checkpointId))
+    const assemble = (committables: unknown[]): CommittingSinkState => {
+      const fresh = committables.map((committable) => ({ checkpointId, committable, retries: 0 }))
+      this.pending.push(...fresh)
+      // Everything due up to here: what was pending at the synchronous phase (some of it may have
+      // been committed since; committing again is harmless) and what earlier pre-commits added.
+      const all = new Set<PendingCommittable>(carried)
+      for (const p of this.pending) if (p.checkpointId <= checkpointId) all.add(p)
+      return { version: 1, ...(writerState !== undefined ? { writer: writerState } : {}), committables: [...all].map((p) => ({ checkpointId: p.checkpointId, committable: p.committable })) }
+    }
+    if (Array.isArray(prepared) && this.prepares === RESOLVED) return assemble(prepared)
+    const result = Promise.all([this.prepares, prepared]).then(([, committables]) => assemble(committables))
+    const chained = result.catch(() => {})
+    this.prepares = chained
+    void chained.then(() => {
+      if (this.prepares === chained) this.prepares = RESOLVED
+    })
+    return result
+  }
+
+  override notifyCheckpointComplete(checkpointId: number): void {
+    this.throwIfFailed()
+    this.call(() => this.writer.notifyCheckpointComplete?.(checkpointId))
+    this.commitDue(checkpointId)
+  }
+
+  override endInput(): void {
+    super.endInput()
+    if (this.ctx.checkpointing) return // the final checkpoint commits
+    // No checkpoints: the end of a bounded job is the only commit point.
+    const prepared = this.call(() => this.committingWriter.prepareCommit(END_OF_INPUT_CHECKPOINT))
+    const add = (committables: unknown[]) => {
+      for (const committable of committables) this.pending.push({ checkpointId: END_OF_INPUT_CHECKPOINT, committable, retries: 0 })
+      this.commitDue(END_OF_INPUT_CHECKPOINT)
+    }
+    if (Array.isArray(prepared)) add(prepared)
+    else this.commits = this.commits.then(() => prepared).then(add, (e) => this.fail(e, 'pre-committing at the end of input'))
+  }
+
+  /** Resolves when every commit started so far has finished (for tests and close). */
+  async whenCommitted(): Promise<void> {
+    let seen: Promise<void>
+    do {
+      seen = this.commits
+      await seen
+    } while (seen !== this.commits)
+    if (this.failure) throw this.failure
+  }
+
+  override close(): Promise<void> {
+    return (async () => {
+      await this.whenCommitted()
+      try {
+        await this.writer.close()
+        await this.committer.close()
+      } catch (e) {
+        throw this.closeError(e)
+      }
+    })()
+  }
+
+  override dispose(): void {
+    super.dispose()
+    try {
+      const closed = this.committer?.close()
+      if (closed instanceof Promise) closed.catch(() => {})
+    } catch {
+      // best effort
+    }
+  }
+
+  /** Commits, in order, every pending committable of checkpoints up to `checkpointId`. */
+  private commitDue(checkpointId: number): void {
+    const due = this.pending.filter((p) => p.checkpointId <= checkpointId && !this.committing.has(p))
+    if (due.length === 0) return
+    for (const p of due) this.committing.add(p)
+    this.commits = this.commits.then(() => this.commitWithRetries(due, checkpointId))
+  }
+
+  private async commitWithRetries(due: PendingCommittable[], checkpointId: number): Promise<void> {
+    if (this.failure) return
+    const retries = this.twoPhase.maxCommitRetries ?? DEFAULT_COMMIT_RETRIES
+    for (;;) {
+      try {
+        const requests: CommitRequest<C>[] = due.map((p) => ({ committable: p.committable as C, checkpointId: p.checkpointId, retries: p.retries }))
+        await this.committer.commit(requests)
+        break
+      } catch (e) {
+        if (due[0]!.retries >= retries) return this.fail(e, `committing checkpoint ${checkpointId} after ${retries} retries`)
+        for (const p of due) p.retries++
+        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS * 2 ** (due[0]!.retries - 1)))
+      }
+    }
+    const done = new Set(due)
+    this.pending = this.pending.filter((p) => !done.has(p))
+    for (const p of due) this.committing.delete(p)
+    this.committed(checkpointId)
+  }
+
+  /** Every committable of checkpoints up to `checkpointId` is committed: the one place that knows what this sink committed last. */
+  private committed(checkpointId: number): void {
+    if (!this.pending.some((p) => p.checkpointId <= checkpointId)) this.lastCommittedCheckpoint = Math.max(this.lastCommittedCheckpoint, checkpointId)
+  }
+
+  private fail(e: unknown, what: string): void {
+    this.failure ??= new WeirError('WEIR_SINK_FAILED', `sink '${this.ctx.location.operatorName}' (subtask ${this.ctx.runtimeContext.subtaskIndex}) failed ${what}: ${(e as Error)?.message ?? e}`, { cause: e, domain: 'external', retriable: true })
+    const failure = this.failure
+    this.ctx.post(() => {
+      throw failure
+    })
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure
+  }
+}
+

@@ -1,0 +1,193 @@
+// The contract every sink runs (DESIGN.md: one contract suite per pluggable interface): commit on
+// checkpoint completion, aborted checkpoints, recovery after each phase of the two-phase commit,
+// duplicates across restarts, rescaling, and the end of a bounded job. An implementation's test
+// calls sinkContract() with a way to make an empty destination and read back what it committed.
+// Records are numbered; `committed()` returns the numbers found at the destination.
+
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import type { Sink, TwoPhaseCommittingSink } from '../../src/api/sink.ts'
+import { SinkSubtask, type SubtaskOptions } from '../helpers/sink-harness.ts'
+
+export type Guarantee = 'exactly-once' | 'at-least-once' | 'idempotent'
+
+export interface SinkDestination<T> {
+  /** A new sink writing to this destination (called once per subtask and restart). */
+  sink(): Sink<T> | TwoPhaseCommittingSink<T, unknown>
+  /** The numbers of the records the destination holds now (committed, visible to readers), duplicates included. */
+  committed(): Promise<number[]>
+  /** Subtask options for this destination (e.g. its own job name, so that runs do not share names in the external system). */
+  readonly subtaskOptions?: SubtaskOptions
+}
+
+export interface SinkUnderTest<T> {
+  readonly name: string
+  /** exactly-once: each record once, visible only after its checkpoint completed; idempotent: each once (by key or message id), visible before its checkpoint completed; at-least-once: each at least once. */
+  readonly guarantee: Guarantee
+  /** An empty destination. */
+  fresh(): Promise<SinkDestination<T>>
+  /** Record number i. */
+  record(i: number): T
+  /** Subtask options every subtask of this suite gets (e.g. a job name). */
+  readonly options?: SubtaskOptions
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, i) => from + i)
+}
+
+export function sinkContract<T>(impl: SinkUnderTest<T>): void {
+  const name = impl.name
+  const subtask = (d: SinkDestination<T>, options: SubtaskOptions = {}) => new SinkSubtask<T>(d.sink(), { ...impl.options, ...d.subtaskOptions, ...options })
+  const write = (s: SinkSubtask<T>, from: number, to: number) => s.write(...range(from, to).map((i) => impl.record(i)))
+
+  /** The destination holds exactly `expected` (at-least-once: every one of them, and nothing else). */
+  async function assertHolds(d: SinkDestination<T>, expected: number[], what: string): Promise<void> {
+    const got = (await d.committed()).sort((a, b) => a - b)
+    if (impl.guarantee === 'at-least-once') {
+      assert.deepEqual([...new Set(got)], [...expected].sort((a, b) => a - b), `${name}: ${what}: every record at least once, nothing else`)
+    } else {
+      assert.deepEqual(got, [...expected].sort((a, b) => a - b), `${name}: ${what}: every record exactly once`)
+    }
+  }
+
+  test(`${name}: records become visible when their checkpoint completes${impl.guarantee === 'exactly-once' ? ', not before' : ''}`, async () => {
+    const d = await impl.fresh()
+    const s = subtask(d)
+    write(s, 0, 10)
+    await s.checkpoint(1)
+    if (impl.guarantee === 'exactly-once') assert.deepEqual(await d.committed(), [], `${name}: nothing is visible before checkpoint 1 completed`)
+    await s.complete(1)
+    await assertHolds(d, range(0, 10), 'after checkpoint 1 completed')
+    await s.finish()
+  })
+
+  test(`${name}: an aborted checkpoint's records are committed with the next checkpoint that completes`, async () => {
+    const d = await impl.fresh()
+    const s = subtask(d)
+    write(s, 0, 5)
+    await s.checkpoint(1)
+    s.abort(1)
+    write(s, 5, 10)
+    await s.checkpoint(2)
+    if (impl.guarantee === 'exactly-once') assert.deepEqual(await d.committed(), [])
+    await s.complete(2)
+    await assertHolds(d, range(0, 10), 'checkpoint 2 subsumes the aborted checkpoint 1')
+    await s.finish()
+  })
+
+  test(`${name}: a failure before the pre-commit is recovered from the previous checkpoint without duplicates`, async () => {
+    const d = await impl.fresh()
+    const s1 = subtask(d)
+    write(s1, 0, 5)
+    const c1 = await s1.checkpoint(1)
+    await s1.complete(1)
+    write(s1, 5, 10)
+    s1.crash()
+    const s2 = subtask(d, { attemptNumber: 1, restored: [c1] })
+    await s2.whenCommitted()
+    write(s2, 5, 10) // the source rewinds to checkpoint 1
+    await s2.checkpoint(2)
+    await s2.complete(2)
+    await assertHolds(d, range(0, 10), 'after the restore')
+    await s2.finish()
+  })
+
+  test(`${name}: a failure after the pre-commit, before its checkpoint completed, drops what that checkpoint staged`, async () => {
+    const d = await impl.fresh()
+    const s1 = subtask(d)
+    write(s1, 0, 5)
+    const c1 = await s1.checkpoint(1)
+    await s1.complete(1)
+    write(s1, 5, 10)
+    await s1.checkpoint(2) // never completes
+    s1.crash()
+    const s2 = subtask(d, { attemptNumber: 1, restored: [c1] })
+    await s2.whenCommitted()
+    if (impl.guarantee === 'exactly-once') await assertHolds(d, range(0, 5), 'checkpoint 2 never completed: its records are not visible')
+    write(s2, 5, 10)
+    await s2.checkpoint(2)
+    await s2.complete(2)
+    await assertHolds(d, range(0, 10), 'after the restore and a new checkpoint 2')
+    await s2.finish()
+  })
+
+  test(`${name}: a failure after the checkpoint completed, before the commit, is committed by the restore`, async () => {
+    const d = await impl.fresh()
+    const s1 = subtask(d)
+    write(s1, 0, 10)
+    const c1 = await s1.checkpoint(1)
+    s1.crash() // checkpoint 1 completed, but the subtask died before it heard so
+    const s2 = subtask(d, { attemptNumber: 1, restored: [c1] })
+    await s2.whenCommitted()
+    await assertHolds(d, range(0, 10), 'the restore committed what checkpoint 1 staged')
+    write(s2, 10, 15)
+    await s2.checkpoint(2)
+    await s2.complete(2)
+    await assertHolds(d, range(0, 15), 'after checkpoint 2')
+    await s2.finish()
+  })
+
+  test(`${name}: restoring the same committed checkpoint again and again commits nothing twice`, async () => {
+    const d = await impl.fresh()
+    const s1 = subtask(d)
+    write(s1, 0, 10)
+    const c1 = await s1.checkpoint(1)
+    await s1.complete(1)
+    s1.crash()
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const s = subtask(d, { attemptNumber: attempt, restored: [c1] })
+      await s.whenCommitted()
+      write(s, 10, 12) // fails again before its next checkpoint
+      s.crash()
+    }
+    const last = subtask(d, { attemptNumber: 4, restored: [c1] })
+    await last.whenCommitted()
+    write(last, 10, 12)
+    await last.checkpoint(2)
+    await last.complete(2)
+    await assertHolds(d, range(0, 12), 'after four restores of checkpoint 1')
+    await last.finish()
+  })
+
+  test(`${name}: two subtasks restored as one (rescaling from 2 to 1) commit both subtasks' staged records`, async () => {
+    const d = await impl.fresh()
+    const a = subtask(d, { subtaskIndex: 0, parallelism: 2 })
+    const b = subtask(d, { subtaskIndex: 1, parallelism: 2 })
+    write(a, 0, 5)
+    write(b, 5, 10)
+    const ca = await a.checkpoint(1)
+    const cb = await b.checkpoint(1)
+    a.crash()
+    b.crash()
+    const one = subtask(d, { subtaskIndex: 0, parallelism: 1, attemptNumber: 1, restored: [ca, cb] })
+    await one.whenCommitted()
+    await assertHolds(d, range(0, 10), 'both restored states committed')
+    write(one, 10, 12)
+    await one.checkpoint(2)
+    await one.complete(2)
+    await assertHolds(d, range(0, 12), 'after checkpoint 2 at parallelism 1')
+    await one.finish()
+  })
+
+  test(`${name}: without checkpoints, the end of a bounded job commits everything written`, async () => {
+    const d = await impl.fresh()
+    const s = subtask(d, { checkpointing: false })
+    write(s, 0, 10)
+    await s.finish()
+    await assertHolds(d, range(0, 10), 'after the end of input')
+  })
+
+  if (impl.guarantee === 'exactly-once') {
+    test(`${name}: with checkpoints, finishing commits nothing that no completed checkpoint covers`, async () => {
+      const d = await impl.fresh()
+      const s = subtask(d)
+      write(s, 0, 5)
+      await s.checkpoint(1)
+      await s.complete(1)
+      write(s, 5, 10)
+      await s.finish()
+      await assertHolds(d, range(0, 5), 'records after checkpoint 1 are not committed')
+    })
+  }
+}
