@@ -93,9 +93,16 @@ function pidFile(dir: string, role: 'jobmanager' | 'taskmanager', index: number)
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch {
     return false
+  }
+  // A killed daemon whose parent (init in a container) has not reaped it yet still answers
+  // signal 0: on Linux its state in /proc is Z (zombie), and it is gone for our purposes.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  } catch {
+    return true
   }
 }
 
