@@ -29,7 +29,15 @@ export class Harness {
     const job = await startJob(jobFile, { config: { 'parallelism.default': 2, ...config } })
     this.jobs.push(job)
     this.registry.register(job.execution)
-    if (lines > 0) await job.waitFor((l) => l.length >= lines, 10_000, `${lines} line(s) of output`)
+    if (lines > 0) {
+      await job.waitFor((l) => l.length >= lines, 10_000, `${lines} line(s) of output`)
+      // One subtask can print before the other slot reported running; a checkpoint needs all.
+      const deadline = Date.now() + 30_000
+      while (job.execution.attempt?.allTasksRunning() !== true) {
+        if (Date.now() > deadline) throw new Error(`job ${job.execution.jobId}: not every task was running after 30 s`)
+        await new Promise((r) => setTimeout(r, 10))
+      }
+    }
     return job
   }
 

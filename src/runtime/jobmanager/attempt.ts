@@ -78,6 +78,11 @@ export class Attempt {
     return { recordsIn, recordsOut }
   }
 
+  /** Every slot reported its tasks running and none has ended: a checkpoint can be triggered. */
+  allTasksRunning(): boolean {
+    return this.runningSlots === this.numSlots && this.ended.size === 0 && !this.done
+  }
+
   async cancel(): Promise<void> {
     await this.end({ kind: 'canceled' })
   }
@@ -140,7 +145,7 @@ export class Attempt {
     }
     this.setup.coordinator.startAttempt({
       taskKeys: this.taskKeys,
-      allTasksRunning: () => this.runningSlots === this.numSlots && this.ended.size === 0 && !this.done,
+      allTasksRunning: () => this.allTasksRunning(),
       sendTrigger: (barrier, final) => {
         for (let slot = 0; slot < slots; slot++) this.send(slot, { type: 'trigger-checkpoint', barrier, final })
       },

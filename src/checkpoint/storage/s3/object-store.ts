@@ -2,7 +2,8 @@
 // @aws-sdk/lib-storage, which uploads parts in parallel), download one, list and delete by prefix.
 
 import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdir, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
+import { ensureDir } from '../../../io/directories.ts'
 import { dirname } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
@@ -41,7 +42,7 @@ export class ObjectStore {
   async getFile(key: string, path: string): Promise<void> {
     try {
       const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }))
-      await mkdir(dirname(path), { recursive: true })
+      await ensureDir(dirname(path))
       await pipeline(r.Body as NodeJS.ReadableStream, createWriteStream(path))
     } catch (e) {
       throw this.failure(`downloading s3://${this.bucket}/${key}`, e)
