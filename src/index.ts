@@ -29,6 +29,8 @@ export { CountEvictor, TimeEvictor, type Evictor, type EvictorContext, type Time
 export { JoinedStreams, CoGroupedStreams, WindowedJoin, IntervalJoin, IntervalJoined, type JoinFunction, type FlatJoinFunction, type CoGroupFunction, type ProcessJoinFunction, type IntervalJoinContext } from './api/joins.ts'
 export type { ProcessWindowFunction, ProcessAllWindowFunction, ProcessWindowFunctionContext, KeyedStateStore } from './api/windowing/window-functions.ts'
 export type { RuntimeContext } from './api/runtime-context.ts'
+export type { MetricGroup, Counter, Gauge, Histogram, Meter } from './metrics/metric-group.ts'
+export type { HistogramStatistics } from './metrics/task-metrics-sample.ts'
 export {
   ValueStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor, AggregatingStateDescriptor,
   type ValueState, type ListState, type MapState, type ReducingState, type AggregatingState, type AggregateFunction,

@@ -5,6 +5,7 @@ import type {
   ValueState, ValueStateDescriptor, ListState, ListStateDescriptor, MapState, MapStateDescriptor,
   ReducingState, ReducingStateDescriptor, AggregatingState, AggregatingStateDescriptor,
 } from './state.ts'
+import type { MetricGroup } from '../metrics/metric-group.ts'
 
 export interface RuntimeContext {
   readonly jobName: string
@@ -15,6 +16,8 @@ export interface RuntimeContext {
   readonly maxParallelism: number
   /** 0 for the first run; incremented on every restart. */
   readonly attemptNumber: number
+  /** This operator's user metrics (counter, gauge, histogram, meter), published with its scope on /metrics and the REST API. */
+  getMetricGroup(): MetricGroup
   /** Keyed state for the current key; these throw outside a keyed stream. */
   getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>
   getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T>

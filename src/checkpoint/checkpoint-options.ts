@@ -5,7 +5,7 @@ import type { Configuration } from '../config/configuration.ts'
 import {
   CHECKPOINTING_ALIGNED_TIMEOUT, CHECKPOINTING_INTERVAL, CHECKPOINTING_MAX_CONCURRENT, CHECKPOINTING_MIN_PAUSE, CHECKPOINTING_MODE,
   CHECKPOINTING_RETENTION, CHECKPOINTING_TIMEOUT, CHECKPOINTING_TOLERABLE_FAILURES, CHECKPOINTING_UNALIGNED, CHECKPOINTS_DIR,
-  CHECKPOINTS_NUM_RETAINED, CHECKPOINT_STORAGE,
+  CHECKPOINTS_NUM_RETAINED, CHECKPOINT_STORAGE, WEB_CHECKPOINTS_HISTORY,
 } from '../config/options.ts'
 import type { RetentionPolicy } from './protocol/retention.ts'
 import { UserError } from '../errors.ts'
@@ -26,6 +26,8 @@ export interface CheckpointOptions {
   readonly storage: 'jobmanager' | 'filesystem'
   /** Absolute, or an s3://bucket/prefix URL; null with jobmanager storage and no directory. */
   readonly dir: string | null
+  /** Checkpoints whose statistics are kept in detail (web.checkpoints.history). */
+  readonly historySize?: number
 }
 
 export function readCheckpointOptions(config: Configuration): CheckpointOptions {
@@ -49,5 +51,6 @@ export function readCheckpointOptions(config: Configuration): CheckpointOptions 
     alignedTimeoutMs: config.get(CHECKPOINTING_ALIGNED_TIMEOUT) ?? 0,
     storage,
     dir: dir ? (isS3Url(dir) ? dir : resolve(dir)) : null,
+    historySize: config.get(WEB_CHECKPOINTS_HISTORY),
   }
 }

@@ -23,6 +23,7 @@ import { savepointDirName } from './protocol/paths.ts'
 import { randomBytes } from 'node:crypto'
 import { join, resolve } from 'node:path'
 import { rm } from 'node:fs/promises'
+import { CheckpointStatsTracker, type CheckpointStats } from './checkpoint-stats.ts'
 
 /** What the coordinator needs from the running attempt of the job. */
 export interface CoordinatorAttempt {
@@ -40,25 +41,7 @@ export interface CoordinatorAttempt {
   failJob(error: WeirError): void
 }
 
-export interface CheckpointStats {
-  readonly id: number
-  status: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED'
-  readonly triggeredAt: number
-  isSavepoint: boolean
-  durationMs: number | null
-  stateSize: number
-  acknowledged: number
-  readonly total: number
-  failureReason: string | null
-  maxSyncMs: number
-  maxAsyncMs: number
-  maxAlignmentMs: number
-  path: string | null
-  /** When the last task acknowledged. */
-  latestAckAt: number | null
-  /** Acknowledgements per vertex id. */
-  readonly tasks: Map<number, { acknowledged: number; total: number; stateSize: number; latestAckAt: number | null }>
-}
+export type { CheckpointStats } from './checkpoint-stats.ts'
 
 /** What to take: a periodic checkpoint, the final one of a bounded job, or a savepoint. */
 interface TriggerKind {
@@ -80,15 +63,14 @@ interface Pending {
   readonly done: { resolve: (outcome: CheckpointOutcome) => void }
 }
 
-const HISTORY = 50
-
 export class CheckpointCoordinator {
   private counter: number
   /** Shared files each retained checkpoint references, for reference counting. */
   private readonly sharedFiles = new Map<number, string[]>()
   private readonly pending = new Map<number, Pending>()
   readonly completed: CompletedCheckpointRef[] = []
-  readonly history: CheckpointStats[] = []
+  /** Counts, summary, latest checkpoints and the bounded history (web.checkpoints.history). */
+  readonly stats: CheckpointStatsTracker
   readonly counts = { triggered: 0, completed: 0, failed: 0 }
   private attempt: CoordinatorAttempt | null = null
   private timer: unknown = null
@@ -106,11 +88,17 @@ export class CheckpointCoordinator {
   ) {
     this.counter = startAfterId
     this.failures = new CheckpointFailureManager(options.tolerableFailures)
+    this.stats = new CheckpointStatsTracker(options.historySize ?? 10)
     this.clock = clock
   }
 
   private now(): number {
     return this.clock.now()
+  }
+
+  /** The newest checkpoints' statistics, oldest first (at most web.checkpoints.history). */
+  get history(): readonly CheckpointStats[] {
+    return this.stats.history
   }
 
   get latest(): CompletedCheckpointRef | null {
@@ -181,8 +169,11 @@ export class CheckpointCoordinator {
     const outcome = p.checkpoint.acknowledge(`${ack.vertex}/${ack.subtask}`, ack)
     if (outcome !== 'SUCCESS') return
     const s = p.stats
+    const checkpointed = ack.checkpointedSize ?? ack.stateSize
     s.acknowledged++
     s.stateSize += ack.stateSize
+    s.checkpointedSize += checkpointed
+    s.persistedBytes += ack.persistedBytes ?? 0
     s.maxSyncMs = Math.max(s.maxSyncMs, ack.syncMs)
     s.maxAsyncMs = Math.max(s.maxAsyncMs, ack.asyncMs)
     s.maxAlignmentMs = Math.max(s.maxAlignmentMs, ack.alignmentMs)
@@ -191,7 +182,13 @@ export class CheckpointCoordinator {
     if (v) {
       v.acknowledged++
       v.stateSize += ack.stateSize
+      v.checkpointedSize += checkpointed
       v.latestAckAt = s.latestAckAt
+      v.subtasks[ack.subtask] = {
+        subtask: ack.subtask, ackAt: s.latestAckAt, stateSize: ack.stateSize, checkpointedSize: checkpointed,
+        syncMs: ack.syncMs, asyncMs: ack.asyncMs, alignmentMs: ack.alignmentMs, startDelayMs: ack.startDelayMs ?? 0,
+        unaligned: ack.unaligned ?? false, persistedBytes: ack.persistedBytes ?? 0,
+      }
     }
     if (p.checkpoint.isFullyAcknowledged) void this.complete(p)
   }
@@ -254,10 +251,10 @@ export class CheckpointCoordinator {
     }
     const enumerators = attempt.snapshotEnumerators(id)
     const stats: CheckpointStats = {
-      id, status: 'IN_PROGRESS', triggeredAt, isSavepoint, durationMs: null, stateSize: 0, acknowledged: 0,
+      id, status: 'IN_PROGRESS', triggeredAt, isSavepoint, durationMs: null, stateSize: 0, checkpointedSize: 0, persistedBytes: 0, acknowledged: 0,
       total: attempt.taskKeys.length, failureReason: null, maxSyncMs: 0, maxAsyncMs: 0, maxAlignmentMs: 0, path: kind.savepoint?.dir ?? null,
       latestAckAt: null,
-      tasks: new Map(this.job.graph.vertices.map((v) => [v.id, { acknowledged: 0, total: v.parallelism, stateSize: 0, latestAckAt: null }])),
+      tasks: new Map(this.job.graph.vertices.map((v) => [v.id, { acknowledged: 0, total: v.parallelism, stateSize: 0, checkpointedSize: 0, latestAckAt: null, subtasks: Array.from({ length: v.parallelism }, () => null) }])),
     }
     const timeout = this.clock.setTimer(() => this.abort(id, 'EXPIRED', undefined, true), this.options.timeoutMs)
     this.pending.set(id, { checkpoint: new PendingCheckpoint<TaskAck>(id, triggeredAt, attempt.taskKeys, isSavepoint), enumerators, timeout, kind, stats, done: { resolve: () => {} } })
@@ -311,6 +308,7 @@ export class CheckpointCoordinator {
     p.stats.status = 'COMPLETED'
     p.stats.durationMs = this.lastEndAt - p.checkpoint.triggeredAt
     p.stats.path = ref.dir
+    this.stats.completed(p.stats)
     this.attempt?.sendComplete(id)
     p.done.resolve({ ok: true })
     this.schedule()
@@ -337,6 +335,7 @@ export class CheckpointCoordinator {
     this.counts.completed++
     p.stats.status = 'COMPLETED'
     p.stats.durationMs = this.now() - p.checkpoint.triggeredAt
+    this.stats.completed(p.stats)
     this.attempt?.sendComplete(id)
     p.done.resolve({ ok: true })
   }
@@ -352,6 +351,7 @@ export class CheckpointCoordinator {
     p.stats.status = 'FAILED'
     p.stats.durationMs = this.lastEndAt - p.checkpoint.triggeredAt
     p.stats.failureReason = describeFailureReason(reason, detail)
+    this.stats.failed(p.stats)
     this.releaseSharedFiles([...p.checkpoint.acks.values()].flatMap((a) => a.sharedFiles ?? []))
     if (p.kind.savepoint) this.background(rm(p.kind.savepoint.dir, { recursive: true, force: true }))
     else this.background(this.storage.discard(id))
@@ -391,7 +391,6 @@ export class CheckpointCoordinator {
   }
 
   private record(stats: CheckpointStats): void {
-    this.history.push(stats)
-    if (this.history.length > HISTORY) this.history.shift()
+    this.stats.triggered(stats)
   }
 }

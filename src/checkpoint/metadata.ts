@@ -79,6 +79,8 @@ export interface RetainedCheckpoint {
   readonly id: number
   /** Completion time from the metadata, or null when the metadata cannot be read. */
   readonly completedAt: number | null
+  /** From trigger to completion, from the metadata (null when it cannot be read). */
+  readonly durationMs: number | null
   readonly size: number
   readonly status: 'COMPLETED' | 'INCOMPLETE' | 'DAMAGED'
   readonly problem?: string
@@ -102,14 +104,14 @@ export async function listCheckpoints(baseDir: string): Promise<RetainedCheckpoi
       const dir = join(jobPath, name)
       const size = await directorySize(dir)
       if (!existsSync(metadataPath(dir))) {
-        out.push({ dir, jobId, id, completedAt: null, size, status: 'INCOMPLETE' })
+        out.push({ dir, jobId, id, completedAt: null, durationMs: null, size, status: 'INCOMPLETE' })
         continue
       }
       try {
         const m = await readMetadata(metadataPath(dir))
-        out.push({ dir, jobId, id, completedAt: m.completedAt, size, status: 'COMPLETED' })
+        out.push({ dir, jobId, id, completedAt: m.completedAt, durationMs: m.completedAt - m.triggeredAt, size, status: 'COMPLETED' })
       } catch (e) {
-        out.push({ dir, jobId, id, completedAt: null, size, status: 'DAMAGED', problem: (e as Error).message })
+        out.push({ dir, jobId, id, completedAt: null, durationMs: null, size, status: 'DAMAGED', problem: (e as Error).message })
       }
     }
   }

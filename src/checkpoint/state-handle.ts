@@ -11,8 +11,17 @@ export interface TaskAck {
   readonly vertex: number
   readonly subtask: number
   readonly handle: StateHandle | null
-  /** Bytes of state (before framing), for the checkpoint's statistics. */
+  /** Bytes of state (before framing) including shared files it references: Flink's full state size. */
   readonly stateSize: number
+  /** Bytes written for this checkpoint (incremental: without shared files of earlier ones). */
+  readonly checkpointedSize?: number
+  /** Bytes of in-flight records stored (unaligned checkpoints). */
+  readonly persistedBytes?: number
+  /** From the trigger until the first barrier reached the task. */
+  readonly startDelayMs?: number
+  readonly unaligned?: boolean
+  /** Wall-clock time of the acknowledgement (ms since the epoch). */
+  readonly ackAt?: number
   /** Time from the barrier's arrival until the task's snapshot finished, and alignment time. */
   readonly syncMs: number
   readonly asyncMs: number

@@ -1,5 +1,5 @@
 // `weir checkpoints [dir]`: lists the retained checkpoints under a checkpoints directory, with
-// their status, so a user can pick one to resume from.
+// their size on disk, duration and status, so a user can pick one to resume from.
 
 import { listCheckpoints } from '../checkpoint/metadata.ts'
 import { resolveConfig } from './run.ts'
@@ -16,9 +16,9 @@ export async function checkpointsCommand(dir: string | undefined, options: { def
     return 0
   }
   const rows = all.map((c) => [
-    c.jobId, String(c.id), c.completedAt ? new Date(c.completedAt).toISOString() : '-', formatBytes(c.size), c.status, c.dir,
+    c.jobId, String(c.id), c.completedAt ? new Date(c.completedAt).toISOString() : '-', formatBytes(c.size), c.durationMs === null ? '-' : `${c.durationMs} ms`, c.status, c.dir,
   ])
-  const header = ['JOB', 'ID', 'COMPLETED', 'SIZE', 'STATUS', 'PATH']
+  const header = ['JOB', 'ID', 'COMPLETED', 'SIZE', 'DURATION', 'STATUS', 'PATH']
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')
   process.stdout.write(`${line(header)}\n${rows.map(line).join('\n')}\n`)

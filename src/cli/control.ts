@@ -35,8 +35,21 @@ export function listCommand(options: ControlOptions): Promise<number> {
       process.stdout.write('No jobs.\n')
       return
     }
-    const rows = jobs.map((j) => [j.jid, j.state, formatTime(j['start-time']), j.name])
-    const header = ['JOB ID', 'STATUS', 'STARTED', 'NAME']
+    // Per job: its restarts and checkpoints (one request each; a JobManager runs few jobs).
+    const rows = await Promise.all(jobs.map(async (j) => {
+      const [details, checkpoints] = await Promise.all([
+        client.get<{ duration: number; restarts?: number }>(`/jobs/${j.jid}`).catch(() => null),
+        client.get<CheckpointStatistics>(`/jobs/${j.jid}/checkpoints`).catch(() => null),
+      ])
+      const last = checkpoints?.latest.completed
+      return [
+        j.jid, j.state, formatTime(j['start-time']), details ? formatDuration(details.duration) : '-', String(details?.restarts ?? '-'),
+        checkpoints ? `${checkpoints.counts.completed}/${checkpoints.counts.total}` : '-',
+        last ? `${last.id} (${formatBytes(last.state_size)}, ${last.end_to_end_duration} ms)` : '-',
+        j.name,
+      ]
+    }))
+    const header = ['JOB ID', 'STATUS', 'STARTED', 'DURATION', 'RESTARTS', 'CHECKPOINTS', 'LAST CHECKPOINT', 'NAME']
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
     const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')
     process.stdout.write(`${line(header)}\n${rows.map(line).join('\n')}\n`)
@@ -130,6 +143,25 @@ async function guarded(command: () => Promise<void>): Promise<number> {
     process.stderr.write(`weir: ${message}\n`)
     return 1
   }
+}
+
+interface CheckpointStatistics {
+  counts: { completed: number; total: number }
+  latest: { completed: { id: number; state_size: number; end_to_end_duration: number } | null }
+}
+
+function formatDuration(ms: number): string {
+  const s = Math.floor(ms / 1000)
+  if (s >= 3600) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`
+  if (s >= 60) return `${Math.floor(s / 60)}m ${s % 60}s`
+  return `${(ms / 1000).toFixed(1)}s`
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`
+  return `${n} B`
 }
 
 function formatTime(ms: number): string {

@@ -37,6 +37,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('-m, --jobmanager <host:port>', "submit to a standalone JobManager's REST endpoint (weir cluster start) instead of an embedded mini cluster")
     .option('-d, --detached', 'with -m: print the job id and return; the job runs on')
     .option('--shutdown-on-attached-exit', 'with -m: cancel the job when this command is interrupted (Ctrl-C); Flink\'s -sae works too')
+    .option('--log-format <format>', 'json (one JSON object per line) or human; default: human on a terminal, json otherwise')
+    .option('--log-level <level>', 'trace, debug, info, warn, error or silent (default: info); debug adds every task\'s lifecycle')
     .passThroughOptions()
     .action(async (job: string, args: string[], options) => {
       exitCode = await runCommand(job, args, options)
@@ -111,7 +113,8 @@ export async function main(argv: string[]): Promise<number> {
   const jobmanagerHelp = 'the JobManager REST API to talk to'
   program
     .command('list')
-    .description("list the jobs of a JobManager: id, status, start time and name (via its REST API)")
+    .alias('jobs')
+    .description("list the jobs of a JobManager: id, status, start time, duration, restarts, checkpoints (completed/triggered), the latest checkpoint's size and duration, and name (via its REST API)")
     .option(jobmanagerFlags, jobmanagerHelp, 'localhost:8081')
     .action(async (options) => {
       exitCode = await listCommand(options)

@@ -12,6 +12,8 @@ import { readConfigFile, readDefaultConfigFile } from '../config/config-file.ts'
 import { UserError, type WeirError } from '../errors.ts'
 import { JobRegistry } from '../rest/job-registry.ts'
 import { startEmbeddedRestServer, REST_GRACE_MS, type EmbeddedRestServer } from '../rest/embedded.ts'
+import { createLogger, resolveLogFormat, resolveLogLevel, type Logger } from '../logging/logger.ts'
+import type { LogContext } from '../runtime/jobmanager/mini-cluster.ts'
 
 export interface RunCommandOptions {
   parallelism?: string
@@ -25,6 +27,8 @@ export interface RunCommandOptions {
   jobmanager?: string
   detached?: boolean
   shutdownOnAttachedExit?: boolean
+  logFormat?: string
+  logLevel?: string
 }
 
 export const EXIT_FAILED = 1
@@ -59,8 +63,11 @@ export async function runCommand(jobPath: string, jobArgs: string[], options: Ru
     })
   }
   if (options.detached) throw new UserError('WEIR_INVALID_ARGUMENT', '-d/--detached needs a cluster to leave the job on: give -m HOST:PORT of a JobManager (weir cluster start)')
+  const isTerminal = process.stderr.isTTY === true
+  const format = resolveLogFormat(options.logFormat, isTerminal)
+  const level = resolveLogLevel(options.logLevel)
   const artifact = await bundleJob(jobPath)
-  const interactive = options.status !== false && process.stderr.isTTY === true
+  const interactive = options.status !== false && isTerminal
   let status: StatusLine | null = null
   let execution: JobExecution | null = null
   let rest: EmbeddedRestServer | null = null
@@ -76,7 +83,11 @@ export async function runCommand(jobPath: string, jobArgs: string[], options: Ru
   process.on('SIGTERM', onTerm)
   try {
     if (options.fromSavepoint && options.fromCheckpoint) throw new UserError('WEIR_INVALID_ARGUMENT', 'give either -s/--from-savepoint or --from-checkpoint, not both')
-    const log = (line: string) => (status ? status.log(line) : process.stderr.write(`${line}\n`))
+    const logger = createLogger({ format, level, isTerminal, write: (text) => (status ? status.log(text.replace(/\n$/, '')) : process.stderr.write(text)) })
+    const log = (line: string, context: LogContext = {}) => {
+      const { level: lineLevel, ...fields } = context
+      logger[lineLevel ?? (line.startsWith('Warning: ') ? 'warn' : 'info')](fields, line)
+    }
     const registry = new JobRegistry()
     rest = await startEmbeddedRestServer(new Configuration(config), registry, log)
     execution = await JobExecution.start({
@@ -87,17 +98,18 @@ export async function runCommand(jobPath: string, jobArgs: string[], options: Ru
       restoreFrom: options.fromSavepoint ?? options.fromCheckpoint,
       allowNonRestoredState: options.allowNonRestoredState,
       onLog: log,
+      logTaskLifecycle: logger.isLevelEnabled('debug'),
       onStdout: interactive && process.stdout.isTTY ? (text) => status!.print(text) : undefined,
       onMetrics: (m) => status?.update(m),
     })
     registry.register(execution)
-    if (interactive) status = new StatusLine(execution.job.name)
-    log(`Job '${execution.job.name}' (${execution.jobId}) running on ${execution.slots} slot(s)${execution.checkpointOptions.intervalMs !== null ? `, checkpoints every ${execution.checkpointOptions.intervalMs} ms to ${execution.checkpointOptions.dir ?? 'the JobManager'}` : ''}`)
-    log(rest.banner)
+    if (interactive) status = new StatusLine(execution.job.name, process.stderr, execution)
+    log(`Job '${execution.job.name}' (${execution.jobId}) running on ${execution.slots} slot(s)${execution.checkpointOptions.intervalMs !== null ? `, checkpoints every ${execution.checkpointOptions.intervalMs} ms to ${execution.checkpointOptions.dir ?? 'the JobManager'}` : ''}`, { jobId: execution.jobId })
+    log(rest.banner, { jobId: execution.jobId })
     if (signalExit !== null) void execution.cancel()
     const result = await execution.result
     status?.stop()
-    return report(result, signalExit, execution)
+    return report(result, signalExit, execution, format === 'json' ? logger : null)
   } finally {
     status?.stop()
     process.off('SIGINT', onInt)
@@ -108,21 +120,27 @@ export async function runCommand(jobPath: string, jobArgs: string[], options: Ru
   }
 }
 
-function report(result: JobResult, signalExit: number | null, execution: JobExecution): number {
+/** The job's outcome on stderr: plain lines, or (with JSON logs) log records with the same messages. */
+function report(result: JobResult, signalExit: number | null, execution: JobExecution, json: Logger | null): number {
   const seconds = (result.durationMs / 1000).toFixed(2)
+  const fields = { jobId: result.jobId, status: result.status, durationMs: Math.round(result.durationMs), restarts: result.restarts, checkpoints: result.checkpoints.completed }
+  const say = (level: 'info' | 'error', text: string, extra: Record<string, unknown> = {}) => {
+    if (json) json[level]({ ...fields, ...extra }, text.replace(/\n$/, ''))
+    else process.stderr.write(text)
+  }
   if (result.status === 'FINISHED') {
-    process.stderr.write(`Job '${result.jobName}' finished in ${seconds}s: ${result.recordsIn} record(s) in, ${result.recordsOut} out.\n`)
+    say('info', `Job '${result.jobName}' finished in ${seconds}s: ${result.recordsIn} record(s) in, ${result.recordsOut} out.\n`, { recordsIn: result.recordsIn, recordsOut: result.recordsOut })
     return 0
   }
   if (result.status === 'CANCELED') {
-    process.stderr.write(`Job '${result.jobName}' canceled after ${seconds}s.\n`)
+    say('info', `Job '${result.jobName}' canceled after ${seconds}s.\n`)
     return signalExit ?? EXIT_FAILED
   }
-  process.stderr.write(describeFailure(result.jobName, result.error!))
+  say('error', describeFailure(result.jobName, result.error!), { code: result.error!.code })
   const latest = execution.coordinator?.latest
   // Only a checkpoint that is still there (its directory may have vanished with the disk).
   if (latest?.dir && execution.checkpointOptions.retention !== 'NO_EXTERNALIZED_CHECKPOINTS' && existsSync(metadataPath(latest.dir))) {
-    process.stderr.write(`The latest checkpoint is retained; resume with: weir run --from-checkpoint ${latest.dir} <job>\n`)
+    say('info', `The latest checkpoint is retained; resume with: weir run --from-checkpoint ${latest.dir} <job>\n`, { checkpoint: latest.dir })
   }
   return EXIT_FAILED
 }

@@ -19,6 +19,7 @@ import { RestServer } from '../rest/server.ts'
 import { RpcConnection } from './rpc-connection.ts'
 import { validateTaskManagerMessage, type JobManagerMessage, type TaskManagerMessage } from './rpc-messages.ts'
 import { RemoteTaskManager } from './remote-task-manager.ts'
+import { WEIR_VERSION } from '../version.ts'
 import { clusterRoutes } from './rest-routes.ts'
 import type { JobMaster } from '../runtime/jobmanager/job-master.ts'
 import type { JobRunOptions } from '../runtime/jobmanager/job-types.ts'
@@ -67,6 +68,18 @@ export class JobManagerProcess {
         port: config.get(REST_PORT), address: config.get(REST_BIND_ADDRESS) ?? '127.0.0.1',
         onError: (e) => log(`REST API: internal error: ${e.stack ?? e.message}`),
         routes: clusterRoutes(jm),
+        cluster: {
+          version: WEIR_VERSION,
+          taskManagers: () => [...jm.taskManagers.values()].map((tm) => {
+            const freeSlots = jm.dispatcher.slotPool.registered.find((r) => r.gateway.id === tm.id)?.freeSlots ?? 0
+            return {
+              id: tm.id, path: tm.host, dataPort: tm.dataPort, slotsNumber: tm.numSlots, freeSlots, timeSinceLastHeartbeat: Math.max(0, Date.now() - tm.lastHeartbeat),
+              // The TaskManager's own hardware is not reported over RPC yet.
+              hardware: { cpuCores: -1, physicalMemory: -1, freeMemory: -1, managedMemory: 0 },
+              metrics: () => ({}),
+            }
+          }),
+        },
       })
     } catch (e) {
       await jm.close()

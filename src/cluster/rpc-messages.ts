@@ -24,7 +24,7 @@ export type JobManagerMessage =
   | { readonly type: 'to-slot'; readonly attemptId: string; readonly slot: number; readonly message: ToWorker }
   | { readonly type: 'release'; readonly attemptId: string }
 
-const FROM_WORKER = new Set(['split-request', 'task-ended', 'slot-running', 'task-finished', 'ack', 'decline', 'failed', 'metrics', 'stdout', 'canceled', 'data-address'])
+const FROM_WORKER = new Set(['split-request', 'task-ended', 'slot-running', 'task-finished', 'ack', 'decline', 'failed', 'metrics', 'stdout', 'log', 'canceled', 'data-address'])
 const TO_WORKER = new Set(['assign-splits', 'no-more-splits', 'cancel', 'trigger-checkpoint', 'checkpoint-complete', 'checkpoint-aborted', 'finish', 'stop-tasks', 'drain-sources', 'connect-peers'])
 
 type Check = (m: Record<string, unknown>) => string | null

@@ -151,6 +151,9 @@ export const EXP_RESET_THRESHOLD = durationOption('restart-strategy.exponential-
 export const EXP_JITTER = doubleOption('restart-strategy.exponential-delay.jitter-factor', 0.1, 'Random spread applied to each wait, as a fraction of it.', 0, 1)
 export const EXP_ATTEMPTS = intOption('restart-strategy.exponential-delay.attempts-before-reset-backoff', Number.MAX_SAFE_INTEGER, 'Restarts allowed before the wait resets; more fail the job.', 0, Number.MAX_SAFE_INTEGER)
 
+// Observability.
+export const WEB_CHECKPOINTS_HISTORY = intOption('web.checkpoints.history', 10, 'Checkpoints whose statistics (with per-subtask details) the REST API and web UI keep; counts and the summary cover every checkpoint.', 1, 100_000)
+
 /** All known options by key, for validation of -D and config files. */
 export const ALL_OPTIONS: ReadonlyMap<string, ConfigOption<unknown>> = new Map(
   [
@@ -162,6 +165,7 @@ export const ALL_OPTIONS: ReadonlyMap<string, ConfigOption<unknown>> = new Map(
     STATE_BACKEND, STATE_BACKEND_INCREMENTAL, LMDB_LOCAL_DIR, LMDB_CACHE_SIZE,
     RESTART_STRATEGY, FIXED_DELAY_ATTEMPTS, FIXED_DELAY_DELAY, FAILURE_RATE_MAX_FAILURES, FAILURE_RATE_INTERVAL, FAILURE_RATE_DELAY,
     EXP_INITIAL_BACKOFF, EXP_MAX_BACKOFF, EXP_MULTIPLIER, EXP_RESET_THRESHOLD, EXP_JITTER, EXP_ATTEMPTS,
+    WEB_CHECKPOINTS_HISTORY,
   ].map((o) => [o.key, o as ConfigOption<unknown>]),
 )
 

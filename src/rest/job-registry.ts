@@ -6,28 +6,13 @@
 
 import { randomBytes } from 'node:crypto'
 import type { CheckpointOptions } from '../checkpoint/checkpoint-options.ts'
-import type { CheckpointStats } from '../checkpoint/coordinator.ts'
+import type { CheckpointStatsTracker } from '../checkpoint/checkpoint-stats.ts'
+import type { JobMetricStore } from '../metrics/job-metric-store.ts'
 import type { CompletedCheckpointRef } from '../checkpoint/storage/checkpoint-storage.ts'
 import type { Configuration } from '../config/configuration.ts'
 import type { JobMetrics, JobResult } from '../runtime/jobmanager/job-types.ts'
 
 export type ManagedJobStatus = 'RUNNING' | 'RESTARTING' | 'FINISHED' | 'FAILED' | 'CANCELED'
-
-/** Per-vertex acknowledgements of one checkpoint (when the coordinator records them). */
-export interface VertexAckStats {
-  readonly acknowledged: number
-  readonly total: number
-  readonly stateSize: number
-  readonly latestAckAt: number | null
-}
-
-/** A checkpoint's statistics, with the fields the coordinator may add later. */
-export type CheckpointStatsView = CheckpointStats & {
-  /** When the last task acknowledged. */
-  readonly latestAckAt?: number | null
-  /** Acknowledgements per vertex id. */
-  readonly tasks?: ReadonlyMap<number, VertexAckStats> | Readonly<Record<number, VertexAckStats>>
-}
 
 /** Where the job restored from most recently (initial -s / --from-checkpoint, or a restart). */
 export interface RestoreInfo {
@@ -37,32 +22,57 @@ export interface RestoreInfo {
   readonly restoredAt: number
 }
 
+/** A vertex of the job graph as the API shows it. */
+export interface ManagedVertex {
+  readonly id: number
+  readonly name: string
+  readonly parallelism: number
+  readonly maxParallelism: number
+  readonly operators: ReadonlyArray<{ readonly name: string }>
+  readonly uids: readonly string[]
+  readonly inputs: ReadonlyArray<{ readonly source: number; readonly partitioner: { readonly type: string } }>
+}
+
+/** A failure of an attempt (the exception history). */
+export interface ManagedFailure {
+  readonly error: { readonly name: string; readonly message: string; readonly stack?: string; readonly location?: { readonly operatorName: string; readonly subtaskIndex: number; readonly parallelism: number; readonly attempt: number } }
+  readonly timestamp: number
+  readonly attempt: number
+}
+
 /**
- * What the REST API needs of a job: the public face of a JobExecution. The optional members are
- * not on JobExecution yet; the API reports them once they are.
+ * What the REST API needs of a job: the job master's state, whoever runs the job (the embedded
+ * mini cluster's JobExecution today, a JobManager process in cluster mode). The API only reads
+ * it, apart from the operations at the end.
  */
 export interface ManagedJob {
   readonly jobId: string
   readonly job: {
     readonly name: string
     readonly config: Configuration
-    readonly graph: { readonly vertices: ReadonlyArray<{ readonly id: number; readonly name: string; readonly parallelism: number; readonly maxParallelism: number }> }
+    readonly graph: { readonly vertices: readonly ManagedVertex[] }
   }
   readonly status: ManagedJobStatus
   readonly startTime: number
   readonly endTime: number | null
   readonly metrics: JobMetrics
+  /** Slots the job runs in (its TaskManager's, in the embedded cluster). */
+  readonly slots: number
   /** Attempts after the first one: the number of restarts. */
   readonly attemptCount: number
   readonly checkpointOptions: CheckpointOptions
   readonly coordinator: {
-    readonly history: readonly CheckpointStatsView[]
+    readonly stats: CheckpointStatsTracker
     readonly counts: { readonly triggered: number; readonly completed: number; readonly failed: number }
     readonly latest: CompletedCheckpointRef | null
     readonly completed: readonly CompletedCheckpointRef[]
   }
-  readonly restored?: RestoreInfo | null
-  readonly restoreCount?: number
+  readonly taskMetrics: JobMetricStore
+  readonly failures: readonly ManagedFailure[]
+  /** When the job first entered each status. */
+  readonly statusTimestamps: Readonly<Record<string, number>>
+  readonly restored: RestoreInfo | null
+  readonly restoreCount: number
   /** The current input watermark of each subtask of a vertex. */
   watermarks?(vertex: number): number[]
   readonly result: Promise<JobResult>

@@ -8,6 +8,7 @@ import type { TaskAck } from '../checkpoint/state-handle.ts'
 import type { RestoreSource } from '../checkpoint/restore-plan.ts'
 import type { OperatorStateSnapshot } from '../state/operator-state-store.ts'
 import type { GraphShape } from '../graph/graph-fingerprint.ts'
+import type { TaskMetricsSample } from '../metrics/task-metrics-sample.ts'
 
 /** How a slot takes part in checkpoints; null when checkpointing is off. */
 export interface CheckpointingSetup {
@@ -39,6 +40,8 @@ export interface WorkerSetup {
   readonly routeStdout: boolean
   /** The graph the JobManager built; the slot's own must be the same (graph-fingerprint.ts). */
   readonly graph: GraphShape
+  /** Send task lifecycle lines (debug level) to the JobManager's log. */
+  readonly logTaskLifecycle?: boolean
 }
 
 export type ToWorker =
@@ -67,9 +70,11 @@ export type FromWorker =
   | { readonly type: 'ack'; readonly checkpointId: number; readonly ack: TaskAck }
   | { readonly type: 'decline'; readonly checkpointId: number; readonly vertex: number; readonly subtask: number; readonly reason: string; readonly code?: ErrorCode }
   | { readonly type: 'failed'; readonly error: SerializedError }
-  /** `watermarks`: flat [vertex, subtask, watermark, ...] of this slot's tasks (their current input watermark). */
-  | { readonly type: 'metrics'; readonly recordsIn: number; readonly recordsOut: number; readonly watermarks?: number[] }
+  /** `watermarks`: flat [vertex, subtask, watermark, ...] of this slot's tasks (their current input watermark); `tasks`: every task's metrics. */
+  | { readonly type: 'metrics'; readonly recordsIn: number; readonly recordsOut: number; readonly watermarks?: number[]; readonly tasks?: readonly TaskMetricsSample[] }
   | { readonly type: 'stdout'; readonly text: string }
+  /** A log line about a task (its lifecycle, its failure), for the JobManager's log with the task's fields. */
+  | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly msg: string; readonly vertex: number; readonly subtask: number }
   | { readonly type: 'canceled' }
   /** Cluster mode: the slot listens for its peers on other TaskManagers here. */
   | { readonly type: 'data-address'; readonly host: string; readonly port: number }

@@ -6,6 +6,7 @@
 
 import type { KeySelector } from '../api/functions.ts'
 import type { RuntimeContext } from '../api/runtime-context.ts'
+import { OperatorMetricGroup } from '../metrics/metric-group.ts'
 import type { StreamOperator, Output, RecordTime, OperatorContext } from '../operators/operator.ts'
 import type { KeyedStateBackend, KeyedStateSnapshot } from '../state/keyed-state-backend.ts'
 import { HeapKeyedStateBackend } from '../state/heap/keyed-state-backend.ts'
@@ -158,13 +159,18 @@ export class KeyedOperatorHarness<IN, OUT = unknown> {
 
   private runtimeContext(): RuntimeContext {
     const b = this.backend
+    const metrics = this.metricGroup
     return {
+      getMetricGroup: () => metrics,
       jobName: 'harness', operatorName: 'harness',
       subtaskIndex: this.options.subtaskIndex ?? 0, parallelism: this.options.parallelism ?? 1, maxParallelism: this.maxParallelism, attemptNumber: 0,
       getState: (d) => b.getState(d), getListState: (d) => b.getState(d), getMapState: (d) => b.getState(d),
       getReducingState: (d) => b.getState(d), getAggregatingState: (d) => b.getState(d),
     }
   }
+
+  /** The user metrics the operator's function registered (tests read them). */
+  readonly metricGroup = new OperatorMetricGroup('harness')
 
   /** @internal for tests that need the key selector */
   get selector(): KeySelector<IN, unknown> {

@@ -53,7 +53,7 @@ interface RunningJob {
 /** Starts `weir run` on the endless job and waits until it prints where its REST API is. */
 async function startRun(): Promise<RunningJob> {
   const port = await freePort()
-  const child = spawn(process.execPath, [WEIR, 'run', '-D', `rest.port=${port}`, '-D', 'rest.savepoints.allow-any-target-directory=true', '-p', '2', '--no-status', JOB], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [WEIR, 'run', '-D', `rest.port=${port}`, '-D', 'rest.savepoints.allow-any-target-directory=true', '-p', '2', '--no-status', '--log-format', 'human', JOB], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
   children.add(child)
   let stderr = ''
   child.stdout!.resume() // the job's ticks
@@ -113,9 +113,12 @@ test('weir list, savepoint and stop --savepoint-path against a running job', asy
     const list = await weir('list', '--jobmanager', m)
     assert.equal(list.code, 0, list.stderr)
     const lines = list.stdout.trimEnd().split('\n')
-    assert.match(lines[0]!, /^JOB ID\s+STATUS\s+STARTED\s+NAME$/)
+    assert.match(lines[0]!, /^JOB ID\s+STATUS\s+STARTED\s+DURATION\s+RESTARTS\s+CHECKPOINTS\s+LAST CHECKPOINT\s+NAME$/)
     assert.equal(lines.length, 2)
-    assert.match(lines[1]!, new RegExp(`^${job.jobId}\\s+RUNNING\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+Endless$`))
+    assert.match(lines[1]!, new RegExp(`^${job.jobId}\\s+RUNNING\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+[\\d.]+s\\s+0\\s+0/0\\s+-\\s+Endless$`))
+    const jobs = await weir('jobs', '--jobmanager', m)
+    assert.equal(jobs.stdout.split('\n')[0], lines[0], 'weir jobs is weir list')
+    assert.ok(jobs.stdout.split('\n')[1]!.startsWith(job.jobId))
 
     // A relative directory is the caller's, not the JobManager's.
     const sp = await weir('savepoint', job.jobId, 'savepoints', '-m', m)

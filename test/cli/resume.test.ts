@@ -245,16 +245,17 @@ test('weir checkpoints lists the retained checkpoints with their ids and COMPLET
   const exit = await listed.exit
   assert.equal(exit.code, 0, exit.stderr)
   const rows = exit.stdout.split('\n').filter((l) => l.trim() && !l.startsWith(' ')).map((l) => l.split(/\s{2,}/))
-  assert.deepEqual(rows[0], ['JOB', 'ID', 'COMPLETED', 'SIZE', 'STATUS', 'PATH'])
+  assert.deepEqual(rows[0], ['JOB', 'ID', 'COMPLETED', 'SIZE', 'DURATION', 'STATUS', 'PATH'])
   const expected = completedCheckpoints(r.checkpoints)
   assert.ok(expected.length >= 1)
   for (const c of expected) {
     const row = rows.find((cells) => cells[0] === c.jobId && cells[1] === String(c.id))
     assert.ok(row, `checkpoint ${c.id} of job ${c.jobId} is not listed:\n${exit.stdout}`)
-    assert.equal(row[4], 'COMPLETED')
-    assert.equal(row[5], c.dir)
+    assert.match(row[4]!, /^\d+ ms$/)
+    assert.equal(row[5], 'COMPLETED')
+    assert.equal(row[6], c.dir)
   }
-  const completedRows = rows.slice(1).filter((cells) => cells[4] === 'COMPLETED')
+  const completedRows = rows.slice(1).filter((cells) => cells[5] === 'COMPLETED')
   assert.equal(completedRows.length, expected.length, 'only checkpoints with a _metadata are COMPLETED')
 
   const base = join(root, 'listing-damaged')

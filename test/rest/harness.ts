@@ -25,8 +25,8 @@ export class Harness {
   }
 
   /** Starts a job, registers it, and waits until it printed `lines` lines (it is running). */
-  async run(config: RawConfig = {}, jobFile = ENDLESS, lines = 2): Promise<LiveJob> {
-    const job = await startJob(jobFile, { config: { 'parallelism.default': 2, ...config } })
+  async run(config: RawConfig = {}, jobFile = ENDLESS, lines = 2, args: string[] = []): Promise<LiveJob> {
+    const job = await startJob(jobFile, { args, config: { 'parallelism.default': 2, ...config } })
     this.jobs.push(job)
     this.registry.register(job.execution)
     if (lines > 0) {

@@ -1,63 +1,93 @@
 // Checkpoint statistics and configuration, and triggering a checkpoint (Flink's
 // /jobs/:jobid/checkpoints routes, with its field names; durations in ms, sizes in bytes).
 
-import { STATE_BACKEND, SAVEPOINTS_DIR } from '../../config/options.ts'
-import type { CompletedCheckpointRef } from '../../checkpoint/storage/checkpoint-storage.ts'
-import type { CheckpointStatsView, ManagedJob, VertexAckStats } from '../job-registry.ts'
-import { accepted, jobEntry, ok, type Handler, type RequestContext } from './context.ts'
+import { STATE_BACKEND, STATE_BACKEND_INCREMENTAL, SAVEPOINTS_DIR } from '../../config/options.ts'
+import type { CheckpointStats } from '../../checkpoint/checkpoint-stats.ts'
+import type { ManagedJob } from '../job-registry.ts'
+import { accepted, jobEntry, ok, vertexOf, type Handler, type RequestContext } from './context.ts'
+import { checkpointJson, refJson, subtasksJson } from '../checkpoint-json.ts'
+import { breakdown, type BreakdownContext } from '../checkpoint-breakdown.ts'
 import { BodyFields, readJsonBody } from '../http-util.ts'
 import { badRequest, conflict, notFound } from '../rest-error.ts'
 import { jobState } from './jobs.ts'
 import { operationReply, reuseOperation } from './operations.ts'
 
-type Json = Record<string, unknown>
-
-/** GET /jobs/:jobid/checkpoints */
+/** GET /jobs/:jobid/checkpoints: counts and summary over every checkpoint, the latest ones, the bounded history. */
 export const checkpointStatistics: Handler = (ctx) => {
   const job = jobEntry(ctx).job
   const now = Date.now()
-  const { history, counts } = job.coordinator
+  const { stats, counts } = job.coordinator
+  const vertices = job.job.graph.vertices
   const retained = new Set(job.coordinator.completed.map((c) => c.id))
-  const view = (s: CheckpointStatsView) => checkpointJson(job, s, now, retained)
-  const newestFirst = [...history].reverse()
-  const completed = newestFirst.filter((s) => s.status === 'COMPLETED')
-  const latestCheckpoint = completed.find((s) => !s.isSavepoint)
-  const latestSavepoint = completed.find((s) => s.isSavepoint)
-  const latestFailed = newestFirst.find((s) => s.status === 'FAILED')
-  const restored = job.restored ?? null
+  const view = (s: CheckpointStats) => checkpointJson(s, vertices, now, retained)
+  const restored = job.restored
+  const sm = stats.summary
+  const latestCompleted = stats.latestCompleted
   return ok({
     counts: {
-      restored: job.restoreCount ?? (restored ? 1 : 0),
+      restored: job.restoreCount,
       total: counts.triggered,
       in_progress: Math.max(0, counts.triggered - counts.completed - counts.failed),
       completed: counts.completed,
       failed: counts.failed,
     },
     summary: {
-      state_size: summarize(completed.map((s) => s.stateSize)),
-      end_to_end_duration: summarize(completed.map((s) => Math.round(s.durationMs ?? 0))),
+      checkpointed_size: sm.checkpointedSize.toJson(),
+      state_size: sm.stateSize.toJson(),
+      end_to_end_duration: sm.endToEndDuration.toJson(),
+      alignment_buffered: EMPTY_SUMMARY,
+      processed_data: EMPTY_SUMMARY,
+      persisted_data: sm.persistedData.toJson(),
     },
     latest: {
-      completed: latestCheckpoint ? view(latestCheckpoint) : job.coordinator.latest ? refJson(job.coordinator.latest) : null,
-      savepoint: latestSavepoint ? view(latestSavepoint) : null,
-      failed: latestFailed ? view(latestFailed) : null,
+      completed: latestCompleted ? view(latestCompleted) : job.coordinator.latest ? refJson(job.coordinator.latest) : null,
+      savepoint: stats.latestSavepoint ? view(stats.latestSavepoint) : null,
+      failed: stats.latestFailed ? view(stats.latestFailed) : null,
       restored: restored
         ? { id: restored.id, restore_timestamp: restored.restoredAt, is_savepoint: restored.isSavepoint, external_path: restored.path }
         : null,
     },
-    history: newestFirst.map(view),
+    history: [...stats.history].reverse().map(view),
   })
 }
 
-/** GET /jobs/:jobid/checkpoints/details/:checkpointid */
-export const checkpointDetails: Handler = (ctx) => {
+const EMPTY_SUMMARY = { min: 0, max: 0, avg: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0 }
+
+function checkpointOf(ctx: RequestContext): { job: ManagedJob; stats: CheckpointStats } {
   const job = jobEntry(ctx).job
   const raw = ctx.params['checkpointid']!
   const id = /^\d+$/.test(raw) ? Number(raw) : NaN
   if (!Number.isSafeInteger(id)) throw badRequest(`'${raw}' is not a checkpoint id (a positive integer)`)
-  const stats = job.coordinator.history.find((s) => s.id === id)
-  if (!stats) throw notFound(`no statistics for checkpoint ${id} of job ${job.jobId}: the last ${job.coordinator.history.length} checkpoint(s) are kept`)
-  return ok(checkpointJson(job, stats, Date.now(), new Set(job.coordinator.completed.map((c) => c.id))))
+  const stats = job.coordinator.stats.find(id)
+  if (!stats) throw notFound(`no statistics for checkpoint ${id} of job ${job.jobId}: the last ${job.coordinator.stats.historySize} checkpoint(s) are kept (web.checkpoints.history)`)
+  return { job, stats }
+}
+
+/** GET /jobs/:jobid/checkpoints/details/:checkpointid (with Weir's breakdown of where the time went). */
+export const checkpointDetails: Handler = (ctx) => {
+  const { job, stats } = checkpointOf(ctx)
+  const now = Date.now()
+  const vertices = job.job.graph.vertices
+  const json = checkpointJson(stats, vertices, now, new Set(job.coordinator.completed.map((c) => c.id)))
+  json['breakdown'] = breakdown(stats, vertices, breakdownContext(job), now)
+  return ok(json)
+}
+
+/** GET /jobs/:jobid/checkpoints/details/:checkpointid/subtasks/:vertexid */
+export const checkpointSubtaskDetails: Handler = (ctx) => {
+  const { job, stats } = checkpointOf(ctx)
+  const vertex = vertexOf(job, ctx.params['vertexid']!)
+  const t = stats.tasks.get(vertex.id)
+  if (!t) throw notFound(`checkpoint ${stats.id} has no statistics for vertex ${vertex.id}`)
+  return ok(subtasksJson(stats, t, Date.now()))
+}
+
+export function breakdownContext(job: ManagedJob): BreakdownContext {
+  return {
+    unaligned: job.checkpointOptions.unaligned,
+    incremental: job.job.config.get(STATE_BACKEND_INCREMENTAL),
+    backend: job.job.config.get(STATE_BACKEND) ?? 'hashmap',
+  }
 }
 
 /** GET /jobs/:jobid/checkpoints/config */
@@ -116,7 +146,7 @@ export const checkpointStatus: Handler = (ctx: RequestContext) => {
 function waitForCheckpoint(job: ManagedJob, id: number): Promise<{ checkpointId: number }> {
   return new Promise((resolve, reject) => {
     const check = () => {
-      const stats = job.coordinator.history.find((s) => s.id === id)
+      const stats = job.coordinator.stats.find(id)
       if (stats?.status === 'COMPLETED') return resolve({ checkpointId: id })
       if (stats?.status === 'FAILED') return reject(new Error(`checkpoint ${id} failed: ${stats.failureReason ?? 'unknown reason'}`))
       if (!stats) {
@@ -130,87 +160,4 @@ function waitForCheckpoint(job: ManagedJob, id: number): Promise<{ checkpointId:
     }
     check()
   })
-}
-
-function checkpointJson(job: ManagedJob, s: CheckpointStatsView, now: number, retained: ReadonlySet<number>): Json {
-  const ended = s.status !== 'IN_PROGRESS' && s.durationMs !== null
-  const endedAt = ended ? s.triggeredAt + Math.round(s.durationMs!) : null
-  const latestAck = s.latestAckAt !== undefined ? (s.latestAckAt ?? -1) : s.status === 'COMPLETED' ? endedAt! : -1
-  const json: Json = {
-    id: s.id,
-    status: s.status,
-    is_savepoint: s.isSavepoint,
-    checkpoint_type: s.isSavepoint ? 'SAVEPOINT' : 'CHECKPOINT',
-    trigger_timestamp: s.triggeredAt,
-    latest_ack_timestamp: latestAck,
-    state_size: s.stateSize,
-    end_to_end_duration: ended ? Math.round(s.durationMs!) : now - s.triggeredAt,
-    num_subtasks: s.total,
-    num_acknowledged_subtasks: s.acknowledged,
-    max_sync_duration: Math.round(s.maxSyncMs),
-    max_async_duration: Math.round(s.maxAsyncMs),
-    max_alignment_duration: Math.round(s.maxAlignmentMs),
-    external_path: s.status === 'COMPLETED' ? s.path : null,
-    discarded: s.status === 'COMPLETED' && !s.isSavepoint && !retained.has(s.id),
-    failure_timestamp: s.status === 'FAILED' ? endedAt : null,
-    failure_message: s.failureReason,
-  }
-  if (s.tasks !== undefined) json['tasks'] = tasksJson(job, s, now)
-  return json
-}
-
-function tasksJson(job: ManagedJob, s: CheckpointStatsView, now: number): Json {
-  const tasks = s.tasks!
-  const get = (id: number): VertexAckStats | undefined => (tasks instanceof Map ? tasks.get(id) : (tasks as Record<number, VertexAckStats>)[id])
-  const out: Json = {}
-  for (const v of job.job.graph.vertices) {
-    const t = get(v.id)
-    const acked = t?.acknowledged ?? 0
-    const total = t?.total ?? v.parallelism
-    out[v.id] = {
-      id: s.id,
-      name: v.name,
-      status: acked === total ? 'COMPLETED' : s.status,
-      latest_ack_timestamp: t?.latestAckAt ?? -1,
-      state_size: t?.stateSize ?? 0,
-      end_to_end_duration: t?.latestAckAt != null ? t.latestAckAt - s.triggeredAt : s.status === 'IN_PROGRESS' ? now - s.triggeredAt : -1,
-      num_subtasks: total,
-      num_acknowledged_subtasks: acked,
-    }
-  }
-  return out
-}
-
-/** The latest retained checkpoint when its statistics dropped out of the history. */
-function refJson(ref: CompletedCheckpointRef): Json {
-  const m = ref.metadata
-  const subtasks = m.vertices.flatMap((v) => v.subtasks)
-  return {
-    id: ref.id,
-    status: 'COMPLETED',
-    is_savepoint: false,
-    checkpoint_type: 'CHECKPOINT',
-    trigger_timestamp: m.triggeredAt,
-    latest_ack_timestamp: m.completedAt,
-    state_size: subtasks.reduce((n, s) => n + s.stateSize, 0),
-    end_to_end_duration: m.completedAt - m.triggeredAt,
-    num_subtasks: subtasks.length,
-    num_acknowledged_subtasks: subtasks.length,
-    external_path: ref.dir,
-    discarded: false,
-    failure_timestamp: null,
-    failure_message: null,
-  }
-}
-
-function summarize(values: number[]): Json {
-  if (values.length === 0) return { min: 0, max: 0, avg: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0 }
-  const sorted = [...values].sort((a, b) => a - b)
-  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!
-  return {
-    min: sorted[0],
-    max: sorted.at(-1),
-    avg: Math.round(sorted.reduce((a, b) => a + b, 0) / sorted.length),
-    p50: q(0.5), p90: q(0.9), p95: q(0.95), p99: q(0.99), p999: q(0.999),
-  }
 }

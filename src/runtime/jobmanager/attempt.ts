@@ -11,6 +11,7 @@ import { deserializeError, WeirError } from '../../errors.ts'
 import type { CheckpointCoordinator } from '../../checkpoint/coordinator.ts'
 import type { RestorePlan } from '../../checkpoint/restore-plan.ts'
 import type { JobMetrics } from './job-types.ts'
+import type { TaskMetricsSample } from '../../metrics/task-metrics-sample.ts'
 import type { AllocatedSlot } from './scheduler.ts'
 import type { SlotDeployment, SlotListener, SlotLocation, TaskManagerGateway } from '../taskmanager/task-manager.ts'
 
@@ -34,6 +35,11 @@ export interface AttemptSetup {
   readonly onMetrics?: (metrics: JobMetrics) => void
   /** A checkpoint completed (its metadata is written), before tasks hear of it. */
   readonly onCheckpointComplete?: (checkpointId: number) => void
+  /** Every subtask's metrics, as the slots report them a few times a second. */
+  readonly onTaskMetrics?: (samples: readonly TaskMetricsSample[]) => void
+  /** Task log lines from the slots (lifecycle at debug level). */
+  readonly onTaskLog?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, vertex: number, subtask: number) => void
+  readonly logTaskLifecycle?: boolean
 }
 
 export class Attempt {
@@ -130,6 +136,7 @@ export class Attempt {
         restoreOperatorState: restore ? restore.operatorState : null,
         routeStdout: this.setup.onStdout !== undefined,
         graph,
+        logTaskLifecycle: this.setup.logTaskLifecycle ?? false,
       }
       const list = byTaskManager.get(allocated.taskManager) ?? []
       list.push({ slot, setup: workerSetup })
@@ -221,9 +228,13 @@ export class Attempt {
         this.workerMetrics[slot] = { recordsIn: m.recordsIn, recordsOut: m.recordsOut }
         if (m.watermarks) for (let i = 0; i < m.watermarks.length; i += 3) this.watermarks.set(`${m.watermarks[i]}/${m.watermarks[i + 1]}`, m.watermarks[i + 2]!)
         this.setup.onMetrics?.(this.metrics)
+        if (m.tasks) this.setup.onTaskMetrics?.(m.tasks)
         return
       case 'stdout':
         this.setup.onStdout?.(m.text)
+        return
+      case 'log':
+        this.setup.onTaskLog?.(m.level, m.msg, m.vertex, m.subtask)
         return
       case 'failed':
         void this.fail(deserializeError(m.error))

@@ -17,6 +17,9 @@ import type { JobMasterContext, JobMasterServices, Transition } from './states/j
 import { running } from './states/running.ts'
 import { restarting } from './states/restarting.ts'
 import { ended } from './states/ended.ts'
+import type { FailureRecord } from './states/job-state.ts'
+import { JobMetricStore } from '../../metrics/job-metric-store.ts'
+import type { LogContext } from './job-types.ts'
 
 export class JobMaster implements JobMasterContext {
   readonly job: CompiledJob
@@ -47,6 +50,12 @@ export class JobMaster implements JobMasterContext {
   endTime: number | null = null
   settle!: (result: JobResult) => void
   private done = false
+  /** Every subtask's metrics in the current attempt. */
+  readonly taskMetrics = new JobMetricStore()
+  /** The newest failures of attempts, oldest first (the exception history). */
+  readonly failures: FailureRecord[] = []
+  /** When the job last entered each status (Flink's timestamps of /jobs/:id). */
+  readonly statusTimestamps: Record<string, number> = {}
 
   constructor(prepared: PreparedJob, readonly options: JobRunOptions, readonly services: JobMasterServices, slots: number) {
     this.job = prepared.job
@@ -102,8 +111,8 @@ export class JobMaster implements JobMasterContext {
     return this.status === 'FINISHED' || this.status === 'FAILED' || this.status === 'CANCELED' || this.done
   }
 
-  log(line: string): void {
-    this.options.onLog?.(line)
+  log(line: string, context?: LogContext): void {
+    this.options.onLog?.(line, { jobId: this.jobId, ...context })
   }
 
   /** Cancels the job: stops every slot; the result settles as CANCELED. */

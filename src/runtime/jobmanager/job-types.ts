@@ -19,8 +19,16 @@ export interface JobRunOptions {
   /** Route print() output through onStdout instead of writing fd 1 from the workers. */
   readonly onStdout?: (text: string) => void
   readonly onMetrics?: (metrics: JobMetrics) => void
-  /** Log lines about attempts, restarts and checkpoints. */
-  readonly onLog?: (line: string) => void
+  /** Log lines about attempts, restarts and checkpoints, with their level and fields (jobId, attempt, subtask, ...). */
+  readonly onLog?: (line: string, context?: LogContext) => void
+  /** Report each task's lifecycle (INITIALIZING -> RUNNING -> FINISHED) to onLog at debug level. */
+  readonly logTaskLifecycle?: boolean
+}
+
+/** The level and structured fields of a log line (the line's wording is the message). */
+export interface LogContext {
+  readonly level?: 'debug' | 'info' | 'warn' | 'error'
+  readonly [field: string]: unknown
 }
 
 export interface JobMetrics {

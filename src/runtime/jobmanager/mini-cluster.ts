@@ -14,7 +14,7 @@ import type { JobMaster } from './job-master.ts'
 import type { JobRunOptions } from './job-types.ts'
 import { prepareJob } from './states/created.ts'
 
-export type { JobRunOptions, JobMetrics, JobStatus, JobResult } from './job-types.ts'
+export type { JobRunOptions, JobMetrics, JobStatus, JobResult, LogContext } from './job-types.ts'
 
 /** A running job on the embedded mini cluster: its job master. */
 export type JobExecution = JobMaster

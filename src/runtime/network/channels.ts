@@ -29,6 +29,9 @@ export abstract class OutputChannel {
   private readonly batchSlots: number
   private readonly backlog: Array<unknown[] | ChannelEvent> = []
   protected credits: number
+  /** Records and serialized bytes sent so far, counted per batch (metrics). */
+  recordsSent = 0
+  bytesSent = 0
   /** Called when a blocked channel becomes writable again. */
   onUnblocked: () => void = () => {}
 
@@ -56,6 +59,7 @@ export abstract class OutputChannel {
   flush(): void {
     if (this.pending.length === 0) return
     const batch = this.pending
+    this.recordsSent += batch.length
     if (this.backlog.length === 0 && this.credits > 0) {
       this.credits--
       this.sendBatch(batch)
@@ -120,6 +124,8 @@ export abstract class InputChannel {
   private head = 0
   /** Set while the channel's barrier is aligned (exactly-once) or after its end of partition. */
   blocked = false
+  /** Serialized bytes that arrived on this channel (remote channels; metrics). */
+  bytesReceived = 0
   /** Set by the input gate: wakes the task when something arrives. */
   onData: () => void = () => {}
   /** Called when an unaligned barrier arrives, before anything queued ahead of it is processed. */
@@ -258,7 +264,9 @@ export class RemoteOutputChannel extends OutputChannel {
   }
   protected sendBatch(batch: unknown[]): void {
     // encodeBatch returns a view of a reused buffer; the link copies it out.
-    this.link.sendData(this.id, encodeBatch(batch))
+    const bytes = encodeBatch(batch)
+    this.bytesSent += bytes.length
+    this.link.sendData(this.id, bytes)
     batch.length = 0
     this.spareBatch = batch
   }

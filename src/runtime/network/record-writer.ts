@@ -13,6 +13,10 @@ import type { RecordTime } from '../../operators/operator.ts'
 export abstract class RecordWriter implements Collector<unknown> {
   /** The timestamp of the record being emitted; the task shares its cell with every writer. */
   time: RecordTime = { value: NO_TIMESTAMP }
+  /** How many channels each record goes to (broadcast: all), for counting records once. */
+  get fanOut(): number {
+    return 1
+  }
 
   constructor(readonly channels: readonly OutputChannel[]) {}
 
@@ -68,6 +72,9 @@ class RebalanceWriter extends RecordWriter {
 }
 
 class BroadcastWriter extends RecordWriter {
+  override get fanOut(): number {
+    return this.channels.length
+  }
   collect(record: unknown): void {
     const ts = this.time.value
     for (const c of this.channels) c.add(record, ts)

@@ -54,6 +54,7 @@ try {
     transport = new CombinedTransport([transport, tcp])
   }
   const executor = new TaskExecutor(job, setup.workerIndex, setup.numWorkers, transport, send, setup.attempt, setup.jobId, setup.checkpointing, setup.restore, setup.restoreOperatorState)
+  executor.logTaskLifecycle = setup.logTaskLifecycle ?? false
   port.on('message', (m: ToWorker) => {
     if (m.type === 'connect-peers') tcp?.connect(new Map(Object.entries(m.addresses).map(([k, a]) => [Number(k), a])))
     else executor.onControl(m)

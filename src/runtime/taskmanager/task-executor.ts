@@ -14,7 +14,7 @@ import { decodeBatch } from '../network/batch-codec.ts'
 import { isWeirError, WeirError } from '../../errors.ts'
 import { createRecordWriter } from '../network/record-writer.ts'
 import type { ChannelEvent } from '../network/events.ts'
-import { Task, type TaskHost } from './task.ts'
+import { Task, type SnapshotTiming, type TaskHost } from './task.ts'
 import { SinkOperator } from '../../operators/sink.ts'
 import type { CheckpointingSetup, FromWorker, ToWorker } from '../messages.ts'
 import { serializeError } from '../../errors.ts'
@@ -23,11 +23,13 @@ import type { TaskSnapshot } from './task-snapshot.ts'
 import type { RestoreSource } from '../../checkpoint/restore-plan.ts'
 import { readTaskRestore } from '../../checkpoint/read-task-state.ts'
 import type { OperatorStateSnapshot } from '../../state/operator-state-store.ts'
+import { encodeValue } from '../network/batch-codec.ts'
 import { writeTaskState } from '../../checkpoint/storage/task-state-writer.ts'
 import { chunksLength, encodeInSlices } from '../../checkpoint/sliced-encoding.ts'
 import type { CheckpointLocation } from '../../checkpoint/storage/checkpoint-storage.ts'
 import { checkpointDir, sharedDir } from '../../checkpoint/protocol/paths.ts'
-import { sharedFilesOf } from '../../state/lmdb/shared-file-registry.ts'
+import { sharedFilesOf, sharedBytesOf } from '../../state/lmdb/shared-file-registry.ts'
+import type { SubtaskState, TaskMetricsSample, UserMetricSample } from '../../metrics/task-metrics-sample.ts'
 
 /** Which slot runs subtask i of a vertex: slot sharing puts subtask i of every vertex in slot i mod slots. */
 export function slotOf(subtaskIndex: number, numSlots: number): number {
@@ -107,9 +109,19 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
     this.metricsTimer.unref()
   }
 
+  /** Whether to report task lifecycle lines (the JobManager logs at debug level). */
+  logTaskLifecycle = false
+
+  private logTask(task: Task, level: 'debug' | 'info' | 'warn' | 'error', msg: string): void {
+    this.toJobManager({ type: 'log', level, msg: `${task.vertex.name} (${task.subtaskIndex + 1}/${task.vertex.parallelism})#${this.attempt} ${msg}`, vertex: task.vertex.id, subtask: task.subtaskIndex })
+  }
+
   start(): void {
     try {
-      for (const t of this.tasks) t.open()
+      for (const t of this.tasks) {
+        t.open()
+        if (this.logTaskLifecycle) this.logTask(t, 'debug', 'switched from INITIALIZING to RUNNING')
+      }
     } catch (e) {
       this.failed(e)
       return
@@ -170,7 +182,7 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
     this.toJobManager({ type: 'task-ended', vertex: task.vertex.id, subtask: task.subtaskIndex })
   }
 
-  snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => Promise<TaskSnapshot>, timing: { syncMs: number; alignmentMs: number; operatorState?: Record<string, OperatorStateSnapshot>; stateUids?: string[] }, channelStateReady: Promise<void> | null): void {
+  snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => Promise<TaskSnapshot>, timing: SnapshotTiming, channelStateReady: Promise<void> | null): void {
     const location = this.locationFor(barrier.id, barrier.savepointDir)
     const { id: vertex } = task.vertex
     const subtask = task.subtaskIndex
@@ -180,14 +192,30 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
       try {
         if (channelStateReady) await channelStateReady
         const taken = await snapshot()
-        const sharedFiles = Object.values(taken.operators).flatMap((op) => (op.keyed ? sharedFilesOf(op.keyed) : []))
+        const keyed = Object.values(taken.operators).flatMap((op) => (op.keyed ? [op.keyed] : []))
+        const sharedFiles = keyed.flatMap((k) => sharedFilesOf(k))
         // In slices: a large state does not hold the task thread for long (sliced-encoding.ts).
         const payload = await encodeInSlices(taken)
+        const payloadBytes = chunksLength(payload)
+        // Incremental state: the full size counts every shared file the state references; the
+        // checkpointed size only those written for this checkpoint (Flink's two sizes).
+        let sharedTotal = 0
+        let sharedNew = 0
+        for (const k of keyed) {
+          const b = sharedBytesOf(k, barrier.id)
+          sharedTotal += b.total
+          sharedNew += b.written
+        }
+        // In-flight data of an unaligned checkpoint (measured apart only when there is some).
+        const persistedBytes = taken.channels && (Object.keys(taken.channels.inputs).length > 0 || Object.keys(taken.channels.outputs).length > 0) ? encodeValue(taken.channels).length : 0
         const handle = await writeTaskState(location, vertex, subtask, this.attempt, payload)
         if (this.stopped) return
         this.toJobManager({
           type: 'ack', checkpointId: barrier.id,
-          ack: { vertex, subtask, handle, stateSize: chunksLength(payload), syncMs: timing.syncMs, asyncMs: performance.now() - started, alignmentMs: timing.alignmentMs, ...(timing.operatorState ? { operatorState: timing.operatorState } : {}), ...(timing.stateUids ? { stateUids: timing.stateUids } : {}), ...(sharedFiles.length > 0 ? { sharedFiles } : {}) },
+          ack: {
+            vertex, subtask, handle, stateSize: payloadBytes + sharedTotal, checkpointedSize: payloadBytes + sharedNew, persistedBytes,
+            startDelayMs: timing.startDelayMs, unaligned: timing.unaligned, ackAt: Date.now(),
+            syncMs: timing.syncMs, asyncMs: performance.now() - started, alignmentMs: timing.alignmentMs, ...(timing.operatorState ? { operatorState: timing.operatorState } : {}), ...(timing.stateUids ? { stateUids: timing.stateUids } : {}), ...(sharedFiles.length > 0 ? { sharedFiles } : {}) },
         })
       } catch (e) {
         if (!this.stopped) this.toJobManager({ type: 'decline', checkpointId: barrier.id, vertex, subtask, reason: (e as Error).message, ...(isWeirError(e) ? { code: e.code } : {}) })
@@ -206,6 +234,7 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
   }
 
   taskFinished(task: Task): void {
+    if (this.logTaskLifecycle) this.logTask(task, 'debug', 'switched from RUNNING to FINISHED')
     // Metrics first: the JobManager may stop this slot as soon as the last task reports.
     this.reportMetrics()
     this.toJobManager({ type: 'task-finished', vertex: task.vertex.id, subtask: task.subtaskIndex })
@@ -214,7 +243,9 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
   // PeerLinkHandler: what the links to peer slots deliver.
   onData(channel: number, bytes: Uint8Array): void {
     // The bytes are only valid during this call (the link may reuse its buffer): decode now.
-    this.inputChannels.get(channel)!.enqueue(decodeBatch(bytes))
+    const input = this.inputChannels.get(channel)!
+    input.bytesReceived += bytes.length
+    input.enqueue(decodeBatch(bytes))
   }
   onEvent(channel: number, event: ChannelEvent): void {
     this.inputChannels.get(channel)!.enqueue(event)
@@ -229,15 +260,21 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
   private readonly runLoop = (): void => {
     this.scheduled = false
     if (this.stopped) return
-    const deadline = performance.now() + TURN_MS
+    // One clock read per pass over the tasks, shared by the time accounting and the deadline.
+    let now = performance.now()
+    const deadline = now + TURN_MS
     let worked = false
     try {
       for (;;) {
         let any = false
-        for (const t of this.tasks) if (t.step()) any = true
+        for (const t of this.tasks) {
+          const did = t.step()
+          if (did) any = true
+          t.activity.observe(did, !did && t.isBackPressured(), now)
+        }
         if (!any) break
         worked = true
-        const now = performance.now()
+        now = performance.now()
         if (now - this.lastFlush >= this.bufferTimeout) {
           this.lastFlush = now
           for (const t of this.tasks) t.flush()
@@ -272,13 +309,25 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
   private reportMetrics(): void {
     let recordsIn = 0
     let recordsOut = 0
+    const now = performance.now()
+    const wall = Date.now()
+    const tasks: TaskMetricsSample[] = []
     const watermarks: number[] = []
     for (const t of this.tasks) {
       recordsIn += t.recordsOut
       for (const op of t.operators) if (op instanceof SinkOperator) recordsOut += op.count
       watermarks.push(t.vertex.id, t.subtaskIndex, t.currentWatermark)
+      t.activity.account(now)
+      const user: UserMetricSample[] = []
+      for (const g of t.metricGroups) g.sample(wall, user)
+      tasks.push({
+        vertex: t.vertex.id, subtask: t.subtaskIndex, state: SUBTASK_STATE[t.state],
+        recordsIn: t.recordsIn, recordsOut: t.recordsEmitted, bytesIn: t.bytesIn, bytesOut: t.bytesOut,
+        busyMs: t.activity.busyMs, idleMs: t.activity.idleMs, backPressuredMs: t.activity.backPressuredMs,
+        lastCheckpointAlignmentMs: t.lastAlignmentMs, lastCheckpointStartDelayMs: t.lastStartDelayMs, watermark: t.currentWatermark, user,
+      })
     }
-    this.toJobManager({ type: 'metrics', recordsIn, recordsOut, watermarks })
+    this.toJobManager({ type: 'metrics', recordsIn, recordsOut, watermarks, tasks })
   }
 
   private inputChannelsFor(edge: JobEdge, subtask: number, batchSize: number, credits: number): InputChannel[] {
@@ -315,6 +364,8 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
     return c
   }
 }
+
+const SUBTASK_STATE: Record<Task['state'], SubtaskState> = { running: 'RUNNING', ended: 'RUNNING', finished: 'FINISHED', failed: 'FAILED', canceled: 'CANCELED' }
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i)

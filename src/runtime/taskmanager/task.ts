@@ -29,6 +29,8 @@ import type { OperatorStateSnapshot } from '../../state/operator-state-store.ts'
 import { UserError, UserFunctionError, WeirError, type TaskLocation } from '../../errors.ts'
 import type { SourceTransformation } from '../../graph/transformation.ts'
 import { keyGroupRangeForOperator, type KeyGroupRange } from '../../state/key-groups.ts'
+import { TaskTime } from '../../metrics/task-time.ts'
+import { OperatorMetricGroup } from '../../metrics/metric-group.ts'
 
 /** What a task needs from the worker it runs in. */
 export interface TaskHost {
@@ -48,8 +50,19 @@ export interface TaskHost {
   taskEnded(task: Task): void
   taskFinished(task: Task): void
   /** The synchronous phase of checkpoint `id` is done; `complete` runs the asynchronous phase. */
-  snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => Promise<TaskSnapshot>, timing: { syncMs: number; alignmentMs: number; operatorState?: Record<string, OperatorStateSnapshot>; stateUids?: string[] }, channelStateReady: Promise<void> | null): void
+  snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => Promise<TaskSnapshot>, timing: SnapshotTiming, channelStateReady: Promise<void> | null): void
   declineCheckpoint(task: Task, checkpointId: number, reason: string): void
+}
+
+/** What the synchronous phase of a checkpoint measured, for its acknowledgement. */
+export interface SnapshotTiming {
+  readonly syncMs: number
+  readonly alignmentMs: number
+  /** From the checkpoint's trigger until its first barrier reached this task (a source: until it took the trigger). */
+  readonly startDelayMs: number
+  readonly unaligned: boolean
+  readonly operatorState?: Record<string, OperatorStateSnapshot>
+  readonly stateUids?: string[]
 }
 
 type TaskState = 'running' | 'ended' | 'finished' | 'failed' | 'canceled'
@@ -173,6 +186,15 @@ export class Task {
   /** Operators are closing (waiting for asynchronous work such as commits): no more input. */
   private closing = false
   readonly location: TaskLocation
+  /** Busy / idle / back-pressured time, accounted by the run loop once per step. */
+  readonly activity = new TaskTime(performance.now())
+  /** Records taken from the input channels, counted per batch. */
+  recordsIn = 0
+  /** Of the latest checkpoint this task took part in. */
+  lastAlignmentMs = 0
+  lastStartDelayMs = 0
+  /** User metrics, one group per operator of the chain that registered any. */
+  readonly metricGroups: OperatorMetricGroup[] = []
 
   constructor(
     readonly vertex: JobVertex,
@@ -291,8 +313,40 @@ export class Task {
     this.periodicHandle = null
   }
 
+  /** Records the source emitted (source tasks). */
   get recordsOut(): number {
     return this.sourceOutput?.count ?? 0
+  }
+
+  /** Records this task's chain sent to its outputs, counted per batch at the channels (each record once, also on broadcast edges). */
+  get recordsEmitted(): number {
+    let most = 0
+    for (const w of this.writers) {
+      let n = 0
+      for (const c of w.channels) n += c.recordsSent
+      if (w.fanOut > 1) n = Math.floor(n / w.fanOut)
+      if (n > most) most = n
+    }
+    return most
+  }
+
+  /** Serialized bytes this task sent to and received from other slots. */
+  get bytesOut(): number {
+    let n = 0
+    for (const w of this.writers) for (const c of w.channels) n += c.bytesSent
+    return n
+  }
+
+  get bytesIn(): number {
+    let n = 0
+    for (const input of this.inputs) n += input.bytesReceived
+    return n
+  }
+
+  /** Whether some output waits for credit: the task could work but may not. */
+  isBackPressured(): boolean {
+    for (const w of this.writers) if (w.isBlocked()) return true
+    return false
   }
 
   /** Queues a control action to run on this task's turn. */
@@ -489,6 +543,7 @@ export class Task {
       if (channel.blocked || !channel.hasItems()) continue
       const item = channel.take()
       if (Array.isArray(item)) {
+        this.recordsIn += item.length
         const recording = this.recording
         if (recording !== null && recording.active.has(index)) {
           const into = recording.inputs.get(index)!
@@ -583,6 +638,9 @@ export class Task {
       for (const w of this.writers) w.broadcastEvent(barrier)
     }
     const syncMs = performance.now() - started
+    this.lastAlignmentMs = alignmentMs
+    // The first barrier arrived when alignment began, alignmentMs before the snapshot started.
+    this.lastStartDelayMs = Math.max(0, Date.now() - syncMs - alignmentMs - barrier.timestamp)
     const uids = this.operatorUids
     const sourceUid = this.sourceUid
     this.host.snapshotTaken(this, barrier, async () => {
@@ -599,7 +657,7 @@ export class Task {
         if (s !== undefined) entry(uids[i]!).state = s
       }
       return channels ? { version: 1, operators, channels: { inputs: channels.inputs, outputs: channels.outputs } } : { version: 1, operators }
-    }, { syncMs, alignmentMs, operatorState, stateUids: this.statefulUids(splits !== null, captures.map((c) => c.uid), states, operatorState) }, ready)
+    }, { syncMs, alignmentMs, startDelayMs: this.lastStartDelayMs, unaligned: unalignedDone !== null, operatorState, stateUids: this.statefulUids(splits !== null, captures.map((c) => c.uid), states, operatorState) }, ready)
   }
 
   /** The operators of this task that store anything: they need a home on a restore. */
@@ -759,7 +817,15 @@ export class Task {
       if (migrateFrom) migrateRestored(backend, descriptor, state)
       return state
     }
+    let metricGroup: OperatorMetricGroup | null = null
     const runtimeContext: RuntimeContext = {
+      getMetricGroup: () => {
+        if (metricGroup === null) {
+          metricGroup = new OperatorMetricGroup(t.name)
+          this.metricGroups.push(metricGroup)
+        }
+        return metricGroup
+      },
       jobName: this.host.jobName,
       operatorName: t.name,
       subtaskIndex: this.subtaskIndex,

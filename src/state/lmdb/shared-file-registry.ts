@@ -24,6 +24,19 @@ export function sharedFilesOf(snapshot: KeyedStateSnapshot): string[] {
   return names.map((n) => join(s.sharedDir, n))
 }
 
+/** Bytes of the shared files a keyed snapshot references, and of those written for `checkpointId`. */
+export function sharedBytesOf(snapshot: KeyedStateSnapshot, checkpointId: number): { total: number; written: number } {
+  if (snapshot.format !== LMDB_INCREMENTAL_FORMAT) return { total: 0, written: 0 }
+  const s = snapshot as unknown as LmdbIncrementalSnapshot
+  let total = 0
+  let written = 0
+  for (const r of [...s.base, ...s.deltas.flatMap((d) => d.segments)]) {
+    total += r.bytes
+    if (checkpointIdOfSegment(r.name) === checkpointId) written += r.bytes
+  }
+  return { total, written }
+}
+
 export interface UnreferencedOptions {
   /**
    * Keep candidates written for checkpoints with a higher id (they may belong to a checkpoint

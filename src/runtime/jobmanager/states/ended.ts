@@ -12,6 +12,7 @@ import type { JobMasterContext } from './job-state.ts'
 export async function ended(ctx: JobMasterContext, status: JobStatus, error?: WeirError): Promise<void> {
   ctx.status = status
   ctx.endTime = Date.now()
+  ctx.statusTimestamps[status] ??= ctx.endTime
   const metrics = ctx.attempt?.metrics ?? { recordsIn: 0, recordsOut: 0 }
   await ctx.coordinator.shutdown(status).catch(() => {})
   // Slots are terminated without running their exit hooks: remove LMDB working directories here.

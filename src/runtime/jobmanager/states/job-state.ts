@@ -15,6 +15,15 @@ import type { JobResult, JobRunOptions, JobStatus } from '../job-types.ts'
 import type { SlotPool } from '../scheduler.ts'
 import type { HighAvailabilityServices } from '../ha/high-availability.ts'
 import type { InitialRestore } from '../restore-planner.ts'
+import type { JobMetricStore } from '../../../metrics/job-metric-store.ts'
+import type { LogContext } from '../job-types.ts'
+
+/** A failure of an attempt, for the REST API's exception history. */
+export interface FailureRecord {
+  readonly error: WeirError
+  readonly timestamp: number
+  readonly attempt: number
+}
 
 export type Transition =
   | { readonly to: 'running'; readonly restore: RestorePlan | null }
@@ -55,6 +64,12 @@ export interface JobMasterContext {
   restoreCount: number
   endTime: number | null
   readonly started: number
-  log(line: string): void
+  /** Every subtask's metrics in the current attempt. */
+  readonly taskMetrics: JobMetricStore
+  /** The newest failures of attempts, oldest first. */
+  readonly failures: FailureRecord[]
+  /** When the job last entered each status (Flink's timestamps of /jobs/:id). */
+  readonly statusTimestamps: Record<string, number>
+  log(line: string, context?: LogContext): void
   settle(result: JobResult): void
 }

@@ -7,18 +7,25 @@ import { WeirError, isWeirError } from '../../../errors.ts'
 import { planRestore, type RestorePlan } from '../../../checkpoint/restore-plan.ts'
 import type { JobMasterContext, Transition } from './job-state.ts'
 
+/** Failures kept for the exception history (Flink's web.exception-history-size default is 16). */
+const EXCEPTION_HISTORY = 16
+
 export async function restarting(ctx: JobMasterContext, error: WeirError): Promise<Transition> {
   const strategy = ctx.restartStrategy
+  ctx.failures.push({ error, timestamp: Date.now(), attempt: ctx.attemptNumber })
+  if (ctx.failures.length > EXCEPTION_HISTORY) ctx.failures.shift()
   strategy.notifyFailure(Date.now())
   if (!error.retriable || !strategy.canRestart()) {
-    if (error.retriable && strategy.name !== 'none') ctx.log(`Not restarting: ${strategy.describeLimit()}`)
+    if (error.retriable && strategy.name !== 'none') ctx.log(`Not restarting: ${strategy.describeLimit()}`, { level: 'warn', attempt: ctx.attemptNumber })
     return { to: 'failed', error }
   }
   const delay = strategy.backoffMs()
   ctx.status = 'RESTARTING'
+  ctx.statusTimestamps['RESTARTING'] = Date.now()
   const latest = ctx.coordinator.latest
   const initial = ctx.initialRestore
-  ctx.log(`Attempt ${ctx.attemptNumber} of job '${ctx.job.name}' failed: ${error.message}`)
+  const loc = (error as { location?: { subtaskIndex: number; operatorName: string } }).location
+  ctx.log(`Attempt ${ctx.attemptNumber} of job '${ctx.job.name}' failed: ${error.message}`, { level: 'warn', attempt: ctx.attemptNumber, ...(loc ? { task: loc.operatorName, subtask: loc.subtaskIndex } : {}) })
   ctx.log(`Restarting in ${delay} ms from ${latest ? `checkpoint ${latest.id}` : initial ? `checkpoint ${initial.checkpointId}` : 'the beginning (no checkpoint completed yet)'} (${strategy.name})`)
   await cancellableDelay(delay, ctx.cancellation)
   if (ctx.canceled) return { to: 'canceled' }

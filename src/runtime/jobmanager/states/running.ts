@@ -14,6 +14,7 @@ import type { JobMasterContext, Transition } from './job-state.ts'
 
 export async function running(ctx: JobMasterContext, restore: RestorePlan | null): Promise<Transition> {
   ctx.status = 'RUNNING'
+  ctx.statusTimestamps['RUNNING'] ??= Date.now()
   const pool = ctx.services.slotPool
   let slots: AllocatedSlot[]
   if (pool.freeSlots < ctx.slots) ctx.log(`Waiting for ${ctx.slots} slot(s) (up to slot.request.timeout): ${pool.freeSlots} free of ${pool.totalSlots} on ${pool.registered.length} TaskManager(s)`)
@@ -33,11 +34,16 @@ export async function running(ctx: JobMasterContext, restore: RestorePlan | null
       ? { type: 'filesystem', baseDir: (coordinator.storage as FsCheckpointStorage).baseDir }
       : { type: 'jobmanager', maxStateBytes: (coordinator.storage as MemoryCheckpointStorage).maxStateBytes },
   }
+  const attemptNumber = ctx.attemptNumber
+  ctx.taskMetrics.startAttempt(attemptNumber)
   const attempt = new Attempt({
     job: ctx.job, jobId: ctx.jobId, slots, attemptNumber: ctx.attemptNumber,
     artifactUrl: ctx.options.artifactUrl, args: ctx.options.args ?? [], checkpointing, restore,
     coordinator,
     onStdout: ctx.options.onStdout, onMetrics: ctx.options.onMetrics,
+    onTaskMetrics: (samples) => ctx.taskMetrics.update(samples),
+    logTaskLifecycle: ctx.options.logTaskLifecycle,
+    onTaskLog: (level, msg, vertex, subtask) => ctx.log(msg, { level, attempt: attemptNumber, vertex, subtask }),
     onCheckpointComplete: () => {
       const latest = coordinator.latest
       if (latest) void ctx.services.ha.setLatestCheckpoint(ctx.jobId, { checkpointId: latest.id, path: latest.dir ?? null }).catch((e) => ctx.log(`Could not record checkpoint ${latest.id} for high availability: ${(e as Error).message}`))
