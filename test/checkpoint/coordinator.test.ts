@@ -196,7 +196,12 @@ test('shared files are deleted once no retained checkpoint references them, and 
   await complete(2, [base, delta2])
   await complete(3, [delta3])
   assert.deepEqual(attempt.completed, [1, 2, 3])
-  await new Promise((r) => setTimeout(r, 20))
+  // Deletions run in the background: wait for them (a loaded machine may take a while), not a fixed time.
+  const gone = async (path: string) => {
+    for (const until = Date.now() + 10_000; existsSync(path) && Date.now() < until;) await new Promise((r) => setTimeout(r, 5))
+  }
+  await gone(base)
+  await gone(delta2)
   assert.equal(existsSync(base), false, 'base: only the dropped checkpoints 1 and 2 referenced it')
   assert.equal(existsSync(delta2), false)
   assert.equal(existsSync(delta3), true, 'the retained checkpoint 3 references it')
@@ -204,7 +209,7 @@ test('shared files are deleted once no retained checkpoint references them, and 
   await advance(clock, 100)
   coordinator.onAck(4, { ...ack(tasks[0]!), sharedFiles: [delta3, orphan4] })
   coordinator.onDecline(4, tasks[1] ?? tasks[0]!, 'failed')
-  await new Promise((r) => setTimeout(r, 20))
+  await gone(orphan4)
   assert.equal(existsSync(orphan4), false)
   assert.equal(existsSync(delta3), true, 'still referenced by checkpoint 3')
   rmSync(dir, { recursive: true, force: true })

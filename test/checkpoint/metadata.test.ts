@@ -71,12 +71,13 @@ test('listCheckpoints reports completed, incomplete and damaged checkpoints, and
   const list = await listCheckpoints(t.base)
   const byDir = new Map(list.map((c) => [c.dir, c]))
   assert.equal(list.length, 4)
-  assert.deepEqual(byDir.get(t.completed), { dir: t.completed, jobId: 'job-a', id: 4, completedAt: 2000, size: byDir.get(t.completed)!.size, status: 'COMPLETED' })
+  assert.deepEqual(byDir.get(t.completed), { dir: t.completed, jobId: 'job-a', id: 4, completedAt: 2000, durationMs: 5, size: byDir.get(t.completed)!.size, status: 'COMPLETED' })
   assert.ok(byDir.get(t.completed)!.size > 0)
   assert.equal(byDir.get(t.older)?.status, 'COMPLETED')
   const incomplete = byDir.get(t.incomplete)!
   assert.equal(incomplete.status, 'INCOMPLETE')
   assert.equal(incomplete.completedAt, null)
+  assert.equal(incomplete.durationMs, null)
   assert.equal(incomplete.size, 'partial'.length)
   const damaged = byDir.get(t.damaged)!
   assert.equal(damaged.status, 'DAMAGED')
