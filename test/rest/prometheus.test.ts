@@ -80,10 +80,19 @@ test('a real Prometheus server scrapes the job and stores the checkpoint count t
   }
   const targets = await prometheus.targets()
   assert.equal(targets[0]!.health, 'up', JSON.stringify(targets))
-  const seen = await prometheus.query(`sum(weir_taskmanager_job_task_operator_seen{job_id="${id}",operator_name="Counting Map"})`)
-  assert.equal(seen.length, 1)
+  // Task and user metrics arrive with the slots' reports: wait until Prometheus scraped some.
+  const until = Date.now() + 60_000
+  const eventually = async (promql: string) => {
+    for (;;) {
+      const r = await prometheus!.query(promql)
+      if (r.length > 0 || Date.now() > until) return r
+      await new Promise((done) => setTimeout(done, 100))
+    }
+  }
+  const seen = await eventually(`sum(weir_taskmanager_job_task_operator_seen{job_id="${id}",operator_name="Counting Map"}) > 0`)
+  assert.equal(seen.length, 1, 'the user counter, summed over subtasks')
   assert.ok(Number(seen[0]!.value[1]) > 0)
-  const busy = await prometheus.query(`weir_taskmanager_job_task_busyTimeMsPerSecond{job_id="${id}",task_name="Ticks"}`)
+  const busy = await eventually(`weir_taskmanager_job_task_busyTimeMsPerSecond{job_id="${id}",task_name="Ticks"}`)
   assert.equal(busy.length, 1)
   assert.equal(busy[0]!.metric['subtask_index'], '0')
 })
