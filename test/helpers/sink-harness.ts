@@ -3,6 +3,7 @@
 // restored by hand, so that tests can stop a subtask between any two phases. What a
 // checkpoint stores goes through the checkpoint codec, as it would in a job.
 
+import { OperatorMetricGroup } from '../../src/metrics/metric-group.ts'
 import type { Sink, TwoPhaseCommittingSink } from '../../src/api/sink.ts'
 import { isTwoPhaseCommittingSink } from '../../src/api/sink.ts'
 import { SinkOperator } from '../../src/operators/sink.ts'
@@ -28,6 +29,8 @@ export class SinkSubtask<T> {
   private readonly mail: Array<() => void> = []
   /** Failures posted by the operator (asynchronous commit or write errors). */
   readonly failures: unknown[] = []
+  /** The user metrics the sink registered. */
+  readonly metricGroup = new OperatorMetricGroup('Sink')
 
   constructor(sink: Sink<T> | TwoPhaseCommittingSink<T, unknown>, options: SubtaskOptions = {}) {
     this.operator = isTwoPhaseCommittingSink(sink) ? new CommittingSinkOperator(sink) : new SinkOperator(sink)
@@ -39,6 +42,7 @@ export class SinkSubtask<T> {
       location: { jobName, operatorName: 'Sink', uid, subtaskIndex, parallelism, attempt: options.attemptNumber ?? 0 },
       checkpointing: options.checkpointing ?? true,
       runtimeContext: {
+        getMetricGroup: () => this.metricGroup,
         jobName, operatorName: 'Sink', subtaskIndex, parallelism, maxParallelism: 128, attemptNumber: options.attemptNumber ?? 0,
         getState: unsupported, getListState: unsupported, getMapState: unsupported, getReducingState: unsupported, getAggregatingState: unsupported,
       },
