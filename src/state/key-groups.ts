@@ -1,7 +1,8 @@
 // Key-group math, pure and static: which key group a key falls in, which subtask owns a key
 // group, and which contiguous range of key groups a subtask owns. The formulas are Flink's
 // (KeyGroupRangeAssignment), and keys hash like Java's hashCode for strings, numbers and
-// booleans, so a string or int key lands in the same key group as it would in Flink.
+// booleans, and arrays like Flink's tuples, so a string, int or composite key lands in the same
+// key group as it would in Flink.
 
 import { UserError } from '../errors.ts'
 
@@ -26,8 +27,10 @@ const u32 = new Uint32Array(f64.buffer)
 
 /**
  * Java-compatible hash codes: int32 numbers hash like Integer, other safe integers like Long,
- * other numbers like Double, booleans like Boolean, strings like String, arrays like a List
- * (31 * h + element). Other objects hash their JSON text, so equal plain objects hash equally.
+ * other numbers like Double, booleans like Boolean, strings like String, arrays like Flink's
+ * TupleN (the first field's hash, then 31 * h + field; a composite key in Flink is a tuple, and
+ * Java's List.hashCode would start at 1 instead and put the key in another key group). Other
+ * objects hash their JSON text, so equal plain objects hash equally.
  */
 export function javaHashCode(key: unknown): number {
   switch (typeof key) {
@@ -47,7 +50,7 @@ export function javaHashCode(key: unknown): number {
     case 'object': {
       if (key === null) return 0
       if (Array.isArray(key)) {
-        let h = 1
+        let h = 0 // Tuple0 hashes to 0; TupleN: f0.hashCode(), then 31 * h + fi.hashCode()
         for (const element of key) h = (Math.imul(h, 31) + javaHashCode(element)) | 0
         return h
       }

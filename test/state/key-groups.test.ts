@@ -151,16 +151,25 @@ test('javaHashCode hashes booleans like Boolean.hashCode and null as 0', () => {
   assert.equal(javaHashCode(null), 0)
 })
 
-test('javaHashCode hashes arrays like List.hashCode: 31 * h + e, starting at 1', () => {
-  assert.equal(javaHashCode([]), 1)
-  assert.equal(javaHashCode([1, 2]), 31 * (31 * 1 + 1) + 2) // 994
-  assert.equal(javaHashCode(['a', 1]), 31 * (31 + 97) + 1)
-  assert.equal(javaHashCode([[1]]), 31 + (31 + 1))
+test('javaHashCode hashes arrays like Flink TupleN.hashCode: f0, then 31 * h + fi (not List.hashCode, which starts at 1)', () => {
+  // Tuple2.of("a", "b").hashCode() = 31 * "a".hashCode() + "b".hashCode() = 31 * 97 + 98.
+  assert.equal(javaHashCode(['a', 'b']), 3105)
+  assert.equal(javaHashCode([]), 0) // Tuple0
+  assert.equal(javaHashCode(['hello']), 99162322) // Tuple1: the field's own hash
+  assert.equal(javaHashCode([1, 2]), 31 * 1 + 2)
+  assert.equal(javaHashCode(['a', 1]), 31 * 97 + 1)
+  assert.equal(javaHashCode([[1]]), 1) // Tuple1(Tuple1(1))
+  assert.equal(javaHashCode([null, 'b']), 98) // a null field counts as 0
   // Overflow wraps like Java int arithmetic.
   const big = ['hello', 'hello', 'hello', 'hello']
-  let h = 1
+  let h = 0
   for (let i = 0; i < 4; i++) h = Number(BigInt.asIntN(32, BigInt(h) * 31n + 99162322n))
   assert.equal(javaHashCode(big), h)
+})
+
+test('a two-element array key lands in the key group of the Flink Tuple2 with the same fields', () => {
+  // Flink: KeyGroupRangeAssignment.assignToKeyGroup(Tuple2.of("a", "b"), 128) = murmurHash(3105) % 128.
+  for (const maxP of [128, 256, 32768]) assert.equal(assignToKeyGroup(['a', 'b'], maxP), murmurHash(3105) % maxP)
 })
 
 test('javaHashCode hashes equal plain objects equally, as their JSON text', () => {
