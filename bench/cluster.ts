@@ -172,7 +172,7 @@ async function recovery(c: Cluster, restart: 'default' | 'fixed-delay-0'): Promi
   const artifact = await artifactOf(join(ROOT, 'bench', 'jobs', 'backpressure.ts'))
   const a = await addTaskManager(c, '127.0.0.2', 1)
   await addTaskManager(c, '127.0.0.3', 1)
-  const config: Record<string, string | number> = { 'parallelism.default': 2, 'execution.checkpointing.interval': '1s', 'state.checkpoints.dir': join(DATA_DIR, 'cluster-ckpt') }
+  const config: Record<string, string | number> = { 'parallelism.default': 2, 'execution.checkpointing.interval': '1s', 'execution.checkpointing.dir': join(DATA_DIR, 'cluster-ckpt') }
   if (restart === 'fixed-delay-0') Object.assign(config, { 'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': 5, 'restart-strategy.fixed-delay.delay': '0ms' })
   const id = await submit(c, artifact, ['--sink-us', '0', '--keys', '1000'], config)
   while ((await c.rest.call<{ counts: { completed: number } }>('GET', `/jobs/${id}/checkpoints`)).counts.completed < 2) await sleep(50)

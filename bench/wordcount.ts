@@ -75,8 +75,8 @@ const BP_KEYS = 10_000
 const BP_CREDITS: readonly (number | null)[] = [null, 64]
 const BP_MODES: ReadonlyArray<{ readonly name: string; readonly unaligned: boolean; readonly config: Record<string, string> }> = [
   { name: 'aligned', unaligned: false, config: {} },
-  { name: 'unaligned', unaligned: true, config: { 'execution.checkpointing.unaligned': 'true' } },
-  { name: 'unaligned, 50 ms timeout', unaligned: true, config: { 'execution.checkpointing.unaligned': 'true', 'execution.checkpointing.aligned-checkpoint-timeout': '50ms' } },
+  { name: 'unaligned', unaligned: true, config: { 'execution.checkpointing.unaligned.enabled': 'true' } },
+  { name: 'unaligned, 50 ms timeout', unaligned: true, config: { 'execution.checkpointing.unaligned.enabled': 'true', 'execution.checkpointing.aligned-checkpoint-timeout': '50ms' } },
 ]
 
 const TARGETS = { p1VsBaseline: 0.7, p1CkptVsBaseline: 0.65, p2VsP1: 1.6, peakRssMB: 300, checkpointOverheadPct: 5, checkpointP99Ms: 1000, recoveryMs: 2000 }
@@ -238,7 +238,7 @@ function usage(error?: string): never {
 
 /** The runs of one configuration. */
 function specsFor(config: ConfigName, options: Options, corpus: CorpusInfo): RunSpec[] {
-  const checkpoints = { 'execution.checkpointing.interval': `${CHECKPOINT_INTERVAL_MS}ms`, 'state.checkpoint-storage': 'filesystem' }
+  const checkpoints = { 'execution.checkpointing.interval': `${CHECKPOINT_INTERVAL_MS}ms`, 'execution.checkpointing.storage': 'filesystem' }
   const plain = { weirConfig: {}, checkpointDir: false, marksDir: false }
   switch (config) {
     case 'baseline':
@@ -490,7 +490,7 @@ async function main(): Promise<void> {
           } else {
             const params: WeirParams = {
               corpus: corpus.path, parallelism: spec.parallelism, artifactUrl: artifacts.get(spec.job)!.url, runtimeUrl: pathToFileURL(DIST_INDEX).href,
-              config: { ...options.config, ...spec.weirConfig, ...(checkpointDir ? { 'state.checkpoints.dir': checkpointDir } : {}) },
+              config: { ...options.config, ...spec.weirConfig, ...(checkpointDir ? { 'execution.checkpointing.dir': checkpointDir } : {}) },
               args: spec.args?.({ marks }), cancelAfterMs: spec.cancelAfterMs, watchRecovery: spec.watchRecovery,
             }
             result = await runChild(child, spec.label, 'weir', params, cpuProfDir)

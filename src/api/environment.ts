@@ -155,10 +155,10 @@ export class CheckpointConfig {
   setExternalizedCheckpointRetention(policy: 'DELETE_ON_CANCELLATION' | 'RETAIN_ON_CANCELLATION' | 'NO_EXTERNALIZED_CHECKPOINTS'): this {
     return this.set('execution.checkpointing.externalized-checkpoint-retention', policy)
   }
-  enableUnalignedCheckpoints(enabled = true): this { return this.set('execution.checkpointing.unaligned', enabled) }
+  enableUnalignedCheckpoints(enabled = true): this { return this.set('execution.checkpointing.unaligned.enabled', enabled) }
   setAlignedCheckpointTimeout(ms: number): this { return this.set('execution.checkpointing.aligned-checkpoint-timeout', ms) }
   /** A directory means filesystem checkpoint storage there. */
-  setCheckpointStorage(dir: string): this { return this.set('state.checkpoints.dir', dir) }
+  setCheckpointStorage(dir: string): this { return this.set('execution.checkpointing.dir', dir) }
   private set(key: string, value: string | number | boolean): this {
     this.config.setRaw(key, value)
     return this

@@ -34,7 +34,7 @@ export function readCheckpointOptions(config: Configuration): CheckpointOptions 
   const dir = config.get(CHECKPOINTS_DIR)
   const storage = config.get(CHECKPOINT_STORAGE) ?? (dir ? 'filesystem' : 'jobmanager')
   if (storage === 'filesystem' && !dir) {
-    throw new UserError('WEIR_INVALID_CONFIG', 'state.checkpoint-storage is filesystem but state.checkpoints.dir is not set')
+    throw new UserError('WEIR_INVALID_CONFIG', 'execution.checkpointing.storage is filesystem but execution.checkpointing.dir is not set')
   }
   const interval = config.get(CHECKPOINTING_INTERVAL)
   if (interval !== null && interval < 10) throw new UserError('WEIR_INVALID_CONFIG', `execution.checkpointing.interval must be at least 10 ms, got ${interval} ms`)

@@ -9,7 +9,7 @@ import { UserError } from '../errors.ts'
 
 export async function checkpointsCommand(dir: string | undefined, options: { define?: string[]; config?: string }): Promise<number> {
   const base = dir ?? new Configuration(resolveConfig(options)).get(CHECKPOINTS_DIR)
-  if (!base) throw new UserError('WEIR_INVALID_ARGUMENT', 'give a checkpoints directory, or set state.checkpoints.dir (weir.yaml or -D)')
+  if (!base) throw new UserError('WEIR_INVALID_ARGUMENT', 'give a checkpoints directory, or set execution.checkpointing.dir (weir.yaml or -D)')
   const all = await listCheckpoints(base)
   if (all.length === 0) {
     process.stdout.write(`no checkpoints under ${base}\n`)

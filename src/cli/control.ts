@@ -1,6 +1,7 @@
 // Commands that talk to a running job through its JobManager's REST API, like `flink list`,
 // `flink savepoint`, `flink stop` and `flink cancel`. Each prints one line on failure and
-// exits 1; results go to stdout, progress (once a request was accepted) to stderr.
+// exits 1 (2 when the command line lacks something it needs); results go to stdout, progress
+// (once a request was accepted) to stderr.
 
 import { resolve } from 'node:path'
 import { DEFAULT_JOBMANAGER, parseEndpoint, RestClient, RestClientError } from '../rest/client.ts'
@@ -114,13 +115,16 @@ async function awaitSavepoint(client: RestClient, jobId: string, triggerId: stri
   }
 }
 
+/** The command line lacks something: exit code 2, as for other usage errors. */
+class UsageError extends Error {}
+
 /** The server names the REST field when no directory is known; point the CLI user at the argument instead. */
 async function withDirHint<T>(request: Promise<T>, given: string | undefined, argument: string): Promise<T> {
   try {
     return await request
   } catch (e) {
-    if (given === undefined && e instanceof RestClientError && e.status === 400 && e.message.includes('state.savepoints.dir')) {
-      throw new RestClientError(`no savepoint directory: give one (${argument}), or start the job with -D state.savepoints.dir=DIR`)
+    if (given === undefined && e instanceof RestClientError && e.status === 400 && e.message.includes('execution.checkpointing.savepoint-dir')) {
+      throw new UsageError(`no savepoint directory: give one (${argument}), or start the job with -D execution.checkpointing.savepoint-dir=DIR (state.savepoints.dir in Flink 1.x)`)
     }
     throw e
   }
@@ -141,7 +145,7 @@ async function guarded(command: () => Promise<void>): Promise<number> {
   } catch (e) {
     const message = e instanceof RestClientError ? e.message : `${(e as Error).message}`
     process.stderr.write(`weir: ${message}\n`)
-    return 1
+    return e instanceof UsageError ? 2 : 1
   }
 }
 

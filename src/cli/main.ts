@@ -39,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-D, --define <key=value>', 'set a configuration key, e.g. -D pipeline.max-parallelism=256 (repeatable)', collect, [])
     .option('-c, --config <file>', 'read configuration from a YAML file (default: ./weir.yaml if present)')
     .option('-s, --from-savepoint <path>', 'resume from a savepoint or retained checkpoint (directory or its _metadata)')
-    .option('--from-checkpoint <path>', "resume from a retained checkpoint; 'latest' picks the newest complete one under state.checkpoints.dir")
+    .option('--from-checkpoint <path>', "resume from a retained checkpoint; 'latest' picks the newest complete one under execution.checkpointing.dir")
     .option('-n, --allow-non-restored-state', 'skip stored state whose operator (uid) is no longer in the job')
     .option('--no-status', 'do not draw the status line on a terminal')
     .option('-m, --jobmanager <host:port>', "submit to a standalone JobManager's REST endpoint (weir cluster start) instead of an embedded mini cluster")
@@ -55,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('checkpoints')
     .description('list retained checkpoints (id, time, size, status) under a checkpoints directory')
-    .argument('[dir]', 'the checkpoints directory (default: state.checkpoints.dir from weir.yaml / -D)')
+    .argument('[dir]', 'the checkpoints directory (default: execution.checkpointing.dir from weir.yaml / -D)')
     .option('-D, --define <key=value>', 'configuration, as for run', collect, [])
     .option('-c, --config <file>', 'configuration file, as for run')
     .action(async (dir: string | undefined, options) => {
@@ -132,7 +132,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('savepoint')
     .description('take a savepoint of a running job; prints its path when it completed')
     .argument('<job-id>', 'the job (32 hex characters; see weir list)')
-    .argument('[target-dir]', "where to write the savepoint (default: the job's state.savepoints.dir)")
+    .argument('[target-dir]', "where to write the savepoint (default: the job's execution.checkpointing.savepoint-dir)")
     .option(jobmanagerFlags, jobmanagerHelp, 'localhost:8081')
     .action(async (jobId: string, targetDir: string | undefined, options) => {
       exitCode = await savepointCommand(jobId, targetDir, options)
@@ -142,7 +142,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('stop')
     .description('stop a job with a savepoint: sources stop, the savepoint completes, the job finishes')
     .argument('<job-id>', 'the job (32 hex characters; see weir list)')
-    .option('-p, --savepoint-path <dir>', "where to write the savepoint (default: the job's state.savepoints.dir)")
+    .option('-p, --savepoint-path <dir>', "where to write the savepoint (default: the job's execution.checkpointing.savepoint-dir)")
     .option('-d, --drain', 'end the sources first and process everything in flight, so the savepoint is the final state')
     .option(jobmanagerFlags, jobmanagerHelp, 'localhost:8081')
     .action(async (jobId: string, options) => {

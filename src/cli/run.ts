@@ -1,13 +1,13 @@
 // `weir run`: bundles the job, starts the embedded mini cluster, shows progress on a terminal,
-// and turns the job's end into an exit code: 0 finished, 1 failed, 130 / 143 canceled by
-// SIGINT / SIGTERM.
+// and turns the job's end into an exit code and a final line: 0 finished, 1 failed, 3 canceled
+// by request (weir cancel, the REST API), 130 / 143 canceled by SIGINT / SIGTERM.
 
 import { existsSync } from 'node:fs'
 import { bundleJob } from './bundle.ts'
 import { metadataPath } from '../checkpoint/protocol/paths.ts'
 import { StatusLine } from './progress.ts'
 import { JobExecution, type JobResult } from '../runtime/jobmanager/mini-cluster.ts'
-import { Configuration, parseDynamicProperty, type RawConfig } from '../config/configuration.ts'
+import { Configuration, canonicalKey, normalizeKeys, parseDynamicProperty, type RawConfig } from '../config/configuration.ts'
 import { readConfigFile, readDefaultConfigFile } from '../config/config-file.ts'
 import { UserError, type WeirError } from '../errors.ts'
 import { JobRegistry } from '../rest/job-registry.ts'
@@ -32,15 +32,21 @@ export interface RunCommandOptions {
 }
 
 export const EXIT_FAILED = 1
+/** Canceled through `weir cancel` or the REST API: not a failure, and not a finished job either. */
+export const EXIT_CANCELED = 3
 export const EXIT_SIGINT = 130
 export const EXIT_SIGTERM = 143
 
-/** Config from weir.yaml (or --config), then -D pairs, then -p; validated before anything starts. */
+/**
+ * Config from weir.yaml (or --config), then -D pairs, then -p; validated before anything starts.
+ * Keys come out under their Flink 2 names, so a later layer overrides an earlier one whichever
+ * name each used.
+ */
 export function resolveConfig(options: RunCommandOptions): RawConfig {
-  const raw: RawConfig = options.config ? readConfigFile(options.config) : readDefaultConfigFile()
+  const raw: RawConfig = normalizeKeys(options.config ? readConfigFile(options.config) : readDefaultConfigFile())
   for (const d of options.define ?? []) {
     const [key, value] = parseDynamicProperty(d)
-    raw[key] = value
+    raw[canonicalKey(key)] = value
   }
   if (options.parallelism !== undefined) {
     if (!/^\d+$/.test(options.parallelism) || Number(options.parallelism) < 1) {
@@ -133,8 +139,9 @@ function report(result: JobResult, signalExit: number | null, execution: JobExec
     return 0
   }
   if (result.status === 'CANCELED') {
-    say('info', `Job '${result.jobName}' canceled after ${seconds}s.\n`)
-    return signalExit ?? EXIT_FAILED
+    const by = signalExit === EXIT_SIGINT ? 'SIGINT' : signalExit === EXIT_SIGTERM ? 'SIGTERM' : 'a cancel request'
+    say('info', `Job '${result.jobName}' canceled (by ${by}) after ${seconds}s: ${result.recordsIn} record(s) in, ${result.recordsOut} out.\n`, { recordsIn: result.recordsIn, recordsOut: result.recordsOut })
+    return signalExit ?? EXIT_CANCELED
   }
   say('error', describeFailure(result.jobName, result.error!), { code: result.error!.code })
   const latest = execution.coordinator?.latest

@@ -1,15 +1,22 @@
 // Every configuration key Weir understands, with Flink's name, its type, its default and a
-// description. This is the one place where defaults are declared.
+// description. This is the one place where defaults are declared. Keys are Flink 2's; where
+// Flink 2 renamed a key, the 1.x name is a fallback key (accepted everywhere, read only when the
+// Flink 2 name is not set), as Flink's ConfigOption.withFallbackKeys does.
 
 import { parseDuration } from './duration.ts'
 import { UserError } from '../errors.ts'
 import { availableParallelism } from 'node:os'
 
 export interface ConfigOption<T> {
+  /** The canonical (Flink 2) name: the one docs and messages use. */
   readonly key: string
+  /** Older names (Flink 1.x) that set the same option; the canonical key wins when both are set. */
+  readonly fallbackKeys: readonly string[]
   readonly description: string
   /** The default; a function when it depends on the machine. */
   readonly defaultValue: T | (() => T)
+  /** 'duration' for values in milliseconds (written as Flink durations: 500ms, 1s, 10 min). */
+  readonly kind?: 'duration'
   /** Parses the textual form (from -D or a config file); throws UserError naming the key. */
   parse(raw: unknown): T
 }
@@ -20,7 +27,7 @@ function fail(key: string, raw: unknown, expected: string): never {
 
 export function intOption(key: string, defaultValue: number | (() => number), description: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): ConfigOption<number> {
   return {
-    key, defaultValue, description,
+    key, fallbackKeys: [], defaultValue, description,
     parse(raw) {
       const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : NaN
       if (!Number.isSafeInteger(n)) fail(key, raw, 'an integer')
@@ -32,7 +39,7 @@ export function intOption(key: string, defaultValue: number | (() => number), de
 
 export function boolOption(key: string, defaultValue: boolean, description: string): ConfigOption<boolean> {
   return {
-    key, defaultValue, description,
+    key, fallbackKeys: [], defaultValue, description,
     parse(raw) {
       if (typeof raw === 'boolean') return raw
       if (raw === 'true') return true
@@ -45,7 +52,7 @@ export function boolOption(key: string, defaultValue: boolean, description: stri
 /** A duration in milliseconds; null means "not set" where the option allows it. */
 export function durationOption(key: string, defaultValue: number | null, description: string): ConfigOption<number | null> {
   return {
-    key, defaultValue, description,
+    key, fallbackKeys: [], defaultValue, description, kind: 'duration',
     parse(raw) {
       if (typeof raw === 'number' && raw >= 0) return raw
       if (typeof raw !== 'string') return fail(key, raw, 'a duration such as 500ms, 1s or 10 min')
@@ -56,7 +63,7 @@ export function durationOption(key: string, defaultValue: number | null, descrip
 
 export function enumOption<const T extends string>(key: string, values: readonly T[], defaultValue: T | null, description: string): ConfigOption<T | null> {
   return {
-    key, defaultValue, description,
+    key, fallbackKeys: [], defaultValue, description,
     parse(raw) {
       const text = String(raw).trim()
       const found = values.find((v) => v.toLowerCase() === text.toLowerCase())
@@ -68,7 +75,7 @@ export function enumOption<const T extends string>(key: string, values: readonly
 
 export function stringOption(key: string, defaultValue: string | null, description: string): ConfigOption<string | null> {
   return {
-    key, defaultValue, description,
+    key, fallbackKeys: [], defaultValue, description,
     parse(raw) {
       if (typeof raw !== 'string' && typeof raw !== 'number') fail(key, raw, 'a string')
       return String(raw)
@@ -76,11 +83,16 @@ export function stringOption(key: string, defaultValue: string | null, descripti
   }
 }
 
+/** The same option, also set by its older names. */
+export function withFallbackKeys<T>(option: ConfigOption<T>, ...fallbackKeys: string[]): ConfigOption<T> {
+  return { ...option, fallbackKeys }
+}
+
 export const PARALLELISM_DEFAULT = intOption('parallelism.default', () => availableParallelism(), 'Parallelism of operators that set none (default: the number of cores).', 1, 32768)
 export const MAX_PARALLELISM = intOption('pipeline.max-parallelism', -1, 'Upper bound for rescaling keyed state: the number of key groups. -1 derives it from the parallelism (at least 128).', -1, 32768)
 export const OBJECT_REUSE = boolOption('pipeline.object-reuse', false, 'Whether records passed between chained operators may be reused (Weir never copies them; kept for Flink compatibility).')
 export const OPERATOR_CHAINING = boolOption('pipeline.operator-chaining.enabled', true, 'Chain operators that need no redistribution into one task.')
-export const BUFFER_TIMEOUT = durationOption('execution.buffer-timeout.interval', 100, 'The longest a partly filled network buffer waits before it is sent.')
+export const BUFFER_TIMEOUT = withFallbackKeys(durationOption('execution.buffer-timeout.interval', 100, 'The longest a partly filled network buffer waits before it is sent.'), 'execution.buffer-timeout')
 export const NETWORK_BATCH_RECORDS = intOption('taskmanager.network.batch-records', 1024, 'Records per network buffer (batch) between tasks.', 1, 1 << 20)
 export const NETWORK_CREDITS = intOption('taskmanager.network.credits-per-channel', 4, 'Buffers a receiver grants each input channel: the back-pressure window.', 1, 1024)
 export const NETWORK_LOCAL_TRANSPORT = enumOption('taskmanager.network.local-transport', ['shared-memory', 'message-port'] as const, 'message-port', 'How slots of one process exchange batches: transferred buffers over MessagePorts (message-port), or SharedArrayBuffer rings with Atomics wake-ups (shared-memory; experimental: an idle receiving slot is not always woken).')
@@ -99,7 +111,7 @@ export const REST_BIND_ADDRESS = stringOption('rest.bind-address', '127.0.0.1', 
 
 export function doubleOption(key: string, defaultValue: number, description: string, min = -Infinity, max = Infinity): ConfigOption<number> {
   return {
-    key, defaultValue, description,
+    key, fallbackKeys: [], defaultValue, description,
     parse(raw) {
       const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN
       if (!Number.isFinite(n) || n < min || n > max) fail(key, raw, `a number between ${min} and ${max}`)
@@ -116,13 +128,13 @@ export const CHECKPOINTING_MIN_PAUSE = durationOption('execution.checkpointing.m
 export const CHECKPOINTING_MAX_CONCURRENT = intOption('execution.checkpointing.max-concurrent-checkpoints', 1, 'Checkpoints that may be in progress at once.', 1, 1000)
 export const CHECKPOINTING_TOLERABLE_FAILURES = intOption('execution.checkpointing.tolerable-failed-checkpoints', 0, 'Consecutive checkpoint failures tolerated before the job fails.', 0, Number.MAX_SAFE_INTEGER)
 export const CHECKPOINTING_RETENTION = enumOption('execution.checkpointing.externalized-checkpoint-retention', ['DELETE_ON_CANCELLATION', 'RETAIN_ON_CANCELLATION', 'NO_EXTERNALIZED_CHECKPOINTS'] as const, 'NO_EXTERNALIZED_CHECKPOINTS', 'Whether completed checkpoints outlive the job: kept on failure (DELETE_ON_CANCELLATION), also on cancellation (RETAIN_ON_CANCELLATION), or deleted when the job ends (NO_EXTERNALIZED_CHECKPOINTS).')
-export const CHECKPOINTING_UNALIGNED = boolOption('execution.checkpointing.unaligned', false, 'Let barriers overtake buffered records and store those records in the checkpoint.')
-export const CHECKPOINTING_ALIGNED_TIMEOUT = durationOption('execution.checkpointing.aligned-checkpoint-timeout', 0, 'With unaligned checkpoints on: start aligned, switch to unaligned when alignment takes longer than this (0: unaligned from the start).')
-export const CHECKPOINTS_DIR = stringOption('state.checkpoints.dir', null, 'Directory for checkpoint files and metadata.')
-export const CHECKPOINTS_NUM_RETAINED = intOption('state.checkpoints.num-retained', 1, 'Completed checkpoints to keep.', 1, 10_000)
-export const CHECKPOINT_STORAGE = enumOption('state.checkpoint-storage', ['jobmanager', 'filesystem'] as const, null, 'Where checkpoints go: the JobManager\'s memory (default without a directory) or the file system (default with state.checkpoints.dir).')
-export const SAVEPOINTS_DIR = stringOption('state.savepoints.dir', null, 'Default directory for savepoints; a target directory given through the REST API (and weir savepoint / stop) must lie inside it.')
-export const REST_SAVEPOINTS_ALLOW_ANY_TARGET = boolOption('rest.savepoints.allow-any-target-directory', false, 'Let REST savepoint and stop requests write to any directory the JobManager may write, not only inside state.savepoints.dir.')
+export const CHECKPOINTING_UNALIGNED = withFallbackKeys(boolOption('execution.checkpointing.unaligned.enabled', false, 'Let barriers overtake buffered records and store those records in the checkpoint.'), 'execution.checkpointing.unaligned')
+export const CHECKPOINTING_ALIGNED_TIMEOUT = withFallbackKeys(durationOption('execution.checkpointing.aligned-checkpoint-timeout', 0, 'With unaligned checkpoints on: start aligned, switch to unaligned when alignment takes longer than this (0: unaligned from the start).'), 'execution.checkpointing.alignment-timeout')
+export const CHECKPOINTS_DIR = withFallbackKeys(stringOption('execution.checkpointing.dir', null, 'Directory for checkpoint files and metadata.'), 'state.checkpoints.dir')
+export const CHECKPOINTS_NUM_RETAINED = withFallbackKeys(intOption('execution.checkpointing.num-retained', 1, 'Completed checkpoints to keep.', 1, 10_000), 'state.checkpoints.num-retained')
+export const CHECKPOINT_STORAGE = withFallbackKeys(enumOption('execution.checkpointing.storage', ['jobmanager', 'filesystem'] as const, null, 'Where checkpoints go: the JobManager\'s memory (default without a directory) or the file system (default with execution.checkpointing.dir).'), 'state.checkpoint-storage')
+export const SAVEPOINTS_DIR = withFallbackKeys(stringOption('execution.checkpointing.savepoint-dir', null, 'Default directory for savepoints; a target directory given through the REST API (and weir savepoint / stop) must lie inside it.'), 'state.savepoints.dir')
+export const REST_SAVEPOINTS_ALLOW_ANY_TARGET = boolOption('rest.savepoints.allow-any-target-directory', false, 'Let REST savepoint and stop requests write to any directory the JobManager may write, not only inside execution.checkpointing.savepoint-dir.')
 
 // S3 checkpoint storage (state.checkpoints.dir: s3://bucket/prefix), with Flink's option names.
 export const S3_ENDPOINT = stringOption('s3.endpoint', null, 'The S3 endpoint (default: AWS for s3.region); e.g. http://127.0.0.1:9000 for a local S3-protocol server.')
@@ -132,13 +144,13 @@ export const S3_PATH_STYLE_ACCESS = boolOption('s3.path.style.access', false, 'A
 export const S3_REGION = stringOption('s3.region', 'us-east-1', 'The S3 region.')
 
 // State backends.
-export const STATE_BACKEND = enumOption('state.backend.type', ['hashmap', 'lmdb'] as const, 'hashmap', 'Where keyed state lives: the heap (hashmap) or an embedded LMDB store on local disk (lmdb), for state larger than memory.')
-export const STATE_BACKEND_INCREMENTAL = boolOption('state.backend.incremental', false, 'Checkpoints write only what changed since the previous completed checkpoint (lmdb and hashmap; needs filesystem checkpoint storage).')
+export const STATE_BACKEND = withFallbackKeys(enumOption('state.backend.type', ['hashmap', 'lmdb'] as const, 'hashmap', 'Where keyed state lives: the heap (hashmap) or an embedded LMDB store on local disk (lmdb), for state larger than memory.'), 'state.backend')
+export const STATE_BACKEND_INCREMENTAL = withFallbackKeys(boolOption('execution.checkpointing.incremental', false, 'Checkpoints write only what changed since the previous completed checkpoint (lmdb and hashmap; needs filesystem checkpoint storage).'), 'state.backend.incremental')
 export const LMDB_CACHE_SIZE = intOption('state.backend.lmdb.cache-size', 20_000, 'lmdb: distinct keys whose writes are held in memory (decoded) before they are committed to LMDB in one transaction; the committed batch stays cached for reads until the next.', 1, 10_000_000)
 export const LMDB_LOCAL_DIR = stringOption('state.backend.lmdb.localdir', null, 'lmdb: directory for the working databases (default: the system temp directory).')
 
 // Restart strategies (Flink's names and defaults).
-export const RESTART_STRATEGY = enumOption('restart-strategy.type', ['none', 'off', 'disable', 'fixed-delay', 'fixeddelay', 'failure-rate', 'failurerate', 'exponential-delay', 'exponentialdelay'] as const, null, 'none, fixed-delay, failure-rate or exponential-delay. Default: none without checkpointing, exponential-delay with it.')
+export const RESTART_STRATEGY = withFallbackKeys(enumOption('restart-strategy.type', ['none', 'off', 'disable', 'fixed-delay', 'fixeddelay', 'failure-rate', 'failurerate', 'exponential-delay', 'exponentialdelay'] as const, null, 'none, fixed-delay, failure-rate or exponential-delay. Default: none without checkpointing, exponential-delay with it.'), 'restart-strategy')
 export const FIXED_DELAY_ATTEMPTS = intOption('restart-strategy.fixed-delay.attempts', 1, 'Restarts before the job fails.', 0, Number.MAX_SAFE_INTEGER)
 export const FIXED_DELAY_DELAY = durationOption('restart-strategy.fixed-delay.delay', 1000, 'Wait before each restart.')
 export const FAILURE_RATE_MAX_FAILURES = intOption('restart-strategy.failure-rate.max-failures-per-interval', 1, 'Failures within the interval before the job fails.', 1, Number.MAX_SAFE_INTEGER)
@@ -154,7 +166,10 @@ export const EXP_ATTEMPTS = intOption('restart-strategy.exponential-delay.attemp
 // Observability.
 export const WEB_CHECKPOINTS_HISTORY = intOption('web.checkpoints.history', 10, 'Checkpoints whose statistics (with per-subtask details) the REST API and web UI keep; counts and the summary cover every checkpoint.', 1, 100_000)
 
-/** All known options by key, for validation of -D and config files. */
+// Event time.
+export const AUTO_WATERMARK_INTERVAL = durationOption('pipeline.auto-watermark-interval', 200, 'How often periodic watermark generators emit (0: never).')
+
+/** All known options by canonical key, for validation of -D and config files. */
 export const ALL_OPTIONS: ReadonlyMap<string, ConfigOption<unknown>> = new Map(
   [
     PARALLELISM_DEFAULT, MAX_PARALLELISM, OBJECT_REUSE, OPERATOR_CHAINING, BUFFER_TIMEOUT, NETWORK_BATCH_RECORDS, NETWORK_CREDITS, NETWORK_LOCAL_TRANSPORT, TASK_SLOTS, SLOT_REQUEST_TIMEOUT, REST_PORT, REST_BIND_ADDRESS, REST_SAVEPOINTS_ALLOW_ANY_TARGET,
@@ -165,8 +180,11 @@ export const ALL_OPTIONS: ReadonlyMap<string, ConfigOption<unknown>> = new Map(
     STATE_BACKEND, STATE_BACKEND_INCREMENTAL, LMDB_LOCAL_DIR, LMDB_CACHE_SIZE,
     RESTART_STRATEGY, FIXED_DELAY_ATTEMPTS, FIXED_DELAY_DELAY, FAILURE_RATE_MAX_FAILURES, FAILURE_RATE_INTERVAL, FAILURE_RATE_DELAY,
     EXP_INITIAL_BACKOFF, EXP_MAX_BACKOFF, EXP_MULTIPLIER, EXP_RESET_THRESHOLD, EXP_JITTER, EXP_ATTEMPTS,
-    WEB_CHECKPOINTS_HISTORY,
+    WEB_CHECKPOINTS_HISTORY, AUTO_WATERMARK_INTERVAL,
   ].map((o) => [o.key, o as ConfigOption<unknown>]),
 )
 
-export const AUTO_WATERMARK_INTERVAL = durationOption('pipeline.auto-watermark-interval', 200, 'How often periodic watermark generators emit (0: never).')
+/** Every key a user may write, canonical or fallback, to the option it sets. */
+export const OPTIONS_BY_ANY_KEY: ReadonlyMap<string, ConfigOption<unknown>> = new Map(
+  [...ALL_OPTIONS.values()].flatMap((o) => [o.key, ...o.fallbackKeys].map((k) => [k, o] as const)),
+)

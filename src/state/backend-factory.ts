@@ -16,7 +16,7 @@ export interface BackendSettings {
   readonly attempt: number
   /**
    * Incremental checkpoints: where files shared between checkpoints go,
-   * `<state.checkpoints.dir>/<job-id>/shared` (checkpoint/protocol/paths.ts sharedDir); null or
+   * `<execution.checkpointing.dir>/<job-id>/shared` (checkpoint/protocol/paths.ts sharedDir); null or
    * absent when checkpoints are not stored in a file system (incremental checkpoints then fall
    * back to the canonical format).
    */

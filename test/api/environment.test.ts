@@ -38,5 +38,5 @@ test('without a directory checkpoints go to the JobManager, and filesystem stora
   env.enableCheckpointing(1000)
   assert.equal(readCheckpointOptions(env.config).storage, 'jobmanager')
   env.config.setRaw('state.checkpoint-storage', 'filesystem')
-  assert.throws(() => readCheckpointOptions(env.config), /state.checkpoints.dir is not set/)
+  assert.throws(() => readCheckpointOptions(env.config), /execution.checkpointing.dir is not set/)
 })

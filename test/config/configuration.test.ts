@@ -1,10 +1,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { availableParallelism } from 'node:os'
-import { Configuration, parseDynamicProperty } from '../../src/config/configuration.ts'
+import { Configuration, canonicalKey, normalizeKeys, parseDynamicProperty } from '../../src/config/configuration.ts'
 import {
   PARALLELISM_DEFAULT, MAX_PARALLELISM, OBJECT_REUSE, OPERATOR_CHAINING, BUFFER_TIMEOUT, NETWORK_BATCH_RECORDS,
-  NETWORK_CREDITS, TASK_SLOTS, REST_PORT,
+  NETWORK_CREDITS, TASK_SLOTS, REST_PORT, CHECKPOINTS_DIR, SAVEPOINTS_DIR, CHECKPOINTS_NUM_RETAINED, CHECKPOINT_STORAGE,
+  STATE_BACKEND_INCREMENTAL, STATE_BACKEND, CHECKPOINTING_UNALIGNED, CHECKPOINTING_ALIGNED_TIMEOUT, RESTART_STRATEGY,
+  type ConfigOption,
 } from '../../src/config/options.ts'
 import { UserError } from '../../src/errors.ts'
 
@@ -116,4 +118,47 @@ test('parseDynamicProperty rejects a missing key or a missing =', () => {
   assert.throws(() => parseDynamicProperty(''), isConfigError(/-D expects key=value/))
   // A key of only blanks is no key.
   assert.throws(() => parseDynamicProperty('  =b'), isConfigError(/-D expects key=value, got '  =b'/))
+})
+
+test('Flink 1.x names are fallback keys of the Flink 2 names: either sets the option, stored under the Flink 2 name', () => {
+  const pairs: Array<[string, string, unknown, ConfigOption<unknown>]> = [
+    ['state.checkpoints.dir', '/tmp/c', '/tmp/c', CHECKPOINTS_DIR],
+    ['state.savepoints.dir', '/tmp/s', '/tmp/s', SAVEPOINTS_DIR],
+    ['state.checkpoints.num-retained', '3', 3, CHECKPOINTS_NUM_RETAINED],
+    ['state.checkpoint-storage', 'filesystem', 'filesystem', CHECKPOINT_STORAGE],
+    ['state.backend.incremental', 'true', true, STATE_BACKEND_INCREMENTAL],
+    ['state.backend', 'lmdb', 'lmdb', STATE_BACKEND],
+    ['execution.checkpointing.unaligned', 'true', true, CHECKPOINTING_UNALIGNED],
+    ['execution.checkpointing.alignment-timeout', '2s', 2000, CHECKPOINTING_ALIGNED_TIMEOUT],
+    ['execution.buffer-timeout', '5ms', 5, BUFFER_TIMEOUT],
+    ['restart-strategy', 'fixed-delay', 'fixed-delay', RESTART_STRATEGY],
+  ]
+  for (const [oldKey, text, value, option] of pairs) {
+    assert.ok(option.fallbackKeys.includes(oldKey), oldKey)
+    const c = new Configuration({ [oldKey]: text })
+    assert.deepEqual(c.get(option), value, oldKey)
+    assert.deepEqual(c.toRaw(), { [option.key]: text })
+    assert.equal(canonicalKey(oldKey), option.key)
+  }
+  assert.equal(CHECKPOINTS_DIR.key, 'execution.checkpointing.dir')
+  assert.equal(SAVEPOINTS_DIR.key, 'execution.checkpointing.savepoint-dir')
+  assert.equal(STATE_BACKEND_INCREMENTAL.key, 'execution.checkpointing.incremental')
+  assert.equal(CHECKPOINTS_NUM_RETAINED.key, 'execution.checkpointing.num-retained')
+})
+
+test('in one layer the Flink 2 name wins over the 1.x name whatever the order; a later set wins whichever name it uses', () => {
+  for (const raw of [
+    { 'state.checkpoints.dir': '/old', 'execution.checkpointing.dir': '/new' },
+    { 'execution.checkpointing.dir': '/new', 'state.checkpoints.dir': '/old' },
+  ]) {
+    assert.equal(new Configuration(raw).get(CHECKPOINTS_DIR), '/new')
+    assert.deepEqual(normalizeKeys(raw), { 'execution.checkpointing.dir': '/new' })
+  }
+  const c = new Configuration({ 'execution.checkpointing.dir': '/a' })
+  c.setRaw('state.checkpoints.dir', '/b')
+  assert.equal(c.get(CHECKPOINTS_DIR), '/b')
+})
+
+test('an invalid value given by a 1.x name names the Flink 2 key and the name it was given as', () => {
+  assert.throws(() => new Configuration({ 'state.checkpoints.num-retained': 'x' }), isConfigError(/^invalid value for execution\.checkpointing\.num-retained: 'x' \(expected an integer\) \(given as state\.checkpoints\.num-retained\)$/))
 })

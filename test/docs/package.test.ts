@@ -37,3 +37,24 @@ test('the README tells how to use Weir in a project of ones own, with npm ci in 
   assert.match(readme, /npx weir run -p 1 job\.ts/)
   assert.match(readme, /^npm ci\b/m)
 })
+
+test('the README table lists every configuration key Weir reads, with its default and its Flink 1.x name (npm run docs:options)', async () => {
+  const { optionsTableMarkdown } = await import('../../src/config/options-table.ts')
+  const { ALL_OPTIONS } = await import('../../src/config/options.ts')
+  const table = optionsTableMarkdown()
+  for (const option of ALL_OPTIONS.values()) {
+    assert.match(table, new RegExp(`^\\| \`${option.key.replaceAll('.', '\\.')}\` \\|`, 'm'))
+  }
+  assert.ok(readme.includes(table), 'README.md configuration table is out of date with src/config/options.ts: run npm run docs:options')
+})
+
+test('the README names configuration keys by their Flink 2 names only (1.x names appear only in the table)', async () => {
+  const { ALL_OPTIONS } = await import('../../src/config/options.ts')
+  const { TABLE_START, TABLE_END } = await import('../../src/config/options-table.ts')
+  const outsideTable = readme.slice(0, readme.indexOf(TABLE_START)) + readme.slice(readme.indexOf(TABLE_END))
+  for (const option of ALL_OPTIONS.values()) {
+    for (const old of option.fallbackKeys) {
+      assert.ok(!new RegExp(`\`${old.replaceAll('.', '\\.')}[\`=:]`).test(outsideTable), `README uses the Flink 1.x name ${old}; use ${option.key}`)
+    }
+  }
+})

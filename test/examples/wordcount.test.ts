@@ -10,9 +10,10 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runJob } from '../helpers/run-job.ts'
 import { startJob } from '../runtime/live-job.ts'
+import { TEST_TIMEOUT_MS, WAIT_MS } from '../helpers/deadlines.ts'
 
 /** A hung job fails its test instead of blocking the run. */
-const T = { timeout: 30_000 }
+const T = { timeout: TEST_TIMEOUT_MS }
 const job = fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url))
 
 /** Each word as the count must report it (lower case), with the spellings the text uses for it. */
@@ -154,7 +155,7 @@ test('the word count reads a socket, counts as lines arrive, and finishes when t
   try {
     live = await startJob(job, { args: ['--host', '127.0.0.1', '--port', String(port)], config: { 'parallelism.default': 2 } })
     const running = live
-    socket = await within(10_000, 'the job to connect to the server', Promise.race([
+    socket = await within(WAIT_MS, 'the job to connect to the server', Promise.race([
       connected,
       running.result.then((r): never => {
         throw new Error(`the job ended (${r.status}: ${r.error?.message ?? ''}) before it connected`)
@@ -163,13 +164,13 @@ test('the word count reads a socket, counts as lines arrive, and finishes when t
     const words = (lines: string[]) => lines.map((l) => l.replace(/^\d+> /, ''))
 
     socket.write('hello world\n')
-    await live.waitFor((ls) => words(ls).includes('(hello,1)') && words(ls).includes('(world,1)'), 10_000, '(hello,1) and (world,1)')
+    await live.waitFor((ls) => words(ls).includes('(hello,1)') && words(ls).includes('(world,1)'), WAIT_MS, '(hello,1) and (world,1)')
     socket.write('hello world\n')
-    const lines = await live.waitFor((ls) => words(ls).includes('(hello,2)') && words(ls).includes('(world,2)'), 10_000, '(hello,2) and (world,2)')
+    const lines = await live.waitFor((ls) => words(ls).includes('(hello,2)') && words(ls).includes('(world,2)'), WAIT_MS, '(hello,2) and (world,2)')
     assert.deepEqual(words(lines).sort(), ['(hello,1)', '(hello,2)', '(world,1)', '(world,2)'])
 
     socket.end()
-    const result = await within(10_000, 'the job to finish after the socket closed', live.result)
+    const result = await within(WAIT_MS, 'the job to finish after the socket closed', live.result)
     assert.equal(result.status, 'FINISHED', result.error?.message)
     assert.equal(result.recordsIn, 2)
     assert.equal(result.recordsOut, 4)

@@ -5,6 +5,7 @@ import { startJob, type LiveJob } from '../runtime/live-job.ts'
 import { JobRegistry } from '../../src/rest/job-registry.ts'
 import { RestServer } from '../../src/rest/server.ts'
 import type { RawConfig } from '../../src/config/configuration.ts'
+import { WAIT_MS } from '../helpers/deadlines.ts'
 
 export const ENDLESS = fileURLToPath(new URL('../fixtures/jobs/endless.ts', import.meta.url))
 
@@ -30,7 +31,7 @@ export class Harness {
     this.jobs.push(job)
     this.registry.register(job.execution)
     if (lines > 0) {
-      await job.waitFor((l) => l.length >= lines, 10_000, `${lines} line(s) of output`)
+      await job.waitFor((l) => l.length >= lines, WAIT_MS, `${lines} line(s) of output`)
       // One subtask can print before the other slot reported running; a checkpoint needs all.
       const deadline = Date.now() + 30_000
       while (job.execution.attempt?.allTasksRunning() !== true) {
@@ -53,7 +54,7 @@ export class Harness {
   }
 
   /** Polls GET `path` until `done(body)` holds. */
-  async poll(path: string, done: (body: any) => boolean, timeoutMs = 15_000): Promise<any> {
+  async poll(path: string, done: (body: any) => boolean, timeoutMs = WAIT_MS): Promise<any> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const r = await this.api('GET', path)

@@ -5,9 +5,10 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { fileURLToPath } from 'node:url'
 import { runJob } from '../helpers/run-job.ts'
+import { TEST_TIMEOUT_MS } from '../helpers/deadlines.ts'
 
 /** A hung job fails its test instead of blocking the run. */
-const T = { timeout: 30_000 }
+const T = { timeout: TEST_TIMEOUT_MS }
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/jobs/${name}.ts`, import.meta.url))
 
 test('a map that throws on record 500 fails the job with a user-function error naming job, operator and subtask', T, async () => {

@@ -5,6 +5,7 @@
 import { bundleJob } from '../../src/cli/bundle.ts'
 import { JobExecution, type JobResult } from '../../src/runtime/jobmanager/mini-cluster.ts'
 import type { RawConfig } from '../../src/config/configuration.ts'
+import { WAIT_MS } from '../helpers/deadlines.ts'
 
 export interface LiveJob {
   readonly execution: JobExecution
@@ -53,7 +54,7 @@ export async function startJob(jobFile: string, options: { args?: string[]; conf
     result,
     stdout: () => text,
     lines,
-    waitFor(ready, timeoutMs = 10_000, what = 'the expected output') {
+    waitFor(ready, timeoutMs = WAIT_MS, what = 'the expected output') {
       return new Promise((resolve, reject) => {
         const check = () => {
           const current = lines()

@@ -6,9 +6,10 @@ import assert from 'node:assert/strict'
 import { fileURLToPath } from 'node:url'
 import { runJob } from '../helpers/run-job.ts'
 import { startJob } from './live-job.ts'
+import { TEST_TIMEOUT_MS, WAIT_MS } from '../helpers/deadlines.ts'
 
 /** A hung job fails its test instead of blocking the run. */
-const T = { timeout: 30_000 }
+const T = { timeout: TEST_TIMEOUT_MS }
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/jobs/${name}.ts`, import.meta.url))
 
 /** Splits a print() line into the subtask prefix (1-based, 0 without prefix) and the record text. */
@@ -159,7 +160,7 @@ test('a processing-time timer of a KeyedProcessFunction fires with its key curre
   // The source stays open: a bounded job would drop pending processing-time timers at its end.
   const job = await startJob(fixture('timer'), { args: ['--delay', '300'], config: { 'parallelism.default': 2 } })
   try {
-    const lines = await job.waitFor((ls) => ls.filter((l) => l.includes('timer ')).length >= 3, 10_000, 'three timer firings')
+    const lines = await job.waitFor((ls) => ls.filter((l) => l.includes('timer ')).length >= 3, WAIT_MS, 'three timer firings')
     const registered = new Map<string, number>()
     const fired = new Map<string, { total: number; timestamp: number; firedAt: number }>()
     for (const { text } of lines.map(parseLine)) {

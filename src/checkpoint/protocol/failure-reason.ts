@@ -6,7 +6,7 @@ export const CHECKPOINT_FAILURE_REASONS = {
   EXPIRED: { message: 'the checkpoint expired before it completed (execution.checkpointing.timeout)', preFlight: false, counts: true },
   DECLINED: { message: 'a task declined the checkpoint', preFlight: false, counts: true },
   STORAGE_FAILURE: { message: 'writing the checkpoint to storage failed', preFlight: false, counts: true },
-  STATE_TOO_LARGE: { message: 'a state handle exceeds the 5 MB limit of jobmanager checkpoint storage; set state.checkpoints.dir to use filesystem storage', preFlight: false, counts: true },
+  STATE_TOO_LARGE: { message: 'a state handle exceeds the 5 MB limit of jobmanager checkpoint storage; set execution.checkpointing.dir to use filesystem storage', preFlight: false, counts: true },
   FINALIZE_FAILED: { message: 'writing the checkpoint metadata failed', preFlight: false, counts: true },
   SUBSUMED: { message: 'a later checkpoint completed first', preFlight: false, counts: false },
   JOB_REACHED_END: { message: 'the job reached the end of its input before the checkpoint completed', preFlight: false, counts: false },

@@ -1,4 +1,4 @@
-// The one place that builds checkpoint and savepoint paths. Layout under state.checkpoints.dir:
+// The one place that builds checkpoint and savepoint paths. Layout under execution.checkpointing.dir:
 //   <job-id>/chk-<n>/_metadata     written last; its presence means the checkpoint is complete
 //   <job-id>/chk-<n>/<task files>  state written by tasks for checkpoint n
 //   <job-id>/shared/               files referenced by several checkpoints (incremental)

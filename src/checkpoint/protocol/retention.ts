@@ -1,5 +1,5 @@
 // Which checkpoints to keep: after a completion, the oldest completed ones beyond
-// state.checkpoints.num-retained are dropped and pending ones older than the new one are
+// execution.checkpointing.num-retained are dropped and pending ones older than the new one are
 // subsumed; when the job ends, the retention policy decides whether the rest are deleted.
 
 export type RetentionPolicy = 'DELETE_ON_CANCELLATION' | 'RETAIN_ON_CANCELLATION' | 'NO_EXTERNALIZED_CHECKPOINTS'

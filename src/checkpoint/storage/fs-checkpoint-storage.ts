@@ -1,5 +1,5 @@
 // Filesystem checkpoint storage: task state files and `_metadata` under
-// state.checkpoints.dir/<job-id>/chk-<n>/.
+// execution.checkpointing.dir/<job-id>/chk-<n>/.
 
 import { rm } from 'node:fs/promises'
 import { ensureDir } from '../../io/directories.ts'

@@ -14,7 +14,7 @@ export async function writeTaskState(location: CheckpointLocation, vertex: numbe
     if (Array.isArray(payload)) payload = Buffer.concat(payload as Uint8Array[])
     payload = payload as Uint8Array
     if (payload.length > location.maxStateBytes) {
-      throw new WeirError('WEIR_CHECKPOINT_FAILED', `STATE_TOO_LARGE: the state of task ${vertex}/${subtask} is ${payload.length} bytes, above the ${location.maxStateBytes}-byte limit of jobmanager checkpoint storage; set state.checkpoints.dir to use filesystem storage`, { domain: 'user' })
+      throw new WeirError('WEIR_CHECKPOINT_FAILED', `STATE_TOO_LARGE: the state of task ${vertex}/${subtask} is ${payload.length} bytes, above the ${location.maxStateBytes}-byte limit of jobmanager checkpoint storage; set execution.checkpointing.dir to use filesystem storage`, { domain: 'user' })
     }
     return { type: 'inline', bytes: payload }
   }

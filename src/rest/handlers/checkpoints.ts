@@ -122,7 +122,7 @@ export const triggerCheckpoint: Handler = async (ctx) => {
   const fields = new BodyFields(await readJsonBody(ctx.req), ['checkpointType', 'triggerId'])
   const type = fields.string('checkpointType')
   if (type !== undefined && type.toUpperCase() !== 'CONFIGURED') {
-    throw badRequest(`checkpointType '${type}' is not supported: Weir takes checkpoints as configured (state.backend.incremental); omit the field or pass CONFIGURED`)
+    throw badRequest(`checkpointType '${type}' is not supported: Weir takes checkpoints as configured (execution.checkpointing.incremental); omit the field or pass CONFIGURED`)
   }
   const reused = reuseOperation(entry, fields.string('triggerId'), 'checkpoint')
   if (reused) return accepted({ 'request-id': reused.triggerId, 'checkpoint-id': reused.checkpointId })

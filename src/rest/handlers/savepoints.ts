@@ -72,7 +72,7 @@ function checkCanSavepoint(entry: JobEntry, what: string): void {
 
 /**
  * The savepoint directory of a request. A directory given in the request must lie inside
- * state.savepoints.dir (a relative one is taken inside it), unless
+ * execution.checkpointing.savepoint-dir (a relative one is taken inside it), unless
  * rest.savepoints.allow-any-target-directory is set: whoever reaches the API must not make the
  * JobManager write wherever it may ('../../etc', any absolute path).
  */
@@ -80,17 +80,17 @@ function targetDirectory(entry: JobEntry, given: string | undefined, field: stri
   const config = entry.job.job.config
   const base = config.get(SAVEPOINTS_DIR)
   if (given === undefined) {
-    if (!base) throw badRequest(`no savepoint directory: pass '${field}' in the request body, or set state.savepoints.dir for the job (weir.yaml or -D state.savepoints.dir=DIR)`)
+    if (!base) throw badRequest(`no savepoint directory: pass '${field}' in the request body, or set execution.checkpointing.savepoint-dir for the job (weir.yaml or -D execution.checkpointing.savepoint-dir=DIR)`)
     return base
   }
   if (config.get(REST_SAVEPOINTS_ALLOW_ANY_TARGET)) return given
   if (!base) {
-    throw badRequest(`'${field}' ${given} is refused: the job has no state.savepoints.dir to confine savepoints to; set state.savepoints.dir (and give a directory inside it, or none), or rest.savepoints.allow-any-target-directory: true to allow any path`)
+    throw badRequest(`'${field}' ${given} is refused: the job has no execution.checkpointing.savepoint-dir to confine savepoints to; set execution.checkpointing.savepoint-dir (and give a directory inside it, or none), or rest.savepoints.allow-any-target-directory: true to allow any path`)
   }
   const target = resolve(base, given)
   const inside = relative(realExisting(resolve(base)), realExisting(target))
   if (inside.startsWith('..') || isAbsolute(inside)) {
-    throw badRequest(`'${field}' ${given} is outside state.savepoints.dir (${base}); give a directory inside it, or set rest.savepoints.allow-any-target-directory: true to allow any path`)
+    throw badRequest(`'${field}' ${given} is outside execution.checkpointing.savepoint-dir (${base}); give a directory inside it, or set rest.savepoints.allow-any-target-directory: true to allow any path`)
   }
   return target
 }

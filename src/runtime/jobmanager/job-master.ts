@@ -128,7 +128,7 @@ export class JobMaster implements JobMasterContext {
     return this.coordinator.triggerNow()
   }
 
-  /** Takes a savepoint into `targetDir` (default state.savepoints.dir); optionally cancels the job after it. */
+  /** Takes a savepoint into `targetDir` (default execution.checkpointing.savepoint-dir); optionally cancels the job after it. */
   async triggerSavepoint(targetDir?: string, options: { cancelJob?: boolean } = {}): Promise<string> {
     const dir = this.savepointTarget(targetDir)
     if (this.isDone) throw new UserError('WEIR_INVALID_ARGUMENT', `job ${this.jobId} is ${this.status}; a savepoint needs a running job`)
@@ -170,7 +170,7 @@ export class JobMaster implements JobMasterContext {
 
   private savepointTarget(targetDir: string | undefined): string {
     const dir = targetDir ?? this.job.config.get(SAVEPOINTS_DIR)
-    if (!dir) throw new UserError('WEIR_INVALID_ARGUMENT', 'no savepoint directory: give one, or set state.savepoints.dir')
+    if (!dir) throw new UserError('WEIR_INVALID_ARGUMENT', 'no savepoint directory: give one, or set execution.checkpointing.savepoint-dir')
     return dir
   }
 }

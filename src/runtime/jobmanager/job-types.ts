@@ -12,7 +12,7 @@ export interface JobRunOptions {
   readonly jobFile?: string
   readonly args?: readonly string[]
   readonly config?: RawConfig
-  /** Resume from this checkpoint or savepoint (a directory or its _metadata), or 'latest' under state.checkpoints.dir. */
+  /** Resume from this checkpoint or savepoint (a directory or its _metadata), or 'latest' under execution.checkpointing.dir. */
   readonly restoreFrom?: string
   /** Skip stored state whose operator no longer exists instead of failing. */
   readonly allowNonRestoredState?: boolean

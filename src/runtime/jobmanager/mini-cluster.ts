@@ -15,6 +15,7 @@ import type { JobRunOptions } from './job-types.ts'
 import { prepareJob } from './states/created.ts'
 
 export type { JobRunOptions, JobMetrics, JobStatus, JobResult, LogContext } from './job-types.ts'
+export { socketWarning } from './states/created.ts'
 
 /** A running job on the embedded mini cluster: its job master. */
 export type JobExecution = JobMaster

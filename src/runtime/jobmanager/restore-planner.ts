@@ -1,5 +1,5 @@
 // Where a job's tasks restore from: the checkpoint or savepoint given at submission (-s /
-// --from-checkpoint, 'latest' under state.checkpoints.dir), or on a restart the latest
+// --from-checkpoint, 'latest' under execution.checkpointing.dir), or on a restart the latest
 // completed checkpoint. Turns a checkpoint's metadata into a RestorePlan for the job's graph.
 
 import type { CompiledJob } from '../compile.ts'
@@ -20,7 +20,7 @@ export async function planFromPath(path: string, options: CheckpointOptions, job
     // S3: download into the local mirror, then restore from there like any directory.
     ;({ dir, source } = await downloadCheckpoint(path, options.dir, s3Settings(job.config)))
   } else if (path === 'latest') {
-    if (!options.dir) throw new UserError('WEIR_RESTORE_FAILED', '--from-checkpoint latest needs state.checkpoints.dir to know where to look')
+    if (!options.dir) throw new UserError('WEIR_RESTORE_FAILED', '--from-checkpoint latest needs execution.checkpointing.dir to know where to look')
     dir = await findLatestCheckpoint(options.dir, onLog)
   } else {
     dir = resolveCheckpointDir(path)

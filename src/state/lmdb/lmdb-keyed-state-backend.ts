@@ -97,7 +97,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   private readonly maxDeltas: number
   private readonly captures = new Set<LmdbCapture>()
   private disposed = false
-  // Incremental checkpoints (only with a shared directory and state.backend.incremental).
+  // Incremental checkpoints (only with a shared directory and execution.checkpointing.incremental).
   private readonly sharedDir: string | null
   private readonly filePrefix: string
   /** Keys (latin1 text of the LMDB key) committed since the last incremental capture. */

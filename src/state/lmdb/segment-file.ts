@@ -3,7 +3,7 @@
 // contiguous run of key groups and a restore skips the segments outside its range. A checkpoint
 // is a base (every entry) plus deltas (the entries changed since, deletions included), each cut
 // into segments of at most SEGMENT_BYTES. Segments are framed, checksummed and written
-// atomically with checkpoint/file-format.ts, under <state.checkpoints.dir>/<job-id>/shared/.
+// atomically with checkpoint/file-format.ts, under <execution.checkpointing.dir>/<job-id>/shared/.
 //
 // Payload: a version byte (1), then per entry: key length (u16 BE), key, value length (u32 BE;
 // 0xffffffff for a deletion of the key, 0xfffffffe for a deletion of every key that starts with

@@ -44,10 +44,15 @@ export async function prepareJob(options: JobRunOptions, jobId: string = newJobI
   for (const v of job.graph.vertices) {
     const head = v.operators[0]!
     if (head.kind === 'source' && head.source.rewindable === false) {
-      options.onLog?.(`Warning: source '${head.name}' cannot rewind: on a failure or a resume it loses the records read since the last completed checkpoint and those that arrive while the job is down, as Flink's socket source does`, { level: 'warn' })
+      options.onLog?.(socketWarning(head.name), { level: 'warn' })
     }
   }
   return { job, jobId, checkpointOptions, storage, initialRestore }
+}
+
+/** One line: what a source that cannot replay its input means for the user. */
+export function socketWarning(sourceName: string): string {
+  return `Warning: source '${sourceName}' cannot rewind: on a failure or a resume it loses the records read since the last completed checkpoint and those that arrive while the job is down, as Flink's socket source does`
 }
 
 export function newJobId(): string {
