@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { checkSequences } from '../helpers/sequence-check.ts'
+import { WAIT_MS } from '../helpers/deadlines.ts'
 
 const repo = fileURLToPath(new URL('../..', import.meta.url))
 const job = join(repo, 'test/fixtures/recovery/sequence-job.ts')
@@ -106,7 +107,7 @@ function completedCheckpoints(checkpoints: string): Array<{ jobId: string; id: n
   return found
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined, proc: Weir, timeoutMs = 30_000): Promise<T> {
+async function waitFor<T>(what: string, probe: () => T | undefined, proc: Weir, timeoutMs = WAIT_MS): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let exited: Exit | null = null
   void proc.exit.then((e) => (exited = e))
