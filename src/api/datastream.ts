@@ -34,12 +34,23 @@ import { CommittingSinkOperator } from '../operators/committing-sink.ts'
 import { PrintSink } from '../connectors/print/print-sink.ts'
 import { UserError } from '../errors.ts'
 
-/** Fields of T that hold numbers: tuple indices (as numbers) or object keys. */
-export type NumericField<T> = T extends readonly unknown[]
-  ? { [I in keyof T]: T[I] extends number ? I : never }[number] extends infer S
-    ? S extends `${infer N extends number}` ? N : never
-    : never
-  : { [K in keyof T]-?: T[K] extends number ? K : never }[keyof T]
+/**
+ * Fields of T that hold numbers, the arguments sum / min / max accept: tuple indices (as
+ * numbers), any index of an array of numbers, or object keys. A record without such fields (a
+ * number, a string, a tuple or object with no number in it) accepts nothing, and the parameter
+ * type then says why in the compiler's message.
+ */
+export type NumericField<T> = 0 extends 1 & T
+  ? string | number // any: nothing to check
+  : [T] extends [string | number | bigint | boolean | symbol | null | undefined]
+    ? 'sum, min and max aggregate a field of a tuple or object; on a stream of plain values use reduce((a, b) => a + b)'
+    : T extends readonly unknown[]
+      ? number extends T['length']
+        ? (T[number] extends number ? number : never)
+        : { [I in keyof T]: T[I] extends number ? I : never }[number] extends infer S
+          ? S extends `${infer N extends number}` ? N : never
+          : never
+      : { [K in keyof T]-?: T[K] extends number ? K : never }[keyof T]
 
 export class DataStream<T> {
   /** @internal */

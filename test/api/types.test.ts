@@ -74,9 +74,14 @@ test('there is a bad fixture for each typing mistake the API must catch', () => 
   assert.deepEqual(badFiles, [
     'bad-flatmap-collect.ts',
     'bad-map-param.ts',
+    'bad-max-string-length.ts',
+    'bad-min-index-beyond-tuple.ts',
     'bad-sink-type.ts',
+    'bad-sum-mixed-field.ts',
+    'bad-sum-primitive.ts',
     'bad-sum-string-field.ts',
     'bad-sum-string-index.ts',
+    'bad-sum-zero-primitive.ts',
   ])
 })
 
@@ -107,4 +112,11 @@ test('tsc accepts the flags: good.ts compiled alone exits 0 with no output', asy
   const result = await compile([join(fixtures, 'good.ts')])
   assert.equal(result.code, 0, result.output)
   assert.equal(result.output.trim(), '')
+})
+
+test('sum, min and max on a stream of plain values say in the compiler message what to use instead', () => {
+  for (const file of ['bad-sum-primitive.ts', 'bad-sum-zero-primitive.ts', 'bad-max-string-length.ts']) {
+    const own = diagnostics.filter((d) => d.file === `test/fixtures/types/${file}`)
+    assert.ok(own.some((d) => /on a stream of plain values use reduce/.test(d.message)), `${file}: ${own.map((d) => d.message).join('\n')}`)
+  }
 })
