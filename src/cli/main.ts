@@ -47,9 +47,19 @@ export async function main(argv: string[]): Promise<number> {
     .option('--shutdown-on-attached-exit', 'with -m: cancel the job when this command is interrupted (Ctrl-C); Flink\'s -sae works too')
     .option('--log-format <format>', 'json (one JSON object per line) or human; default: human on a terminal, json otherwise')
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent (default: info); debug adds every task\'s lifecycle')
+    .option('--no-typecheck', 'run a TypeScript job without type-checking it first')
     .passThroughOptions()
     .action(async (job: string, args: string[], options) => {
       exitCode = await runCommand(job, args, options)
+    })
+
+  program
+    .command('check')
+    .description('type-check a job file (as weir run does before it starts the job) and exit: 0 without errors, 1 with')
+    .argument('<job>', 'the job module (.ts)')
+    .action(async (job: string) => {
+      const { checkCommand } = await import('./check.ts')
+      exitCode = await checkCommand(job)
     })
 
   program

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs'
 import { bundleJob } from './bundle.ts'
 import { metadataPath } from '../checkpoint/protocol/paths.ts'
+import { isTypeScriptJob, throwTypeErrors, typecheckJob } from './typecheck.ts'
 import { StatusLine } from './progress.ts'
 import { JobExecution, type JobResult } from '../runtime/jobmanager/mini-cluster.ts'
 import { Configuration, canonicalKey, normalizeKeys, parseDynamicProperty, type RawConfig } from '../config/configuration.ts'
@@ -29,6 +30,8 @@ export interface RunCommandOptions {
   shutdownOnAttachedExit?: boolean
   logFormat?: string
   logLevel?: string
+  /** false with --no-typecheck. */
+  typecheck?: boolean
 }
 
 export const EXIT_FAILED = 1
@@ -62,6 +65,7 @@ export async function runCommand(jobPath: string, jobArgs: string[], options: Ru
   const config = resolveConfig(options)
   if (options.jobmanager !== undefined) {
     if (options.fromSavepoint && options.fromCheckpoint) throw new UserError('WEIR_INVALID_ARGUMENT', 'give either -s/--from-savepoint or --from-checkpoint, not both')
+    await typecheckUnlessSkipped(jobPath, options)
     const { runRemote } = await import('./run-remote.ts')
     return runRemote(jobPath, jobArgs, config, {
       jobmanager: options.jobmanager, detached: options.detached, shutdownOnAttachedExit: options.shutdownOnAttachedExit,
@@ -72,7 +76,14 @@ export async function runCommand(jobPath: string, jobArgs: string[], options: Ru
   const isTerminal = process.stderr.isTTY === true
   const format = resolveLogFormat(options.logFormat, isTerminal)
   const level = resolveLogLevel(options.logLevel)
+  // Bundling first: a missing file or a syntax error is one line from esbuild; then the type check.
   const artifact = await bundleJob(jobPath)
+  try {
+    await typecheckUnlessSkipped(jobPath, options)
+  } catch (e) {
+    artifact.dispose()
+    throw e
+  }
   const interactive = options.status !== false && isTerminal
   let status: StatusLine | null = null
   let execution: JobExecution | null = null
@@ -124,6 +135,14 @@ export async function runCommand(jobPath: string, jobArgs: string[], options: Ru
     await rest?.server.close({ graceMs: REST_GRACE_MS })
     artifact.dispose()
   }
+}
+
+/** The type check before a TypeScript job runs (not with --no-typecheck); fails with the job's type errors. */
+async function typecheckUnlessSkipped(jobPath: string, options: RunCommandOptions): Promise<void> {
+  if (options.typecheck === false || !isTypeScriptJob(jobPath)) return
+  const checked = await typecheckJob(jobPath)
+  if (checked === null) process.stderr.write('Warning: no TypeScript compiler found (neither the project nor Weir has the typescript package): running the job without a type check.\n')
+  else if (checked.errors.length > 0) throwTypeErrors(jobPath, checked)
 }
 
 /** The job's outcome on stderr: plain lines, or (with JSON logs) log records with the same messages. */
