@@ -3,6 +3,9 @@
 // the last completed checkpoint, those that arrive while the job is down, and what sat in the
 // connection's buffers when it was reset (README, 'Checkpoints, recovery and savepoints').
 // The socket's data events fill a queue; pollNext drains it on the task thread.
+// Where to connect is configuration, so it always comes from the job: a split restored from a
+// checkpoint or savepoint only says that this reader owns the socket, and the host and port the
+// resumed job names win over the ones stored with it.
 
 import { connect, type Socket } from 'node:net'
 import { InputStatus, type ReaderOutput, type Source, type SourceReader, type SourceReaderContext, type SplitEnumeratorContext } from '../../api/source.ts'
@@ -27,7 +30,7 @@ export class SocketTextSource implements Source<string, SocketSplit, SocketSplit
   }
 
   createReader(ctx: SourceReaderContext): SourceReader<string, SocketSplit> {
-    return new SocketReader(ctx, this.delimiter)
+    return new SocketReader(ctx, { host: this.host, port: this.port }, this.delimiter)
   }
 }
 
@@ -41,15 +44,16 @@ class SocketReader implements SourceReader<string, SocketSplit> {
   private noMoreSplits = false
   private failure: Error | null = null
 
-  constructor(private readonly ctx: SourceReaderContext, private readonly delimiter: string) {}
+  constructor(private readonly ctx: SourceReaderContext, private readonly target: SocketSplit, private readonly delimiter: string) {}
 
   start(): void {
     this.ctx.sendSplitRequest()
   }
 
   addSplits(splits: SocketSplit[]): void {
-    const split = splits[0]
-    if (!split || this.socket) return
+    if (splits.length === 0 || this.socket) return
+    // Not the stored host and port: those of the job as it runs now.
+    const split = this.target
     this.split = split
     const socket = connect({ host: split.host, port: split.port })
     this.socket = socket
