@@ -3,6 +3,7 @@
 // by request (weir cancel, the REST API), 130 / 143 canceled by SIGINT / SIGTERM.
 
 import { existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { bundleJob } from './bundle.ts'
 import { metadataPath } from '../checkpoint/protocol/paths.ts'
 import { isTypeScriptJob, throwTypeErrors, typecheckJob } from './typecheck.ts'
@@ -59,6 +60,15 @@ export function resolveConfig(options: RunCommandOptions): RawConfig {
   }
   new Configuration(raw) // validates every key and value
   return raw
+}
+
+/** Slots per core above which `weir run` warns: each slot is a worker thread, so more than a few per core buy nothing. */
+export const SLOTS_PER_CORE_WARNING = 4
+
+/** The one-line warning for a parallelism far above the machine's cores; null when it is not. */
+export function parallelismWarning(slots: number, cores: number): string | null {
+  if (slots <= SLOTS_PER_CORE_WARNING * cores) return null
+  return `Warning: ${slots} slots on ${cores} core(s): each slot is a worker thread, so slots beyond the cores add start-up time and memory, not speed (-p ${cores} uses every core).`
 }
 
 export async function runCommand(jobPath: string, jobArgs: string[], options: RunCommandOptions): Promise<number> {
@@ -120,6 +130,8 @@ export async function runCommand(jobPath: string, jobArgs: string[], options: Ru
       onMetrics: (m) => status?.update(m),
     })
     registry.register(execution)
+    const crowded = parallelismWarning(execution.slots, availableParallelism())
+    if (crowded) log(crowded, { jobId: execution.jobId })
     if (interactive) status = new StatusLine(execution.job.name, process.stderr, execution)
     log(`Job '${execution.job.name}' (${execution.jobId}) running on ${execution.slots} slot(s)${execution.checkpointOptions.intervalMs !== null ? `, checkpoints every ${execution.checkpointOptions.intervalMs} ms to ${execution.checkpointOptions.dir ?? 'the JobManager'}` : ''}`, { jobId: execution.jobId })
     log(rest.banner, { jobId: execution.jobId })

@@ -89,7 +89,19 @@ export function withFallbackKeys<T>(option: ConfigOption<T>, ...fallbackKeys: st
 }
 
 export const PARALLELISM_DEFAULT = intOption('parallelism.default', () => availableParallelism(), 'Parallelism of operators that set none (default: the number of cores).', 1, 32768)
-export const MAX_PARALLELISM = intOption('pipeline.max-parallelism', -1, 'Upper bound for rescaling keyed state: the number of key groups. -1 derives it from the parallelism (at least 128).', -1, 32768)
+export const MAX_PARALLELISM = notZero(intOption('pipeline.max-parallelism', -1, 'Upper bound for rescaling keyed state: the number of key groups. -1 derives it from the parallelism (at least 128), or on a restore takes it from the checkpoint or savepoint.', -1, 32768))
+
+/** As Flink: -1 means "derive", 0 is no max parallelism at all. */
+function notZero(option: ConfigOption<number>): ConfigOption<number> {
+  return {
+    ...option,
+    parse(raw) {
+      const n = option.parse(raw)
+      if (n === 0) fail(option.key, raw, 'an integer between 1 and 32768, or -1 to derive it')
+      return n
+    },
+  }
+}
 export const OBJECT_REUSE = boolOption('pipeline.object-reuse', false, 'Whether records passed between chained operators may be reused (Weir never copies them; kept for Flink compatibility).')
 export const OPERATOR_CHAINING = boolOption('pipeline.operator-chaining.enabled', true, 'Chain operators that need no redistribution into one task.')
 export const BUFFER_TIMEOUT = withFallbackKeys(durationOption('execution.buffer-timeout.interval', 100, 'The longest a partly filled network buffer waits before it is sent.'), 'execution.buffer-timeout')

@@ -45,6 +45,12 @@ export interface JobGraphOptions {
   /** -1: derive from parallelism. */
   maxParallelism: number
   chaining: boolean
+  /**
+   * On a restore, the max parallelism each operator (by uid) had in the checkpoint or savepoint:
+   * an operator whose max parallelism the job does not set takes it from there, as in Flink, so
+   * that the key groups of its state stay what they were.
+   */
+  restoredMaxParallelism?: Readonly<Record<string, number>> | null
 }
 
 interface PhysicalInput {
@@ -186,7 +192,17 @@ function resolveParallelism(t: PhysicalTransformation, options: JobGraphOptions)
 }
 
 function resolveMaxParallelism(t: PhysicalTransformation, p: number, options: JobGraphOptions): number {
-  const maxP = t.maxParallelism ?? (options.maxParallelism > 0 ? options.maxParallelism : defaultMaxParallelism(p))
+  const restored = options.restoredMaxParallelism?.[uidOf(t)]
+  const [maxP, from] = t.maxParallelism !== null
+    ? [t.maxParallelism, 'set with setMaxParallelism']
+    : options.maxParallelism > 0
+      ? [options.maxParallelism, 'pipeline.max-parallelism']
+      : restored !== undefined
+        ? [restored, 'the max parallelism of its state in the checkpoint or savepoint']
+        : [defaultMaxParallelism(p), 'derived from the parallelism']
+  if (Number.isInteger(maxP) && p > maxP) {
+    throw new UserError('WEIR_INVALID_JOB', `operator '${t.name}' has parallelism ${p}, above its max parallelism ${maxP} (${from}); the parallelism can be at most the max parallelism`)
+  }
   checkParallelism(maxP, p)
   return maxP
 }

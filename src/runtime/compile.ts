@@ -13,9 +13,11 @@ export interface CompiledJob {
   readonly env: StreamEnvironment
   readonly config: Configuration
   readonly graph: JobGraph
+  /** Max parallelism per uid taken from the checkpoint or savepoint it restores from (slots compile with the same). */
+  readonly restoredMaxParallelism: Readonly<Record<string, number>> | null
 }
 
-export function compileJob(definition: JobDefinition, args: readonly string[], rawConfig: RawConfig): CompiledJob {
+export function compileJob(definition: JobDefinition, args: readonly string[], rawConfig: RawConfig, restoredMaxParallelism: Readonly<Record<string, number>> | null = null): CompiledJob {
   const config = new Configuration(rawConfig)
   const env = new StreamEnvironment(args, config)
   try {
@@ -29,6 +31,7 @@ export function compileJob(definition: JobDefinition, args: readonly string[], r
     defaultParallelism: config.get(PARALLELISM_DEFAULT),
     maxParallelism: config.get(MAX_PARALLELISM),
     chaining: config.get(OPERATOR_CHAINING),
+    restoredMaxParallelism,
   })
-  return { name: definition.name, env, config, graph }
+  return { name: definition.name, env, config, graph, restoredMaxParallelism }
 }

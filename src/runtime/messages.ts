@@ -29,6 +29,8 @@ export interface WorkerSetup {
   readonly artifactUrl: string
   readonly args: readonly string[]
   readonly config: RawConfig
+  /** Max parallelism per uid from the checkpoint or savepoint the job restores from, so that slots build the JobManager's graph. */
+  readonly restoredMaxParallelism?: Readonly<Record<string, number>> | null
   readonly attempt: number
   readonly jobId: string
   readonly checkpointing: CheckpointingSetup

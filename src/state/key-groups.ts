@@ -109,6 +109,9 @@ export function keyGroupRangeForOperator(maxParallelism: number, parallelism: nu
 
 /** Flink's default max parallelism for an operator of this parallelism: 1.5 p rounded up to a power of two, within [128, 32768]. */
 export function defaultMaxParallelism(parallelism: number): number {
+  if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > UPPER_BOUND_MAX_PARALLELISM) {
+    throw new UserError('WEIR_INVALID_ARGUMENT', `operator parallelism must be an integer in [1, ${UPPER_BOUND_MAX_PARALLELISM}], got ${parallelism}`)
+  }
   const wanted = parallelism + Math.floor(parallelism / 2)
   let pow = 1
   while (pow < wanted) pow *= 2

@@ -312,3 +312,11 @@ test('a socket source gets one warning line saying what it cannot do; the job re
     await new Promise((resolve) => server.close(resolve))
   }
 })
+
+test('a parallelism far above the number of cores gets a one-line warning; up to 4 slots per core none', async () => {
+  const { parallelismWarning } = await import('../../src/cli/run.ts')
+  assert.equal(parallelismWarning(8, 2), null)
+  assert.equal(parallelismWarning(2, 2), null)
+  const w = parallelismWarning(200, 2)
+  assert.equal(w, 'Warning: 200 slots on 2 core(s): each slot is a worker thread, so slots beyond the cores add start-up time and memory, not speed (-p 2 uses every core).')
+})

@@ -162,3 +162,10 @@ test('in one layer the Flink 2 name wins over the 1.x name whatever the order; a
 test('an invalid value given by a 1.x name names the Flink 2 key and the name it was given as', () => {
   assert.throws(() => new Configuration({ 'state.checkpoints.num-retained': 'x' }), isConfigError(/^invalid value for execution\.checkpointing\.num-retained: 'x' \(expected an integer\) \(given as state\.checkpoints\.num-retained\)$/))
 })
+
+test('pipeline.max-parallelism accepts -1 (derive) and 1..32768 but not 0, as Flink', () => {
+  assert.throws(() => new Configuration({ 'pipeline.max-parallelism': '0' }), isConfigError(/invalid value for pipeline\.max-parallelism: '0' \(expected an integer between 1 and 32768, or -1 to derive it\)/))
+  assert.throws(() => new Configuration({ 'pipeline.max-parallelism': '32769' }), isConfigError(/pipeline\.max-parallelism/))
+  assert.equal(new Configuration({ 'pipeline.max-parallelism': '-1' }).get(MAX_PARALLELISM), -1)
+  assert.equal(new Configuration({ 'pipeline.max-parallelism': '32768' }).get(MAX_PARALLELISM), 32768)
+})

@@ -272,3 +272,11 @@ test('checkParallelism rejects bad max parallelism and parallelism with messages
   assert.doesNotThrow(() => checkParallelism(32768, 32768))
   assert.throws(() => keyGroupRangeForOperator(4, 5, 0), /parallelism/)
 })
+
+test('defaultMaxParallelism rejects a parallelism of 0 or above 32768, as Flink does', () => {
+  for (const bad of [0, -1, 32769, 1.5]) {
+    assert.throws(() => defaultMaxParallelism(bad), (e: unknown) => e instanceof UserError && /operator parallelism must be an integer in \[1, 32768\], got/.test(e.message), String(bad))
+  }
+  assert.equal(defaultMaxParallelism(32768), 32768)
+  assert.equal(defaultMaxParallelism(1), 128)
+})

@@ -131,7 +131,7 @@ export class Attempt {
     this.setup.slots.forEach((allocated, slot) => {
       const workerSetup: WorkerSetup = {
         workerIndex: slot, numWorkers: slots, artifactUrl: this.setup.artifactUrl,
-        args: [...this.setup.args], config: job.config.toRaw(), attempt: this.setup.attemptNumber,
+        args: [...this.setup.args], config: job.config.toRaw(), restoredMaxParallelism: job.restoredMaxParallelism, attempt: this.setup.attemptNumber,
         jobId: this.setup.jobId, checkpointing: this.setup.checkpointing, restore: restore ? this.restoreFor(slot, restore) : null,
         restoreOperatorState: restore ? restore.operatorState : null,
         routeStdout: this.setup.onStdout !== undefined,

@@ -40,7 +40,7 @@ class CombinedTransport implements SlotTransport {
 try {
   if (setup.routeStdout) stdoutWriter.target = { write: (text) => send({ type: 'stdout', text }) }
   const definition = await loadJobDefinition(setup.artifactUrl)
-  const job = compileJob(definition, setup.args, setup.config)
+  const job = compileJob(definition, setup.args, setup.config, setup.restoredMaxParallelism ?? null)
   checkSameGraph(setup.graph, job.graph, job.name, `slot ${setup.workerIndex}`)
   // The LMDB backend loads a native addon: only for jobs that use it (it registers itself).
   if (setup.config['state.backend.type'] === 'lmdb' || job.config.get(STATE_BACKEND) === 'lmdb') await import('../../state/lmdb/lmdb-keyed-state-backend.ts')

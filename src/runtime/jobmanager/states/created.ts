@@ -12,7 +12,7 @@ import { isS3Url, s3Settings } from '../../../checkpoint/storage/s3/s3-location.
 import { FsCheckpointStorage } from '../../../checkpoint/storage/fs-checkpoint-storage.ts'
 import { MemoryCheckpointStorage } from '../../../checkpoint/storage/memory-checkpoint-storage.ts'
 import type { CheckpointStorage } from '../../../checkpoint/storage/checkpoint-storage.ts'
-import { planFromPath, type InitialRestore } from '../restore-planner.ts'
+import { locateRestore, maxParallelismByUid, planFromLocated, type InitialRestore } from '../restore-planner.ts'
 import type { JobRunOptions } from '../job-types.ts'
 
 export interface PreparedJob {
@@ -25,7 +25,7 @@ export interface PreparedJob {
 
 export async function prepareJob(options: JobRunOptions, jobId: string = newJobId()): Promise<PreparedJob> {
   const definition = await loadJobDefinition(options.artifactUrl, options.jobFile)
-  const job = compileJob(definition, options.args ?? [], options.config ?? {})
+  let job = compileJob(definition, options.args ?? [], options.config ?? {})
   const checkpointOptions = readCheckpointOptions(job.config)
   // Savepoints work without periodic checkpoints, so there is always a coordinator and a storage.
   let storage: CheckpointStorage
@@ -38,7 +38,10 @@ export async function prepareJob(options: JobRunOptions, jobId: string = newJobI
   }
   let initialRestore: InitialRestore | null = null
   if (options.restoreFrom !== undefined) {
-    initialRestore = await planFromPath(options.restoreFrom, checkpointOptions, job, options.allowNonRestoredState ?? false, (line) => options.onLog?.(line))
+    const located = await locateRestore(options.restoreFrom, checkpointOptions, job.config, (line) => options.onLog?.(line))
+    // Operators whose max parallelism the job does not set take the one their state was written with (Flink's rule).
+    job = compileJob(definition, options.args ?? [], options.config ?? {}, maxParallelismByUid(located.metadata))
+    initialRestore = planFromLocated(located, job, options.allowNonRestoredState ?? false)
     options.onLog?.(`Restoring job '${job.name}' from ${initialRestore.isSavepoint ? 'savepoint' : 'checkpoint'} ${initialRestore.checkpointId} (${initialRestore.source})`)
   }
   for (const v of job.graph.vertices) {
