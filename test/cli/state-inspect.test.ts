@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { bundleJob, committedLines, guarded, startJob, waitForRecordsIn } from '../fixtures/state/harness.ts'
+import { TEST_TIMEOUT_MS } from '../helpers/deadlines.ts'
 
 const repo = fileURLToPath(new URL('../..', import.meta.url))
 const root = mkdtempSync(join(tmpdir(), 'weir-state-inspect-test-'))
@@ -88,7 +89,7 @@ async function inspect(args: string[]): Promise<Inspected> {
   return JSON.parse(exit.stdout) as Inspected
 }
 
-test('prints the operators with their uids, keyed state per key and operator state', { timeout: 60_000 }, async () => {
+test('prints the operators with their uids, keyed state per key and operator state', { timeout: TEST_TIMEOUT_MS }, async () => {
   const json = await inspect([fixture.savepoint])
   assert.equal(json.kind, 'savepoint')
   assert.equal(json.jobName, 'Rescaling')
@@ -112,7 +113,7 @@ test('prints the operators with their uids, keyed state per key and operator sta
   assert.deepEqual(again.operators, json.operators)
 })
 
-test('--operator shows one operator; --key one key', { timeout: 60_000 }, async () => {
+test('--operator shows one operator; --key one key', { timeout: TEST_TIMEOUT_MS }, async () => {
   const one = await inspect([fixture.savepoint, '--operator', 'counter'])
   assert.deepEqual(Object.keys(one.operators), ['counter'])
   const key = [...fixture.counts.keys()][3]!
@@ -122,7 +123,7 @@ test('--operator shows one operator; --key one key', { timeout: 60_000 }, async 
   assert.deepEqual(absent.operators.counter!.keyedState?.['count'] ?? {}, {})
 })
 
-test('an unknown uid fails with one line naming the uids there are', { timeout: 60_000 }, async () => {
+test('an unknown uid fails with one line naming the uids there are', { timeout: TEST_TIMEOUT_MS }, async () => {
   const exit = await weir(['state', 'inspect', fixture.savepoint, '--operator', 'countr'])
   assert.notEqual(exit.code, 0)
   assert.equal(exit.stdout, '')
@@ -132,7 +133,7 @@ test('an unknown uid fails with one line naming the uids there are', { timeout: 
   for (const uid of ['source', 'split-tracker', 'union-tracker', 'counter', 'sink']) assert.ok(lines[0]!.includes(uid), `names ${uid}: ${lines[0]}`)
 })
 
-test('a path without a savepoint fails with a clear message', { timeout: 60_000 }, async () => {
+test('a path without a savepoint fails with a clear message', { timeout: TEST_TIMEOUT_MS }, async () => {
   const exit = await weir(['state', 'inspect', join(root, 'nothing-here')])
   assert.notEqual(exit.code, 0)
   assert.match(exit.stderr, /no checkpoint or savepoint at/)

@@ -15,6 +15,7 @@ import { checkSequences } from '../../helpers/sequence-check.ts'
 import { readMetadata } from '../../../src/checkpoint/metadata.ts'
 import type { RawConfig } from '../../../src/config/configuration.ts'
 import type { JobExecution, JobResult } from '../../../src/runtime/jobmanager/mini-cluster.ts'
+import { WAIT_MS } from '../../helpers/deadlines.ts'
 
 const job = fileURLToPath(new URL('../../fixtures/recovery/sequence-job.ts', import.meta.url))
 const root = mkdtempSync(join(tmpdir(), 'weir-recovery-test-'))
@@ -78,7 +79,7 @@ async function run(options: {
   return { result, dir, out, checkpoints, violations: existsSync(violations) ? readFileSync(violations, 'utf8') : null, observed }
 }
 
-async function waitUntil(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+async function waitUntil(what: string, condition: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)

@@ -16,6 +16,7 @@ import { bundleJob, committedLines, guarded, startJob, waitForRecordsIn, sorted,
 import { readMetadata, type CheckpointMetadata } from '../../../src/checkpoint/metadata.ts'
 import { assignKeyToOperator } from '../../../src/state/key-groups.ts'
 import type { UnionEntry } from '../../fixtures/state/rescaling-job.ts'
+import { TEST_TIMEOUT_MS } from '../../helpers/deadlines.ts'
 
 const job = fileURLToPath(new URL('../../fixtures/state/rescaling-job.ts', import.meta.url))
 const root = mkdtempSync(join(tmpdir(), 'weir-rescaling-test-'))
@@ -65,7 +66,7 @@ function readLog<T>(log: string, name: string): T {
 
 const byEntry = (a: UnionEntry, b: UnionEntry) => a.run.localeCompare(b.run) || a.subtask - b.subtask
 
-test('keyed, split list and union list state survive rescaling 2 -> 3 -> 1 through savepoints', { timeout: 120_000 }, async () => {
+test('keyed, split list and union list state survive rescaling 2 -> 3 -> 1 through savepoints', { timeout: TEST_TIMEOUT_MS }, async () => {
   const log = join(root, 'log')
   const savepoints = join(root, 'savepoints')
   mkdirSync(log, { recursive: true })

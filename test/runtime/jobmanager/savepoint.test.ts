@@ -18,6 +18,7 @@ import { inspectState } from '../../../src/cli/state-inspect.ts'
 import { assignKeyToOperator } from '../../../src/state/key-groups.ts'
 import type { RawConfig } from '../../../src/config/configuration.ts'
 import type { JobResult } from '../../../src/runtime/jobmanager/mini-cluster.ts'
+import { TEST_TIMEOUT_MS } from '../../helpers/deadlines.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'weir-savepoint-test-'))
 let rescaling: JobArtifact
@@ -88,7 +89,7 @@ function assertExactCounts(lines: string[], what: string): void {
   for (const [key, counts] of by) assert.deepEqual([...counts].sort((a, b) => a - b), Array.from({ length: N }, (_, i) => i + 1), `${what}: counts of ${key}`)
 }
 
-test('stop with savepoint and resume commits exactly the output of an uninterrupted run; savepoint-<6 hex>-<random>/_metadata', { timeout: 90_000 }, async () => {
+test('stop with savepoint and resume commits exactly the output of an uninterrupted run; savepoint-<6 hex>-<random>/_metadata', { timeout: TEST_TIMEOUT_MS }, async () => {
   const config: RawConfig = { 'execution.checkpointing.interval': '100ms', 'state.checkpoints.dir': freshDir('checkpoints') }
   const reference = freshDir('reference')
   await finished(await start(reference, { p: 2, config }))
@@ -114,7 +115,7 @@ test('stop with savepoint and resume commits exactly the output of an uninterrup
   assert.deepEqual(uncommittedFiles(out), [])
 })
 
-test('stop with savepoint and drain processes everything read, and the savepoint holds the final state', { timeout: 60_000 }, async () => {
+test('stop with savepoint and drain processes everything read, and the savepoint holds the final state', { timeout: TEST_TIMEOUT_MS }, async () => {
   const out = freshDir('out')
   const savepoints = freshDir('savepoints')
   // Slow sources without a budget: records are in flight when the drain starts.
@@ -138,7 +139,7 @@ test('stop with savepoint and drain processes everything read, and the savepoint
   assert.deepEqual(inspected.operators.counter!.keyedState!['count'], Object.fromEntries(last), 'the savepoint holds each key\'s final count')
 })
 
-test('triggerSavepoint with cancelJob cancels the job; resuming from the savepoint completes exactly once', { timeout: 60_000 }, async () => {
+test('triggerSavepoint with cancelJob cancels the job; resuming from the savepoint completes exactly once', { timeout: TEST_TIMEOUT_MS }, async () => {
   const out = freshDir('out')
   const savepoints = freshDir('savepoints')
   const started = await start(out, { p: 2, budget: 60 })
@@ -154,7 +155,7 @@ test('triggerSavepoint with cancelJob cancels the job; resuming from the savepoi
   assertExactCounts(committedLines(out), 'canceled and resumed')
 })
 
-test('a savepoint directory is self-contained: moved elsewhere, the job resumes from it', { timeout: 60_000 }, async () => {
+test('a savepoint directory is self-contained: moved elsewhere, the job resumes from it', { timeout: TEST_TIMEOUT_MS }, async () => {
   const out = freshDir('out')
   const { path } = await runToSavepoint(out, freshDir('savepoints'))
   const moved = join(freshDir('elsewhere'), 'nested', basename(path))
@@ -170,7 +171,7 @@ test('a savepoint directory is self-contained: moved elsewhere, the job resumes 
   assert.equal(result.recordsIn, KEYS * N - 120)
 })
 
-test('a changed uid of a stateful operator fails the restore naming the old uid; allowNonRestoredState skips its state', { timeout: 60_000 }, async () => {
+test('a changed uid of a stateful operator fails the restore naming the old uid; allowNonRestoredState skips its state', { timeout: TEST_TIMEOUT_MS }, async () => {
   const out = freshDir('out')
   const { path } = await runToSavepoint(out, freshDir('savepoints'))
   const before = countsByKey(committedLines(out))
@@ -195,7 +196,7 @@ test('a changed uid of a stateful operator fails the restore naming the old uid;
   }
 })
 
-test('operators without an explicit uid get stable generated uids: the unchanged job resumes', { timeout: 60_000 }, async () => {
+test('operators without an explicit uid get stable generated uids: the unchanged job resumes', { timeout: TEST_TIMEOUT_MS }, async () => {
   const out = freshDir('out')
   const { path } = await runToSavepoint(out, freshDir('savepoints'), { args: ['--no-uids', 'true'] })
   const metadata = await readMetadata(join(path, '_metadata'))
@@ -205,7 +206,7 @@ test('operators without an explicit uid get stable generated uids: the unchanged
   assertExactCounts(committedLines(out), 'resumed without explicit uids')
 })
 
-test('broadcast state in a savepoint restores at another parallelism', { timeout: 60_000 }, async () => {
+test('broadcast state in a savepoint restores at another parallelism', { timeout: TEST_TIMEOUT_MS }, async () => {
   const savepoints = freshDir('savepoints')
   const first = await startJob(broadcast, { args: ['--mode', 'keyed', '--rules', 'a=1,b=2,c=3', '--hold', 'true'], config: { 'parallelism.default': 2 } })
   const path = await guarded(first, async () => {
@@ -227,7 +228,7 @@ test('broadcast state in a savepoint restores at another parallelism', { timeout
   }
 })
 
-test('a stateless operator whose uid changed does not block the restore (only operators with state need their uid)', { timeout: 60_000 }, async () => {
+test('a stateless operator whose uid changed does not block the restore (only operators with state need their uid)', { timeout: TEST_TIMEOUT_MS }, async () => {
   const out = freshDir('out')
   const { path } = await runToSavepoint(out, freshDir('savepoints'), { args: ['--tag-uid', 'tag-v1'] })
   // The Tag map keeps no state of any kind: Flink restores without --allow-non-restored-state.

@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { bundleJob, guarded, startJob, waitFor, sorted, type JobArtifact, type Started } from '../../fixtures/state/harness.ts'
 import { readMetadata } from '../../../src/checkpoint/metadata.ts'
 import { assignKeyToOperator } from '../../../src/state/key-groups.ts'
+import { TEST_TIMEOUT_MS } from '../../helpers/deadlines.ts'
 
 const job = fileURLToPath(new URL('../../fixtures/state/broadcast-job.ts', import.meta.url))
 const root = mkdtempSync(join(tmpdir(), 'weir-broadcast-state-test-'))
@@ -54,7 +55,7 @@ function mainLines(all: string[]): MLine[] {
 
 const ALL_RULES = JSON.stringify({ a: 1, b: 2, c: 3 })
 
-test('BroadcastProcessFunction: every subtask gets every rule, and the main side sees them', { timeout: 60_000 }, async () => {
+test('BroadcastProcessFunction: every subtask gets every rule, and the main side sees them', { timeout: TEST_TIMEOUT_MS }, async () => {
   const sync = freshDir('sync')
   const p = 3
   const keys = Array.from({ length: 12 }, (_, i) => `m${i}`)
@@ -74,7 +75,7 @@ test('BroadcastProcessFunction: every subtask gets every rule, and the main side
   assert.equal(new Set(m.map((x) => x.subtask)).size, p, 'the main records reached every subtask (rebalance)')
 })
 
-test('KeyedBroadcastProcessFunction: the main side reads the broadcast state on the subtask of its key, next to keyed state', { timeout: 60_000 }, async () => {
+test('KeyedBroadcastProcessFunction: the main side reads the broadcast state on the subtask of its key, next to keyed state', { timeout: TEST_TIMEOUT_MS }, async () => {
   const sync = freshDir('sync')
   const p = 2
   const keys = ['k0', 'k1', 'k2', 'k3', 'k0', 'k1', 'k0']
@@ -96,7 +97,7 @@ test('KeyedBroadcastProcessFunction: the main side reads the broadcast state on 
   assert.ok(new Set(m.map((x) => x.subtask)).size === p, `the keys should cover both subtasks: ${JSON.stringify(m)}`)
 })
 
-test('reading a broadcast state that was not declared in broadcast(...) fails naming it', { timeout: 60_000 }, async () => {
+test('reading a broadcast state that was not declared in broadcast(...) fails naming it', { timeout: TEST_TIMEOUT_MS }, async () => {
   const started = await startJob(artifact, {
     args: ['--mode', 'undeclared', '--rules', 'a=1', '--keys', 'x'],
     config: { 'parallelism.default': 1 },
@@ -107,7 +108,7 @@ test('reading a broadcast state that was not declared in broadcast(...) fails na
   assert.match(result.error!.message, /not declared/)
 })
 
-test('broadcast state restored at another parallelism is kept by the next savepoint even where nothing touched it', { timeout: 60_000 }, async () => {
+test('broadcast state restored at another parallelism is kept by the next savepoint even where nothing touched it', { timeout: TEST_TIMEOUT_MS }, async () => {
   const sync = freshDir('sync')
   const savepoints = freshDir('savepoints')
   // Run 1 at -p 2: the rules reach both subtasks; stop with a savepoint.
