@@ -51,7 +51,7 @@ test('the README names configuration keys by their Flink 2 names only (1.x names
   const outsideTable = readme.slice(0, readme.indexOf(TABLE_START)) + readme.slice(readme.indexOf(TABLE_END))
   for (const option of ALL_OPTIONS.values()) {
     for (const old of option.fallbackKeys) {
-      assert.ok(!new RegExp(`\`${old.replaceAll('.', '\\.')}[\`=:]`).test(outsideTable), `README uses the Flink 1.x name ${old}; use ${option.key}`)
+      assert.ok(!new RegExp(`(?:\`|-D )${old.replaceAll('.', '\\.')}[\`=:]`).test(outsideTable), `README uses the Flink 1.x name ${old}; use ${option.key}`)
     }
   }
 })
