@@ -11,7 +11,7 @@ import { bundleJob } from './bundle.ts'
 import { parseEndpoint, RestClient, RestClientError } from '../rest/client.ts'
 import { UserError } from '../errors.ts'
 import type { RawConfig } from '../config/configuration.ts'
-import { EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM } from './run.ts'
+import { EXIT_CANCELED, EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM } from './run.ts'
 
 export interface RemoteRunOptions {
   readonly jobmanager: string
@@ -82,9 +82,14 @@ export async function runRemote(jobPath: string, jobArgs: string[], config: RawC
         process.stderr.write(`Job '${job.name}' finished: ${job.metrics?.['records-in'] ?? 0} record(s) in, ${job.metrics?.['records-out'] ?? 0} out.\n`)
         return 0
       }
-      if (job.state === 'FAILED' || job.state === 'CANCELED') {
+      if (job.state === 'CANCELED') {
+        // As for an embedded run: canceled by a request is exit 3 and says so, not a failure.
+        process.stderr.write(`Job '${job.name}' canceled (by a cancel request): ${job.metrics?.['records-in'] ?? 0} record(s) in, ${job.metrics?.['records-out'] ?? 0} out.\n`)
+        return EXIT_CANCELED
+      }
+      if (job.state === 'FAILED') {
         const ex = await client.get<{ 'root-exception': string | null }>(`/jobs/${jobId}/exceptions`).catch(() => null)
-        process.stderr.write(`Job '${job.name}' ${job.state === 'FAILED' ? 'failed' : 'was canceled'}${ex?.['root-exception'] ? `: ${ex['root-exception']}` : ''}\n`)
+        process.stderr.write(`Job '${job.name}' failed${ex?.['root-exception'] ? `: ${ex['root-exception']}` : ''}\n`)
         return EXIT_FAILED
       }
       await new Promise((r) => setTimeout(r, POLL_MS))
