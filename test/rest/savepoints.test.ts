@@ -167,7 +167,7 @@ test('a target directory outside state.savepoints.dir is refused unless rest.sav
     for (const target of ['../../etc', '/etc', join(dir, 'elsewhere'), join(confined, '..', 'sibling')]) {
       const r = await h.api('POST', `/jobs/${id}/${route}`, { [field]: target })
       assert.equal(r.status, 400, `${route} ${target}`)
-      assert.match(r.body.errors[0], new RegExp(`'${field}' .* is outside state\\.savepoints\\.dir \\(.*confined\\).*rest\\.savepoints\\.allow-any-target-directory`))
+      assert.match(r.body.errors[0], new RegExp(`'${field}' .* is outside execution\\.checkpointing\\.savepoint-dir \\(.*confined\\).*rest\\.savepoints\\.allow-any-target-directory`))
     }
   }
   assert.equal(job.execution.coordinator.counts.triggered, 0, 'nothing was triggered')
@@ -182,7 +182,7 @@ test('a target directory outside state.savepoints.dir is refused unless rest.sav
   const none = await h.run()
   const refused = await h.api('POST', `/jobs/${none.execution.jobId}/savepoints`, { 'target-directory': join(dir, 'x') })
   assert.equal(refused.status, 400)
-  assert.match(refused.body.errors[0], /no state\.savepoints\.dir to confine savepoints to/)
+  assert.match(refused.body.errors[0], /no execution\.checkpointing\.savepoint-dir to confine savepoints to/)
   await none.stop()
 
   const open = await h.run({ 'rest.savepoints.allow-any-target-directory': true })
