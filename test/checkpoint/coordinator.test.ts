@@ -10,6 +10,7 @@ import type { TaskAck } from '../../src/checkpoint/state-handle.ts'
 import type { WeirError } from '../../src/errors.ts'
 import { SimulatedClock } from '../../src/testing/simulated-clock.ts'
 import { SimulatedCheckpointStorage, type StorageOperation } from '../../src/testing/simulated-storage.ts'
+import { WAIT_MS } from '../helpers/deadlines.ts'
 
 /** An attempt that records what the coordinator tells it. */
 class RecordingAttempt implements CoordinatorAttempt {
@@ -196,12 +197,8 @@ test('shared files are deleted once no retained checkpoint references them, and 
   await complete(2, [base, delta2])
   await complete(3, [delta3])
   assert.deepEqual(attempt.completed, [1, 2, 3])
-  // Deletions run in the background: wait for them (a loaded machine may take a while), not a fixed time.
-  const gone = async (path: string) => {
-    for (const until = Date.now() + 10_000; existsSync(path) && Date.now() < until;) await new Promise((r) => setTimeout(r, 5))
-  }
-  await gone(base)
-  await gone(delta2)
+  // Deletions run in the background: wait for them (a fixed pause failed on a loaded machine).
+  await until(() => !existsSync(base) && !existsSync(delta2), 'the dropped checkpoints\' shared files to be deleted')
   assert.equal(existsSync(base), false, 'base: only the dropped checkpoints 1 and 2 referenced it')
   assert.equal(existsSync(delta2), false)
   assert.equal(existsSync(delta3), true, 'the retained checkpoint 3 references it')
@@ -209,8 +206,17 @@ test('shared files are deleted once no retained checkpoint references them, and 
   await advance(clock, 100)
   coordinator.onAck(4, { ...ack(tasks[0]!), sharedFiles: [delta3, orphan4] })
   coordinator.onDecline(4, tasks[1] ?? tasks[0]!, 'failed')
-  await gone(orphan4)
+  await until(() => !existsSync(orphan4), 'the aborted checkpoint\'s new file to be deleted')
   assert.equal(existsSync(orphan4), false)
   assert.equal(existsSync(delta3), true, 'still referenced by checkpoint 3')
   rmSync(dir, { recursive: true, force: true })
 })
+
+/** Polls `condition` (real time: file deletions run in the background) until it holds, or fails after WAIT_MS. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + WAIT_MS
+  while (!condition()) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
