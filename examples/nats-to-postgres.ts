@@ -4,7 +4,7 @@
 // the default mode, exactly-once, the table holds exactly what the file sink's part files hold
 // for the same input, through failures, restarts and kill -9 (resume with --from-checkpoint).
 //
-//   npx weir run -D execution.checkpointing.interval=1s -D state.checkpoints.dir=/tmp/ckpt \
+//   npx weir run -D execution.checkpointing.interval=1s -D execution.checkpointing.dir=/tmp/ckpt \
 //     examples/nats-to-postgres.ts --nats-url nats://127.0.0.1:4222 --stream LINES --subject lines \
 //     --postgres-url postgres://postgres@127.0.0.1:5432/postgres --table word_counts \
 //     [--mode exactly-once|write-ahead|upsert|at-least-once] [--bounded]

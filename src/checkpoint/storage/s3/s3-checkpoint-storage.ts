@@ -1,4 +1,4 @@
-// S3 checkpoint storage (state.checkpoints.dir: s3://bucket/prefix). Tasks write their state
+// S3 checkpoint storage (execution.checkpointing.dir: s3://bucket/prefix). Tasks write their state
 // files into a local mirror of the checkpoint directory (the same code path as filesystem
 // storage); when every task has acknowledged, finalize() uploads the checkpoint's files and any
 // new shared files (incremental LMDB segments) and then `_metadata`, last: S3 has no rename, so
@@ -82,7 +82,7 @@ export async function downloadCheckpoint(pathOrLatest: string, base: string | nu
   let url: string
   const store = (loc: S3Location) => new ObjectStore(createS3Client(settings), loc.bucket)
   if (pathOrLatest === 'latest') {
-    if (!base) throw new UserError('WEIR_RESTORE_FAILED', '--from-checkpoint latest needs state.checkpoints.dir to know where to look')
+    if (!base) throw new UserError('WEIR_RESTORE_FAILED', '--from-checkpoint latest needs execution.checkpointing.dir to know where to look')
     const loc = parseS3Url(base)
     const objects = await store(loc).list(loc.prefix ? loc.prefix + '/' : '')
     let newest: { key: string; modified: number; id: number } | null = null
