@@ -19,7 +19,7 @@ const job = fileURLToPath(new URL('../../fixtures/recovery/sequence-job.ts', imp
 const root = mkdtempSync(join(tmpdir(), 'weir-two-tm-test-'))
 after(() => rmSync(root, { recursive: true, force: true }))
 
-async function runOnTwoTaskManagers(name: string, faults: string) {
+async function runOnTwoTaskManagers(name: string, faults: string, extra: Record<string, string | number | boolean> = {}) {
   const dir = join(root, name)
   const artifact = await bundleJob(job)
   const dispatcher = new Dispatcher({ ha: new MemoryHaServices() })
@@ -31,7 +31,7 @@ async function runOnTwoTaskManagers(name: string, faults: string) {
       args: ['--out', join(dir, 'out'), '--keys', '6', '--n', '400', '--faults', faults, '--gate', 'true'],
       config: {
         'parallelism.default': 2, 'execution.checkpointing.interval': '50ms', 'state.checkpoints.dir': join(dir, 'checkpoints'),
-        'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': 3, 'restart-strategy.fixed-delay.delay': '50ms',
+        'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': 3, 'restart-strategy.fixed-delay.delay': '50ms', ...extra,
       },
       onStdout: () => {},
     })
@@ -56,4 +56,48 @@ test('across two TaskManagers a failed attempt restarts from its checkpoint and 
   assert.equal(result.restarts, 1)
   const check = checkSequences(out, { keys: 6, n: 400 })
   assert.ok(check.ok, check.report)
+})
+
+test('unaligned checkpoints across two TaskManagers: barriers overtake records in flight over TCP, and a restart stays exactly once', { timeout: 120_000 }, async () => {
+  const { result, out } = await runOnTwoTaskManagers('unaligned', 'processing@0:150/1', { 'execution.checkpointing.unaligned': true })
+  assert.equal(result.status, 'FINISHED', result.error?.message)
+  assert.equal(result.restarts, 1)
+  const check = checkSequences(out, { keys: 6, n: 400 })
+  assert.ok(check.ok, check.report)
+})
+
+const slowSink = fileURLToPath(new URL('../../fixtures/jobs/slow-sink.ts', import.meta.url))
+
+test('back-pressure across TCP: a slow sink on the other TaskManager holds the source to the credit window', { timeout: 60_000 }, async () => {
+  // One source subtask on tm-a; the rebalance sends half its records to the slow sink on tm-b.
+  // Records in flight (emitted, not yet at a sink) stay within credits x batch per channel
+  // (4 x 1024 on each of the 2 channels of the source), plus one partly filled batch and one
+  // source poll (1024) per channel, with 2x slack for metrics sampled 200 ms apart.
+  const artifact = await bundleJob(slowSink)
+  const dispatcher = new Dispatcher({ ha: new MemoryHaServices() })
+  const tms = [new TaskManager('tm-a', 1), new TaskManager('tm-b', 1)]
+  for (const tm of tms) dispatcher.slotPool.register(tm)
+  try {
+    const master = await dispatcher.submit({
+      artifactUrl: artifact.url, args: ['--micros', '5', '--source-parallelism', '1', '--slow-subtask', '1'], config: { 'parallelism.default': 2 }, onStdout: () => {},
+    })
+    while (master.metrics.recordsOut < 20_000) {
+      assert.equal(master.endTime, null, 'the job ended early')
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    let maxInFlight = 0
+    const until = master.metrics.recordsOut + 100_000
+    while (master.metrics.recordsOut < until) {
+      const m = master.metrics
+      maxInFlight = Math.max(maxInFlight, m.recordsIn - m.recordsOut)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    const limit = 2 * (4 * 1024 * 2 + 2 * 1024 + 1024)
+    assert.ok(maxInFlight <= limit, `${maxInFlight} records in flight, more than ${limit}`)
+    await master.cancel()
+    assert.equal((await master.result).status, 'CANCELED')
+  } finally {
+    await Promise.all(tms.map((t) => t.shutdown()))
+    artifact.dispose()
+  }
 })
