@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url'
 import { randomBytes } from 'node:crypto'
 import type { Configuration } from '../config/configuration.ts'
 import { JOBMANAGER_RPC_ADDRESS, JOBMANAGER_RPC_PORT, TASK_SLOTS, TASKMANAGER_DATA_PORT, TASKMANAGER_HOST, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT } from '../config/options.ts'
-import { serializeError } from '../errors.ts'
+import { serializeError, WeirError } from '../errors.ts'
 import { TaskManager, type AttemptDeployment } from '../runtime/taskmanager/task-manager.ts'
 import { RpcConnection } from './rpc-connection.ts'
 import { validateJobManagerMessage, type JobManagerMessage, type TaskManagerMessage } from './rpc-messages.ts'
@@ -30,6 +30,8 @@ export class TaskManagerProcess {
   private reconnectTimer: NodeJS.Timeout | null = null
   private stopped = false
   private registeredOnce: (() => void) | null = null
+  private refusedOnce: ((e: Error) => void) | null = null
+  private unreachableLogged = false
   private heartbeatIntervalMs: number
   private heartbeatTimeoutMs: number
 
@@ -46,8 +48,9 @@ export class TaskManagerProcess {
   /** Starts and resolves once registered at the JobManager (retrying while it is not up). */
   static async start(config: Configuration, log: (line: string) => void): Promise<TaskManagerProcess> {
     const tm = new TaskManagerProcess(config, log)
-    await new Promise<void>((resolve) => {
+    await new Promise<void>((resolve, reject) => {
       tm.registeredOnce = resolve
+      tm.refusedOnce = reject
       tm.connect()
     })
     return tm
@@ -77,11 +80,14 @@ export class TaskManagerProcess {
         this.startHeartbeats(connection)
         this.registeredOnce?.()
         this.registeredOnce = null
+        this.refusedOnce = null
+        this.unreachableLogged = false
         return
       case 'refused':
         this.log(`The JobManager refused this TaskManager: ${m.reason}`)
         this.stopped = true
         connection.close('refused')
+        this.refusedOnce?.(new WeirError('WEIR_INVALID_ARGUMENT', `the JobManager refused this TaskManager: ${m.reason}`, { domain: 'user' }))
         return
       case 'heartbeat':
         return
@@ -131,7 +137,14 @@ export class TaskManagerProcess {
     this.heartbeatTimer = null
     void this.taskManager.shutdown()
     if (this.stopped) return
-    if (this.registeredOnce === null) this.log(`Lost the JobManager (${reason}); stopped every slot, registering again`)
+    if (this.registeredOnce === null) {
+      this.log(`Lost the JobManager (${reason}); stopped every slot, registering again`)
+      this.registeredOnce = () => {}
+      this.unreachableLogged = true
+    } else if (!this.unreachableLogged) {
+      this.unreachableLogged = true
+      this.log(`The JobManager at ${this.jobManager.host}:${this.jobManager.port} is not reachable (${reason}); retrying every ${RECONNECT_MS} ms`)
+    }
     this.reconnectTimer = setTimeout(() => this.connect(), RECONNECT_MS)
   }
 
