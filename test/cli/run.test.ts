@@ -220,7 +220,8 @@ test("options after the job file belong to the job, not to weir", async () => {
 
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   test(`${signal} cancels a running unbounded job and weir exits with ${code}`, async () => {
-    const child = spawnWeir(['run', ...REST, '-p', '2', fixture('endless')])
+    // Plain lines (stderr is a pipe here, so the default would be JSON lines).
+    const child = spawnWeir(['run', ...REST, '--log-format', 'human', '-p', '2', fixture('endless')])
     try {
       // Deadlines are generous: on a loaded machine starting two slots can take seconds.
       const done = exited(child, 2 * WAIT_MS)
@@ -302,7 +303,7 @@ test('a socket source gets one warning line saying what it cannot do; the job re
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   try {
     const port = (server.address() as { port: number }).port
-    const run = await weir(['run', ...REST, '-p', '1', wordcount, '--host', '127.0.0.1', '--port', String(port)])
+    const run = await weir(['run', ...REST, '--log-format', 'human', '-p', '1', wordcount, '--host', '127.0.0.1', '--port', String(port)])
     assert.equal(run.code, 0, run.stderr)
     assert.deepEqual(lines(run.stdout).sort(), ['(hello,1)', '(socket,1)'])
     const warnings = lines(run.stderr).filter((l) => /warn/i.test(l))

@@ -59,7 +59,10 @@ test("the README's checkpoint example checkpoints while it runs, and weir checkp
     assert.match(stderr, /checkpoints every 1000 ms to /)
     const listing = execFileSync(process.execPath, [bin, 'checkpoints', ckpt], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } })
     const rows = listing.trimEnd().split('\n')
-    assert.match(rows[0]!, /^JOB\s+ID\s+COMPLETED\s+SIZE\s+STATUS\s+PATH$/)
+    assert.match(rows[0]!, /^JOB\s+ID\s+COMPLETED\s+SIZE\s+DURATION\s+STATUS\s+PATH$/)
+    // The README shows the same columns.
+    const readme = readFileSync(join(root, 'README.md'), 'utf8')
+    assert.ok(readme.split('\n').some((l) => l.split(/\s+/).join(' ') === rows[0]!.split(/\s+/).join(' ')), 'the README shows weir checkpoints\' header')
     assert.ok(rows.slice(1).some((r) => /\sCOMPLETED\s/.test(r)), listing)
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
