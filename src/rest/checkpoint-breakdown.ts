@@ -105,20 +105,20 @@ function advice(phase: Phase, ms: number, where: string, v: VertexBreakdown, ctx
     case 'start_delay':
       return ctx.unaligned
         ? `waiting for the barrier to reach ${where} (${t}) although checkpoints are unaligned: the sources are slow to take the trigger, or the tasks are busy; more parallelism for the busiest vertex would help.`
-        : `waiting for the barrier to reach ${where} (${t}) behind buffered records: the job is back-pressured; unaligned checkpoints (execution.checkpointing.unaligned: true) let barriers overtake them, and fewer buffers (taskmanager.network.credits-per-channel) shorten the queue.`
+        : `waiting for the barrier to reach ${where} (${t}) behind buffered records: the job is back-pressured; unaligned checkpoints (execution.checkpointing.unaligned.enabled: true) let barriers overtake them, and fewer buffers (taskmanager.network.credits-per-channel) shorten the queue.`
     case 'alignment':
-      return `aligning barriers at ${where} (${t}): its inputs deliver barriers at different times, typically under back-pressure; unaligned checkpoints (execution.checkpointing.unaligned: true, or an execution.checkpointing.aligned-checkpoint-timeout) avoid the wait.`
+      return `aligning barriers at ${where} (${t}): its inputs deliver barriers at different times, typically under back-pressure; unaligned checkpoints (execution.checkpointing.unaligned.enabled: true, or an execution.checkpointing.aligned-checkpoint-timeout) avoid the wait.`
     case 'sync':
       return ctx.backend === 'lmdb'
         ? `in the synchronous phase at ${where} (${t}): capturing state holds the task; check user snapshotState code and timers.`
         : `in the synchronous phase at ${where} (${t}): capturing ${fmtBytes(v.state_size)} of heap state holds the task; state.backend.type: lmdb pins a read transaction instead of copying.`
     case 'async':
       if (v.checkpointed_size < SMALL_STATE) {
-        return `uploading ${fmtBytes(v.checkpointed_size)} of state from ${where} (${t}): for so little state the storage's latency per file, not the size, is the cost; checkpoint storage closer to the job (or state.checkpoint-storage: jobmanager for small state) would help.`
+        return `uploading ${fmtBytes(v.checkpointed_size)} of state from ${where} (${t}): for so little state the storage's latency per file, not the size, is the cost; checkpoint storage closer to the job (or execution.checkpointing.storage: jobmanager for small state) would help.`
       }
       return ctx.incremental
         ? `uploading ${fmtBytes(v.checkpointed_size)} of state from ${where} (${t}) although checkpoints are incremental: the checkpoint storage is slow for this size; faster storage or more parallelism (smaller shares) would help.`
-        : `uploading ${fmtBytes(v.state_size)} of state from ${where} (${t}): incremental checkpoints (state.backend.type: lmdb with state.backend.incremental: true) upload only what changed.`
+        : `uploading ${fmtBytes(v.state_size)} of state from ${where} (${t}): incremental checkpoints (execution.checkpointing.incremental: true, with either backend) upload only what changed.`
     case 'other':
       return `after the tasks' snapshots, acknowledging and finalizing the checkpoint (${t}; last to acknowledge: ${where}): the JobManager's metadata write to the checkpoint storage is slow, or the JobManager is busy.`
   }

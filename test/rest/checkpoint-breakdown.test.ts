@@ -34,7 +34,7 @@ test('a checkpoint waiting for its barrier under back-pressure names the subtask
   assert.deepEqual(b.vertices[1]!.phases, { start_delay: 1800, alignment: 100, sync: 1, async: 50, other: 49 })
   assert.deepEqual(b.critical_path, { start_delay: 1800, alignment: 100, sync: 1, async: 50, other: 149 }, 'other includes finalizing after the last ack')
   assert.match(b.sentence, /^Checkpoint 7 took 2\.10 s, 86% of it waiting for the barrier to reach 'Window' subtask 2/)
-  assert.match(b.sentence, /execution\.checkpointing\.unaligned: true/)
+  assert.match(b.sentence, /execution\.checkpointing\.unaligned\.enabled: true/)
 })
 
 test('a long upload suggests incremental checkpoints; with them on, it blames the storage', () => {
@@ -42,7 +42,7 @@ test('a long upload suggests incremental checkpoints; with them on, it blames th
   const tiny = checkpoint([sub(0, 1200, {}), sub(1, 3000, { asyncMs: 1900 })])
   tiny.tasks.get(1)!.checkpointedSize = 54
   assert.match(breakdown(tiny, vertices, ctx).sentence, /uploading 54 B .*latency per file, not the size/)
-  assert.match(breakdown(slow, vertices, ctx).sentence, /uploading 2\.0 MiB of state from 'Window' subtask 2 .*state\.backend\.incremental: true/)
+  assert.match(breakdown(slow, vertices, ctx).sentence, /uploading 2\.0 MiB of state from 'Window' subtask 2 .*execution\.checkpointing\.incremental: true/)
   assert.match(breakdown(slow, vertices, { ...ctx, backend: 'lmdb', incremental: true }).sentence, /although checkpoints are incremental/)
 })
 

@@ -1,5 +1,5 @@
 // Incremental checkpoints of the heap backend (state.backend.type: hashmap with
-// state.backend.incremental: true). A checkpoint writes either a full base (every entry of the
+// execution.checkpointing.incremental: true). A checkpoint writes either a full base (every entry of the
 // capture's view) or a delta: the current value, or a deletion, of every key written since the
 // last checkpoint confirmed complete (the layers of writes that copy-on-write freezes at each
 // capture are exactly those changes, see layered-map.ts). Files are the LMDB backend's segments

@@ -15,7 +15,7 @@ import { WeirError } from '../../errors.ts'
 import { LayeredMap, visibleEntries, type FrozenView } from './layered-map.ts'
 import { HEAP_INCREMENTAL_FORMAT, restoreHeapIncremental, writeHeapIncremental, type Chain, type HeapIncrementalSnapshot, type IncrementalCapture, type TableChanges } from './incremental-heap-snapshot.ts'
 
-/** Incremental checkpoints (state.backend.incremental): where the shared files go. */
+/** Incremental checkpoints (execution.checkpointing.incremental): where the shared files go. */
 export interface HeapIncrementalOptions {
   readonly sharedDir: string
   /** Unique per backend instance (file names must not collide between subtasks and attempts). */
