@@ -18,8 +18,8 @@ export interface JetStreamSplit {
   readonly subject: string | null
   /** The stream sequence of the next message to emit. */
   nextSeq: number
-  /** Bounded: the last stream sequence to read (null: continuous; 0: nothing to read). */
-  readonly endSeq: number | null
+  /** Bounded: the last stream sequence to read (null: continuous; 0: nothing to read). Set when a bounded job opens a split without one. */
+  endSeq: number | null
   /** Set instead of a real split when the stream could not be read: the reader fails with it. */
   readonly failure?: string
 }
@@ -133,7 +133,8 @@ class SplitReader {
 
   private nc: NatsConnection | null = null
 
-  constructor(readonly split: JetStreamSplit, connection: Promise<NatsConnection>, private readonly fetchMessages: number, private readonly wake: () => void) {
+  /** `endAtLatest`: a bounded job's split without an end (restored from a continuous run) ends at the stream's last message. */
+  constructor(readonly split: JetStreamSplit, connection: Promise<NatsConnection>, private readonly fetchMessages: number, private readonly wake: () => void, private endAtLatest = false) {
     connection.then((nc) => {
       this.nc = nc
       this.fill()
@@ -164,6 +165,15 @@ class SplitReader {
   }
 
   private async fetchOnce(): Promise<number> {
+    if (this.endAtLatest) {
+      const info = await (await jetstreamManager(this.nc!)).streams.info(this.split.stream)
+      this.split.endSeq = info.state.last_seq
+      this.endAtLatest = false
+      if (this.split.nextSeq > this.split.endSeq) {
+        this.done = true
+        return 0
+      }
+    }
     if (!this.consumer) {
       const js = jetstream(this.nc!)
       const from = this.buffered > 0 ? this.buffer[this.buffer.length - 1]!.seq + 1 : this.split.nextSeq
@@ -241,7 +251,14 @@ class JetStreamReader<T> implements SourceReader<T, JetStreamSplit> {
     }
     for (const s of splits) if (s.failure !== undefined) this.failure = new WeirError('WEIR_SOURCE_FAILED', s.failure, { domain: 'external', retriable: true })
     // Added at once (not when connected): a checkpoint taken meanwhile must store these splits.
-    for (const s of splits) if (s.failure === undefined) this.splits.push(new SplitReader({ ...s }, this.connecting, this.fetchMessages, () => this.ctx.signalAvailable()))
+    // Boundedness is the job's configuration, not the checkpoint's: a split restored from a run
+    // of the other kind takes this job's (a bounded job reads up to the stream's last message
+    // when the split is opened; a continuous one reads on past a stored end).
+    for (const s of splits) {
+      if (s.failure !== undefined) continue
+      const split: JetStreamSplit = this.bounded ? { ...s } : { ...s, endSeq: null }
+      this.splits.push(new SplitReader(split, this.connecting, this.fetchMessages, () => this.ctx.signalAvailable(), this.bounded && split.endSeq === null))
+    }
     this.ctx.signalAvailable()
   }
 
