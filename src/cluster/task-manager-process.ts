@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { randomBytes } from 'node:crypto'
 import type { Configuration } from '../config/configuration.ts'
-import { JOBMANAGER_RPC_ADDRESS, JOBMANAGER_RPC_PORT, TASK_SLOTS, TASKMANAGER_DATA_PORT, TASKMANAGER_HOST, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT } from '../config/options.ts'
+import { JOBMANAGER_RPC_ADDRESS, JOBMANAGER_RPC_PORT, SLOT_THREADS, TASK_SLOTS, TASKMANAGER_DATA_PORT, TASKMANAGER_HOST, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT } from '../config/options.ts'
 import { serializeError, WeirError } from '../errors.ts'
 import { TaskManager, type AttemptDeployment } from '../runtime/taskmanager/task-manager.ts'
 import { RpcConnection } from './rpc-connection.ts'
@@ -40,7 +40,7 @@ export class TaskManagerProcess {
     this.numSlots = slots > 0 ? slots : 1
     this.host = config.get(TASKMANAGER_HOST) ?? '127.0.0.1'
     this.id = `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`
-    this.taskManager = new TaskManager(this.id, this.numSlots, { host: this.host, port: config.get(TASKMANAGER_DATA_PORT) })
+    this.taskManager = new TaskManager(this.id, this.numSlots, { host: this.host, port: config.get(TASKMANAGER_DATA_PORT) }, config.get(SLOT_THREADS))
     this.heartbeatIntervalMs = config.get(HEARTBEAT_INTERVAL) ?? 10_000
     this.heartbeatTimeoutMs = config.get(HEARTBEAT_TIMEOUT) ?? 50_000
   }

@@ -46,6 +46,13 @@ export interface WorkerSetup {
   readonly logTaskLifecycle?: boolean
 }
 
+/** A message between a TaskManager and one slot of a worker thread (a thread may run several slots). */
+export interface SlotEnvelope<M> {
+  /** The slot's global index in the attempt. */
+  readonly slot: number
+  readonly message: M
+}
+
 export type ToWorker =
   | { readonly type: 'assign-splits'; readonly vertex: number; readonly subtask: number; readonly splits: unknown[] }
   | { readonly type: 'no-more-splits'; readonly vertex: number; readonly subtask: number }

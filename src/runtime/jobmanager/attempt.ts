@@ -7,6 +7,7 @@ import type { CheckpointingSetup, FromWorker, ToWorker, WorkerSetup } from '../m
 import { SourceCoordinator } from './source-coordinator.ts'
 import { describeGraph } from '../../graph/graph-fingerprint.ts'
 import { slotOf } from '../taskmanager/task-executor.ts'
+import { slotPeers } from '../taskmanager/slot-links.ts'
 import { deserializeError, WeirError } from '../../errors.ts'
 import type { CheckpointCoordinator } from '../../checkpoint/coordinator.ts'
 import type { RestorePlan } from '../../checkpoint/restore-plan.ts'
@@ -125,8 +126,10 @@ export class Attempt {
 
     const graph = describeGraph(job.graph)
     const locations: SlotLocation[] = this.setup.slots.map((s) => ({ taskManagerId: s.taskManager.id }))
-    // Across TaskManagers every slot opens a data port; once all are known, the slots dial.
-    this.awaitingDataAddresses = new Set(locations.map((l) => l.taskManagerId)).size > 1 ? slots : 0
+    // Across TaskManagers every slot linked to a slot elsewhere opens a data port (slot-links.ts);
+    // once all are known, the slots dial.
+    const peers = slotPeers(graph, slots)
+    this.awaitingDataAddresses = peers.filter((p, slot) => [...p].some((q) => locations[q]!.taskManagerId !== locations[slot]!.taskManagerId)).length
     const byTaskManager = new Map<TaskManagerGateway, SlotDeployment[]>()
     this.setup.slots.forEach((allocated, slot) => {
       const workerSetup: WorkerSetup = {

@@ -6,7 +6,7 @@
 // JobExecution.start(...) is the entry the CLI, the REST layer's tests and the test helpers
 // use: it runs one job on a mini cluster sized for it and returns the job's master.
 
-import { TASK_SLOTS } from '../../config/options.ts'
+import { SLOT_THREADS, TASK_SLOTS } from '../../config/options.ts'
 import { TaskManager } from '../taskmanager/task-manager.ts'
 import { Dispatcher, requiredSlots } from './dispatcher.ts'
 import { MemoryHaServices } from './ha/memory-ha-services.ts'
@@ -28,7 +28,7 @@ export const JobExecution = {
     const configured = prepared.job.config.get(TASK_SLOTS)
     const slots = configured > 0 ? configured : requiredSlots(prepared.job)
     const dispatcher = new Dispatcher({ ha: new MemoryHaServices(), slotsFor: () => slots })
-    const taskManager = new TaskManager('embedded', slots)
+    const taskManager = new TaskManager('embedded', slots, undefined, prepared.job.config.get(SLOT_THREADS))
     dispatcher.slotPool.register(taskManager)
     const master = await dispatcher.start(prepared, options)
     void master.result.finally(() => taskManager.shutdown())

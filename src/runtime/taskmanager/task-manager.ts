@@ -1,18 +1,26 @@
-// A TaskManager: offers slots, each a worker thread, and runs the share of an attempt that the
-// JobManager deploys to it. The JobManager sees every TaskManager through TaskManagerGateway,
-// whether it lives in the same process (the embedded mini cluster calls this class directly)
-// or in another one (cluster mode puts an RPC connection between the two; src/cluster/).
+// A TaskManager: offers slots and runs the share of an attempt that the JobManager deploys to
+// it. The JobManager sees every TaskManager through TaskManagerGateway, whether it lives in the
+// same process (the embedded mini cluster calls this class directly) or in another one (cluster
+// mode puts an RPC connection between the two; src/cluster/).
 //
-// Slots of one attempt that run on the same TaskManager exchange data over MessagePorts
-// created here; slots on different TaskManagers over the data plane the deployment names.
+// Slots run in worker threads: one thread per slot up to a bound (taskmanager.slot-threads,
+// by default twice the cores), then several slots per thread, each with its own tasks, links
+// and checkpoints (slot-worker.ts). A thread costs its start and the loading of the runtime and
+// the job (most of a slot's start-up); a slot beyond the cores gains nothing from a thread of
+// its own. Slots of an attempt that run on the same TaskManager and exchange data (slot-links.ts)
+// are linked over MessagePorts or shared-memory rings created here; slots on different
+// TaskManagers over the data plane the deployment names.
 
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads'
+import { availableParallelism } from 'node:os'
 import { createRing, type SlotPairRings } from '../network/shared-memory-link.ts'
 import { NETWORK_LOCAL_TRANSPORT } from '../../config/options.ts'
 import { fileURLToPath } from 'node:url'
 import { extname } from 'node:path'
-import type { FromWorker, ToWorker, WorkerSetup } from '../messages.ts'
+import type { FromWorker, SlotEnvelope, ToWorker, WorkerSetup } from '../messages.ts'
 import { WeirError } from '../../errors.ts'
+import { slotPeers } from './slot-links.ts'
+import type { HostedSlot } from './slot-worker.ts'
 
 /** One slot's share of an attempt. */
 export interface SlotDeployment {
@@ -68,27 +76,47 @@ function workerEntry(): [URL | string, { eval?: boolean }] {
 }
 
 interface DeployedAttempt {
+  /** The thread of each slot (several slots may share one). */
   readonly workers: Map<number, Worker>
   released: boolean
 }
 
-/** The TaskManager itself: its slots are worker threads of this process. */
+/** What a deployment created, for tests and benchmarks: threads and links between co-located slots. */
+export interface DeploymentFootprint {
+  readonly threads: number
+  /** MessageChannels or shared-memory ring pairs, one per linked pair of co-located slots. */
+  readonly localLinks: number
+}
+
+/** Threads for `slots` slots when taskmanager.slot-threads is 0: one per slot up to twice the cores (at least 4). */
+export function defaultSlotThreads(slots: number, cores: number = availableParallelism()): number {
+  return Math.min(slots, Math.max(4, 2 * cores))
+}
+
+/** The TaskManager itself: its slots run in worker threads of this process. */
 export class TaskManager implements TaskManagerGateway {
   private readonly attempts = new Map<string, DeployedAttempt>()
+  /** The footprint of the latest deployment. */
+  lastDeployment: DeploymentFootprint | null = null
 
   /**
    * `data`: where slots listen for peers on other TaskManagers (taskmanager.host,
    * taskmanager.data.port). Each slot has its own port: slot i of this TaskManager listens on
-   * port + i, or on any free port when port is 0.
+   * port + i, or on any free port when port is 0. `slotThreads`: taskmanager.slot-threads (0: derived).
    */
-  constructor(readonly id: string, readonly numSlots: number, private readonly data: { host: string; port: number } = { host: '127.0.0.1', port: 0 }) {}
+  constructor(readonly id: string, readonly numSlots: number, private readonly data: { host: string; port: number } = { host: '127.0.0.1', port: 0 }, private readonly slotThreads = 0) {}
 
   deploy(deployment: AttemptDeployment, listener: SlotListener): void {
     const localIndex = (slot: number) => deployment.slots.findIndex((s) => s.slot === slot)
     const mine = new Set(deployment.slots.map((s) => s.slot))
-    // One channel per pair of co-located slots carries all data between them: two
+    const first = deployment.slots[0]?.setup
+    if (!first) return
+    // Only slots that exchange data are linked (an edge connects them): linear, not quadratic,
+    // in the slots for a job fanning out from one source.
+    const peers = slotPeers(first.graph, deployment.locations.length)
+    // One channel per linked pair of co-located slots carries all data between them: two
     // shared-memory rings, or a MessageChannel (taskmanager.network.local-transport).
-    const raw = deployment.slots[0]?.setup.config[NETWORK_LOCAL_TRANSPORT.key]
+    const raw = first.config[NETWORK_LOCAL_TRANSPORT.key]
     const sharedMemory = raw !== undefined && NETWORK_LOCAL_TRANSPORT.parse(raw) === 'shared-memory'
     const ports = new Map<number, Record<number, MessagePort>>()
     const rings = new Map<number, Map<number, SlotPairRings>>()
@@ -96,11 +124,11 @@ export class TaskManager implements TaskManagerGateway {
       ports.set(s, {})
       rings.set(s, new Map())
     }
-    const sorted = [...mine].sort((a, b) => a - b)
-    for (let i = 0; i < sorted.length; i++) {
-      for (let j = i + 1; j < sorted.length; j++) {
-        const a = sorted[i]!
-        const b = sorted[j]!
+    let localLinks = 0
+    for (const a of mine) {
+      for (const b of peers[a]!) {
+        if (b <= a || !mine.has(b)) continue
+        localLinks++
         if (sharedMemory) {
           const aToB = createRing()
           const bToA = createRing()
@@ -113,41 +141,45 @@ export class TaskManager implements TaskManagerGateway {
         }
       }
     }
-    // Slots on other TaskManagers are reached over TCP from each slot's own data port.
-    const remotePeers: number[] = []
-    deployment.locations.forEach((loc, slot) => {
-      if (loc.taskManagerId !== this.id) remotePeers.push(slot)
-    })
     const attempt: DeployedAttempt = { workers: new Map(), released: false }
     this.attempts.set(deployment.attemptId, attempt)
-    for (const { slot, setup } of deployment.slots) {
-      const slotPorts = ports.get(slot)!
+    // Slot k of this TaskManager runs in thread k mod threads.
+    const threads = this.slotThreads > 0 ? Math.min(this.slotThreads, deployment.slots.length) : defaultSlotThreads(deployment.slots.length)
+    const groups: HostedSlot[][] = Array.from({ length: threads }, () => [])
+    deployment.slots.forEach(({ slot, setup }, k) => {
+      // Slots on other TaskManagers that this one exchanges data with are reached over TCP from its own data port.
+      const remotePeers = [...peers[slot]!].filter((p) => deployment.locations[p]!.taskManagerId !== this.id).sort((x, y) => x - y)
+      groups[k % threads]!.push({
+        setup, ports: ports.get(slot)!, rings: sharedMemory ? rings.get(slot)! : null,
+        dataPlane: remotePeers.length > 0 ? { host: this.data.host, port: this.data.port === 0 ? 0 : this.data.port + localIndex(slot), peers: remotePeers } : undefined,
+      })
+    })
+    for (const group of groups) {
+      const slots = group.map((h) => h.setup.workerIndex)
       const [entry, entryOptions] = workerEntry()
       const worker = new Worker(entry, {
         ...entryOptions,
-        workerData: {
-          setup, ports: slotPorts, rings: sharedMemory ? rings.get(slot)! : null,
-          dataPlane: remotePeers.length > 0 ? { host: this.data.host, port: this.data.port === 0 ? 0 : this.data.port + localIndex(slot), peers: remotePeers } : undefined,
-        },
-        transferList: Object.values(slotPorts),
-        name: `weir-slot-${slot}`,
+        workerData: { slots: group },
+        transferList: group.flatMap((h) => Object.values(h.ports)),
+        name: slots.length === 1 ? `weir-slot-${slots[0]}` : `weir-slots-${slots[0]}-${slots[slots.length - 1]}`,
       })
-      worker.on('message', (m: FromWorker) => {
-        if (!attempt.released) listener.onSlotMessage(slot, m)
+      worker.on('message', ({ slot, message }: SlotEnvelope<FromWorker>) => {
+        if (!attempt.released) listener.onSlotMessage(slot, message)
       })
       worker.on('error', (e) => {
-        if (!attempt.released) listener.onSlotLost(slot, new WeirError('WEIR_WORKER_LOST', `slot ${slot} crashed: ${e.message}`, { cause: e, retriable: true }))
+        for (const slot of slots) if (!attempt.released) listener.onSlotLost(slot, new WeirError('WEIR_WORKER_LOST', `slot ${slot} crashed: ${e.message}`, { cause: e, retriable: true }))
       })
       worker.on('exit', (code) => {
-        if (!attempt.released) listener.onSlotLost(slot, new WeirError('WEIR_WORKER_LOST', `slot ${slot} exited unexpectedly with code ${code}`, { retriable: true }))
+        for (const slot of slots) if (!attempt.released) listener.onSlotLost(slot, new WeirError('WEIR_WORKER_LOST', `slot ${slot} exited unexpectedly with code ${code}`, { retriable: true }))
       })
-      attempt.workers.set(slot, worker)
+      for (const slot of slots) attempt.workers.set(slot, worker)
     }
+    this.lastDeployment = { threads, localLinks }
   }
 
   send(attemptId: string, slot: number, message: ToWorker): void {
     const attempt = this.attempts.get(attemptId)
-    if (attempt && !attempt.released) attempt.workers.get(slot)?.postMessage(message)
+    if (attempt && !attempt.released) attempt.workers.get(slot)?.postMessage({ slot, message } satisfies SlotEnvelope<ToWorker>)
   }
 
   async release(attemptId: string): Promise<void> {
@@ -155,7 +187,9 @@ export class TaskManager implements TaskManagerGateway {
     if (!attempt) return
     attempt.released = true
     this.attempts.delete(attemptId)
-    await Promise.all([...attempt.workers.values()].map((w) => stopWorker(w)))
+    const slotsOf = new Map<Worker, number[]>()
+    for (const [slot, worker] of attempt.workers) slotsOf.set(worker, [...(slotsOf.get(worker) ?? []), slot])
+    await Promise.all([...slotsOf].map(([worker, slots]) => stopWorker(worker, slots)))
   }
 
   /** Stops every attempt (the TaskManager shuts down). */
@@ -176,10 +210,11 @@ export const SLOT_STOP_GRACE_MS = 20_000
  * slot's restore failed on a damaged shared file. A cancel is handled between two pieces of
  * work, never inside a transaction.
  */
-async function stopWorker(worker: Worker): Promise<void> {
+async function stopWorker(worker: Worker, slots: readonly number[]): Promise<void> {
   // A worker that already exited has threadId -1 and would never answer.
   if (worker.threadId === -1) return
   let exited = false
+  const waiting = new Set(slots)
   const stopped = new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, SLOT_STOP_GRACE_MS)
     timer.unref()
@@ -187,8 +222,8 @@ async function stopWorker(worker: Worker): Promise<void> {
       clearTimeout(timer)
       resolve()
     }
-    worker.on('message', (m: FromWorker) => {
-      if (m.type === 'canceled' || m.type === 'failed') done()
+    worker.on('message', ({ slot, message }: SlotEnvelope<FromWorker>) => {
+      if ((message.type === 'canceled' || message.type === 'failed') && waiting.delete(slot) && waiting.size === 0) done()
     })
     worker.once('exit', () => {
       exited = true
@@ -196,7 +231,7 @@ async function stopWorker(worker: Worker): Promise<void> {
     })
   })
   try {
-    worker.postMessage({ type: 'cancel' } satisfies ToWorker)
+    for (const slot of slots) worker.postMessage({ slot, message: { type: 'cancel' } } satisfies SlotEnvelope<ToWorker>)
   } catch {
     // the worker is gone already
   }
