@@ -12,11 +12,11 @@
 // at-least-once. A checkpoint waits until every earlier publish is acknowledged.
 
 import type { NatsConnection } from '@nats-io/transport-node'
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream'
+import type { JetStreamClient } from '@nats-io/jetstream'
 import type { Committer, CommittingSinkWriter, SinkWriterContext, TwoPhaseCommittingSink } from '../../api/sink.ts'
 import { WeirError } from '../../errors.ts'
 import { checkPositive, checkServers, type JetStreamSinkOptions } from './options.ts'
-import { connectTo } from './jetstream-source.ts'
+import { connectTo, jetStreamPackage } from './jetstream-source.ts'
 import { randomBytes } from 'node:crypto'
 
 const encoder = new TextEncoder()
@@ -81,7 +81,7 @@ class JetStreamWriter<T> implements CommittingSinkWriter<T, never> {
     this.connected = connectTo(servers, 'JetStreamSink').then(
       (nc) => {
         this.nc = nc
-        this.js = jetstream(nc)
+        this.js = jetStreamPackage().jetstream(nc)
         const early = this.early
         this.early = []
         for (const m of early) this.publish(m.subject, m.payload, m.id)

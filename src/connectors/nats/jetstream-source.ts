@@ -5,11 +5,18 @@
 // synchronously by pollNext. Continuous by default; `bounded` reads up to the last message the
 // stream held when the job started.
 
-import { connect, type NatsConnection } from '@nats-io/transport-node'
-import { DeliverPolicy, jetstream, jetstreamManager, type Consumer, type JsMsg } from '@nats-io/jetstream'
+import type * as NatsTransport from '@nats-io/transport-node'
+import type { NatsConnection } from '@nats-io/transport-node'
+import type * as JetStream from '@nats-io/jetstream'
+import type { Consumer, JsMsg } from '@nats-io/jetstream'
+import { lazyPackage } from '../../io/lazy-package.ts'
 import { InputStatus, type ReaderOutput, type Source, type SourceReader, type SourceReaderContext, type SplitEnumerator, type SplitEnumeratorContext } from '../../api/source.ts'
 import { WeirError } from '../../errors.ts'
 import { checkName, checkPositive, checkServers, type JetStreamSourceOptions, type NatsMessageInfo } from './options.ts'
+
+/** The NATS client packages, loaded when a job first connects (lazy-package.ts). */
+const natsTransport = lazyPackage<typeof NatsTransport>('@nats-io/transport-node')
+export const jetStreamPackage = lazyPackage<typeof JetStream>('@nats-io/jetstream')
 
 export interface JetStreamSplit {
   readonly id: string
@@ -81,7 +88,7 @@ class JetStreamEnumerator<T> implements SplitEnumerator<JetStreamSplit, JetStrea
   private async discover(): Promise<JetStreamSplit[]> {
     const nc = await connectTo(this.servers, 'JetStreamSource')
     try {
-      const jsm = await jetstreamManager(nc)
+      const jsm = await jetStreamPackage().jetstreamManager(nc)
       let lastSeq: number
       try {
         lastSeq = (await jsm.streams.info(this.options.stream)).state.last_seq
@@ -175,10 +182,10 @@ class SplitReader {
       }
     }
     if (!this.consumer) {
-      const js = jetstream(this.nc!)
+      const js = jetStreamPackage().jetstream(this.nc!)
       const from = this.buffered > 0 ? this.buffer[this.buffer.length - 1]!.seq + 1 : this.split.nextSeq
       this.consumer = await js.consumers.get(this.split.stream, {
-        deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from,
+        deliver_policy: jetStreamPackage().DeliverPolicy.StartSequence, opt_start_seq: from,
         ...(this.split.subject !== null ? { filter_subjects: this.split.subject } : {}),
       })
       if (this.split.endSeq !== null) {
@@ -306,7 +313,7 @@ class JetStreamReader<T> implements SourceReader<T, JetStreamSplit> {
 
 export async function connectTo(servers: string[], where: string): Promise<NatsConnection> {
   try {
-    return await connect({ servers, name: 'weir' })
+    return await natsTransport().connect({ servers, name: 'weir' })
   } catch (e) {
     throw new WeirError('WEIR_SOURCE_FAILED', `${where}: cannot connect to NATS at ${servers.join(',')}: ${(e as Error).message}`, { cause: e, domain: 'external', retriable: true })
   }

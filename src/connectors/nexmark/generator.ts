@@ -49,13 +49,36 @@ function nextInt(n: number): number {
   return Math.floor(nextDouble() * n)
 }
 
-/** A deterministic string source for padding, like the repository's REUSABLE_EXTRA_STRING. */
-const REUSABLE_EXTRA = (() => {
+/**
+ * The generator's fixed tables: a deterministic string source for padding (like the repository's
+ * REUSABLE_EXTRA_STRING), and the URLs of the hot and of every channel. Made on first use, not at
+ * import: every slot's thread imports this module with Weir's API, and making them took a
+ * tenth of a second of CPU per thread. Making them reseeds the PRNG, so the caller's state is kept.
+ */
+interface Tables {
+  readonly extra: string
+  readonly hotUrls: readonly string[]
+  readonly channelUrls: readonly string[]
+}
+let tablesMade: Tables | null = null
+function tables(): Tables {
+  if (tablesMade) return tablesMade
+  const saved = rngState
   reseed(7, 7)
-  let s = ''
-  for (let i = 0; i < 1 << 16; i++) s += String.fromCharCode(97 + nextInt(26))
-  return s
-})()
+  let extra = ''
+  for (let i = 0; i < 1 << 16; i++) extra += String.fromCharCode(97 + nextInt(26))
+  reseed(11, 11)
+  const hotUrls = HOT_CHANNELS.map(() => baseUrl())
+  const channelUrls: string[] = []
+  for (let i = 0; i < CHANNELS_NUMBER; i++) {
+    let url = baseUrl()
+    if (nextInt(10) > 0) url += `&channel_id=${Math.abs(reverseBits(i))}`
+    channelUrls.push(url)
+  }
+  rngState = saved
+  tablesMade = { extra, hotUrls, channelUrls }
+  return tablesMade
+}
 
 function nextString(maxLength: number, special = ' '): string {
   let len = MIN_STRING_LENGTH + nextInt(maxLength - MIN_STRING_LENGTH)
@@ -69,24 +92,14 @@ function nextExtra(currentSize: number, desiredAverageSize: number): string {
   const desired = desiredAverageSize - currentSize
   const delta = Math.round(desired * 0.2)
   const size = desired - delta + (delta === 0 ? 0 : nextInt(2 * delta))
-  const offset = nextInt(REUSABLE_EXTRA.length - size)
-  return REUSABLE_EXTRA.substring(offset, offset + size)
+  const { extra } = tables()
+  const offset = nextInt(extra.length - size)
+  return extra.substring(offset, offset + size)
 }
 
 function baseUrl(): string {
   return `https://www.nexmark.com/${nextString(5, '_')}/${nextString(5, '_')}/${nextString(5, '_')}/item.htm?query=1`
 }
-const { HOT_URLS, CHANNEL_URLS } = (() => {
-  reseed(11, 11)
-  const hot = HOT_CHANNELS.map(() => baseUrl())
-  const urls: string[] = []
-  for (let i = 0; i < CHANNELS_NUMBER; i++) {
-    let url = baseUrl()
-    if (nextInt(10) > 0) url += `&channel_id=${Math.abs(reverseBits(i))}`
-    urls.push(url)
-  }
-  return { HOT_URLS: hot, CHANNEL_URLS: urls }
-})()
 function reverseBits(i: number): number {
   let r = 0
   for (let b = 0; b < 32; b++) r = (r << 1) | ((i >>> b) & 1)
@@ -234,11 +247,11 @@ export class NexmarkGenerator {
     if (nextInt(HOT_CHANNELS_RATIO) > 0) {
       const i = nextInt(HOT_CHANNELS.length)
       channel = HOT_CHANNELS[i]!
-      url = HOT_URLS[i]!
+      url = tables().hotUrls[i]!
     } else {
       const i = nextInt(CHANNELS_NUMBER)
       channel = `channel-${i}`
-      url = CHANNEL_URLS[i]!
+      url = tables().channelUrls[i]!
     }
     // The repository adds FIRST_PERSON_ID to the bidder a second time; kept, so ids match its output.
     bidder += FIRST_PERSON_ID

@@ -3,9 +3,14 @@
 // failure sticks (later statements are not run) and is reported once; `inFlight` lets the
 // writer hold back input when the server falls behind.
 
-import pg from 'pg'
-import { from as copyFrom } from 'pg-copy-streams'
+import type pg from 'pg'
+import type * as PgCopyStreams from 'pg-copy-streams'
+import { lazyPackage } from '../../io/lazy-package.ts'
 import { WeirError } from '../../errors.ts'
+
+/** The PostgreSQL client, loaded when a job first connects (lazy-package.ts). */
+export const pgClient = lazyPackage<typeof pg>('pg')
+const pgCopyStreams = lazyPackage<typeof PgCopyStreams>('pg-copy-streams')
 
 export class OrderedConnection {
   readonly client: pg.Client
@@ -15,7 +20,7 @@ export class OrderedConnection {
   private ended = false
 
   constructor(url: string, private readonly describe: string, private readonly onSettled: (failure: WeirError | null) => void) {
-    this.client = new pg.Client({ connectionString: url })
+    this.client = new (pgClient().Client)({ connectionString: url })
     // Errors of an idle connection (server restart) surface on the next statement.
     this.client.on('error', (e) => this.fail(e, 'the connection'))
   }
@@ -68,7 +73,7 @@ export class OrderedConnection {
 /** COPY <table> (<columns>) FROM STDIN with `text` (COPY text format). */
 export function copyIn(client: pg.Client, table: string, columns: readonly string[], text: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`))
+    const stream = client.query(pgCopyStreams().from(`COPY ${table} (${columns.join(', ')}) FROM STDIN`))
     stream.on('error', reject)
     stream.on('finish', () => resolve())
     stream.end(text)

@@ -6,12 +6,12 @@
 
 import type { CommitRequest, Committer, CommitterContext, CommittingSinkWriter, SinkWriterContext } from '../../api/sink.ts'
 import type { ResolvedPostgresSinkOptions } from './options.ts'
-import { OrderedConnection, copyIn } from './connection.ts'
+import { pgClient, OrderedConnection, copyIn } from './connection.ts'
 import { appendCopyRow } from './copy-text.ts'
 import { ensureProgressTable, ensureTargetTable, pruneProgress, requirePreparedTransactions, runOf } from './setup.ts'
 import { parseTransactionId, sinkIdentity, transactionId, transactionPrefix, type SinkIdentity } from './transaction-ids.ts'
 import { WeirError } from '../../errors.ts'
-import pg from 'pg'
+import type pg from 'pg'
 
 export interface PreparedTransaction {
   readonly gid: string
@@ -133,7 +133,7 @@ export class ExactlyOnceCommitter implements Committer<PreparedTransaction> {
 
   private async connection(): Promise<pg.Client> {
     if (this.client) return this.client
-    const client = new pg.Client({ connectionString: this.options.url })
+    const client = new (pgClient().Client)({ connectionString: this.options.url })
     client.on('error', () => {
       if (this.client === client) this.client = null
     })

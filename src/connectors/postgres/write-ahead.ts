@@ -7,11 +7,11 @@
 
 import type { CommitRequest, Committer, CommitterContext, CommittingSinkWriter, SinkWriterContext } from '../../api/sink.ts'
 import type { ResolvedPostgresSinkOptions } from './options.ts'
-import { copyIn } from './connection.ts'
+import { pgClient, copyIn } from './connection.ts'
 import { appendCopyRow } from './copy-text.ts'
 import { ensureProgressTable, ensureTargetTable, pruneProgress, runOf } from './setup.ts'
 import { sinkIdentity, type SinkIdentity } from './transaction-ids.ts'
-import pg from 'pg'
+import type pg from 'pg'
 
 export interface WriteAheadBatch {
   readonly run: string
@@ -62,7 +62,7 @@ export class WriteAheadCommitter implements Committer<WriteAheadBatch> {
 
   private async connection(): Promise<pg.Client> {
     if (this.client) return this.client
-    const client = new pg.Client({ connectionString: this.options.url })
+    const client = new (pgClient().Client)({ connectionString: this.options.url })
     client.on('error', () => {
       if (this.client === client) this.client = null
     })

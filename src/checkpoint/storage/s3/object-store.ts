@@ -6,8 +6,12 @@ import { stat } from 'node:fs/promises'
 import { ensureDir } from '../../../io/directories.ts'
 import { dirname } from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
-import { Upload } from '@aws-sdk/lib-storage'
+import type { S3Client } from '@aws-sdk/client-s3'
+import type * as LibStorage from '@aws-sdk/lib-storage'
+import { lazyPackage } from '../../../io/lazy-package.ts'
+import { s3Package } from './s3-location.ts'
+
+const libStorage = lazyPackage<typeof LibStorage>('@aws-sdk/lib-storage')
 import { WeirError } from '../../../errors.ts'
 
 /** Files above this go up in parts. */
@@ -22,9 +26,9 @@ export class ObjectStore {
     try {
       if (size <= MULTIPART_THRESHOLD) {
         const { readFile } = await import('node:fs/promises')
-        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: await readFile(path) }))
+        await this.client.send(new (s3Package().PutObjectCommand)({ Bucket: this.bucket, Key: key, Body: await readFile(path) }))
       } else {
-        await new Upload({ client: this.client, params: { Bucket: this.bucket, Key: key, Body: createReadStream(path) }, partSize: PART_SIZE, queueSize: 4 }).done()
+        await new (libStorage().Upload)({ client: this.client, params: { Bucket: this.bucket, Key: key, Body: createReadStream(path) }, partSize: PART_SIZE, queueSize: 4 }).done()
       }
     } catch (e) {
       throw this.failure(`uploading ${path} to s3://${this.bucket}/${key}`, e)
@@ -33,7 +37,7 @@ export class ObjectStore {
 
   async put(key: string, body: Uint8Array): Promise<void> {
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body }))
+      await this.client.send(new (s3Package().PutObjectCommand)({ Bucket: this.bucket, Key: key, Body: body }))
     } catch (e) {
       throw this.failure(`writing s3://${this.bucket}/${key}`, e)
     }
@@ -41,7 +45,7 @@ export class ObjectStore {
 
   async getFile(key: string, path: string): Promise<void> {
     try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }))
+      const r = await this.client.send(new (s3Package().GetObjectCommand)({ Bucket: this.bucket, Key: key }))
       await ensureDir(dirname(path))
       await pipeline(r.Body as NodeJS.ReadableStream, createWriteStream(path))
     } catch (e) {
@@ -55,7 +59,7 @@ export class ObjectStore {
     let token: string | undefined
     try {
       do {
-        const r = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }))
+        const r = await this.client.send(new (s3Package().ListObjectsV2Command)({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }))
         for (const o of r.Contents ?? []) out.push({ key: o.Key!, size: o.Size ?? 0, modified: o.LastModified?.getTime() ?? 0 })
         token = r.IsTruncated ? r.NextContinuationToken : undefined
       } while (token)
@@ -69,7 +73,7 @@ export class ObjectStore {
     const keys = (await this.list(prefix)).map((o) => o.key)
     try {
       for (let i = 0; i < keys.length; i += 1000) {
-        await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }))
+        await this.client.send(new (s3Package().DeleteObjectsCommand)({ Bucket: this.bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }))
       }
     } catch (e) {
       throw this.failure(`deleting s3://${this.bucket}/${prefix}`, e)

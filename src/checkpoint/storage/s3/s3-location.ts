@@ -1,7 +1,9 @@
 // s3://bucket/prefix locations and the S3 client Weir's options describe (Flink's s3.endpoint,
 // s3.access-key, s3.secret-key, s3.path.style.access).
 
-import { S3Client } from '@aws-sdk/client-s3'
+import type * as S3 from '@aws-sdk/client-s3'
+import type { S3Client } from '@aws-sdk/client-s3'
+import { lazyPackage } from '../../../io/lazy-package.ts'
 import type { Configuration } from '../../../config/configuration.ts'
 import { S3_ACCESS_KEY, S3_ENDPOINT, S3_PATH_STYLE_ACCESS, S3_REGION, S3_SECRET_KEY } from '../../../config/options.ts'
 import { UserError } from '../../../errors.ts'
@@ -45,9 +47,12 @@ export function s3Settings(config: Configuration): S3Settings {
   }
 }
 
+/** The S3 client package, loaded when a job first uses S3 (lazy-package.ts). */
+export const s3Package = lazyPackage<typeof S3>('@aws-sdk/client-s3')
+
 export function createS3Client(settings: S3Settings): S3Client {
   if ((settings.accessKey === null) !== (settings.secretKey === null)) throw new UserError('WEIR_INVALID_CONFIG', 's3.access-key and s3.secret-key go together: set both or neither')
-  return new S3Client({
+  return new (s3Package().S3Client)({
     region: settings.region,
     // Checksums only where S3 requires them: state files carry their own CRC-32 (file-format.ts).
     requestChecksumCalculation: 'WHEN_REQUIRED',
