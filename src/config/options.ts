@@ -109,7 +109,7 @@ export const NETWORK_BATCH_RECORDS = intOption('taskmanager.network.batch-record
 export const NETWORK_CREDITS = intOption('taskmanager.network.credits-per-channel', 4, 'Buffers a receiver grants each input channel: the back-pressure window.', 1, 1024)
 export const NETWORK_LOCAL_TRANSPORT = enumOption('taskmanager.network.local-transport', ['shared-memory', 'message-port'] as const, 'message-port', 'How slots of one process exchange batches: transferred buffers over MessagePorts (message-port), or SharedArrayBuffer rings with Atomics wake-ups (shared-memory; experimental: an idle receiving slot is not always woken).')
 export const SLOT_THREADS = intOption('taskmanager.slot-threads', 0, 'Worker threads a TaskManager runs its slots in. 0: one per slot up to twice the cores (at least 4); more slots share these threads, each slot keeping its own tasks, channels and checkpoints.', 0, 1024)
-export const TASK_SLOTS = intOption('taskmanager.numberOfTaskSlots', -1, 'Slots (worker threads) of the embedded TaskManager. -1: as many as the highest operator parallelism.', -1, 1024)
+export const TASK_SLOTS = intOption('taskmanager.numberOfTaskSlots', -1, 'Slots of the embedded TaskManager. -1: as many as the highest operator parallelism.', -1, 1024)
 export const REST_PORT = intOption('rest.port', 8081, 'Port of the REST API.', 0, 65535)
 // Cluster mode (Flink's names and defaults).
 export const JOBMANAGER_RPC_ADDRESS = stringOption('jobmanager.rpc.address', 'localhost', 'Address of the JobManager\'s RPC endpoint: where it listens, and where TaskManagers register.')
