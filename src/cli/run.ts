@@ -68,7 +68,7 @@ export const SLOTS_PER_CORE_WARNING = 4
 /** The one-line warning for a parallelism far above the machine's cores; null when it is not. */
 export function parallelismWarning(slots: number, cores: number): string | null {
   if (slots <= SLOTS_PER_CORE_WARNING * cores) return null
-  return `Warning: ${slots} slots on ${cores} core(s): each slot is a worker thread, so slots beyond the cores add start-up time and memory, not speed (-p ${cores} uses every core).`
+  return `Warning: ${slots} slots on ${cores} core(s): slots beyond the cores add start-up time and memory, not speed (-p ${cores} uses every core).`
 }
 
 export async function runCommand(jobPath: string, jobArgs: string[], options: RunCommandOptions): Promise<number> {

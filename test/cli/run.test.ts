@@ -319,5 +319,5 @@ test('a parallelism far above the number of cores gets a one-line warning; up to
   assert.equal(parallelismWarning(8, 2), null)
   assert.equal(parallelismWarning(2, 2), null)
   const w = parallelismWarning(200, 2)
-  assert.equal(w, 'Warning: 200 slots on 2 core(s): each slot is a worker thread, so slots beyond the cores add start-up time and memory, not speed (-p 2 uses every core).')
+  assert.equal(w, 'Warning: 200 slots on 2 core(s): slots beyond the cores add start-up time and memory, not speed (-p 2 uses every core).')
 })
