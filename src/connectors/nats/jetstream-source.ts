@@ -173,7 +173,7 @@ class SplitReader {
 
   private async fetchOnce(): Promise<number> {
     if (this.endAtLatest) {
-      const info = await (await jetstreamManager(this.nc!)).streams.info(this.split.stream)
+      const info = await (await jetStreamPackage().jetstreamManager(this.nc!)).streams.info(this.split.stream)
       this.split.endSeq = info.state.last_seq
       this.endAtLatest = false
       if (this.split.nextSeq > this.split.endSeq) {
