@@ -1,8 +1,7 @@
 // Runs a job module on the embedded mini cluster from a test: bundles it (so `import 'weir-stream'`
-// resolves to these sources), captures what print() writes, and returns the job's result.
+// resolves to the runtime that runs it: dist/ when fresh, else src/, see ./runtime.ts), captures what print() writes, and returns the job's result.
 
-import { bundleJob } from '../../src/cli/bundle.ts'
-import { JobExecution, type JobResult } from '../../src/runtime/jobmanager/mini-cluster.ts'
+import { bundleJob, JobExecution, type JobResult } from './runtime.ts'
 import type { RawConfig } from '../../src/config/configuration.ts'
 
 export interface TestRun {

@@ -1,9 +1,9 @@
 // Starts a job module on the mini cluster and keeps it running, for tests that must watch its
 // output while it runs (unbounded sources, timers, sockets) and then cancel it. Like
-// test/helpers/run-job.ts, it bundles the job so that `import 'weir-stream'` resolves to src.
+// test/helpers/run-job.ts, it bundles the job so that `import 'weir-stream'` resolves to the runtime that runs it
+// (dist/ when fresh, else src/: see test/helpers/runtime.ts).
 
-import { bundleJob } from '../../src/cli/bundle.ts'
-import { JobExecution, type JobResult } from '../../src/runtime/jobmanager/mini-cluster.ts'
+import { bundleJob, JobExecution, type JobResult } from '../helpers/runtime.ts'
 import type { RawConfig } from '../../src/config/configuration.ts'
 import { WAIT_MS } from '../helpers/deadlines.ts'
 
