@@ -6,13 +6,19 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
+import { WAIT_MS } from '../helpers/deadlines.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const bin = join(root, 'bin', 'weir.js')
 
 function run(args: string[]) {
-  // `npm test` builds dist/ first; bin/weir.js runs the built CLI.
-  return spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' }, timeout: 60_000 })
+  // `npm test` builds dist/ first; bin/weir.js runs the built CLI. The deadline only turns a hang
+  // into a failure: on a busy machine one run took over a minute (a 60 s timeout killed it).
+  // --no-typecheck: these tests are about logs; the type check has its own tests and costs seconds.
+  const [command, ...rest] = args
+  const r = spawnSync(process.execPath, [bin, command!, '--no-typecheck', ...rest], { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' }, timeout: WAIT_MS })
+  assert.equal(r.signal, null, `weir ${args.join(' ')} was killed (${r.signal}) after the ${WAIT_MS} ms deadline:\n${r.stderr}`)
+  return r
 }
 
 test('JSON lines with jobId, attempt and subtask; the outcome is a log record with the same message', () => {

@@ -72,7 +72,7 @@ function weir(args: string[]): Weir {
 /** `weir run` of the sequence job with the checkpoint flags of these tests. */
 function runFlags(checkpoints: string): string[] {
   return [
-    'run', '-p', '2',
+    'run', '--no-typecheck', '-p', '2', // the type check has its own tests (typecheck.test.ts)
     '-D', 'execution.checkpointing.interval=100ms',
     '-D', `state.checkpoints.dir=${checkpoints}`,
     '-D', 'execution.checkpointing.externalized-checkpoint-retention=RETAIN_ON_CANCELLATION',

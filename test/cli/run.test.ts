@@ -51,7 +51,9 @@ function weir(args: string[], options: { cwd?: string; timeoutMs?: number } = {}
 }
 
 /** Every run that starts a job passes this: its embedded REST API then listens on a free port, not 8081. */
-const REST = ['-D', 'rest.port=0']
+// --no-typecheck: these tests are about running; the type check before a run has its own tests
+// (typecheck.test.ts) and costs seconds of CPU per run on a busy machine.
+const REST = ['--no-typecheck', '-D', 'rest.port=0']
 
 const lines = (text: string) => text.split('\n').filter((l) => l.length > 0)
 

@@ -139,7 +139,7 @@ async function drill(mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE'): Promise<void> {
   try {
     publish(input, 'f1')
     publish(input, 'f2')
-    const submitted = await ok(['run', '-m', c.endpoint, '-d', '-p', '1',
+    const submitted = await ok(['run', '--no-typecheck', '-m', c.endpoint, '-d', '-p', '1',
       '-D', 'execution.checkpointing.interval=1s', '-D', `execution.checkpointing.mode=${mode}`, '-D', `state.checkpoints.dir=${join(root, name, 'checkpoints')}`,
       '-D', 'restart-strategy.type=fixed-delay', '-D', 'restart-strategy.fixed-delay.attempts=10', '-D', 'restart-strategy.fixed-delay.delay=200ms',
       wordcount, '--input', input, '--monitor', '200ms', '--output', out])
@@ -183,7 +183,7 @@ test('parallelism 4 over TaskManagers on 127.0.0.2 and 127.0.0.3: one is killed,
   try {
     await ok(['taskmanager', 'start', '--dir', c.dir, ...c.defines, '-D', 'taskmanager.host=127.0.0.2'])
     await ok(['taskmanager', 'start', '--dir', c.dir, ...c.defines, '-D', 'taskmanager.host=127.0.0.3'])
-    const submitted = await ok(['run', '-m', c.endpoint, '-d', '-p', '4',
+    const submitted = await ok(['run', '--no-typecheck', '-m', c.endpoint, '-d', '-p', '4',
       '-D', 'execution.checkpointing.interval=200ms', '-D', `state.checkpoints.dir=${join(root, 'multi', 'checkpoints')}`,
       '-D', 'restart-strategy.type=fixed-delay', '-D', 'restart-strategy.fixed-delay.attempts=5', '-D', 'restart-strategy.fixed-delay.delay=200ms',
       sequenceJob, '--out', out, '--keys', '8', '--n', '1500', '--batch', '20', '--pause', '5'])
@@ -211,7 +211,7 @@ test('with high-availability.storageDir, a JobManager killed with kill -9 and st
   const c = await clusterStart('ha', 1, ['-D', `high-availability.storageDir=${join(root, 'ha', 'ha-store')}`])
   try {
     publish(input, 'f1')
-    const submitted = await ok(['run', '-m', c.endpoint, '-d', '-p', '1',
+    const submitted = await ok(['run', '--no-typecheck', '-m', c.endpoint, '-d', '-p', '1',
       '-D', 'execution.checkpointing.interval=500ms', '-D', `state.checkpoints.dir=${join(root, 'ha', 'checkpoints')}`,
       wordcount, '--input', input, '--monitor', '200ms', '--output', out])
     const jobId = /JobID ([0-9a-f]{32})/.exec(submitted)![1]!

@@ -116,8 +116,10 @@ export function completedCheckpoints(checkpoints: string): Array<{ jobId: string
 
 /** The flags of a checkpointed `weir run` whose checkpoints survive a kill. */
 export function checkpointedRun(checkpoints: string, p: number): string[] {
+  // --no-typecheck: these runs test recovery, not the type check (test/cli/typecheck.test.ts
+  // does), and checking the job costs seconds of CPU in every resumed process.
   return [
-    'run', '-p', String(p),
+    'run', '--no-typecheck', '-p', String(p),
     '-D', 'execution.checkpointing.interval=100ms',
     '-D', `state.checkpoints.dir=${checkpoints}`,
     '-D', 'execution.checkpointing.externalized-checkpoint-retention=RETAIN_ON_CANCELLATION',
