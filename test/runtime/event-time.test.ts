@@ -7,8 +7,9 @@ import assert from 'node:assert/strict'
 import { fileURLToPath } from 'node:url'
 import { runJob } from '../helpers/run-job.ts'
 import { startJob } from './live-job.ts'
+import { TEST_TIMEOUT_MS } from '../helpers/deadlines.ts'
 
-const T = { timeout: 60_000 }
+const T = { timeout: TEST_TIMEOUT_MS }
 const fixture = fileURLToPath(new URL('../fixtures/jobs/event-time.ts', import.meta.url))
 const sorted = (xs: string[]) => [...xs].sort()
 

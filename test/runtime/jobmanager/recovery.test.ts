@@ -280,7 +280,9 @@ test('a checkpoint declined by a source subtask that already finished does not c
       await waitUntil('records flowing', () => e.metrics.recordsIn > 0)
       await sleep(200)
       e.triggerCheckpoint()
-      await sleep(500)
+      // Until the checkpoint is decided (a fixed 500 ms could pass before the decline arrived
+      // on a busy machine, and the cancel would come before the defect could show).
+      await waitUntil('the triggered checkpoint completing or failing', () => e.coordinator.counts.completed + e.coordinator.counts.failed >= 1)
       await e.cancel()
     },
   })

@@ -14,6 +14,7 @@ import { Dispatcher } from '../../../src/runtime/jobmanager/dispatcher.ts'
 import { MemoryHaServices } from '../../../src/runtime/jobmanager/ha/memory-ha-services.ts'
 import { TaskManager } from '../../../src/runtime/taskmanager/task-manager.ts'
 import { checkSequences } from '../../helpers/sequence-check.ts'
+import { TEST_TIMEOUT_MS } from '../../helpers/deadlines.ts'
 
 const job = fileURLToPath(new URL('../../fixtures/recovery/sequence-job.ts', import.meta.url))
 const root = mkdtempSync(join(tmpdir(), 'weir-two-tm-test-'))
@@ -43,14 +44,14 @@ async function runOnTwoTaskManagers(name: string, faults: string, extra: Record<
   }
 }
 
-test('a keyed job at parallelism 2 over two TaskManagers commits every sequence exactly once', { timeout: 120_000 }, async () => {
+test('a keyed job at parallelism 2 over two TaskManagers commits every sequence exactly once', { timeout: TEST_TIMEOUT_MS }, async () => {
   const { result, out } = await runOnTwoTaskManagers('clean', '')
   assert.equal(result.status, 'FINISHED', result.error?.message)
   const check = checkSequences(out, { keys: 6, n: 400 })
   assert.ok(check.ok, check.report)
 })
 
-test('across two TaskManagers a failed attempt restarts from its checkpoint and the output stays exactly once', { timeout: 120_000 }, async () => {
+test('across two TaskManagers a failed attempt restarts from its checkpoint and the output stays exactly once', { timeout: TEST_TIMEOUT_MS }, async () => {
   const { result, out } = await runOnTwoTaskManagers('fault', 'processing@0:150/1')
   assert.equal(result.status, 'FINISHED', result.error?.message)
   assert.equal(result.restarts, 1)
@@ -58,7 +59,7 @@ test('across two TaskManagers a failed attempt restarts from its checkpoint and 
   assert.ok(check.ok, check.report)
 })
 
-test('unaligned checkpoints across two TaskManagers: barriers overtake records in flight over TCP, and a restart stays exactly once', { timeout: 120_000 }, async () => {
+test('unaligned checkpoints across two TaskManagers: barriers overtake records in flight over TCP, and a restart stays exactly once', { timeout: TEST_TIMEOUT_MS }, async () => {
   const { result, out } = await runOnTwoTaskManagers('unaligned', 'processing@0:150/1', { 'execution.checkpointing.unaligned': true })
   assert.equal(result.status, 'FINISHED', result.error?.message)
   assert.equal(result.restarts, 1)
@@ -68,7 +69,7 @@ test('unaligned checkpoints across two TaskManagers: barriers overtake records i
 
 const slowSink = fileURLToPath(new URL('../../fixtures/jobs/slow-sink.ts', import.meta.url))
 
-test('back-pressure across TCP: a slow sink on the other TaskManager holds the source to the credit window', { timeout: 60_000 }, async () => {
+test('back-pressure across TCP: a slow sink on the other TaskManager holds the source to the credit window', { timeout: TEST_TIMEOUT_MS }, async () => {
   // One source subtask on tm-a; the rebalance sends half its records to the slow sink on tm-b.
   // Records in flight (emitted, not yet at a sink) stay within credits x batch per channel
   // (4 x 1024 on each of the 2 channels of the source), plus one partly filled batch and one

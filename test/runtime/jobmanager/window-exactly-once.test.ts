@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runJob } from '../../helpers/run-job.ts'
 import { readCommitted } from '../../helpers/sequence-check.ts'
+import { TEST_TIMEOUT_MS } from '../../helpers/deadlines.ts'
 
 const job = fileURLToPath(new URL('../../fixtures/recovery/sequence-job.ts', import.meta.url))
 const root = mkdtempSync(join(tmpdir(), 'weir-window-eo-'))
@@ -29,7 +30,7 @@ const SCHEDULES: Array<[string, string, 'hashmap' | 'lmdb']> = [
 ]
 
 for (const [what, faults, backend] of SCHEDULES) {
-  test(`windowed output is committed exactly once after ${what} (${backend})`, { timeout: 120_000 }, async () => {
+  test(`windowed output is committed exactly once after ${what} (${backend})`, { timeout: TEST_TIMEOUT_MS }, async () => {
     const dir = join(root, `run-${runNo++}`)
     const out = join(dir, 'out')
     const { result } = await runJob(job, {
