@@ -5,8 +5,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { fileURLToPath } from 'node:url'
 import { runJob } from '../helpers/run-job.ts'
+import { TEST_TIMEOUT_MS } from '../helpers/deadlines.ts'
 
-const T = { timeout: 60_000 }
+const T = { timeout: TEST_TIMEOUT_MS }
 const fixture = fileURLToPath(new URL('../fixtures/jobs/joins.ts', import.meta.url))
 const run = async (mode: string) => {
   const { result, lines } = await runJob(fixture, { args: ['--mode', mode], config: { 'parallelism.default': 2 } })

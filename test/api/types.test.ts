@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { WAIT_MS } from '../helpers/deadlines.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const fixtures = join(root, 'test/fixtures/types')
@@ -39,7 +40,7 @@ function compile(files: string[]): Promise<{ code: number | null; output: string
     '--skipLibCheck', '--allowImportingTsExtensions', '--types', 'node',
   ]
   return new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-    execFile(tsc, flags, { cwd: root, timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(tsc, flags, { cwd: root, timeout: WAIT_MS }, (error, stdout, stderr) => {
       if (error && typeof error.code !== 'number') return reject(error)
       resolve({ code: error ? (error.code as number) : 0, output: stdout + stderr })
     })

@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { RestClient } from '../../src/rest/client.ts'
 import { checkSequences } from '../helpers/sequence-check.ts'
+import { TEST_TIMEOUT_MS, WAIT_MS } from '../helpers/deadlines.ts'
 
 const repo = fileURLToPath(new URL('../..', import.meta.url))
 const bin = join(repo, 'bin/weir.js')
@@ -67,7 +68,7 @@ function freePort(host = '127.0.0.1'): Promise<number> {
   })
 }
 
-async function until(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 90_000): Promise<void> {
+async function until(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = WAIT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
@@ -140,7 +141,7 @@ async function drill(mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE'): Promise<void> {
     publish(input, 'f1')
     publish(input, 'f2')
     const submitted = await ok(['run', '--no-typecheck', '-m', c.endpoint, '-d', '-p', '1',
-      '-D', 'execution.checkpointing.interval=1s', '-D', `execution.checkpointing.mode=${mode}`, '-D', `state.checkpoints.dir=${join(root, name, 'checkpoints')}`,
+      '-D', 'execution.checkpointing.interval=300ms', '-D', `execution.checkpointing.mode=${mode}`, '-D', `state.checkpoints.dir=${join(root, name, 'checkpoints')}`,
       '-D', 'restart-strategy.type=fixed-delay', '-D', 'restart-strategy.fixed-delay.attempts=10', '-D', 'restart-strategy.fixed-delay.delay=200ms',
       wordcount, '--input', input, '--monitor', '200ms', '--output', out])
     const jobId = /JobID ([0-9a-f]{32})/.exec(submitted)![1]!
@@ -169,15 +170,15 @@ async function drill(mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE'): Promise<void> {
   }
 }
 
-test('the drill: kill -9 the TaskManager, write files while it is down, start a new one: the output is exactly once', { timeout: 180_000 }, async () => {
+test('the drill: kill -9 the TaskManager, write files while it is down, start a new one: the output is exactly once', { timeout: TEST_TIMEOUT_MS }, async () => {
   await drill('EXACTLY_ONCE')
 })
 
-test('the drill at AT_LEAST_ONCE: nothing is lost (duplicates allowed)', { timeout: 180_000 }, async () => {
+test('the drill at AT_LEAST_ONCE: nothing is lost (duplicates allowed)', { timeout: TEST_TIMEOUT_MS }, async () => {
   await drill('AT_LEAST_ONCE')
 })
 
-test('parallelism 4 over TaskManagers on 127.0.0.2 and 127.0.0.3: one is killed, the job resumes on the survivor and a replacement, exactly once', { timeout: 180_000 }, async () => {
+test('parallelism 4 over TaskManagers on 127.0.0.2 and 127.0.0.3: one is killed, the job resumes on the survivor and a replacement, exactly once', { timeout: TEST_TIMEOUT_MS }, async () => {
   const c = await clusterStart('multi', 0, ['-D', 'taskmanager.numberOfTaskSlots=2'])
   const out = join(root, 'multi', 'out')
   try {
@@ -204,7 +205,7 @@ test('parallelism 4 over TaskManagers on 127.0.0.2 and 127.0.0.3: one is killed,
   }
 })
 
-test('with high-availability.storageDir, a JobManager killed with kill -9 and started again resumes its job from the latest checkpoint, exactly once', { timeout: 180_000 }, async () => {
+test('with high-availability.storageDir, a JobManager killed with kill -9 and started again resumes its job from the latest checkpoint, exactly once', { timeout: TEST_TIMEOUT_MS }, async () => {
   const input = join(root, 'ha', 'in')
   const out = join(root, 'ha', 'out')
   mkdirSync(input, { recursive: true })

@@ -16,6 +16,7 @@ import { TaskManagerProcess } from '../../src/cluster/task-manager-process.ts'
 import { RestClient } from '../../src/rest/client.ts'
 import { bundleJob } from '../../src/cli/bundle.ts'
 import { checkSequences } from '../helpers/sequence-check.ts'
+import { TEST_TIMEOUT_MS } from '../helpers/deadlines.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'weir-jm-test-'))
 after(() => rmSync(root, { recursive: true, force: true }))
@@ -57,7 +58,7 @@ async function until<T>(probe: () => T | undefined | null | false | Promise<T | 
   }
 }
 
-test('TaskManagers on two addresses register and are listed with their slots', { timeout: 60_000 }, async () => {
+test('TaskManagers on two addresses register and are listed with their slots', { timeout: TEST_TIMEOUT_MS }, async () => {
   const c = await startCluster()
   try {
     await c.addTaskManager('127.0.0.2', 2)
@@ -76,7 +77,7 @@ function sequenceConfig(dir: string, extra: RawConfig = {}): RawConfig {
   }
 }
 
-test('a job waits for slots that arrive late, runs across two TaskManagers and commits exactly once', { timeout: 120_000 }, async () => {
+test('a job waits for slots that arrive late, runs across two TaskManagers and commits exactly once', { timeout: TEST_TIMEOUT_MS }, async () => {
   const c = await startCluster()
   const dir = join(root, 'late')
   try {
@@ -95,7 +96,7 @@ test('a job waits for slots that arrive late, runs across two TaskManagers and c
   }
 })
 
-test('a job that cannot get its slots within slot.request.timeout fails saying how many it has and needs', { timeout: 60_000 }, async () => {
+test('a job that cannot get its slots within slot.request.timeout fails saying how many it has and needs', { timeout: TEST_TIMEOUT_MS }, async () => {
   const c = await startCluster()
   try {
     await c.addTaskManager('127.0.0.2', 1)
@@ -111,7 +112,7 @@ test('a job that cannot get its slots within slot.request.timeout fails saying h
   }
 })
 
-test('a lost TaskManager fails the attempt, which restarts on a standby and stays exactly once', { timeout: 120_000 }, async () => {
+test('a lost TaskManager fails the attempt, which restarts on a standby and stays exactly once', { timeout: TEST_TIMEOUT_MS }, async () => {
   const c = await startCluster()
   const dir = join(root, 'lost')
   try {

@@ -9,6 +9,7 @@ import { validateJobManagerMessage, validateTaskManagerMessage } from '../../src
 import { JobManagerProcess } from '../../src/cluster/job-manager.ts'
 import { TaskManagerProcess } from '../../src/cluster/task-manager-process.ts'
 import { Configuration } from '../../src/config/configuration.ts'
+import { TEST_TIMEOUT_MS } from '../helpers/deadlines.ts'
 
 test('messages survive any split of the stream, with bytes and maps intact', () => {
   const sent = [{ type: 'heartbeat' }, { type: 'deploy', jobId: 'a'.repeat(32), artifact: Uint8Array.of(1, 2, 3), deployment: { attemptId: 'x/0', slots: [], locations: [] } }, { type: 'x', m: new Map([[1, 'one']]) }]
@@ -50,7 +51,7 @@ test('messages of an unknown type or with a wrong field are refused naming the f
   assert.deepEqual(validateTaskManagerMessage({ type: 'heartbeat' }), { type: 'heartbeat' })
 })
 
-test('a JobManager closes a connection that sends garbage, logs why, and still registers TaskManagers', { timeout: 30_000 }, async () => {
+test('a JobManager closes a connection that sends garbage, logs why, and still registers TaskManagers', { timeout: TEST_TIMEOUT_MS }, async () => {
   const logs: string[] = []
   const jm = await JobManagerProcess.start(new Configuration({ 'jobmanager.rpc.address': '127.0.0.1', 'jobmanager.rpc.port': 0, 'rest.port': 0 }), (l) => logs.push(l))
   try {
@@ -75,7 +76,7 @@ test('a JobManager closes a connection that sends garbage, logs why, and still r
   }
 })
 
-test('a TaskManager that stops sending heartbeats is lost after heartbeat.timeout', { timeout: 30_000 }, async () => {
+test('a TaskManager that stops sending heartbeats is lost after heartbeat.timeout', { timeout: TEST_TIMEOUT_MS }, async () => {
   const logs: string[] = []
   const jm = await JobManagerProcess.start(new Configuration({ 'jobmanager.rpc.address': '127.0.0.1', 'jobmanager.rpc.port': 0, 'rest.port': 0, 'heartbeat.interval': '50ms', 'heartbeat.timeout': '300ms' }), (l) => logs.push(l))
   try {

@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runJob } from '../helpers/run-job.ts'
+import { TEST_TIMEOUT_MS } from '../helpers/deadlines.ts'
 
-const T = { timeout: 60_000 }
+const T = { timeout: TEST_TIMEOUT_MS }
 const job = fileURLToPath(new URL('../../examples/windows.ts', import.meta.url))
 let dir: string
 let input: string

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { WAIT_MS } from './deadlines.ts'
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -49,7 +50,7 @@ export class PrometheusServer {
       throw new Error(`cannot start prometheus (${spawned.message}); install Debian's prometheus package (apt-get install prometheus), as .ci/run does`)
     }
     const server = new PrometheusServer(child, dir, `http://127.0.0.1:${port}`, () => output)
-    const deadline = Date.now() + 60_000
+    const deadline = Date.now() + WAIT_MS
     for (;;) {
       try {
         const r = await fetch(`${server.url}/-/ready`)

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
+import { WAIT_MS } from './deadlines.ts'
 
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
@@ -25,7 +26,7 @@ export async function freePort(): Promise<number> {
   })
 }
 
-async function waitFor(what: string, log: string, child: ChildProcess, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+async function waitFor(what: string, log: string, child: ChildProcess, ready: () => Promise<boolean>, timeoutMs = WAIT_MS): Promise<void> {
   const until = Date.now() + timeoutMs
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}) before it was ready; its log (${log}):\n${tail(log)}`)

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { WAIT_MS } from './deadlines.ts'
 
 export const repo = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -83,7 +84,7 @@ export class WeirProcesses {
 }
 
 /** Polls `probe` until it returns a value; fails if the process exits first or after the timeout. */
-export async function waitUntil<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, proc: WeirProcess, timeoutMs = 60_000): Promise<T> {
+export async function waitUntil<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, proc: WeirProcess, timeoutMs = WAIT_MS): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await probe()

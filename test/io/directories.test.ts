@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { ensureDir, ensureDirSync } from '../../src/io/directories.ts'
 import { StorageError, storageFailure } from '../../src/io/storage-error.ts'
 import { writeFramedFile, FileKind } from '../../src/checkpoint/file-format.ts'
+import { WAIT_MS } from '../helpers/deadlines.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'weir-dirs-test-'))
 after(() => rmSync(root, { recursive: true, force: true }))
@@ -35,7 +36,7 @@ test('ensureDir creates missing levels and accepts an existing directory', async
   assert.ok(statSync(join(dir, 'd', 'e')).isDirectory())
 })
 
-test('a directory under /proc fails at once with ENOENT instead of looping forever', { timeout: 10_000 }, async () => {
+test('a directory under /proc fails at once with ENOENT instead of looping forever', { timeout: WAIT_MS }, async () => {
   await assert.rejects(ensureDir('/proc/weir-x/savepoint-1'), (e) => assertStorageError(e, 'ENOENT', /\/proc\/weir-x/))
   assert.throws(() => ensureDirSync('/proc/weir-x/y'), (e) => assertStorageError(e, 'ENOENT', /\/proc\/weir-x/))
 })
@@ -48,7 +49,7 @@ test('a path through a regular file fails with ENOTDIR naming the file', async (
   await assert.rejects(ensureDir(file), (e) => assertStorageError(e, 'ENOTDIR', /plain-file/))
 })
 
-test('writing a checkpoint file where it cannot be written is a StorageError naming the directory', { timeout: 10_000 }, async () => {
+test('writing a checkpoint file where it cannot be written is a StorageError naming the directory', { timeout: WAIT_MS }, async () => {
   await assert.rejects(writeFramedFile('/proc/weir-x/chk-1/_metadata', FileKind.METADATA, new Uint8Array(4)), (e) => assertStorageError(e, 'ENOENT', /\/proc\/weir-x/))
   const file = join(root, 'another-file')
   writeFileSync(file, 'x')

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startJob } from '../../runtime/live-job.ts'
+import { TEST_TIMEOUT_MS } from '../../helpers/deadlines.ts'
 
 const job = fileURLToPath(new URL('../../fixtures/jobs/monitored-lines.ts', import.meta.url))
 const root = mkdtempSync(join(tmpdir(), 'weir-monitor-test-'))
@@ -35,7 +36,7 @@ async function until(what: string, probe: () => boolean, ended: () => boolean): 
   }
 }
 
-test('files that appear are read once; a hidden file only once renamed; a restart neither repeats nor skips a file', { timeout: 120_000 }, async () => {
+test('files that appear are read once; a hidden file only once renamed; a restart neither repeats nor skips a file', { timeout: TEST_TIMEOUT_MS }, async () => {
   const dir = join(root, 'in')
   const out = join(root, 'out')
   mkdirSync(dir)

@@ -32,7 +32,7 @@ before(async () => {
   original = join(root, 'original')
   const started = await startJob(job, { args: ['--out', join(original, 'out'), ...ARGS], config: { ...CONFIG, 'state.checkpoints.dir': join(original, 'checkpoints') } })
   await guarded(started, async () => {
-    await waitFor('three checkpoints', () => (started.execution.coordinator.counts.completed >= 3 ? true : undefined), started.execution, 60_000)
+    await waitFor('three checkpoints', () => (started.execution.coordinator.counts.completed >= 3 ? true : undefined), started.execution)
   })
   await started.execution.cancel()
   await started.execution.result
