@@ -10,7 +10,6 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { bundleJob, guarded, startJob, waitFor, sorted, type JobArtifact, type Started } from '../../fixtures/state/harness.ts'
 import { readMetadata } from '../../../src/checkpoint/metadata.ts'
 import { assignKeyToOperator } from '../../../src/state/key-groups.ts'
@@ -132,7 +131,8 @@ test('broadcast state restored at another parallelism is kept by the next savepo
     restoreFrom: sp1,
   })
   const sp2 = await guarded(second, async () => {
-    await sleep(300)
+    // A savepoint needs every task running; a fixed 300 ms was not always enough on a busy machine.
+    await waitFor('every task running', () => (second.execution.attempt?.allTasksRunning() === true ? true : undefined), second.execution)
     return second.execution.stopWithSavepoint(savepoints)
   })
   assert.equal((await second.execution.result).status, 'FINISHED')
