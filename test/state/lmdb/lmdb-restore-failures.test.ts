@@ -49,7 +49,9 @@ function copy(): { base: string; out: string; chk: string; shared: string } {
   cpSync(original, base, { recursive: true })
   const checkpoints = join(base, 'checkpoints')
   const jobDir = join(checkpoints, readdirSync(checkpoints)[0]!)
-  const chk = readdirSync(jobDir).filter((n) => n.startsWith('chk-')).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4))).at(-1)!
+  // The newest completed one: the cancel can come while a checkpoint is being written, and that
+  // one's directory stays without _metadata (this failed the tests now and then).
+  const chk = readdirSync(jobDir).filter((n) => n.startsWith('chk-') && existsSync(join(jobDir, n, '_metadata'))).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4))).at(-1)!
   return { base, out: join(base, 'out'), chk: join(jobDir, chk), shared: join(jobDir, 'shared') }
 }
 
@@ -94,7 +96,9 @@ test('a moved incremental checkpoint restores: its shared files are found beside
   const movedTo = join(root, 'moved-checkpoints')
   renameSync(checkpoints, movedTo)
   const jobDir = join(movedTo, jobId)
-  const chk = readdirSync(jobDir).filter((n) => n.startsWith('chk-')).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4))).at(-1)!
+  // The newest completed one: the cancel can come while a checkpoint is being written, and that
+  // one's directory stays without _metadata (this failed the tests now and then).
+  const chk = readdirSync(jobDir).filter((n) => n.startsWith('chk-') && existsSync(join(jobDir, n, '_metadata'))).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4))).at(-1)!
   const out = join(original, 'out')
   const started = await startJob(job, { args: ['--out', out, ...ARGS], config: { ...CONFIG, 'state.checkpoints.dir': join(root, 'resumed') }, restoreFrom: join(jobDir, chk) })
   const result = await resultWithin(started.execution.result, 180_000, 'the resumed job')
