@@ -57,6 +57,8 @@ export interface SourceReader<T, Split> {
 export interface SplitEnumeratorContext<Split> {
   readonly parallelism: number
   assignSplit(split: Split, subtaskIndex: number): void
+  /** Several splits to one reader in one message, so that it starts reading them together (Flink's assignSplits). */
+  assignSplits(splits: readonly Split[], subtaskIndex: number): void
   signalNoMoreSplits(subtaskIndex: number): void
 }
 

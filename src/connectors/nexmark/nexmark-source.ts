@@ -3,10 +3,11 @@
 // ranges, the same base time); a split's position is the number of events it emitted, so a
 // restore re-generates exactly the events after it. Readers emit each split through its own
 // output with the event's time as the record timestamp, so a WatermarkStrategy given to
-// env.fromSource (Nexmark's is forBoundedOutOfOrderness(4000)) runs per split.
+// env.fromSource (Nexmark's is forBoundedOutOfOrderness(4000)) runs per split. Each split has a
+// fixed owner reader, which gets all its splits at once (split-owner.ts).
 
 import { InputStatus, type ReaderOutput, type Source, type SourceReader, type SourceReaderContext, type SplitEnumerator, type SplitEnumeratorContext } from '../../api/source.ts'
-import { SplitQueueEnumerator } from '../split-queue.ts'
+import { SplitOwnerEnumerator } from '../split-owner.ts'
 import { NexmarkGenerator, splitConfigs, type NexmarkSplitConfig } from './generator.ts'
 import type { NexmarkEvent } from './model.ts'
 import { NEXMARK_DEFAULTS, type NexmarkOptions } from './options.ts'
@@ -30,9 +31,11 @@ export class NexmarkSource implements Source<NexmarkEvent, NexmarkSplit, Nexmark
   }
 
   createEnumerator(ctx: SplitEnumeratorContext<NexmarkSplit>, restored?: NexmarkSplit[]): SplitEnumerator<NexmarkSplit, NexmarkSplit[]> {
-    if (restored) return new SplitQueueEnumerator(ctx, restored)
-    const n = this.options.splits ?? ctx.parallelism
-    return new SplitQueueEnumerator(ctx, splitConfigs(this.options, n).map((c) => ({ ...c, emitted: 0 })))
+    // Splits are parallel timelines from the same base time: each reader reads its own together
+    // (split i on subtask i mod p, as the repository runs generator i on subtask i), never one
+    // after another, or the later ones would be behind the reader's watermark.
+    const splits = restored ?? splitConfigs(this.options, this.options.splits ?? ctx.parallelism).map((c) => ({ ...c, emitted: 0 }))
+    return new SplitOwnerEnumerator(ctx, splits, (split, p) => split.index % p)
   }
 
   createReader(ctx: SourceReaderContext): SourceReader<NexmarkEvent, NexmarkSplit> {

@@ -16,6 +16,7 @@ export class SourceCoordinator {
     const ctx: SplitEnumeratorContext<unknown> = {
       parallelism,
       assignSplit: (split, subtask) => this.sendToSubtask(subtask, { type: 'assign-splits', vertex, subtask, splits: [split] }),
+      assignSplits: (splits, subtask) => this.sendToSubtask(subtask, { type: 'assign-splits', vertex, subtask, splits: [...splits] }),
       signalNoMoreSplits: (subtask) => this.sendToSubtask(subtask, { type: 'no-more-splits', vertex, subtask }),
     }
     this.enumerator = source.createEnumerator(ctx, restored)

@@ -13,6 +13,7 @@ function splitsOf(source: SequenceSource, parallelism: number): SequenceSplit[] 
   const ctx: SplitEnumeratorContext<SequenceSplit> = {
     parallelism,
     assignSplit: (split) => void assigned.push(split),
+    assignSplits: (splits) => void assigned.push(...splits),
     signalNoMoreSplits: () => void (done = true),
   }
   const enumerator = source.createEnumerator(ctx)
@@ -116,7 +117,7 @@ test('a restored enumerator hands out the splits it was restored with', () => {
   const source = new SequenceSource(1, 100)
   const assigned: SequenceSplit[] = []
   const restored = [{ next: 40, to: 50 }, { next: 90, to: 100 }]
-  const enumerator = source.createEnumerator({ parallelism: 2, assignSplit: (s) => void assigned.push(s), signalNoMoreSplits() {} }, restored)
+  const enumerator = source.createEnumerator({ parallelism: 2, assignSplit: (s) => void assigned.push(s), assignSplits: (s) => void assigned.push(...s), signalNoMoreSplits() {} }, restored)
   enumerator.handleSplitRequest(0)
   enumerator.handleSplitRequest(1)
   enumerator.handleSplitRequest(0)

@@ -6,7 +6,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { NexmarkGenerator, splitConfigs } from '../../../src/connectors/nexmark/generator.ts'
 import { NEXMARK_DEFAULTS } from '../../../src/connectors/nexmark/options.ts'
-import { NexmarkSource } from '../../../src/connectors/nexmark/nexmark-source.ts'
+import { NexmarkSource, type NexmarkSplit } from '../../../src/connectors/nexmark/nexmark-source.ts'
+import type { SplitEnumeratorContext } from '../../../src/api/source.ts'
 
 const options = { ...NEXMARK_DEFAULTS, events: 50_000, firstEventRate: 10_000 }
 
@@ -77,4 +78,48 @@ test('out-of-order groups shuffle timestamps within a group; the generator\'s wa
 test('the source refuses bad options with a clear error', () => {
   assert.throws(() => new NexmarkSource({ events: -1 }), /events must be a non-negative integer/)
   assert.throws(() => new NexmarkSource({ outOfOrderGroupSize: 0 }), /outOfOrderGroupSize/)
+})
+
+/** An enumerator of `source` at `parallelism`, recording what each subtask is told, in order. */
+function enumeratorOf(source: NexmarkSource, parallelism: number, restored?: NexmarkSplit[]) {
+  const told: Array<[subtask: number, what: number[] | 'no more']> = []
+  const ctx: SplitEnumeratorContext<NexmarkSplit> = {
+    parallelism,
+    assignSplit: (split, subtask) => void told.push([subtask, [split.index]]),
+    assignSplits: (splits, subtask) => void told.push([subtask, splits.map((s) => s.index)]),
+    signalNoMoreSplits: (subtask) => void told.push([subtask, 'no more']),
+  }
+  return { enumerator: source.createEnumerator(ctx, restored), told }
+}
+
+// A reader that finished its split before the other reader asked for one used to get that
+// split too, and read its events (from the same base time) after its watermark had passed them.
+test('each split has one owner reader: a reader that finished its own split never takes another reader\'s', () => {
+  const { enumerator, told } = enumeratorOf(new NexmarkSource({ events: 1000 }), 2)
+  enumerator.start()
+  enumerator.handleSplitRequest(0)
+  enumerator.handleSplitRequest(0)
+  enumerator.handleSplitRequest(1)
+  enumerator.handleSplitRequest(1)
+  assert.deepEqual(told, [[0, [0]], [0, 'no more'], [1, [1]], [1, 'no more']])
+})
+
+test('a reader gets all the splits it owns in one assignment, so it reads their timelines side by side', () => {
+  const { enumerator, told } = enumeratorOf(new NexmarkSource({ events: 1000, splits: 5 }), 2)
+  enumerator.handleSplitRequest(1)
+  enumerator.handleSplitRequest(0)
+  enumerator.handleSplitRequest(1)
+  assert.deepEqual(told, [[1, [1, 3]], [0, [0, 2, 4]], [1, 'no more']])
+})
+
+test('splits not yet handed out when a checkpoint was taken go to their owners at the restored parallelism', () => {
+  const source = new NexmarkSource({ events: 1000, splits: 3 })
+  const first = enumeratorOf(source, 3)
+  first.enumerator.handleSplitRequest(0)
+  const state = first.enumerator.snapshotState(1)
+  assert.deepEqual(state.map((s) => s.index).sort(), [1, 2])
+  const { enumerator, told } = enumeratorOf(source, 2, state)
+  enumerator.handleSplitRequest(0)
+  enumerator.handleSplitRequest(1)
+  assert.deepEqual(told, [[0, [2]], [1, [1]]])
 })
