@@ -29,11 +29,16 @@ export class TimestampsAndWatermarksOperator<T> extends BaseOperator<T, T> imple
       ts = this.extract(record, time.value)
       if (typeof ts !== 'number' || Number.isNaN(ts)) throw new TypeError(`the timestamp assigner returned ${String(ts)} instead of a number of ms`)
       time.value = ts
-      this.generator.onEvent(record, ts, this)
     } catch (e) {
       throw this.userError(e)
     }
     this.output.collect(record)
+    // After the record, as in Flink: a watermark emitted for this event must not overtake it.
+    try {
+      this.generator.onEvent(record, ts, this)
+    } catch (e) {
+      throw this.userError(e)
+    }
   }
 
   onPeriodicWatermark(): void {

@@ -21,8 +21,10 @@ class GeneratingOutput implements ReaderOutput<unknown>, WatermarkOutput {
     const ts = owner.extract(record, timestamp)
     owner.time.value = ts
     this.used = true
-    if (this.generator !== null) this.generator.onEvent(record, ts, this)
     owner.chain.collect(record)
+    // The record first, then the generator (Flink's order): a watermark it emits for this event
+    // must not overtake the event, which it may cover (a punctuated generator emitting ts).
+    if (this.generator !== null) this.generator.onEvent(record, ts, this)
   }
   createOutputForSplit(splitId: string): ReaderOutput<unknown> {
     return this.owner.createOutputForSplit(splitId)
