@@ -3,7 +3,8 @@
 // kind, and the sink: `--sink print` prints the results (the tests compare them with a
 // reference computation), otherwise they are discarded (Nexmark's blackhole sink).
 //   --events N (default 1,000,000)  --rate EVENTS_PER_S (default 10,000,000)  --seed S (default 1)
-//   --linger MS (the source waits this long after its last event before it ends; default 0)
+//   --linger MS|forever (the source waits this long after its last event before it ends; forever:
+//   it never ends, the job runs until canceled; default 0)
 import { DiscardingSink, NexmarkSource, WatermarkStrategy, type Auction, type Bid, type DataStream, type NexmarkEvent, type Person, type StreamEnvironment } from 'weir-stream'
 
 export function nexmarkEvents(env: StreamEnvironment): DataStream<NexmarkEvent> {
@@ -12,7 +13,7 @@ export function nexmarkEvents(env: StreamEnvironment): DataStream<NexmarkEvent> 
     events: Number(p.events ?? '1000000'),
     firstEventRate: Number(p.rate ?? '10000000'),
     seed: Number(p.seed ?? '1'),
-    lingerMs: Number(p.linger ?? '0'),
+    lingerMs: p.linger === 'forever' ? Infinity : Number(p.linger ?? '0'),
   })
   return env.fromSource(source, WatermarkStrategy.forBoundedOutOfOrderness<NexmarkEvent>(4000), 'Nexmark Source').uid('nexmark-source')
 }

@@ -27,6 +27,7 @@ export class NexmarkSource implements Source<NexmarkEvent, NexmarkSplit, Nexmark
     const o = this.options
     if (!Number.isInteger(o.events) || o.events < 0) throw new UserError('WEIR_INVALID_ARGUMENT', `NexmarkSource: events must be a non-negative integer, got ${o.events}`)
     if (!(o.firstEventRate > 0)) throw new UserError('WEIR_INVALID_ARGUMENT', `NexmarkSource: firstEventRate must be positive, got ${o.firstEventRate}`)
+    if (!(o.lingerMs >= 0)) throw new UserError('WEIR_INVALID_ARGUMENT', `NexmarkSource: lingerMs must be a non-negative number of ms (or Infinity), got ${o.lingerMs}`)
     if (!Number.isInteger(o.outOfOrderGroupSize) || o.outOfOrderGroupSize < 1) throw new UserError('WEIR_INVALID_ARGUMENT', `NexmarkSource: outOfOrderGroupSize must be a positive integer, got ${o.outOfOrderGroupSize}`)
   }
 
@@ -67,10 +68,11 @@ class NexmarkReader implements SourceReader<NexmarkEvent, NexmarkSplit> {
   private lingerUntil: number | null = null
   private lingerTimer: NodeJS.Timeout | null = null
 
-  /** END_OF_INPUT, after lingerMs if set. */
+  /** END_OF_INPUT, after lingerMs if set; never when it is Infinity. */
   private end(): InputStatus {
     const linger = this.options.lingerMs
     if (linger <= 0) return InputStatus.END_OF_INPUT
+    if (linger === Infinity) return InputStatus.NOTHING_AVAILABLE
     this.lingerUntil ??= Date.now() + linger
     const left = this.lingerUntil - Date.now()
     if (left <= 0) return InputStatus.END_OF_INPUT

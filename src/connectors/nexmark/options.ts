@@ -28,7 +28,10 @@ export interface NexmarkOptions {
   readonly splits: number | null
   /** Events a reader emits per poll. */
   readonly batch: number
-  /** After its last event a reader waits this long before its input ends (so processing-time windows can fire). */
+  /**
+   * After its last event a reader waits this long before its input ends (so processing-time
+   * windows can fire); Infinity: the input never ends, the job runs until it is canceled or stopped.
+   */
   readonly lingerMs: number
 }
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { NexmarkGenerator, splitConfigs } from '../../../src/connectors/nexmark/generator.ts'
 import { NEXMARK_DEFAULTS } from '../../../src/connectors/nexmark/options.ts'
 import { NexmarkSource, type NexmarkSplit } from '../../../src/connectors/nexmark/nexmark-source.ts'
-import type { SplitEnumeratorContext } from '../../../src/api/source.ts'
+import { InputStatus, type SplitEnumeratorContext } from '../../../src/api/source.ts'
 
 const options = { ...NEXMARK_DEFAULTS, events: 50_000, firstEventRate: 10_000 }
 
@@ -78,6 +78,7 @@ test('out-of-order groups shuffle timestamps within a group; the generator\'s wa
 test('the source refuses bad options with a clear error', () => {
   assert.throws(() => new NexmarkSource({ events: -1 }), /events must be a non-negative integer/)
   assert.throws(() => new NexmarkSource({ outOfOrderGroupSize: 0 }), /outOfOrderGroupSize/)
+  assert.throws(() => new NexmarkSource({ lingerMs: Number('soon') }), /lingerMs must be a non-negative number/)
 })
 
 /** An enumerator of `source` at `parallelism`, recording what each subtask is told, in order. */
@@ -123,3 +124,28 @@ test('splits not yet handed out when a checkpoint was taken go to their owners a
   enumerator.handleSplitRequest(1)
   assert.deepEqual(told, [[0, [2]], [1, [1]]])
 })
+
+test('lingerMs: Infinity keeps the input open after the last event, so the job runs until it is canceled', () => {
+  for (const lingerMs of [0, Infinity]) {
+    const source = new NexmarkSource({ events: 100, lingerMs })
+    const reader = source.createReader({ subtaskIndex: 0, parallelism: 1, attemptNumber: 0, sendSplitRequest() {}, signalAvailable() {} })
+    reader.start()
+    reader.addSplits(enumeratorSplits(source))
+    reader.notifyNoMoreSplits()
+    const events: unknown[] = []
+    const statuses = new Set<number>()
+    for (let i = 0; i < 10; i++) statuses.add(reader.pollNext({ collect: (e) => void events.push(e) }))
+    reader.close()
+    assert.equal(events.length, 100)
+    if (lingerMs === 0) assert.ok(statuses.has(InputStatus.END_OF_INPUT), 'without lingering the input ends')
+    else assert.deepEqual([...statuses], [InputStatus.NOTHING_AVAILABLE], 'lingering forever, the input never ends')
+  }
+})
+
+/** The splits the enumerator gives a single reader. */
+function enumeratorSplits(source: NexmarkSource): NexmarkSplit[] {
+  const splits: NexmarkSplit[] = []
+  const ctx = { parallelism: 1, assignSplit: (s: NexmarkSplit) => void splits.push(s), assignSplits: (s: readonly NexmarkSplit[]) => void splits.push(...s), signalNoMoreSplits() {} }
+  source.createEnumerator(ctx).handleSplitRequest(0)
+  return splits
+}
