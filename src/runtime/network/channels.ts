@@ -29,8 +29,10 @@ export abstract class OutputChannel {
   private readonly batchSlots: number
   private readonly backlog: Array<unknown[] | ChannelEvent> = []
   protected credits: number
-  /** Records and serialized bytes sent so far, counted per batch (metrics). */
+  /** Records (not watermarks) and serialized bytes sent so far, counted per batch (metrics). */
   recordsSent = 0
+  /** Watermarks in the pending batch: its pairs that are not records. */
+  private pendingWatermarks = 0
   bytesSent = 0
   /** Called when a blocked channel becomes writable again. */
   onUnblocked: () => void = () => {}
@@ -52,6 +54,7 @@ export abstract class OutputChannel {
   addWatermark(time: number): void {
     const pending = this.pending
     pending.push(time, WATERMARK_TAG)
+    this.pendingWatermarks++
     if (pending.length >= this.batchSlots) this.flush()
   }
 
@@ -59,7 +62,8 @@ export abstract class OutputChannel {
   flush(): void {
     if (this.pending.length === 0) return
     const batch = this.pending
-    this.recordsSent += batch.length
+    this.recordsSent += (batch.length >> 1) - this.pendingWatermarks
+    this.pendingWatermarks = 0
     if (this.backlog.length === 0 && this.credits > 0) {
       this.credits--
       this.sendBatch(batch)

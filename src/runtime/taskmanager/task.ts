@@ -188,7 +188,7 @@ export class Task {
   readonly location: TaskLocation
   /** Busy / idle / back-pressured time, accounted by the run loop once per step. */
   readonly activity = new TaskTime(performance.now())
-  /** Records taken from the input channels, counted per batch. */
+  /** Records (not watermarks) taken from the input channels. */
   recordsIn = 0
   /** Of the latest checkpoint this task took part in. */
   lastAlignmentMs = 0
@@ -543,7 +543,8 @@ export class Task {
       if (channel.blocked || !channel.hasItems()) continue
       const item = channel.take()
       if (Array.isArray(item)) {
-        this.recordsIn += item.length
+        // Two slots per pair; watermarks are taken off below.
+        this.recordsIn += item.length >> 1
         const recording = this.recording
         if (recording !== null && recording.active.has(index)) {
           const into = recording.inputs.get(index)!
@@ -556,6 +557,7 @@ export class Task {
         for (let i = 0; i < item.length; i += 2) {
           const ts = item[i + 1] as number | string
           if (ts === WATERMARK_TAG) {
+            this.recordsIn--
             this.valve!.onWatermark(index, item[i] as number)
             continue
           }
