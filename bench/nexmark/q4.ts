@@ -48,26 +48,28 @@ class WinningBid implements KeyedCoProcessFunction<number, Auction, Bid, Final> 
   }
 }
 
-/** Running average (integer, as Flink's AVG of BIGINT) of the final prices per category. */
-const average: KeyedProcessFunction<number, Final, string> = {
-  processElement(f, ctx, out) {
-    void ctx
-    const s = avgState!
-    const [sum, n] = s.value()
-    s.update([sum + f[1], n + 1])
+/**
+ * Running average (integer, as Flink's AVG of BIGINT) of the final prices per category. Its state
+ * handle is a field of an instance the job builds per slot, not a module variable: slots that
+ * share a thread share the module, so a module variable would hand one subtask another's state.
+ */
+class Average implements KeyedProcessFunction<number, Final, string> {
+  private sumAndCount!: ValueState<[number, number]>
+  open(ctx: RuntimeContext): void {
+    this.sumAndCount = ctx.getState(new ValueStateDescriptor<[number, number]>('avg', [0, 0]))
+  }
+  processElement(f: Final, _ctx: unknown, out: { collect(r: string): void }): void {
+    const [sum, n] = this.sumAndCount.value()
+    this.sumAndCount.update([sum + f[1], n + 1])
     out.collect(`${f[0]},${Math.trunc((sum + f[1]) / (n + 1))}`)
-  },
-  open(ctx) {
-    avgState = ctx.getState(new ValueStateDescriptor<[number, number]>('avg', [0, 0]))
-  },
+  }
 }
-let avgState: ValueState<[number, number]> | null = null
 
 export default defineJob('Nexmark q4', (env) => {
   const events = nexmarkEvents(env)
   const finals = auctions(events).connect(bids(events)).keyBy((a) => a.id, (b) => b.auction)
     .process(new WinningBid() as KeyedCoProcessFunction<unknown, Auction, Bid, Final>)
-  const out = finals.keyBy((f) => f[0]).process(average)
+  const out = finals.keyBy((f) => f[0]).process(new Average())
   sink(env, out, (s) => s)
 })
 

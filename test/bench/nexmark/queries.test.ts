@@ -22,9 +22,9 @@ interface QueryModule {
   totals?(lines: string[]): string[]
 }
 
-async function check(q: string, p: number, extraArgs: string[] = [], post: (m: QueryModule, lines: string[]) => string[] = (_m, l) => l, refArgs: unknown[] = []): Promise<void> {
+async function check(q: string, p: number, extraArgs: string[] = [], post: (m: QueryModule, lines: string[]) => string[] = (_m, l) => l, refArgs: unknown[] = [], config: Record<string, string | number> = {}): Promise<void> {
   const mod = (await import(file(q))) as QueryModule
-  const { result, lines } = await runJob(file(q), { args: ['--events', String(EVENTS), '--rate', String(RATE), '--sink', 'print', ...extraArgs], config: { 'parallelism.default': p } })
+  const { result, lines } = await runJob(file(q), { args: ['--events', String(EVENTS), '--rate', String(RATE), '--sink', 'print', ...extraArgs], config: { 'parallelism.default': p, ...config } })
   assert.equal(result.status, 'FINISHED', result.error?.message)
   const actual = post(mod, lines.map((l) => l.replace(/^\d+> /, ''))).sort()
   const events = [...new NexmarkSource({ events: EVENTS, firstEventRate: RATE }).allEvents(p)]
@@ -39,6 +39,7 @@ test('q1 converts every bid\'s price', T, () => check('q1', 1))
 test('q2 selects the bids of auctions whose id is a multiple of 123', T, () => check('q2', 2))
 test('q3 joins category-10 auctions with their sellers in OR, ID or CA', T, () => check('q3', 2))
 test('q4 averages the winning bids per category', T, () => check('q4', 2, [], (m, l) => m.finalValues!(l)))
+test('q4 gives the same averages when both slots share one thread (and the job module)', T, () => check('q4', 2, [], (m, l) => m.finalValues!(l), [], { 'taskmanager.slot-threads': 1 }))
 test('q5 finds the hottest auctions of every sliding window', T, () => check('q5', 2))
 test('q5 --tumbling finds them for tumbling windows', T, () => check('q5', 1, ['--tumbling', 'true'], undefined, [true]))
 test('q7 finds the highest bids of every window', T, () => check('q7', 2))
