@@ -28,18 +28,18 @@ export async function publishAll(nc: NatsConnection, subjects: string[], payload
   await Promise.all(inFlight)
 }
 
-/** Every message of a stream, in stream order, as { subject, seq, text }. */
-export async function readStream(nc: NatsConnection, name: string): Promise<Array<{ subject: string; seq: number; text: string }>> {
+/** Every message of a stream, in stream order, as { subject, seq, text, timestampNanos }. */
+export async function readStream(nc: NatsConnection, name: string): Promise<Array<{ subject: string; seq: number; text: string; timestampNanos: number }>> {
   const jsm = await jetstreamManager(nc)
   const total = (await jsm.streams.info(name)).state.messages
-  const out: Array<{ subject: string; seq: number; text: string }> = []
+  const out: Array<{ subject: string; seq: number; text: string; timestampNanos: number }> = []
   if (total === 0) return out
   const js = jetstream(nc)
   const consumer = await js.consumers.get(name)
   const decoder = new TextDecoder()
   while (out.length < total) {
     const batch = await consumer.fetch({ max_messages: Math.min(10_000, total - out.length), expires: 2000 })
-    for await (const m of batch) out.push({ subject: m.subject, seq: m.seq, text: decoder.decode(m.data) })
+    for await (const m of batch) out.push({ subject: m.subject, seq: m.seq, text: decoder.decode(m.data), timestampNanos: m.info.timestampNanos })
   }
   return out
 }

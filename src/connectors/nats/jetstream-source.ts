@@ -3,7 +3,8 @@
 // sequence after the last message emitted) is what a checkpoint stores, so a restore rewinds to
 // exactly the next message. Messages are fetched in batches into a bounded buffer and emitted
 // synchronously by pollNext. Continuous by default; `bounded` reads up to the last message the
-// stream held when the job started.
+// stream held when the job started. A record's timestamp is its message's JetStream timestamp
+// (when the stream stored it); a WatermarkStrategy given to fromSource runs once per split.
 
 import type * as NatsTransport from '@nats-io/transport-node'
 import type { NatsConnection } from '@nats-io/transport-node'
@@ -36,6 +37,7 @@ export type JetStreamEnumeratorState = { readonly splits: JetStreamSplit[] | nul
 
 const decoder = new TextDecoder()
 const EMIT_PER_POLL = 4096
+const NO_INFO: NatsMessageInfo = { subject: '', seq: 0, timestamp: 0 }
 
 export class JetStreamSource<T = string> implements Source<T, JetStreamSplit, JetStreamEnumeratorState> {
   readonly boundedness
@@ -56,7 +58,7 @@ export class JetStreamSource<T = string> implements Source<T, JetStreamSplit, Je
   }
 
   createReader(ctx: SourceReaderContext): SourceReader<T, JetStreamSplit> {
-    return new JetStreamReader<T>(ctx, this.servers, this.options.deserialize ?? ((data) => decoder.decode(data) as T), this.fetchMessages, this.boundedness === 'bounded')
+    return new JetStreamReader<T>(ctx, this.servers, this.options.deserialize, this.fetchMessages, this.boundedness === 'bounded')
   }
 }
 
@@ -134,6 +136,9 @@ class SplitReader {
   head = 0
   done = false
   failure: WeirError | null = null
+  /** Where this split's records go (its own watermark generator); set on the first poll. */
+  output: ReaderOutput<unknown> | null = null
+  released = false
   private closed = false
   private fetching = false
   private consumer: Consumer | null = null
@@ -235,7 +240,14 @@ class JetStreamReader<T> implements SourceReader<T, JetStreamSplit> {
   private requested = false
   private failure: WeirError | null = null
 
-  constructor(private readonly ctx: SourceReaderContext, private readonly servers: string[], private readonly deserialize: (data: Uint8Array, info: NatsMessageInfo) => T, private readonly fetchMessages: number, private readonly bounded: boolean) {}
+  /** The default deserializer ignores the message's info: no object per message for it. */
+  private readonly wantsInfo: boolean
+  private readonly deserialize: (data: Uint8Array, info: NatsMessageInfo) => T
+
+  constructor(private readonly ctx: SourceReaderContext, private readonly servers: string[], deserialize: ((data: Uint8Array, info: NatsMessageInfo) => T) | undefined, private readonly fetchMessages: number, private readonly bounded: boolean) {
+    this.wantsInfo = deserialize !== undefined
+    this.deserialize = deserialize ?? ((data) => decoder.decode(data) as T)
+  }
 
   start(): void {
     this.request()
@@ -279,18 +291,33 @@ class JetStreamReader<T> implements SourceReader<T, JetStreamSplit> {
     if (this.failure) throw this.failure
     let emitted = 0
     let open = 0
+    const deserialize = this.deserialize
+    const wantsInfo = this.wantsInfo
     for (const r of this.splits) {
       if (r.failure) throw r.failure
       const split = r.split
       const buffer = r.buffer
+      // Each split emits through its own output, so that a WatermarkStrategy runs per split (as
+      // per partition in Flink's Kafka source) and the reader's watermark is their minimum.
+      const out = (r.output ??= output.createOutputForSplit?.(split.id) ?? output)
       while (r.head < buffer.length && emitted < EMIT_PER_POLL) {
         const m = buffer[r.head++]!
-        split.nextSeq = m.seq + 1
-        output.collect(this.deserialize(m.data, { subject: m.subject, seq: m.seq, timestamp: Number(m.timestampNanos / 1_000_000n) }))
+        // info is parsed once from the reply subject and cached; its nanoseconds fit a double to well under a ms.
+        const info = m.info
+        const seq = info.streamSequence
+        const timestamp = Math.floor(info.timestampNanos / 1_000_000)
+        split.nextSeq = seq + 1
+        out.collect(wantsInfo ? deserialize(m.data, { subject: m.subject, seq, timestamp }) : deserialize(m.data, NO_INFO), timestamp)
         emitted++
       }
       r.compact()
-      if (r.buffered === 0 && r.done) continue
+      if (r.buffered === 0 && r.done) {
+        if (!r.released) {
+          r.released = true
+          output.releaseOutputForSplit?.(split.id)
+        }
+        continue
+      }
       open++
       r.fill()
     }

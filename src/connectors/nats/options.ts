@@ -6,7 +6,7 @@ export interface NatsMessageInfo {
   readonly subject: string
   /** The stream sequence of the message. */
   readonly seq: number
-  /** When the stream stored it (ms since the epoch). */
+  /** When the stream stored it (ms since the epoch); also the record's timestamp for event time. */
   readonly timestamp: number
 }
 

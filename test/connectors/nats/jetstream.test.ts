@@ -14,7 +14,9 @@ import { createStream, natsConnection, publishAll, readStream } from '../../help
 import { sinkContract } from '../../api/sink.contract.ts'
 import { JetStreamSink } from '../../../src/connectors/nats/jetstream-sink.ts'
 import { JetStreamSource, type JetStreamSplit } from '../../../src/connectors/nats/jetstream-source.ts'
-import { InputStatus, type SourceReaderContext } from '../../../src/api/source.ts'
+import { InputStatus, type ReaderOutput, type SourceReaderContext } from '../../../src/api/source.ts'
+import { WatermarkStrategy } from '../../../src/api/watermark.ts'
+import { SourceOutputs } from '../../../src/runtime/taskmanager/source-output.ts'
 import { runJob } from '../../helpers/run-job.ts'
 import { WeirProcesses, checkpointedRun, completedCheckpoints, waitUntil } from '../../helpers/weir-process.ts'
 import { SeededRandom } from '../../../src/testing/random.ts'
@@ -56,8 +58,8 @@ sinkContract<string>({
   },
 })
 
-/** Drives a source reader by hand: assigns splits and polls until it has `count` records or ends. */
-async function readSome(source: JetStreamSource, splits: JetStreamSplit[], count: number): Promise<{ records: string[]; state: JetStreamSplit[]; ended: boolean }> {
+/** Drives a source reader by hand; `output` (default: a plain collector into `records`) and `collected` say where records go and how many arrived. */
+async function readSome(source: JetStreamSource, splits: JetStreamSplit[], count: number, through?: { output: ReaderOutput<unknown>; collected: () => number }): Promise<{ records: string[]; state: JetStreamSplit[]; ended: boolean }> {
   let wake: () => void = () => {}
   const ctx: SourceReaderContext = { subtaskIndex: 0, parallelism: 1, attemptNumber: 0, sendSplitRequest() {}, signalAvailable: () => wake() }
   const reader = source.createReader(ctx)
@@ -66,8 +68,10 @@ async function readSome(source: JetStreamSource, splits: JetStreamSplit[], count
   const records: string[] = []
   let ended = false
   const deadline = Date.now() + 30_000
-  while (records.length < count && !ended) {
-    const status = reader.pollNext({ collect: (r) => void records.push(r as string) })
+  const output = through?.output ?? { collect: (r: unknown) => void records.push(r as string) }
+  const collected = through?.collected ?? (() => records.length)
+  while (collected() < count && !ended) {
+    const status = reader.pollNext(output)
     if (status === InputStatus.END_OF_INPUT) ended = true
     else if (status === InputStatus.NOTHING_AVAILABLE) {
       reader.notifyNoMoreSplits()
@@ -76,7 +80,7 @@ async function readSome(source: JetStreamSource, splits: JetStreamSplit[], count
         setTimeout(resolve, 50)
       })
     }
-    assert.ok(Date.now() < deadline, `read only ${records.length} of ${count} records`)
+    assert.ok(Date.now() < deadline, `read only ${collected()} of ${count} records`)
   }
   const state = reader.snapshotState(1)
   reader.close()
@@ -106,6 +110,47 @@ test('JetStreamSource: one split per subject filter reads only its subject', asy
   const got = await readSome(source, [{ id: 'a', stream: stream.name, subject: stream.subjects[1]!, nextSeq: 1, endSeq: 40 }], 1000)
   assert.deepEqual(got.records, Array.from({ length: 20 }, (_, i) => `m${2 * i + 1}`))
   assert.ok(got.ended)
+})
+
+test('JetStreamSource: each record carries its message\'s JetStream timestamp and goes through its split\'s own output', async () => {
+  const stream = await freshStream(2)
+  await publishAll(nc, stream.subjects, Array.from({ length: 30 }, (_, i) => `m${i}`))
+  const stored = new Map((await readStream(nc, stream.name)).map((m) => [m.text, m]))
+  const seen: Array<{ split: string; record: string; timestamp: number | undefined }> = []
+  const perSplit = (split: string): ReaderOutput<unknown> => ({ collect: (record, timestamp) => void seen.push({ split, record: record as string, timestamp }) })
+  const output = { collect() { throw new Error('records must go through their split\'s output') }, createOutputForSplit: perSplit, releaseOutputForSplit() {} }
+  const source = new JetStreamSource({ servers: server.url, stream: stream.name, bounded: true })
+  const splits = stream.subjects.map((subject) => ({ id: subject, stream: stream.name, subject, nextSeq: 1, endSeq: 30 }))
+  const got = await readSome(source, splits, 1000, { output, collected: () => seen.length })
+  assert.ok(got.ended)
+  assert.equal(seen.length, 30)
+  for (const { split, record, timestamp } of seen) {
+    const m = stored.get(record)!
+    assert.equal(split, m.subject, `${record} went through the output of split ${split}`)
+    assert.equal(timestamp, Math.floor(m.timestampNanos / 1_000_000), `${record}'s timestamp is its message's`)
+  }
+})
+
+test('JetStreamSource: with a WatermarkStrategy the watermark is the minimum over the splits, as per partition in Flink\'s Kafka source', async () => {
+  const stream = await freshStream(2)
+  await publishAll(nc, [stream.subjects[0]!], Array.from({ length: 20 }, (_, i) => `early${i}`))
+  const early = await readStream(nc, stream.name)
+  const earlyMax = Math.max(...early.map((m) => Math.floor(m.timestampNanos / 1_000_000)))
+  // The second subject's messages are stamped later than every message of the first.
+  while (Date.now() <= earlyMax + 1) await sleep(2)
+  await publishAll(nc, [stream.subjects[1]!], Array.from({ length: 20 }, (_, i) => `late${i}`))
+  const all = await readStream(nc, stream.name)
+  const lateMax = Math.max(...all.map((m) => Math.floor(m.timestampNanos / 1_000_000)))
+  assert.ok(lateMax > earlyMax)
+  const watermarks: number[] = []
+  const chain = { collect() {}, collectSide() {}, emitWatermark: (t: number) => void watermarks.push(t), emitWatermarkStatus() {} }
+  const outputs = new SourceOutputs(chain, { value: 0 }, WatermarkStrategy.forBoundedOutOfOrderness<unknown>(0) as WatermarkStrategy<unknown>, 0)
+  const source = new JetStreamSource({ servers: server.url, stream: stream.name })
+  // Continuous: the splits stay open after their messages, so both hold their watermark.
+  const splits = stream.subjects.map((subject) => ({ id: subject, stream: stream.name, subject, nextSeq: 1, endSeq: null }))
+  await readSome(source, splits, 40, { output: outputs, collected: () => outputs.count })
+  outputs.emitPeriodic()
+  assert.deepEqual(watermarks, [earlyMax - 1], 'the split that is behind holds the watermark back; one generator for the whole reader would say lateMax - 1')
 })
 
 test('JetStreamSource: a stream that does not exist fails the job naming the stream', async () => {
