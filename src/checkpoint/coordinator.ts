@@ -20,8 +20,9 @@ import { ensureDir } from '../io/directories.ts'
 import { SYSTEM_CLOCK, type Clock } from '../runtime/clock.ts'
 import { writeMetadata } from './metadata.ts'
 import { savepointDirName } from './protocol/paths.ts'
+import { savepointTarget, type SavepointTarget } from './storage/savepoint-target.ts'
+import type { S3Settings } from './storage/s3/s3-location.ts'
 import { randomBytes } from 'node:crypto'
-import { join, resolve } from 'node:path'
 import { rm } from 'node:fs/promises'
 import { CheckpointStatsTracker, type CheckpointStats } from './checkpoint-stats.ts'
 
@@ -43,10 +44,13 @@ export interface CoordinatorAttempt {
 
 export type { CheckpointStats } from './checkpoint-stats.ts'
 
+/** S3 as the SDK finds it (environment, ~/.aws) when the job gave no s3.* options. */
+const DEFAULT_S3: S3Settings = { endpoint: null, accessKey: null, secretKey: null, pathStyle: false, region: 'us-east-1' }
+
 /** What to take: a periodic checkpoint, the final one of a bounded job, or a savepoint. */
 interface TriggerKind {
   readonly final: boolean
-  readonly savepoint?: { readonly dir: string; readonly stop: boolean }
+  readonly savepoint?: { readonly target: SavepointTarget; readonly stop: boolean }
 }
 
 /** How a checkpoint that was waited for ended; a failure says why, in the words a user sees. */
@@ -82,7 +86,8 @@ export class CheckpointCoordinator {
   constructor(
     readonly options: CheckpointOptions,
     readonly storage: CheckpointStorage,
-    private readonly job: { readonly jobId: string; readonly jobName: string; readonly graph: JobGraph },
+    /** `s3`: the job's S3 settings, for savepoints to s3:// targets (default: from no configuration). */
+    private readonly job: { readonly jobId: string; readonly jobName: string; readonly graph: JobGraph; readonly s3?: () => S3Settings },
     startAfterId = 0,
     clock: Clock = SYSTEM_CLOCK,
   ) {
@@ -133,13 +138,15 @@ export class CheckpointCoordinator {
   }
 
   /**
-   * Takes a savepoint into a new directory under `targetDir`: always aligned, every keyed state
-   * in the canonical format, self-contained (relative paths). `stop`: sources emit nothing after
-   * its barrier (stop with savepoint). `final`: the job already ended (drain). Resolves with the
-   * savepoint's directory; rejects with the reason when it fails.
+   * Takes a savepoint into a new directory under `targetDir` (a path or s3://bucket/prefix):
+   * always aligned, every keyed state in the canonical format, self-contained (relative paths).
+   * `stop`: sources emit nothing after its barrier (stop with savepoint). `final`: the job already
+   * ended (drain). Resolves with the savepoint's directory or URL; rejects with the reason when
+   * it fails.
    */
   async triggerSavepoint(targetDir: string, options: { stop?: boolean; final?: boolean } = {}): Promise<string> {
-    const dir = join(resolve(targetDir), savepointDirName(this.job.jobId, randomBytes(6).toString('hex')))
+    const target = savepointTarget(targetDir, savepointDirName(this.job.jobId, randomBytes(6).toString('hex')), this.job.s3 ?? (() => DEFAULT_S3))
+    const dir = target.localDir
     if (options.final) for (const id of [...this.pending.keys()]) this.abort(id, 'JOB_REACHED_END', undefined, true)
     if (!this.attempt) throw new WeirError('WEIR_CHECKPOINT_FAILED', 'the savepoint failed: the job is not running', { retriable: true, domain: 'external' })
     // A target that cannot be written is refused here, before any task stops for the barrier.
@@ -148,11 +155,11 @@ export class CheckpointCoordinator {
     } catch (e) {
       throw new WeirError('WEIR_CHECKPOINT_FAILED', `the savepoint failed: ${(e as Error).message}`, { cause: e, retriable: true, domain: 'external' })
     }
-    const outcome = await this.triggerAndWait({ final: options.final ?? false, savepoint: { dir, stop: options.stop ?? false } })
+    const outcome = await this.triggerAndWait({ final: options.final ?? false, savepoint: { target, stop: options.stop ?? false } })
     if (!outcome.ok) {
       throw new WeirError('WEIR_CHECKPOINT_FAILED', `the savepoint failed: ${outcome.message}`, { retriable: true, domain: 'external' })
     }
-    return dir
+    return target.path
   }
 
   private triggerAndWait(kind: TriggerKind): Promise<CheckpointOutcome> {
@@ -247,12 +254,12 @@ export class CheckpointCoordinator {
     const unaligned = this.options.unaligned && this.options.exactlyOnce && this.options.alignedTimeoutMs === 0 && !kind.final && !isSavepoint
     const barrier: CheckpointBarrier = {
       type: 'barrier', id, timestamp: triggeredAt, isSavepoint, unaligned,
-      ...(kind.savepoint ? { savepointDir: kind.savepoint.dir, stop: kind.savepoint.stop } : {}),
+      ...(kind.savepoint ? { savepointDir: kind.savepoint.target.localDir, stop: kind.savepoint.stop } : {}),
     }
     const enumerators = attempt.snapshotEnumerators(id)
     const stats: CheckpointStats = {
       id, status: 'IN_PROGRESS', triggeredAt, isSavepoint, durationMs: null, stateSize: 0, checkpointedSize: 0, persistedBytes: 0, acknowledged: 0,
-      total: attempt.taskKeys.length, failureReason: null, maxSyncMs: 0, maxAsyncMs: 0, maxAlignmentMs: 0, path: kind.savepoint?.dir ?? null,
+      total: attempt.taskKeys.length, failureReason: null, maxSyncMs: 0, maxAsyncMs: 0, maxAlignmentMs: 0, path: kind.savepoint?.target.path ?? null,
       latestAckAt: null,
       tasks: new Map(this.job.graph.vertices.map((v) => [v.id, { acknowledged: 0, total: v.parallelism, stateSize: 0, checkpointedSize: 0, latestAckAt: null, subtasks: Array.from({ length: v.parallelism }, () => null) }])),
     }
@@ -267,7 +274,7 @@ export class CheckpointCoordinator {
   private async complete(p: Pending): Promise<void> {
     const id = p.checkpoint.id
     this.clock.clearTimer(p.timeout)
-    if (p.kind.savepoint) return this.completeSavepoint(p, p.kind.savepoint.dir)
+    if (p.kind.savepoint) return this.completeSavepoint(p, p.kind.savepoint.target)
     const metadata: CheckpointMetadata = {
       version: 1, kind: 'checkpoint', jobId: this.job.jobId, jobName: this.job.jobName, checkpointId: id,
       triggeredAt: p.checkpoint.triggeredAt, completedAt: this.now(), vertices: this.vertexEntries(p.checkpoint.acks), coordinators: p.enumerators,
@@ -314,21 +321,22 @@ export class CheckpointCoordinator {
     this.schedule()
   }
 
-  /** A savepoint is not a retained checkpoint: its metadata goes to its own directory, and nothing is subsumed. */
-  private async completeSavepoint(p: Pending, dir: string): Promise<void> {
+  /** A savepoint is not a retained checkpoint: its metadata goes to its own directory (then to S3 if there), and nothing is subsumed. */
+  private async completeSavepoint(p: Pending, target: SavepointTarget): Promise<void> {
     const id = p.checkpoint.id
     const metadata: CheckpointMetadata = {
       version: 1, kind: 'savepoint', jobId: this.job.jobId, jobName: this.job.jobName, checkpointId: id,
       triggeredAt: p.checkpoint.triggeredAt, completedAt: this.now(), vertices: this.vertexEntries(p.checkpoint.acks), coordinators: p.enumerators,
     }
     try {
-      await writeMetadata(dir, metadata)
+      await writeMetadata(target.localDir, metadata)
+      await target.commit()
     } catch (e) {
       this.abort(id, 'FINALIZE_FAILED', (e as Error).message, true)
       return
     }
     if (p.checkpoint.isDiscarded) {
-      await rm(dir, { recursive: true, force: true }).catch(() => {})
+      await target.discard().catch(() => {})
       return
     }
     this.pending.delete(id)
@@ -353,7 +361,7 @@ export class CheckpointCoordinator {
     p.stats.failureReason = describeFailureReason(reason, detail)
     this.stats.failed(p.stats)
     this.releaseSharedFiles([...p.checkpoint.acks.values()].flatMap((a) => a.sharedFiles ?? []))
-    if (p.kind.savepoint) this.background(rm(p.kind.savepoint.dir, { recursive: true, force: true }))
+    if (p.kind.savepoint) this.background(p.kind.savepoint.target.discard())
     else this.background(this.storage.discard(id))
     if (tellTasks) this.attempt?.sendAborted(id)
     p.done.resolve({ ok: false, reason, message: p.stats.failureReason })

@@ -4,6 +4,7 @@
 // (once a request was accepted) to stderr.
 
 import { resolve } from 'node:path'
+import { isS3Url } from '../checkpoint/storage/s3/s3-location.ts'
 import { DEFAULT_JOBMANAGER, parseEndpoint, RestClient, RestClientError } from '../rest/client.ts'
 
 export interface ControlOptions {
@@ -57,12 +58,17 @@ export function listCommand(options: ControlOptions): Promise<number> {
   })
 }
 
+/** A target directory as the JobManager needs it: an absolute path, or an s3:// URL as given. */
+function targetPath(dir: string): string {
+  return isS3Url(dir) ? dir : resolve(dir)
+}
+
 /** `weir savepoint <job-id> [target-dir]` */
 export function savepointCommand(jobId: string, targetDir: string | undefined, options: ControlOptions): Promise<number> {
   return guarded(async () => {
     checkJobId(jobId)
     const client = clientFor(options)
-    const body = targetDir === undefined ? {} : { 'target-directory': resolve(targetDir) }
+    const body = targetDir === undefined ? {} : { 'target-directory': targetPath(targetDir) }
     const { 'request-id': triggerId } = await withDirHint(client.post<{ 'request-id': string }>(`/jobs/${jobId}/savepoints`, body), targetDir, '[target-dir]')
     process.stderr.write(`Triggered a savepoint of job ${jobId}; waiting for it to complete.\n`)
     const path = await awaitSavepoint(client, jobId, triggerId)
@@ -76,7 +82,7 @@ export function stopCommand(jobId: string, options: ControlOptions & { savepoint
   return guarded(async () => {
     checkJobId(jobId)
     const client = clientFor(options)
-    const body = { ...(options.savepointPath === undefined ? {} : { targetDirectory: resolve(options.savepointPath) }), drain: options.drain === true }
+    const body = { ...(options.savepointPath === undefined ? {} : { targetDirectory: targetPath(options.savepointPath) }), drain: options.drain === true }
     const { 'request-id': triggerId } = await withDirHint(client.post<{ 'request-id': string }>(`/jobs/${jobId}/stop`, body), options.savepointPath, '-p <dir>')
     process.stderr.write(`${options.drain ? 'Draining' : 'Stopping'} job ${jobId} with a savepoint; waiting for it to complete.\n`)
     const path = await awaitSavepoint(client, jobId, triggerId)

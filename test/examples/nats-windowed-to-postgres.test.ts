@@ -15,6 +15,7 @@ import { createStream, natsConnection, publishAll, readStream } from '../helpers
 import { runJob } from '../helpers/run-job.ts'
 import { WeirProcesses, checkpointedRun, completedCheckpoints, repo, waitUntil } from '../helpers/weir-process.ts'
 import { SeededRandom } from '../../src/testing/random.ts'
+import { WAIT_MS } from '../helpers/deadlines.ts'
 
 const example = join(repo, 'examples/nats-windowed-to-postgres.ts')
 const WINDOW_MS = 100
@@ -93,7 +94,7 @@ test('nats-windowed-to-postgres killed with SIGKILL twice and resumed from the l
   const known = new Set<string>()
   for (let kill = 0; kill < 2; kill++) {
     const proc = processes.start([...checkpointedRun(checkpoints, 2), ...(kill > 0 ? ['--from-checkpoint', 'latest'] : []), ...args])
-    const jobId = await waitUntil('a completed checkpoint of this run', () => completedCheckpoints(checkpoints).find((c) => !known.has(c.jobId))?.jobId, proc)
+    const jobId = await waitUntil('a completed checkpoint of this run', () => completedCheckpoints(checkpoints).find((c) => !known.has(c.jobId))?.jobId, proc, WAIT_MS)
     known.add(jobId)
     await sleep(random.int(0, 150))
     const exit = await processes.kill(proc)

@@ -9,6 +9,7 @@ import type { JobEntry, OperationKind } from '../job-registry.ts'
 import { accepted, jobEntry, ok, type Handler } from './context.ts'
 import { BodyFields, readJsonBody } from '../http-util.ts'
 import { badRequest, conflict } from '../rest-error.ts'
+import { isS3Url, parseS3Url } from '../../checkpoint/storage/s3/s3-location.ts'
 import { jobState } from './jobs.ts'
 import { operationReply, reuseOperation } from './operations.ts'
 
@@ -87,11 +88,32 @@ function targetDirectory(entry: JobEntry, given: string | undefined, field: stri
   if (!base) {
     throw badRequest(`'${field}' ${given} is refused: the job has no execution.checkpointing.savepoint-dir to confine savepoints to; set execution.checkpointing.savepoint-dir (and give a directory inside it, or none), or rest.savepoints.allow-any-target-directory: true to allow any path`)
   }
+  if (isS3Url(base) || isS3Url(given)) return s3TargetInside(base, given, field)
   const target = resolve(base, given)
   const inside = relative(realExisting(resolve(base)), realExisting(target))
   if (inside.startsWith('..') || isAbsolute(inside)) {
     throw badRequest(`'${field}' ${given} is outside execution.checkpointing.savepoint-dir (${base}); give a directory inside it, or set rest.savepoints.allow-any-target-directory: true to allow any path`)
   }
+  return target
+}
+
+/** An s3:// target inside an s3:// base (a relative one is a key under it); no '.' or '..' segments, no file system path. */
+function s3TargetInside(base: string, given: string, field: string): string {
+  const outside = () => badRequest(`'${field}' ${given} is outside execution.checkpointing.savepoint-dir (${base}); give a location inside it, or set rest.savepoints.allow-any-target-directory: true to allow any`)
+  if (!isS3Url(base) || isAbsolute(given)) throw outside()
+  const root = base.replace(/\/+$/, '')
+  const key: string = given
+  const target = isS3Url(given) ? given.replace(/\/+$/, '') : `${root}/${key.replace(/^\/+|\/+$/g, '')}`
+  let rootLocation, location
+  try {
+    rootLocation = parseS3Url(root)
+    location = parseS3Url(target)
+  } catch (e) {
+    throw badRequest(`'${field}' ${given}: ${(e as Error).message}`)
+  }
+  const segments = location.prefix.split('/')
+  if (segments.some((part) => part === '.' || part === '..') || location.bucket !== rootLocation.bucket) throw outside()
+  if (rootLocation.prefix !== '' && location.prefix !== rootLocation.prefix && !location.prefix.startsWith(rootLocation.prefix + '/')) throw outside()
   return target
 }
 

@@ -8,6 +8,7 @@ import { UserError, WeirError } from '../../errors.ts'
 import type { CompiledJob } from '../compile.ts'
 import type { CheckpointOptions } from '../../checkpoint/checkpoint-options.ts'
 import { CheckpointCoordinator } from '../../checkpoint/coordinator.ts'
+import { s3Settings } from '../../checkpoint/storage/s3/s3-location.ts'
 import { createRestartStrategy, type RestartStrategy } from './restart-strategy.ts'
 import type { Attempt } from './attempt.ts'
 import type { JobMetrics, JobResult, JobRunOptions, JobStatus } from './job-types.ts'
@@ -63,7 +64,7 @@ export class JobMaster implements JobMasterContext {
     this.slots = slots
     this.checkpointOptions = prepared.checkpointOptions
     this.initialRestore = prepared.initialRestore
-    this.coordinator = new CheckpointCoordinator(this.checkpointOptions, prepared.storage, { jobId: this.jobId, jobName: this.job.name, graph: this.job.graph }, prepared.initialRestore?.checkpointId ?? 0)
+    this.coordinator = new CheckpointCoordinator(this.checkpointOptions, prepared.storage, { jobId: this.jobId, jobName: this.job.name, graph: this.job.graph, s3: () => s3Settings(this.job.config) }, prepared.initialRestore?.checkpointId ?? 0)
     this.restartStrategy = createRestartStrategy(this.job.config)
     this.result = new Promise((resolve) => (this.settle = resolve))
     const initial = prepared.initialRestore

@@ -75,8 +75,9 @@ export class S3CheckpointStorage extends FsCheckpointStorage {
 }
 
 /**
- * Downloads a checkpoint or savepoint (`s3://.../chk-<n>` or its `_metadata`, or 'latest' under a
- * checkpoints location) with its job's shared files into the local mirror; returns the local directory.
+ * Downloads a checkpoint or savepoint (`s3://.../chk-<n>`, `s3://.../savepoint-...` or their
+ * `_metadata`, or 'latest' under a checkpoints location), a checkpoint with its job's shared files,
+ * into the local mirror; returns the local directory.
  */
 export async function downloadCheckpoint(pathOrLatest: string, base: string | null, settings: S3Settings): Promise<{ dir: string; source: string }> {
   let url: string
@@ -113,8 +114,11 @@ export async function downloadCheckpoint(pathOrLatest: string, base: string | nu
   await rm(local, { recursive: true, force: true })
   const s = store(loc)
   await Promise.all(objects.map((o) => s.getFile(o.key, join(local, o.key.slice(loc.prefix.length + 1)))))
-  const shared = await s.list(joinKey(jobPrefix, 'shared') + '/')
-  await Promise.all(shared.map((o) => s.getFile(o.key, join(mirror, parts.at(-2) ?? '', 'shared', o.key.split('/').at(-1)!))))
+  // A savepoint is self-contained; a checkpoint may reference its job's shared files.
+  if (parseCheckpointDirName(checkpointName) !== null) {
+    const shared = await s.list(joinKey(jobPrefix, 'shared') + '/')
+    await Promise.all(shared.map((o) => s.getFile(o.key, join(mirror, parts.at(-2) ?? '', 'shared', o.key.split('/').at(-1)!))))
+  }
   return { dir: local, source: url }
 }
 
