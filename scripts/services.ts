@@ -12,8 +12,8 @@ await s3.createBucket('weir')
 
 process.stdout.write(`PostgreSQL  ${postgres.url}   (pid ${postgres.pid}, data ${postgres.dataDir})
 NATS        ${nats.url}   (pid ${nats.pid}, JetStream on)
-S3          ${s3.endpoint}   (pid ${s3.pid}) bucket 'weir'; checkpoints there with
-            -D state.checkpoints.dir=s3://weir/checkpoints -D s3.endpoint=${s3.endpoint} -D s3.access-key=${s3.accessKey} -D s3.secret-key=${s3.secretKey} -D s3.path.style.access=true
+S3          ${s3.endpoint}   (pid ${s3.pid}) bucket 'weir'; checkpoints and savepoints there with
+            -D execution.checkpointing.dir=s3://weir/checkpoints -D execution.checkpointing.savepoint-dir=s3://weir/savepoints -D s3.endpoint=${s3.endpoint} -D s3.access-key=${s3.accessKey} -D s3.secret-key=${s3.secretKey} -D s3.path.style.access=true
 Ctrl-C stops them.
 `)
 

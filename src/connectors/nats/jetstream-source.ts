@@ -42,6 +42,12 @@ const NO_INFO: NatsMessageInfo = { subject: '', seq: 0, timestamp: 0 }
 export class JetStreamSource<T = string> implements Source<T, JetStreamSplit, JetStreamEnumeratorState> {
   readonly boundedness
   readonly servers: string[]
+  /**
+   * One reader per split at most: a reader without a split of a continuous stream would hold
+   * every event-time window downstream back (it has no watermark), so the source's default
+   * parallelism is capped at its number of subject filters (1 for the whole stream).
+   */
+  readonly maxParallelism: number
   private readonly fetchMessages: number
   constructor(private readonly options: JetStreamSourceOptions<T>) {
     const where = 'JetStreamSource'
@@ -51,6 +57,7 @@ export class JetStreamSource<T = string> implements Source<T, JetStreamSplit, Je
     if (options.startSequence !== undefined) checkPositive(where, 'startSequence', options.startSequence, 1)
     this.fetchMessages = checkPositive(where, 'fetchMessages', options.fetchMessages, 10_000)
     this.boundedness = options.bounded ? ('bounded' as const) : ('continuous' as const)
+    this.maxParallelism = options.subjects?.length ?? 1
   }
 
   createEnumerator(ctx: SplitEnumeratorContext<JetStreamSplit>, restored?: JetStreamEnumeratorState): SplitEnumerator<JetStreamSplit, JetStreamEnumeratorState> {

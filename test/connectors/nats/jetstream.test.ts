@@ -17,6 +17,9 @@ import { JetStreamSource, type JetStreamSplit } from '../../../src/connectors/na
 import { InputStatus, type ReaderOutput, type SourceReaderContext } from '../../../src/api/source.ts'
 import { WatermarkStrategy } from '../../../src/api/watermark.ts'
 import { SourceOutputs } from '../../../src/runtime/taskmanager/source-output.ts'
+import { StreamEnvironment } from '../../../src/api/environment.ts'
+import { Configuration } from '../../../src/config/configuration.ts'
+import { buildJobGraph } from '../../../src/graph/job-graph.ts'
 import { runJob } from '../../helpers/run-job.ts'
 import { WeirProcesses, checkpointedRun, completedCheckpoints, waitUntil } from '../../helpers/weir-process.ts'
 import { SeededRandom } from '../../../src/testing/random.ts'
@@ -103,6 +106,19 @@ test('JetStreamSource: a split restored from a stored sequence rewinds to exactl
   assert.ok(rest.ended, 'a bounded split ends at the last message the stream held')
 })
 
+test('JetStreamSource: a split stored by a continuous job, restored into a bounded one, ends at the stream\'s last message (and the other way round runs on)', async () => {
+  const stream = await freshStream()
+  await publishAll(nc, stream.subjects, Array.from({ length: 30 }, (_, i) => `m${i}`))
+  const continuousSplit: JetStreamSplit = { id: 'x', stream: stream.name, subject: null, nextSeq: 11, endSeq: null }
+  const bounded = await readSome(new JetStreamSource({ servers: server.url, stream: stream.name, bounded: true }), [continuousSplit], 1000)
+  assert.ok(bounded.ended)
+  assert.deepEqual(bounded.records, Array.from({ length: 20 }, (_, i) => `m${i + 10}`))
+  const boundedSplit: JetStreamSplit = { id: 'x', stream: stream.name, subject: null, nextSeq: 11, endSeq: 20 }
+  const continuous = await readSome(new JetStreamSource({ servers: server.url, stream: stream.name }), [boundedSplit], 20)
+  assert.equal(continuous.ended, false)
+  assert.deepEqual(continuous.records, Array.from({ length: 20 }, (_, i) => `m${i + 10}`), 'past the stored endSeq')
+})
+
 test('JetStreamSource: one split per subject filter reads only its subject', async () => {
   const stream = await freshStream(2)
   await publishAll(nc, stream.subjects, Array.from({ length: 40 }, (_, i) => `m${i}`))
@@ -151,6 +167,20 @@ test('JetStreamSource: with a WatermarkStrategy the watermark is the minimum ove
   await readSome(source, splits, 40, { output: outputs, collected: () => outputs.count })
   outputs.emitPeriodic()
   assert.deepEqual(watermarks, [earlyMax - 1], 'the split that is behind holds the watermark back; one generator for the whole reader would say lateMax - 1')
+})
+
+test('JetStreamSource: runs at most one reader per split (subject filter), so no reader without a split holds the watermark back', () => {
+  const options = { defaultParallelism: 4, maxParallelism: -1, chaining: true }
+  const build = (subjects?: string[]) => {
+    const env = new StreamEnvironment([], new Configuration({}))
+    env.fromSource(new JetStreamSource({ servers: server.url, stream: 'ANY', subjects }), 'JetStream').print()
+    return buildJobGraph(env.transformations, options).vertices[0]!.parallelism
+  }
+  assert.equal(build(), 1)
+  assert.equal(build(['a', 'b']), 2)
+  const env = new StreamEnvironment([], new Configuration({}))
+  env.fromSource(new JetStreamSource({ servers: server.url, stream: 'ANY', subjects: ['a', 'b'] }), 'JetStream').setParallelism(3).print()
+  assert.throws(() => buildJobGraph(env.transformations, options), /'JetStream' supports a parallelism of at most 2, but 3 was set/)
 })
 
 test('JetStreamSource: a stream that does not exist fails the job naming the stream', async () => {
