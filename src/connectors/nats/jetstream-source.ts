@@ -13,6 +13,7 @@ import type { Consumer, JsMsg } from '@nats-io/jetstream'
 import { lazyPackage } from '../../io/lazy-package.ts'
 import { InputStatus, type ReaderOutput, type Source, type SourceReader, type SourceReaderContext, type SplitEnumerator, type SplitEnumeratorContext } from '../../api/source.ts'
 import { WeirError } from '../../errors.ts'
+import { readReplySubject, type MessagePosition } from './reply-subject.ts'
 import { checkName, checkPositive, checkServers, type JetStreamSourceOptions, type NatsMessageInfo } from './options.ts'
 
 /** The NATS client packages, loaded when a job first connects (lazy-package.ts). */
@@ -140,6 +141,10 @@ class JetStreamEnumerator<T> implements SplitEnumerator<JetStreamSplit, JetStrea
 /** One split being read: its position, its buffer of fetched messages, its fetch loop. */
 class SplitReader {
   readonly buffer: JsMsg[] = []
+  /** Each buffered message's stream sequence and timestamp (ms), read once when it arrived. */
+  readonly seqs: number[] = []
+  readonly times: number[] = []
+  private readonly position: MessagePosition = { seq: 0, timestampMs: 0, pending: 0 }
   head = 0
   done = false
   failure: WeirError | null = null
@@ -195,7 +200,7 @@ class SplitReader {
     }
     if (!this.consumer) {
       const js = jetStreamPackage().jetstream(this.nc!)
-      const from = this.buffered > 0 ? this.buffer[this.buffer.length - 1]!.seq + 1 : this.split.nextSeq
+      const from = this.buffered > 0 ? this.seqs[this.seqs.length - 1]! + 1 : this.split.nextSeq
       this.consumer = await js.consumers.get(this.split.stream, {
         deliver_policy: jetStreamPackage().DeliverPolicy.StartSequence, opt_start_seq: from,
         ...(this.split.subject !== null ? { filter_subjects: this.split.subject } : {}),
@@ -212,13 +217,23 @@ class SplitReader {
     let got = 0
     for await (const m of messages) {
       if (this.closed) break
-      if (this.split.endSeq !== null && m.seq > this.split.endSeq) {
+      const at = this.position
+      // The client's message has its reply subject, though its type does not say so.
+      if (!readReplySubject((m as JsMsg & { readonly reply?: string }).reply ?? '', at)) {
+        const info = m.info
+        at.seq = info.streamSequence
+        at.timestampMs = Math.floor(info.timestampNanos / 1_000_000)
+        at.pending = info.pending
+      }
+      if (this.split.endSeq !== null && at.seq > this.split.endSeq) {
         this.done = true
         break
       }
       this.buffer.push(m)
+      this.seqs.push(at.seq)
+      this.times.push(at.timestampMs)
       got++
-      if (this.split.endSeq !== null && (m.seq >= this.split.endSeq || m.info.pending === 0)) {
+      if (this.split.endSeq !== null && (at.seq >= this.split.endSeq || at.pending === 0)) {
         this.done = true
         break
       }
@@ -230,6 +245,8 @@ class SplitReader {
   compact(): void {
     if (this.head > 0 && this.head >= this.buffer.length / 2) {
       this.buffer.splice(0, this.head)
+      this.seqs.splice(0, this.head)
+      this.times.splice(0, this.head)
       this.head = 0
     }
   }
@@ -304,15 +321,16 @@ class JetStreamReader<T> implements SourceReader<T, JetStreamSplit> {
       if (r.failure) throw r.failure
       const split = r.split
       const buffer = r.buffer
+      const seqs = r.seqs
+      const times = r.times
       // Each split emits through its own output, so that a WatermarkStrategy runs per split (as
       // per partition in Flink's Kafka source) and the reader's watermark is their minimum.
       const out = (r.output ??= output.createOutputForSplit?.(split.id) ?? output)
       while (r.head < buffer.length && emitted < EMIT_PER_POLL) {
-        const m = buffer[r.head++]!
-        // info is parsed once from the reply subject and cached; its nanoseconds fit a double to well under a ms.
-        const info = m.info
-        const seq = info.streamSequence
-        const timestamp = Math.floor(info.timestampNanos / 1_000_000)
+        const i = r.head++
+        const m = buffer[i]!
+        const seq = seqs[i]!
+        const timestamp = times[i]!
         split.nextSeq = seq + 1
         out.collect(wantsInfo ? deserialize(m.data, { subject: m.subject, seq, timestamp }) : deserialize(m.data, NO_INFO), timestamp)
         emitted++

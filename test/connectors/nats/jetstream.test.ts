@@ -17,6 +17,8 @@ import { JetStreamSource, type JetStreamSplit } from '../../../src/connectors/na
 import { InputStatus, type ReaderOutput, type SourceReaderContext } from '../../../src/api/source.ts'
 import { WatermarkStrategy } from '../../../src/api/watermark.ts'
 import { SourceOutputs } from '../../../src/runtime/taskmanager/source-output.ts'
+import { readReplySubject } from '../../../src/connectors/nats/reply-subject.ts'
+import { jetstream } from '@nats-io/jetstream'
 import { StreamEnvironment } from '../../../src/api/environment.ts'
 import { Configuration } from '../../../src/config/configuration.ts'
 import { buildJobGraph } from '../../../src/graph/job-graph.ts'
@@ -140,6 +142,11 @@ test('JetStreamSource: each record carries its message\'s JetStream timestamp an
   const got = await readSome(source, splits, 1000, { output, collected: () => seen.length })
   assert.ok(got.ended)
   assert.equal(seen.length, 30)
+  // This server's reply subjects take the fast path of readReplySubject, not the client's parser.
+  const one = await (await jetstream(nc).consumers.get(stream.name)).next({ expires: 5000 })
+  const at = { seq: 0, timestampMs: 0, pending: 0 }
+  assert.equal(readReplySubject((one as unknown as { reply: string }).reply, at), true)
+  assert.equal(at.seq, one!.seq)
   for (const { split, record, timestamp } of seen) {
     const m = stored.get(record)!
     assert.equal(split, m.subject, `${record} went through the output of split ${split}`)
