@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { startS3, type S3Server } from '../../helpers/services.ts'
 import { WeirProcesses, repo, waitUntil } from '../../helpers/weir-process.ts'
 import { checkSequences } from '../../helpers/sequence-check.ts'
+import { WAIT_MS } from '../../helpers/deadlines.ts'
 import { ObjectStore } from '../../../src/checkpoint/storage/s3/object-store.ts'
 import { createS3Client } from '../../../src/checkpoint/storage/s3/s3-location.ts'
 
@@ -40,7 +41,7 @@ test('a job checkpointing to S3 (incremental LMDB), killed with SIGKILL twice an
   const completedJobs = async () => new Set((await store.list('ckpt/')).filter((o) => o.key.endsWith('/_metadata')).map((o) => o.key.split('/')[1]!))
   for (let kill = 0; kill < 2; kill++) {
     const proc = processes.start([...flags, ...(kill > 0 ? ['--from-checkpoint', 'latest'] : []), ...args])
-    const jobId = await waitUntil('a checkpoint of this run in the bucket', async () => [...(await completedJobs())].find((j) => !known.has(j)), proc)
+    const jobId = await waitUntil('a checkpoint of this run in the bucket', async () => [...(await completedJobs())].find((j) => !known.has(j)), proc, WAIT_MS)
     known.add(jobId)
     await sleep(200)
     const exit = await processes.kill(proc)
