@@ -40,7 +40,9 @@ export function savepointTarget(targetDir: string, name: string, s3: () => S3Set
     async commit() {
       const entries = await readdir(localDir, { recursive: true, withFileTypes: true })
       const files = entries.filter((e) => e.isFile()).map((e) => relative(localDir, join(e.parentPath ?? e.path, e.name))).filter((f) => f !== METADATA_FILE)
-      await Promise.all(files.map((f) => bucket().putFile(joinKey(prefix, ...f.split('/')), join(localDir, f))))
+      // Every upload settles before a failure is reported, so that a discard after it finds all there is to delete.
+      const uploads = await Promise.allSettled(files.map((f) => bucket().putFile(joinKey(prefix, ...f.split('/')), join(localDir, f))))
+      for (const u of uploads) if (u.status === 'rejected') throw u.reason
       // Last: its presence in the bucket says the savepoint is complete.
       await bucket().putFile(joinKey(prefix, METADATA_FILE), join(localDir, METADATA_FILE))
       await rm(localDir, { recursive: true, force: true })
