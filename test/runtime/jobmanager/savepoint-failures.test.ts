@@ -92,7 +92,7 @@ type Step = 'target directory' | 'task state' | 'metadata' | 'timeout'
  * every task wrote and before the metadata is written), dropped acknowledgements for the last.
  */
 function breakNextSavepoint(coordinator: CheckpointCoordinator, step: Step): () => void {
-  const c = coordinator as unknown as { trigger: (kind: { savepoint?: { dir: string } }) => number | null; onAck: (id: number, ack: TaskAck) => void }
+  const c = coordinator as unknown as { trigger: (kind: { savepoint?: { target: { localDir: string } } }) => number | null; onAck: (id: number, ack: TaskAck) => void }
   const trigger = c.trigger
   const onAck = c.onAck
   const known = savepointIds(coordinator)
@@ -100,10 +100,10 @@ function breakNextSavepoint(coordinator: CheckpointCoordinator, step: Step): () 
   let dir: string | null = null
   c.trigger = function (kind) {
     if (kind.savepoint && step === 'task state') {
-      rmSync(kind.savepoint.dir, { recursive: true, force: true })
-      writeFileSync(kind.savepoint.dir, 'in the way')
+      rmSync(kind.savepoint.target.localDir, { recursive: true, force: true })
+      writeFileSync(kind.savepoint.target.localDir, 'in the way')
     }
-    if (kind.savepoint) dir = kind.savepoint.dir
+    if (kind.savepoint) dir = kind.savepoint.target.localDir
     return trigger.call(this, kind)
   }
   c.onAck = function (id, ack) {
