@@ -85,7 +85,10 @@ for (const damage of ['flipped byte', 'deleted'] as const) {
     assert.equal(result.error?.code, 'WEIR_CHECKPOINT_CORRUPT')
     assert.ok(result.error!.message.includes(victim), `the error names the file: ${result.error!.message}`)
     assert.match(result.error!.message, damage === 'deleted' ? /is missing/ : /is damaged/)
-    assert.ok(existsSync(openLog) && readFileSync(openLog, 'utf8').includes('opened 1'), 'subtask 1 finished its open() before its slot was stopped')
+    // Subtask 1 is usually inside its slow open() when subtask 0 fails; on a loaded machine it may
+    // not have begun it yet. Either way it is never cut off in the middle of one.
+    const opens = existsSync(openLog) ? readFileSync(openLog, 'utf8') : ''
+    if (opens.includes('opening 1')) assert.ok(opens.includes('opened 1'), 'subtask 1 finished its open() before its slot was stopped')
   })
 }
 
