@@ -22,6 +22,8 @@ export const ERROR_CODES = [
   'WEIR_CHECKPOINT_CORRUPT',
   'WEIR_STORAGE_FAILED',
   'WEIR_RESTORE_FAILED',
+  /** A restore from a checkpoint older than one whose output an exactly-once sink already committed (it would duplicate output). */
+  'WEIR_RESTORE_BEHIND_COMMITTED_OUTPUT',
   'WEIR_RESTARTS_EXHAUSTED',
   'WEIR_INTERNAL',
 ] as const

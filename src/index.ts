@@ -39,7 +39,7 @@ export {
 
 // Sources and sinks
 export { InputStatus, type Source, type SourceReader, type SourceReaderContext, type SplitEnumerator, type SplitEnumeratorContext, type ReaderOutput, type Boundedness } from './api/source.ts'
-export type { Sink, SinkWriter, SinkWriterContext, TwoPhaseCommittingSink, CommittingSinkWriter, Committer, CommitRequest, CommitterContext, Committables } from './api/sink.ts'
+export type { Sink, SinkWriter, SinkWriterContext, TwoPhaseCommittingSink, CommittingSinkWriter, Committer, CommitRequest, CommitterContext, Committables, CommittedCheckpoint, CommittedCheckpointsQuery } from './api/sink.ts'
 export { SplitQueueEnumerator, SplitQueueReader } from './connectors/split-queue.ts'
 export { CollectionSource } from './connectors/collection/collection-source.ts'
 export { SequenceSource } from './connectors/collection/sequence-source.ts'

@@ -12,6 +12,8 @@
 //   (commits must be idempotent). An aborted checkpoint's committables stay pending and are
 //   committed with the next checkpoint that completes (the subsuming contract: completing n
 //   covers every earlier checkpoint). See docs/sinks.md for how to write one.
+//   A two-phase sink may also report what it committed (committedCheckpoints): a restore from a
+//   checkpoint older than that is refused, since it would write that output a second time.
 
 export interface SinkWriterContext {
   readonly subtaskIndex: number
@@ -22,6 +24,13 @@ export interface SinkWriterContext {
   readonly operatorUid: string
   /** Whether the job takes checkpoints; without them a transactional writer commits at the end of input. */
   readonly checkpointing: boolean
+  /**
+   * The run this subtask belongs to (two-phase sinks; '' for a plain Sink): a fresh start of the job begins a run, and
+   * every restore from its checkpoints or savepoints continues it, across restarts and
+   * resubmissions. A sink that records what it committed keys that record by run, so that a new
+   * run of the same job (checkpoint ids start again) is not mistaken for the old one.
+   */
+  readonly run: string
   /**
    * Committables this subtask restored (a two-phase sink's), being committed now: a writer
    * that cleans up leftovers at start (open transactions, hidden files) must keep these.
@@ -87,6 +96,23 @@ export interface CommitterContext {
   readonly parallelism: number
   readonly jobName: string
   readonly operatorUid: string
+  /** As SinkWriterContext.run: what a record of committed checkpoints is keyed by. */
+  readonly run: string
+}
+
+/** The newest checkpoint whose output one subtask of a sink has committed, within one run. */
+export interface CommittedCheckpoint {
+  /** The subtask that committed it (its index in the run's parallelism at the time). */
+  readonly subtaskIndex: number
+  /** Number.MAX_SAFE_INTEGER for the end of input of a job without checkpoints. */
+  readonly checkpointId: number
+}
+
+export interface CommittedCheckpointsQuery {
+  readonly jobName: string
+  readonly operatorUid: string
+  /** The run being restored (CommitterContext.run when the commits happened). */
+  readonly run: string
 }
 
 export interface Committer<C> {
@@ -106,6 +132,16 @@ export interface TwoPhaseCommittingSink<T, C> {
   createCommitter(ctx: CommitterContext): Committer<C>
   /** Retries of a failed commit before the job fails (default 3). */
   readonly maxCommitRetries?: number
+  /**
+   * Optional: for every subtask index that committed anything in `query.run`, the newest
+   * checkpoint it committed, read from where the sink's output is (so it survives the loss of
+   * checkpoints). A restore from an older checkpoint is refused before any writer or committer
+   * runs (execution.state-recovery.allow-duplicate-output lets it go on). Record it in the same
+   * step as the commit where possible (a progress row in the commit's transaction, a marker file
+   * written after the renames): a record that lags the output weakens the check, one ahead of it
+   * refuses restores that were safe. Called on every subtask on every restore, before open.
+   */
+  committedCheckpoints?(query: CommittedCheckpointsQuery): readonly CommittedCheckpoint[] | Promise<readonly CommittedCheckpoint[]>
 }
 
 export function isTwoPhaseCommittingSink<T>(sink: Sink<T> | TwoPhaseCommittingSink<T, unknown>): sink is TwoPhaseCommittingSink<T, unknown> {

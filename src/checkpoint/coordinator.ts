@@ -344,7 +344,11 @@ export class CheckpointCoordinator {
     p.stats.status = 'COMPLETED'
     p.stats.durationMs = this.now() - p.checkpoint.triggeredAt
     this.stats.completed(p.stats)
-    this.attempt?.sendComplete(id)
+    // Only a savepoint that ends the job (stop, drain) commits output, as in Flink since 1.15: a
+    // restart restores the latest checkpoint, never an intermediate savepoint, so output the
+    // savepoint committed would be written again. Its committables are committed with the next
+    // checkpoint that completes (or by a restore from the savepoint).
+    if (p.kind.savepoint!.stop || p.kind.final) this.attempt?.sendComplete(id)
     p.done.resolve({ ok: true })
   }
 

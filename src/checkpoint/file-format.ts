@@ -4,6 +4,7 @@
 // whole file or none; reading checks every field and names the file when one is wrong.
 
 import { open, rename, readFile, unlink } from 'node:fs/promises'
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { crc32 } from 'node:zlib'
 import { dirname } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -15,7 +16,8 @@ const MAGIC = 0x57454952 // "WEIR"
 export const FORMAT_VERSION = 1
 const HEADER_BYTES = 4 + 2 + 2 + 8 + 4
 
-export const FileKind = { TASK_STATE: 1, METADATA: 2, CHANNEL_STATE: 3, LMDB_SEGMENT: 4 } as const
+/** SINK_COMMIT_MARKER: what a file sink subtask committed last, kept beside its output (file-sink.ts). */
+export const FileKind = { TASK_STATE: 1, METADATA: 2, CHANNEL_STATE: 3, LMDB_SEGMENT: 4, SINK_COMMIT_MARKER: 5 } as const
 export type FileKind = (typeof FileKind)[keyof typeof FileKind]
 
 export function frame(kind: FileKind, payload: Uint8Array): Buffer {
@@ -96,6 +98,33 @@ export async function writeFramedChunks(path: string, kind: FileKind, chunks: re
   }
   await syncDirectory(dirname(path))
   return HEADER_BYTES + length
+}
+
+/**
+ * writeFramedFile for a small file written from a synchronous path (a sink's committer): the
+ * same temporary name, fsync and rename; the caller fsyncs the directory (with its other renames).
+ */
+export function writeFramedFileSync(path: string, kind: FileKind, payload: Uint8Array): void {
+  const bytes = frame(kind, payload)
+  const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`
+  try {
+    const fd = openSync(tmp, 'w')
+    try {
+      let off = 0
+      while (off < bytes.length) off += writeSync(fd, bytes, off)
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(tmp, path)
+  } catch (e) {
+    try {
+      unlinkSync(tmp)
+    } catch {
+      // it may not exist
+    }
+    throw storageFailure(e, 'write', path)
+  }
 }
 
 export async function readFramedFile(path: string, kind: FileKind): Promise<Uint8Array> {

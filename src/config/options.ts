@@ -147,6 +147,8 @@ export const CHECKPOINTS_DIR = withFallbackKeys(stringOption('execution.checkpoi
 export const CHECKPOINTS_NUM_RETAINED = withFallbackKeys(intOption('execution.checkpointing.num-retained', 1, 'Completed checkpoints to keep.', 1, 10_000), 'state.checkpoints.num-retained')
 export const CHECKPOINT_STORAGE = withFallbackKeys(enumOption('execution.checkpointing.storage', ['jobmanager', 'filesystem'] as const, null, 'Where checkpoints go: the JobManager\'s memory (default without a directory) or the file system (default with execution.checkpointing.dir).'), 'state.checkpoint-storage')
 export const SAVEPOINTS_DIR = withFallbackKeys(stringOption('execution.checkpointing.savepoint-dir', null, 'Default directory (or s3://bucket/prefix) for savepoints; a target directory given through the REST API (and weir savepoint / stop) must lie inside it.'), 'state.savepoints.dir')
+// Named like Flink 2's execution.state-recovery.* keys (ignore-unclaimed-state is its sibling).
+export const ALLOW_DUPLICATE_OUTPUT = boolOption('execution.state-recovery.allow-duplicate-output', false, 'Restore from a checkpoint or savepoint older than one whose output an exactly-once sink already committed (refused by default): the output of the checkpoints in between is written again, as duplicates.')
 export const REST_SAVEPOINTS_ALLOW_ANY_TARGET = boolOption('rest.savepoints.allow-any-target-directory', false, 'Let REST savepoint and stop requests write to any directory the JobManager may write, not only inside execution.checkpointing.savepoint-dir.')
 
 // S3 checkpoint and savepoint storage (execution.checkpointing.dir / savepoint-dir: s3://bucket/prefix), with Flink's option names.
@@ -188,7 +190,7 @@ export const ALL_OPTIONS: ReadonlyMap<string, ConfigOption<unknown>> = new Map(
     PARALLELISM_DEFAULT, MAX_PARALLELISM, OBJECT_REUSE, OPERATOR_CHAINING, BUFFER_TIMEOUT, NETWORK_BATCH_RECORDS, NETWORK_CREDITS, NETWORK_LOCAL_TRANSPORT, TASK_SLOTS, SLOT_THREADS, SLOT_REQUEST_TIMEOUT, REST_PORT, REST_BIND_ADDRESS, REST_SAVEPOINTS_ALLOW_ANY_TARGET,
     JOBMANAGER_RPC_ADDRESS, JOBMANAGER_RPC_PORT, TASKMANAGER_HOST, TASKMANAGER_DATA_PORT, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, HA_STORAGE_DIR,
     CHECKPOINTING_INTERVAL, CHECKPOINTING_MODE, CHECKPOINTING_TIMEOUT, CHECKPOINTING_MIN_PAUSE, CHECKPOINTING_MAX_CONCURRENT, CHECKPOINTING_TOLERABLE_FAILURES,
-    CHECKPOINTING_RETENTION, CHECKPOINTING_UNALIGNED, CHECKPOINTING_ALIGNED_TIMEOUT, CHECKPOINTS_DIR, CHECKPOINTS_NUM_RETAINED, CHECKPOINT_STORAGE, SAVEPOINTS_DIR,
+    CHECKPOINTING_RETENTION, CHECKPOINTING_UNALIGNED, CHECKPOINTING_ALIGNED_TIMEOUT, CHECKPOINTS_DIR, CHECKPOINTS_NUM_RETAINED, CHECKPOINT_STORAGE, SAVEPOINTS_DIR, ALLOW_DUPLICATE_OUTPUT,
     S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, S3_PATH_STYLE_ACCESS, S3_REGION,
     STATE_BACKEND, STATE_BACKEND_INCREMENTAL, LMDB_LOCAL_DIR, LMDB_CACHE_SIZE,
     RESTART_STRATEGY, FIXED_DELAY_ATTEMPTS, FIXED_DELAY_DELAY, FAILURE_RATE_MAX_FAILURES, FAILURE_RATE_INTERVAL, FAILURE_RATE_DELAY,

@@ -4,10 +4,14 @@
 // (Flink's SinkWriterOperator and CommitterOperator in one operator, since both run in the same
 // subtask here). A restore commits the restored committables first. Commits run one batch at a
 // time in checkpoint order, off the task thread; a failed commit is retried, then fails the task.
+// Before a restore goes on, a sink that reports what it committed (committedCheckpoints) is asked,
+// and a restore from a checkpoint older than committed output is refused (restore-guard.ts).
 
 import { SinkOperator } from './sink.ts'
-import type { CommitRequest, Committer, CommittingSinkWriter, TwoPhaseCommittingSink } from '../api/sink.ts'
+import type { CommitRequest, CommittedCheckpoint, Committer, CommittingSinkWriter, SinkWriterContext, TwoPhaseCommittingSink } from '../api/sink.ts'
 import { WeirError } from '../errors.ts'
+import type { OperatorStateSnapshot } from '../state/operator-state-store.ts'
+import { judgeRestore, restoreRefusal, forcedRestoreWarning } from './restore-guard.ts'
 
 /** The end of input of a job without checkpoints commits under this id. */
 export const END_OF_INPUT_CHECKPOINT = Number.MAX_SAFE_INTEGER
@@ -25,6 +29,12 @@ export interface CommittingSinkState {
   readonly committables: readonly { readonly checkpointId: number; readonly committable: unknown }[]
 }
 
+/**
+ * The run (SinkWriterContext.run) travels as union operator state, so that every subtask learns
+ * it on a restore, also one that inherits no other state of the sink (after scaling up).
+ */
+export const RUN_STATE = 'weir.committing-sink.run'
+
 const RETRY_DELAY_MS = 100
 const DEFAULT_COMMIT_RETRIES = 3
 const RESOLVED: Promise<unknown> = Promise.resolve()
@@ -41,12 +51,20 @@ export class CommittingSinkOperator<T, C> extends SinkOperator<T> {
   private failure: WeirError | null = null
   /** The newest checkpoint whose committables are all committed (-1: none yet). */
   lastCommittedCheckpoint = -1
+  /** The run this subtask writes in (set in open). */
+  run = ''
+  /** The run of the checkpoint restored (null: a fresh start, or a checkpoint from before runs were stored). */
+  private restoredRun: string | null = null
+  /** While an asynchronous committedCheckpoints() answer is awaited: input is held back, nothing runs. */
+  opening: Promise<void> | null = null
 
   constructor(private readonly twoPhase: TwoPhaseCommittingSink<T, C>) {
     super(null)
   }
 
-  override initializeState(states: unknown[]): void {
+  override initializeState(states: unknown[], _isRestored = false, operatorState: OperatorStateSnapshot = {}): void {
+    const run = operatorState[RUN_STATE]?.values.find((v) => typeof v === 'string')
+    if (typeof run === 'string') this.restoredRun = run
     for (const raw of states) {
       const state = raw as CommittingSinkState
       if (state === null || typeof state !== 'object' || state.version !== 1 || !Array.isArray(state.committables)) {
@@ -58,13 +76,69 @@ export class CommittingSinkOperator<T, C> extends SinkOperator<T> {
   }
 
   override open(): void {
+    const recovery = this.ctx.recovery
+    const restoring = recovery?.checkpointId ?? null
+    const freshRun = recovery?.jobId ?? 'local'
+    const ask = this.twoPhase.committedCheckpoints
+    if (restoring === null || this.restoredRun === null || !ask) {
+      this.start(restoring !== null ? (this.restoredRun ?? freshRun) : freshRun)
+      return
+    }
+    const run = this.restoredRun
+    const answer = this.call(() => ask.call(this.twoPhase, { jobName: this.ctx.runtimeContext.jobName, operatorUid: this.ctx.location.uid, run }))
+    if (!(answer instanceof Promise)) {
+      this.start(this.judge(answer, restoring, run, freshRun))
+      return
+    }
+    // Nothing may run before the answer: not the writer (it cleans up leftovers), not the commits.
+    this.opening = answer.then(
+      (committed) => new Promise<void>((resolve) => this.ctx.post(() => {
+        this.opening = null
+        resolve()
+        this.start(this.judge(committed, restoring, run, freshRun))
+      })),
+      (e) => {
+        this.opening = null
+        this.fail(e, `reading which checkpoints it committed`)
+      },
+    )
+  }
+
+  /** The run to go on in, or throws the refusal (not wrapped: it is not the user function's failure). */
+  private judge(committed: readonly CommittedCheckpoint[], restoring: number, run: string, freshRun: string): string {
+    const verdict = judgeRestore(restoring, committed)
+    if (verdict.ok) return run
+    if (!this.ctx.recovery!.allowDuplicateOutput) throw restoreRefusal(this.ctx.location, restoring, verdict.newest)
+    this.ctx.log?.('warn', forcedRestoreWarning(this.ctx.location, restoring, verdict.newest))
+    // A new run: what the old one committed no longer speaks against the restores that follow.
+    return freshRun
+  }
+
+  private start(run: string): void {
+    this.run = run
     const rc = this.ctx.runtimeContext
-    this.committer = this.call(() => this.twoPhase.createCommitter({ subtaskIndex: rc.subtaskIndex, parallelism: rc.parallelism, jobName: rc.jobName, operatorUid: this.ctx.location.uid }))
+    this.committer = this.call(() => this.twoPhase.createCommitter({ subtaskIndex: rc.subtaskIndex, parallelism: rc.parallelism, jobName: rc.jobName, operatorUid: this.ctx.location.uid, run }))
     const recovered = this.pending.map((p) => p.committable)
     // Restored committables belong to a completed checkpoint (the one restored): commit them now.
     if (this.pending.length > 0) this.commitDue(Math.max(...this.pending.map((p) => p.checkpointId)))
     this.writer = this.call(() => this.twoPhase.createWriter(this.writerContext(recovered), this.restoredWriter))
     this.restoredWriter = []
+  }
+
+  protected override writerContext(recovered: readonly unknown[]): SinkWriterContext {
+    return { ...super.writerContext(recovered), run: this.run }
+  }
+
+  override isBlocked(): boolean {
+    return this.opening !== null || super.isBlocked()
+  }
+
+  override onIdle(): void {
+    if (this.opening === null) super.onIdle()
+  }
+
+  override snapshotOperatorState(): OperatorStateSnapshot {
+    return { [RUN_STATE]: { mode: 'union', values: [this.run] } }
   }
 
   private get committingWriter(): CommittingSinkWriter<T, C> {
@@ -126,6 +200,7 @@ export class CommittingSinkOperator<T, C> extends SinkOperator<T> {
 
   override close(): Promise<void> {
     return (async () => {
+      await this.opening
       await this.whenCommitted()
       try {
         await this.writer.close()

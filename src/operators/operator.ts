@@ -52,6 +52,15 @@ export interface TimerTarget {
   onProcessingTime?(time: number, namespace?: string): void
 }
 
+/** Where this attempt of the job starts from, for operators that guard a restore (two-phase sinks). */
+export interface OperatorRecovery {
+  readonly jobId: string
+  /** The checkpoint or savepoint this attempt restores; null on a fresh start. */
+  readonly checkpointId: number | null
+  /** execution.state-recovery.allow-duplicate-output: go on with a restore that repeats committed output. */
+  readonly allowDuplicateOutput: boolean
+}
+
 /** Everything an operator gets from its task. */
 export interface OperatorContext {
   readonly location: TaskLocation
@@ -70,6 +79,10 @@ export interface OperatorContext {
   readonly autoWatermarkInterval: number
   /** Runs `action` on the task's thread between records (for asynchronous I/O); what it throws fails the task. */
   post(action: () => void): void
+  /** Absent outside a job (operator tests): a fresh start. */
+  readonly recovery?: OperatorRecovery
+  /** Logs a line to the JobManager's log, about this task (absent outside a job). */
+  log?(level: 'info' | 'warn', msg: string): void
 }
 
 export interface StreamOperator<IN, OUT> {
@@ -98,6 +111,12 @@ export interface StreamOperator<IN, OUT> {
   dispose?(): void
   /** True while the operator cannot take input (a sink's asynchronous writes are behind). */
   isBlocked?(): boolean
+  /**
+   * Set by open() when opening finishes asynchronously (a two-phase sink asking an external system
+   * what it committed): the slot reports running, and checkpoints start, only once it resolves.
+   * The operator holds input back meanwhile (isBlocked).
+   */
+  readonly opening?: Promise<void> | null
   /**
    * Synchronous phase of a checkpoint: capture the operator's own state (keyed state and
    * timers are captured by the task). The returned value is serialized later, so it must not

@@ -26,7 +26,7 @@ export class SinkOperator<T> extends BaseOperator<T, never> {
     const rc = this.ctx.runtimeContext
     return {
       subtaskIndex: rc.subtaskIndex, parallelism: rc.parallelism, attemptNumber: rc.attemptNumber, jobName: rc.jobName,
-      operatorUid: this.ctx.location.uid, checkpointing: this.ctx.checkpointing, recovered, post: (action) => this.ctx.post(action),
+      operatorUid: this.ctx.location.uid, checkpointing: this.ctx.checkpointing, run: '', recovered, post: (action) => this.ctx.post(action),
     }
   }
   processElement(record: T): void {
@@ -45,7 +45,7 @@ export class SinkOperator<T> extends BaseOperator<T, never> {
   }
   /** The writer's asynchronous writes are behind: the task stops feeding it. */
   isBlocked(): boolean {
-    return this.writer.isBusy !== undefined && this.writer.isBusy()
+    return this.writer?.isBusy !== undefined && this.writer.isBusy()
   }
   snapshotState(checkpointId: number): unknown {
     return this.writer.snapshotState ? this.call(() => this.writer.snapshotState!(checkpointId)) : undefined

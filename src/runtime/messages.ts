@@ -36,6 +36,8 @@ export interface WorkerSetup {
   readonly checkpointing: CheckpointingSetup
   /** State to restore, per task `${vertex}/${subtask}`; null on a fresh start. */
   readonly restore: Record<string, RestoreSource[]> | null
+  /** The checkpoint or savepoint `restore` comes from (null on a fresh start). */
+  readonly restoredCheckpointId?: number | null
   /** Each task's share of operator (list, union, broadcast) state, per task then uid. */
   readonly restoreOperatorState: Record<string, Record<string, OperatorStateSnapshot>> | null
   /** Send print() output to the main thread instead of writing fd 1 directly. */

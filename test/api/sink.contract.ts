@@ -8,6 +8,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Sink, TwoPhaseCommittingSink } from '../../src/api/sink.ts'
 import { SinkSubtask, type SubtaskOptions } from '../helpers/sink-harness.ts'
+import { isWeirError, type WeirError } from '../../src/errors.ts'
 
 export type Guarantee = 'exactly-once' | 'at-least-once' | 'idempotent'
 
@@ -30,6 +31,8 @@ export interface SinkUnderTest<T> {
   record(i: number): T
   /** Subtask options every subtask of this suite gets (e.g. a job name). */
   readonly options?: SubtaskOptions
+  /** The sink reports what it committed (TwoPhaseCommittingSink.committedCheckpoints): restores older than that are refused. */
+  readonly reportsCommitted?: boolean
 }
 
 function range(from: number, to: number): number[] {
@@ -84,7 +87,7 @@ export function sinkContract<T>(impl: SinkUnderTest<T>): void {
     await s1.complete(1)
     write(s1, 5, 10)
     s1.crash()
-    const s2 = subtask(d, { attemptNumber: 1, restored: [c1] })
+    const s2 = subtask(d, { attemptNumber: 1, restored: [c1], restoredFrom: 1 })
     await s2.whenCommitted()
     write(s2, 5, 10) // the source rewinds to checkpoint 1
     await s2.checkpoint(2)
@@ -102,7 +105,7 @@ export function sinkContract<T>(impl: SinkUnderTest<T>): void {
     write(s1, 5, 10)
     await s1.checkpoint(2) // never completes
     s1.crash()
-    const s2 = subtask(d, { attemptNumber: 1, restored: [c1] })
+    const s2 = subtask(d, { attemptNumber: 1, restored: [c1], restoredFrom: 1 })
     await s2.whenCommitted()
     if (impl.guarantee === 'exactly-once') await assertHolds(d, range(0, 5), 'checkpoint 2 never completed: its records are not visible')
     write(s2, 5, 10)
@@ -118,7 +121,7 @@ export function sinkContract<T>(impl: SinkUnderTest<T>): void {
     write(s1, 0, 10)
     const c1 = await s1.checkpoint(1)
     s1.crash() // checkpoint 1 completed, but the subtask died before it heard so
-    const s2 = subtask(d, { attemptNumber: 1, restored: [c1] })
+    const s2 = subtask(d, { attemptNumber: 1, restored: [c1], restoredFrom: 1 })
     await s2.whenCommitted()
     await assertHolds(d, range(0, 10), 'the restore committed what checkpoint 1 staged')
     write(s2, 10, 15)
@@ -136,12 +139,12 @@ export function sinkContract<T>(impl: SinkUnderTest<T>): void {
     await s1.complete(1)
     s1.crash()
     for (let attempt = 1; attempt <= 3; attempt++) {
-      const s = subtask(d, { attemptNumber: attempt, restored: [c1] })
+      const s = subtask(d, { attemptNumber: attempt, restored: [c1], restoredFrom: 1 })
       await s.whenCommitted()
       write(s, 10, 12) // fails again before its next checkpoint
       s.crash()
     }
-    const last = subtask(d, { attemptNumber: 4, restored: [c1] })
+    const last = subtask(d, { attemptNumber: 4, restored: [c1], restoredFrom: 1 })
     await last.whenCommitted()
     write(last, 10, 12)
     await last.checkpoint(2)
@@ -152,15 +155,15 @@ export function sinkContract<T>(impl: SinkUnderTest<T>): void {
 
   test(`${name}: two subtasks restored as one (rescaling from 2 to 1) commit both subtasks' staged records`, async () => {
     const d = await impl.fresh()
-    const a = subtask(d, { subtaskIndex: 0, parallelism: 2 })
-    const b = subtask(d, { subtaskIndex: 1, parallelism: 2 })
+    const a = subtask(d, { subtaskIndex: 0, parallelism: 2, jobId: 'rescaled-job' })
+    const b = subtask(d, { subtaskIndex: 1, parallelism: 2, jobId: 'rescaled-job' })
     write(a, 0, 5)
     write(b, 5, 10)
     const ca = await a.checkpoint(1)
     const cb = await b.checkpoint(1)
     a.crash()
     b.crash()
-    const one = subtask(d, { subtaskIndex: 0, parallelism: 1, attemptNumber: 1, restored: [ca, cb] })
+    const one = subtask(d, { subtaskIndex: 0, parallelism: 1, attemptNumber: 1, restored: [ca, cb], restoredFrom: 1 })
     await one.whenCommitted()
     await assertHolds(d, range(0, 10), 'both restored states committed')
     write(one, 10, 12)
@@ -178,6 +181,14 @@ export function sinkContract<T>(impl: SinkUnderTest<T>): void {
     await assertHolds(d, range(0, 10), 'after the end of input')
   })
 
+  test(`${name}: ${impl.reportsCommitted ? 'reports' : 'does not report'} which checkpoints it committed`, async () => {
+    const d = await impl.fresh()
+    const sink = d.sink() as TwoPhaseCommittingSink<T, unknown>
+    assert.equal(typeof sink.committedCheckpoints === 'function', impl.reportsCommitted === true, `${name}: committedCheckpoints is ${impl.reportsCommitted ? 'missing' : 'there, but the suite does not know it'}`)
+  })
+
+  if (impl.reportsCommitted) restoreGuardContract(impl, subtask, write, assertHolds)
+
   if (impl.guarantee === 'exactly-once') {
     test(`${name}: with checkpoints, finishing commits nothing that no completed checkpoint covers`, async () => {
       const d = await impl.fresh()
@@ -190,4 +201,130 @@ export function sinkContract<T>(impl: SinkUnderTest<T>): void {
       await assertHolds(d, range(0, 5), 'records after checkpoint 1 are not committed')
     })
   }
+}
+
+/** How a restore ended: the refusal (thrown by open, or posted by an asynchronous check), or the subtask. */
+async function restoreOutcome<T>(make: () => SinkSubtask<T>): Promise<{ refused: WeirError } | { subtask: SinkSubtask<T> }> {
+  let s: SinkSubtask<T>
+  try {
+    s = make()
+  } catch (e) {
+    assert.ok(isWeirError(e), `a refusal is a WeirError, got ${String(e)}`)
+    return { refused: e }
+  }
+  await s.opened()
+  const failure = s.failures[0]
+  if (failure === undefined) return { subtask: s }
+  assert.ok(isWeirError(failure), `a refusal is a WeirError, got ${String(failure)}`)
+  return { refused: failure }
+}
+
+/** For sinks that report what they committed: restores older than that are refused, unless forced. */
+function restoreGuardContract<T>(
+  impl: SinkUnderTest<T>,
+  subtask: (d: SinkDestination<T>, options?: SubtaskOptions) => SinkSubtask<T>,
+  write: (s: SinkSubtask<T>, from: number, to: number) => void,
+  assertHolds: (d: SinkDestination<T>, expected: number[], what: string) => Promise<void>,
+): void {
+  const name = impl.name
+
+  /** A run that committed checkpoints 1 and 2 (records 0-5 and 5-10) and died; c1 is checkpoint 1's stored state. */
+  async function committedTwo(d: SinkDestination<T>, jobId: string): Promise<Uint8Array> {
+    const s = subtask(d, { jobId })
+    write(s, 0, 5)
+    const c1 = await s.checkpoint(1)
+    await s.complete(1)
+    write(s, 5, 10)
+    await s.checkpoint(2)
+    await s.complete(2)
+    s.crash()
+    return c1
+  }
+
+  test(`${name}: a restore from a checkpoint older than committed output is refused, naming both checkpoints and how to force it`, async () => {
+    const d = await impl.fresh()
+    const c1 = await committedTwo(d, 'guarded-job')
+    const outcome = await restoreOutcome(() => subtask(d, { attemptNumber: 1, restored: [c1], restoredFrom: 1, jobId: 'resumed-job' }))
+    assert.ok('refused' in outcome, `${name}: restoring checkpoint 1 after checkpoint 2 was committed must be refused`)
+    const e = outcome.refused
+    assert.equal(e.code, 'WEIR_RESTORE_BEHIND_COMMITTED_OUTPUT')
+    assert.equal(e.retriable, false, 'a restart would be refused again')
+    assert.match(e.message, /cannot restore checkpoint 1 into .*operator 'Sink'.*subtask 1\/1/)
+    assert.match(e.message, /committed the output of checkpoint 2/)
+    assert.match(e.message, /execution\.state-recovery\.allow-duplicate-output: true \(weir run --allow-duplicate-output\)/)
+    await assertHolds(d, range(0, 10), 'a refused restore commits and deletes nothing')
+  })
+
+  test(`${name}: a forced restore from an older checkpoint warns and writes the records after it again`, async () => {
+    const d = await impl.fresh()
+    const c1 = await committedTwo(d, 'forced-job')
+    const outcome = await restoreOutcome(() => subtask(d, { attemptNumber: 1, restored: [c1], restoredFrom: 1, jobId: 'forcing-job', allowDuplicateOutput: true }))
+    assert.ok('subtask' in outcome, `${name}: a forced restore goes on`)
+    const s = outcome.subtask
+    assert.equal(s.logs.length, 1)
+    assert.match(s.logs[0]!, /^Warning: restoring checkpoint 1 .* although this sink already committed the output of checkpoint 2/)
+    await s.whenCommitted()
+    write(s, 5, 10) // the source rewinds to checkpoint 1
+    const c2 = await s.checkpoint(2)
+    await s.complete(2)
+    await assertHolds(d, [...range(0, 10), ...range(5, 10)], 'the records after checkpoint 1 twice, as the user accepted')
+    s.crash()
+    // The forced restore began a new run: a later ordinary restore of it is judged by that run alone.
+    const again = await restoreOutcome(() => subtask(d, { attemptNumber: 2, restored: [c2], restoredFrom: 2, jobId: 'forcing-job' }))
+    assert.ok('subtask' in again, `${name}: a restart after the forced restore goes on (its refusal: ${'refused' in again ? again.refused.message : ''})`)
+    await again.subtask.finish()
+  })
+
+  test(`${name}: a restore from the newest committed checkpoint, and a fresh start in the same destination, go on`, async () => {
+    const d = await impl.fresh()
+    const s1 = subtask(d, { jobId: 'newest-job' })
+    write(s1, 0, 5)
+    await s1.checkpoint(1)
+    await s1.complete(1)
+    write(s1, 5, 10)
+    const c2 = await s1.checkpoint(2)
+    await s1.complete(2)
+    s1.crash()
+    const resumed = await restoreOutcome(() => subtask(d, { attemptNumber: 1, restored: [c2], restoredFrom: 2, jobId: 'next-job' }))
+    assert.ok('subtask' in resumed, `${name}: checkpoint 2 is the newest committed one`)
+    await resumed.subtask.whenCommitted()
+    await resumed.subtask.finish()
+    // A new run of the job (no restore): its checkpoint ids start again at 1; nothing to compare.
+    const fresh = subtask(d, { jobId: 'fresh-job' })
+    write(fresh, 10, 12)
+    const f1 = await fresh.checkpoint(1)
+    await fresh.complete(1)
+    fresh.crash()
+    const restarted = await restoreOutcome(() => subtask(d, { attemptNumber: 1, restored: [f1], restoredFrom: 1, jobId: 'fresh-job' }))
+    assert.ok('subtask' in restarted, `${name}: the new run's checkpoint 1 is not judged by the old run's checkpoint 2`)
+    await restarted.subtask.finish()
+    await assertHolds(d, range(0, 12), 'both runs, each record once')
+  })
+
+  test(`${name}: after rescaling from 2 to 1, a restore older than what either old subtask committed is refused, naming that subtask`, async () => {
+    const d = await impl.fresh()
+    const a = subtask(d, { subtaskIndex: 0, parallelism: 2, jobId: 'scaled-job' })
+    const b = subtask(d, { subtaskIndex: 1, parallelism: 2, jobId: 'scaled-job' })
+    write(a, 0, 5)
+    write(b, 5, 10)
+    const ca = await a.checkpoint(1)
+    const cb = await b.checkpoint(1)
+    await a.complete(1)
+    await b.complete(1)
+    write(b, 10, 12) // only subtask 1 has output in checkpoint 2
+    await a.checkpoint(2)
+    await b.checkpoint(2)
+    await a.complete(2)
+    await b.complete(2)
+    a.crash()
+    b.crash()
+    const outcome = await restoreOutcome(() => subtask(d, { subtaskIndex: 0, parallelism: 1, attemptNumber: 1, restored: [ca, cb], restoredFrom: 1, jobId: 'scaled-up' }))
+    assert.ok('refused' in outcome, `${name}: old subtask 1 committed checkpoint 2`)
+    assert.match(outcome.refused.message, /checkpoint 2 \(recorded by its subtask with index 1\)/)
+    // Scaling up from checkpoint 1 is refused on every new subtask, also one that inherits only the run (union state).
+    const third = await restoreOutcome(() => subtask(d, { subtaskIndex: 2, parallelism: 3, attemptNumber: 1, restored: [], unionStateOf: [ca, cb], restoredFrom: 1, jobId: 'scaled-up' }))
+    assert.ok('refused' in third, `${name}: new subtask 3/3 inherits no committables, but knows the run and refuses too`)
+    assert.match(third.refused.message, /subtask 3\/3: this sink already committed the output of checkpoint 2/)
+    await assertHolds(d, range(0, 12), 'nothing committed twice')
+  })
 }

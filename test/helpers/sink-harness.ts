@@ -11,6 +11,8 @@ import { CommittingSinkOperator } from '../../src/operators/committing-sink.ts'
 import type { OperatorContext } from '../../src/operators/operator.ts'
 import { decodeValue, encodeValue } from '../../src/runtime/network/batch-codec.ts'
 import { NO_TIMESTAMP } from '../../src/runtime/network/events.ts'
+import type { OperatorStateSnapshot } from '../../src/state/operator-state-store.ts'
+import { randomBytes } from 'node:crypto'
 
 export interface SubtaskOptions {
   readonly subtaskIndex?: number
@@ -21,6 +23,26 @@ export interface SubtaskOptions {
   readonly uid?: string
   /** Stored states this subtask restores (from `checkpoint()` of earlier subtasks). */
   readonly restored?: Uint8Array[]
+  /**
+   * The checkpoint `restored` comes from: the sink's committed output is checked against it (as
+   * in a job). Without it the restore is not checked and starts a new run.
+   */
+  readonly restoredFrom?: number
+  /**
+   * Stored subtasks whose union operator state (the sink's run) this subtask gets without their
+   * own state: scaling up, planRestore gives union state to every new subtask.
+   */
+  readonly unionStateOf?: Uint8Array[]
+  /** The job's id: a fresh start's run (default: a new one per subtask, as every fresh job has). */
+  readonly jobId?: string
+  /** execution.state-recovery.allow-duplicate-output */
+  readonly allowDuplicateOutput?: boolean
+}
+
+/** What `checkpoint()` returns, encoded: the operator's state and its operator (union) state. */
+interface StoredSubtask {
+  readonly state: unknown
+  readonly operatorState: OperatorStateSnapshot | null
 }
 
 export class SinkSubtask<T> {
@@ -31,6 +53,8 @@ export class SinkSubtask<T> {
   readonly failures: unknown[] = []
   /** The user metrics the sink registered. */
   readonly metricGroup = new OperatorMetricGroup('Sink')
+  /** Lines the operator logged (warnings). */
+  readonly logs: string[] = []
 
   constructor(sink: Sink<T> | TwoPhaseCommittingSink<T, unknown>, options: SubtaskOptions = {}) {
     this.operator = isTwoPhaseCommittingSink(sink) ? new CommittingSinkOperator(sink) : new SinkOperator(sink)
@@ -55,11 +79,31 @@ export class SinkSubtask<T> {
         this.mail.push(action)
         this.runMail()
       },
+      recovery: {
+        jobId: options.jobId ?? `job-${randomBytes(6).toString('hex')}`,
+        checkpointId: options.restoredFrom ?? null,
+        allowDuplicateOutput: options.allowDuplicateOutput ?? false,
+      },
+      log: (_level, msg) => void this.logs.push(msg),
     }
     this.operator.setup(ctx, { collect() {}, emitWatermark() {}, emitWatermarkStatus() {}, collectSide() {} })
-    const restored = (options.restored ?? []).map((b) => decodeValue<unknown>(b)).filter((s) => s !== undefined && s !== null)
-    this.operator.initializeState(restored)
+    const stored = (options.restored ?? []).map((b) => decodeValue<StoredSubtask>(b))
+    const restored = stored.map((s) => s.state).filter((s) => s !== undefined && s !== null)
+    // Union operator state: every subtask gets every old subtask's elements (as planRestore does).
+    const operatorState: OperatorStateSnapshot = {}
+    for (const s of [...stored, ...(options.unionStateOf ?? []).map((b) => decodeValue<StoredSubtask>(b))]) {
+      for (const [name, entry] of Object.entries(s.operatorState ?? {})) {
+        operatorState[name] = { mode: entry.mode, values: [...(operatorState[name]?.values ?? []), ...entry.values] }
+      }
+    }
+    if (this.operator instanceof CommittingSinkOperator) this.operator.initializeState(restored, options.restoredFrom !== undefined || stored.length > 0, operatorState)
+    else this.operator.initializeState(restored)
     this.operator.open()
+  }
+
+  /** Resolves when the operator finished opening (a sink that answers committedCheckpoints asynchronously). */
+  async opened(): Promise<void> {
+    if (this.operator instanceof CommittingSinkOperator) await this.operator.opening
   }
 
   write(...records: T[]): void {
@@ -69,8 +113,9 @@ export class SinkSubtask<T> {
 
   /** Synchronous phase, then the asynchronous one: resolves with what the checkpoint stores. */
   async checkpoint(checkpointId: number): Promise<Uint8Array> {
+    const operatorState = this.operator.snapshotOperatorState?.() ?? null
     const state = await this.operator.snapshotState(checkpointId)
-    return encodeValue(state ?? null)
+    return encodeValue({ state: state ?? null, operatorState } satisfies StoredSubtask)
   }
 
   /** Checkpoint `id` completed: resolves when the commits it started are done. */
@@ -84,6 +129,7 @@ export class SinkSubtask<T> {
   }
 
   async whenCommitted(): Promise<void> {
+    await this.opened()
     if (this.operator instanceof CommittingSinkOperator) await this.operator.whenCommitted()
   }
 

@@ -6,13 +6,17 @@
 // it are deleted. So the finished files (`part-<subtask>-<n>`) hold every record exactly once;
 // unfinished ones are hidden (their names start with '.'). Without checkpointing, a bounded
 // job's files are committed when it finishes.
+// After its renames, each commit records in `.weir-committed-<subtask>` the checkpoint it
+// committed and the run it belongs to, so that a restore from an older checkpoint of that run (its
+// newer _metadata lost) is refused instead of committing the same records again.
 
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import type { Committer, CommitRequest, CommittingSinkWriter, SinkWriterContext, TwoPhaseCommittingSink } from '../../api/sink.ts'
+import type { CommittedCheckpoint, CommittedCheckpointsQuery, Committer, CommitRequest, CommitterContext, CommittingSinkWriter, SinkWriterContext, TwoPhaseCommittingSink } from '../../api/sink.ts'
 import { formatRecord } from '../print/format.ts'
-import { WeirError } from '../../errors.ts'
+import { WeirError, isWeirError } from '../../errors.ts'
 import { ensureDirSync } from '../../io/directories.ts'
+import { FileKind, unframe, writeFramedFileSync } from '../../checkpoint/file-format.ts'
 
 export interface FileSinkOptions<T> {
   /** How a record becomes a line (default: as print() shows it). */
@@ -42,18 +46,72 @@ export class FileSink<T> implements TwoPhaseCommittingSink<T, FileCommittable> {
   createWriter(ctx: SinkWriterContext, restored: unknown[]): CommittingSinkWriter<T, FileCommittable> {
     return new FileSinkWriter<T>(this.dir, ctx, restored as FileWriterState[], this.options.format ?? formatRecord, this.options.maxPartBytes ?? 128 * 1024 * 1024)
   }
-  createCommitter(): Committer<FileCommittable> {
-    return new FileCommitter(this.dir)
+  createCommitter(ctx: CommitterContext): Committer<FileCommittable> {
+    return new FileCommitter(this.dir, ctx)
+  }
+  committedCheckpoints(query: CommittedCheckpointsQuery): CommittedCheckpoint[] {
+    return readCommitMarkers(this.dir, query.run)
   }
 }
 
 class FileCommitter implements Committer<FileCommittable> {
-  constructor(private readonly dir: string) {}
+  constructor(private readonly dir: string, private readonly ctx: CommitterContext) {}
   commit(requests: readonly CommitRequest<FileCommittable>[]): void {
+    if (requests.length === 0) return
     for (const r of requests) commitFile(r.committable)
-    if (requests.length > 0) syncDir(this.dir)
+    // After the renames: a marker never claims output that is not there.
+    let newest = 0
+    for (const r of requests) newest = Math.max(newest, r.checkpointId)
+    writeCommitMarker(this.dir, { run: this.ctx.run, subtaskIndex: this.ctx.subtaskIndex, checkpointId: newest })
+    syncDir(this.dir)
   }
   close(): void {}
+}
+
+/** What `.weir-committed-<subtask>` holds. */
+interface CommitMarker {
+  readonly run: string
+  readonly subtaskIndex: number
+  readonly checkpointId: number
+}
+
+const MARKER = /^\.weir-committed-(\d+)$/
+const MARKER_VERSION = 1
+
+export function commitMarkerPath(dir: string, subtaskIndex: number): string {
+  return join(dir, `.weir-committed-${subtaskIndex}`)
+}
+
+function writeCommitMarker(dir: string, marker: CommitMarker): void {
+  const payload = Buffer.from(JSON.stringify({ version: MARKER_VERSION, ...marker }), 'utf8')
+  writeFramedFileSync(commitMarkerPath(dir, marker.subtaskIndex), FileKind.SINK_COMMIT_MARKER, payload)
+}
+
+/** Every subtask's marker in `dir` that belongs to `run`; a damaged marker is refused, naming it. */
+function readCommitMarkers(dir: string, run: string): CommittedCheckpoint[] {
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [] // nothing written yet
+    throw e
+  }
+  const out: CommittedCheckpoint[] = []
+  for (const name of names) {
+    if (!MARKER.test(name)) continue
+    const path = join(dir, name)
+    let marker: CommitMarker
+    try {
+      const parsed = JSON.parse(Buffer.from(unframe(readFileSync(path), FileKind.SINK_COMMIT_MARKER, path)).toString('utf8')) as CommitMarker & { version: number }
+      if (parsed.version !== MARKER_VERSION || typeof parsed.run !== 'string' || !Number.isSafeInteger(parsed.checkpointId) || !Number.isSafeInteger(parsed.subtaskIndex)) throw new Error(`unexpected content (version ${parsed.version})`)
+      marker = parsed
+    } catch (e) {
+      const why = isWeirError(e) ? e.message : `${path}: ${(e as Error).message}`
+      throw new WeirError('WEIR_SINK_FAILED', `file sink: cannot read its record of committed output: ${why}. It guards restores against duplicating output; delete ${path} to restore without that guard for its subtask`, { cause: e, domain: 'external' })
+    }
+    if (marker.run === run) out.push({ subtaskIndex: marker.subtaskIndex, checkpointId: marker.checkpointId })
+  }
+  return out
 }
 
 /** Pending -> final; idempotent (a restore may commit what was already committed). */

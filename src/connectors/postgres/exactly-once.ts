@@ -31,7 +31,8 @@ export class ExactlyOnceWriter<T> implements CommittingSinkWriter<T, PreparedTra
 
   constructor(private readonly options: ResolvedPostgresSinkOptions<T>, private readonly ctx: SinkWriterContext, restored: unknown[]) {
     this.id = sinkIdentity(ctx.jobName, ctx.operatorUid)
-    this.run = runOf(restored)
+    // The framework's run (SinkWriterContext.run): progress rows are keyed by it, and a forced restore starts a new one.
+    this.run = ctx.run || runOf(restored)
     this.conn = new OrderedConnection(options.url, `PostgresSink (exactly-once) into ${options.table}, subtask ${ctx.subtaskIndex}`, (failure) => this.settled(failure))
     const recovered = new Set((ctx.recovered as PreparedTransaction[]).map((t) => t.gid))
     void this.conn.run('connecting and recovering', async (c) => {

@@ -46,7 +46,21 @@ export async function pruneProgress(client: pg.Client, table: string, key: { job
   await client.query(`DELETE FROM ${table} WHERE job = $1 AND operator = $2 AND run = $3 AND subtask = $4 AND checkpoint_id < $5`, [key.job, key.operator, key.run, key.subtask, newest - PROGRESS_ROWS_KEPT])
 }
 
-/** A run id for a fresh start; a restore keeps the run of its checkpoint. */
+/**
+ * The newest checkpoint each subtask committed in `run`, from the progress table (one row per
+ * committed checkpoint, written in the commit's own transaction). No table yet: nothing committed.
+ */
+export async function committedByProgress(client: pg.Client, table: string, key: { job: string; operator: string; run: string }): Promise<{ subtaskIndex: number; checkpointId: number }[]> {
+  try {
+    const r = await client.query<{ subtask: number; newest: string }>(`SELECT subtask, max(checkpoint_id) AS newest FROM ${table} WHERE job = $1 AND operator = $2 AND run = $3 GROUP BY subtask`, [key.job, key.operator, key.run])
+    return r.rows.map((row) => ({ subtaskIndex: Number(row.subtask), checkpointId: Number(row.newest) }))
+  } catch (e) {
+    if ((e as { code?: string }).code === '42P01') return [] // undefined_table
+    throw e
+  }
+}
+
+/** A run id for a sink without the framework's (SinkWriterContext.run): a restore keeps the run of its checkpoint. */
 export function runOf(restored: unknown[]): string {
   for (const s of restored) {
     const run = (s as { run?: unknown } | null)?.run

@@ -27,7 +27,8 @@ export class WriteAheadWriter<T> implements CommittingSinkWriter<T, WriteAheadBa
   private rows = 0
   private readonly run: string
   constructor(private readonly options: ResolvedPostgresSinkOptions<T>, private readonly ctx: SinkWriterContext, restored: unknown[]) {
-    this.run = runOf(restored)
+    // The framework's run (SinkWriterContext.run): progress rows are keyed by it, and a forced restore starts a new one.
+    this.run = ctx.run || runOf(restored)
   }
 
   snapshotState(): { run: string } {

@@ -136,7 +136,7 @@ export class Attempt {
         workerIndex: slot, numWorkers: slots, artifactUrl: this.setup.artifactUrl,
         args: [...this.setup.args], config: job.config.toRaw(), restoredMaxParallelism: job.restoredMaxParallelism, attempt: this.setup.attemptNumber,
         jobId: this.setup.jobId, checkpointing: this.setup.checkpointing, restore: restore ? this.restoreFor(slot, restore) : null,
-        restoreOperatorState: restore ? restore.operatorState : null,
+        restoreOperatorState: restore ? restore.operatorState : null, restoredCheckpointId: restore ? restore.checkpointId : null,
         routeStdout: this.setup.onStdout !== undefined,
         graph,
         logTaskLifecycle: this.setup.logTaskLifecycle ?? false,

@@ -87,7 +87,7 @@ async function runSlot({ setup, ports, rings, dataPlane }: HostedSlot): Promise<
       send({ type: 'data-address', host: address.host, port: address.port })
       transport = new CombinedTransport([transport, tcp])
     }
-    const executor = new TaskExecutor(job, slot, setup.numWorkers, transport, send, setup.attempt, setup.jobId, setup.checkpointing, setup.restore, setup.restoreOperatorState)
+    const executor = new TaskExecutor(job, slot, setup.numWorkers, transport, send, setup.attempt, setup.jobId, setup.checkpointing, setup.restore, setup.restoreOperatorState, setup.restoredCheckpointId ?? null)
     executor.logTaskLifecycle = setup.logTaskLifecycle ?? false
     listen(slot, (m) => {
       if (m.type === 'connect-peers') tcp?.connect(new Map(Object.entries(m.addresses).map(([k, a]) => [Number(k), a])))

@@ -6,7 +6,7 @@
 import type { CompiledJob } from '../compile.ts'
 import type { JobEdge, JobVertex } from '../../graph/job-graph.ts'
 import { channelId, isPointwise } from '../../graph/job-graph.ts'
-import { AUTO_WATERMARK_INTERVAL, BUFFER_TIMEOUT, LMDB_CACHE_SIZE, LMDB_LOCAL_DIR, NETWORK_BATCH_RECORDS, NETWORK_CREDITS, STATE_BACKEND, STATE_BACKEND_INCREMENTAL } from '../../config/options.ts'
+import { ALLOW_DUPLICATE_OUTPUT, AUTO_WATERMARK_INTERVAL, BUFFER_TIMEOUT, LMDB_CACHE_SIZE, LMDB_LOCAL_DIR, NETWORK_BATCH_RECORDS, NETWORK_CREDITS, STATE_BACKEND, STATE_BACKEND_INCREMENTAL } from '../../config/options.ts'
 import type { BackendSettings } from '../../state/backend-factory.ts'
 import { LocalChannel, RemoteInputChannel, RemoteOutputChannel, type InputChannel, type OutputChannel } from '../network/channels.ts'
 import type { PeerLink, PeerLinkHandler, SlotTransport } from '../network/transport.ts'
@@ -16,6 +16,7 @@ import { createRecordWriter } from '../network/record-writer.ts'
 import type { ChannelEvent } from '../network/events.ts'
 import { Task, type SnapshotTiming, type TaskHost } from './task.ts'
 import { SinkOperator } from '../../operators/sink.ts'
+import type { OperatorRecovery } from '../../operators/operator.ts'
 import type { CheckpointingSetup, FromWorker, ToWorker } from '../messages.ts'
 import { serializeError } from '../../errors.ts'
 import type { CheckpointBarrier } from '../network/events.ts'
@@ -48,6 +49,7 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
   readonly alignedTimeoutMs: number
   readonly stateBackend: BackendSettings
   readonly autoWatermarkInterval: number
+  readonly recovery: OperatorRecovery
   private readonly inputChannels = new Map<number, InputChannel>()
   private readonly outputChannels = new Map<number, RemoteOutputChannel>()
   private readonly localChannels = new Map<number, LocalChannel>()
@@ -70,8 +72,10 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
     private readonly checkpointSetup: CheckpointingSetup,
     restore: Record<string, RestoreSource[]> | null,
     restoreOperatorState: Record<string, Record<string, OperatorStateSnapshot>> | null = null,
+    restoredCheckpointId: number | null = null,
   ) {
     this.jobName = job.name
+    this.recovery = { jobId, checkpointId: restore ? restoredCheckpointId : null, allowDuplicateOutput: job.config.get(ALLOW_DUPLICATE_OUTPUT) }
     this.checkpointing = checkpointSetup.periodic
     this.exactlyOnce = checkpointSetup.exactlyOnce
     this.stateBackend = {
@@ -112,7 +116,7 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
   /** Whether to report task lifecycle lines (the JobManager logs at debug level). */
   logTaskLifecycle = false
 
-  private logTask(task: Task, level: 'debug' | 'info' | 'warn' | 'error', msg: string): void {
+  logTask(task: Task, level: 'debug' | 'info' | 'warn' | 'error', msg: string): void {
     this.toJobManager({ type: 'log', level, msg: `${task.vertex.name} (${task.subtaskIndex + 1}/${task.vertex.parallelism})#${this.attempt} ${msg}`, vertex: task.vertex.id, subtask: task.subtaskIndex })
   }
 
@@ -126,7 +130,15 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
       this.failed(e)
       return
     }
-    this.toJobManager({ type: 'slot-running' })
+    const opening = this.tasks.flatMap((t) => t.pendingOpens())
+    if (opening.length > 0) {
+      // No checkpoint may reach an operator that is still opening: report running when all opened.
+      void Promise.all(opening).then(() => {
+        if (!this.stopped) this.toJobManager({ type: 'slot-running' })
+      })
+    } else {
+      this.toJobManager({ type: 'slot-running' })
+    }
     this.wake()
   }
 

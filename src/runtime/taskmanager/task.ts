@@ -14,7 +14,7 @@ import type { RuntimeContext } from '../../api/runtime-context.ts'
 import type { ListState, MapState, StateDescriptor, ValueState } from '../../api/state.ts'
 import { StateShapeRegistry } from '../../state/state-shapes.ts'
 import { InputStatus, type SourceReader, type SourceReaderContext } from '../../api/source.ts'
-import type { StreamOperator, OperatorContext, Output, RecordTime } from '../../operators/operator.ts'
+import type { StreamOperator, OperatorContext, OperatorRecovery, Output, RecordTime } from '../../operators/operator.ts'
 import type { RecordWriter } from '../network/record-writer.ts'
 import type { InputChannel } from '../network/channels.ts'
 import { END_OF_PARTITION, MAX_WATERMARK, MIN_WATERMARK, NO_TIMESTAMP, WATERMARK_ACTIVE, WATERMARK_IDLE, WATERMARK_TAG, type CheckpointBarrier } from '../network/events.ts'
@@ -52,6 +52,10 @@ export interface TaskHost {
   /** The synchronous phase of checkpoint `id` is done; `complete` runs the asynchronous phase. */
   snapshotTaken(task: Task, barrier: CheckpointBarrier, snapshot: () => Promise<TaskSnapshot>, timing: SnapshotTiming, channelStateReady: Promise<void> | null): void
   declineCheckpoint(task: Task, checkpointId: number, reason: string): void
+  /** Where this attempt starts from (two-phase sinks check it against what they committed). */
+  readonly recovery: OperatorRecovery
+  /** A line for the JobManager's log about `task`. */
+  logTask(task: Task, level: 'debug' | 'info' | 'warn' | 'error', msg: string): void
 }
 
 /** What the synchronous phase of a checkpoint measured, for its acknowledgement. */
@@ -286,6 +290,13 @@ export class Task {
     }
     if (this.reader) this.guard({ ...this.location, operatorName: this.vertex.operators[0]!.name }, () => this.reader!.start())
     this.startPeriodicWatermarks()
+  }
+
+  /** Operators of this task still opening asynchronously (see StreamOperator.opening). */
+  pendingOpens(): Promise<void>[] {
+    const out: Promise<void>[] = []
+    for (const op of this.operators) if (op.opening) out.push(op.opening)
+    return out
   }
 
   /** The task's current watermark: its input watermark, or for a source the one it emitted. */
@@ -840,7 +851,7 @@ export class Task {
       getReducingState: (d) => keyedState(d),
       getAggregatingState: (d) => keyedState(d),
     }
-    return { location, runtimeContext, keyedBackend: backend, timerService, internalTimers, time: this.time, autoWatermarkInterval: this.host.autoWatermarkInterval, checkpointing: this.host.checkpointing, post: (action) => this.post(action) }
+    return { location, runtimeContext, keyedBackend: backend, timerService, internalTimers, time: this.time, autoWatermarkInterval: this.host.autoWatermarkInterval, checkpointing: this.host.checkpointing, post: (action) => this.post(action), recovery: this.host.recovery, log: (level, msg) => this.host.logTask(this, level, msg) }
   }
 
   private readerContext(): SourceReaderContext {

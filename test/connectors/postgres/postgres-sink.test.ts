@@ -52,6 +52,7 @@ for (const mode of Object.keys(GUARANTEES) as PostgresSinkMode[]) {
   sinkContract<Row>({
     name: `PostgresSink ${mode}`,
     guarantee: GUARANTEES[mode],
+    reportsCommitted: mode === 'exactly-once' || mode === 'write-ahead',
     record: (i) => ({ id: i, payload: `row ${i}\twith a tab` }),
     async fresh() {
       const table = await freshTable(mode)
