@@ -156,7 +156,7 @@ async function warnAboutSkipped(chosen: RetainedCheckpoint, onWarning: (line: st
     if (existsSync(metadataPath(dir))) continue
     const taskFiles = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.state'))
     if (taskFiles.length === 0) continue
-    onWarning(`Warning: skipping ${dir}: it holds task state (${taskFiles.length} file(s)) but no ${METADATA_FILE}, so it never completed or its ${METADATA_FILE} was lost; resuming from the older ${chosen.dir}. If it had completed, transactional sinks may have committed output after checkpoint ${chosen.id}, which will then be written again`)
+    onWarning(`Warning: skipping ${dir}: it holds task state (${taskFiles.length} file(s)) but no ${METADATA_FILE}, so it never completed or its ${METADATA_FILE} was lost; resuming from the older ${chosen.dir}. If it had completed, transactional sinks may have committed output after checkpoint ${chosen.id}: those that record what they committed (the file sink; PostgreSQL exactly-once and write-ahead) then refuse this restore, others write that output again`)
   }
 }
 

@@ -41,6 +41,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-s, --from-savepoint <path>', 'resume from a savepoint or retained checkpoint (directory or its _metadata)')
     .option('--from-checkpoint <path>', "resume from a retained checkpoint; 'latest' picks the newest complete one under execution.checkpointing.dir")
     .option('-n, --allow-non-restored-state', 'skip stored state whose operator (uid) is no longer in the job')
+    .option('--allow-duplicate-output', 'restore even from a checkpoint older than output an exactly-once sink already committed (that output is written again); same as -D execution.state-recovery.allow-duplicate-output=true')
     .option('--no-status', 'do not draw the status line on a terminal')
     .option('-m, --jobmanager <host:port>', "submit to a standalone JobManager's REST endpoint (weir cluster start) instead of an embedded mini cluster")
     .option('-d, --detached', 'with -m: print the job id and return; the job runs on')

@@ -11,6 +11,7 @@ import { StatusLine } from './progress.ts'
 import { JobExecution, type JobResult } from '../runtime/jobmanager/mini-cluster.ts'
 import { Configuration, canonicalKey, normalizeKeys, parseDynamicProperty, type RawConfig } from '../config/configuration.ts'
 import { readConfigFile, readDefaultConfigFile } from '../config/config-file.ts'
+import { ALLOW_DUPLICATE_OUTPUT } from '../config/options.ts'
 import { UserError, type WeirError } from '../errors.ts'
 import { JobRegistry } from '../rest/job-registry.ts'
 import { startEmbeddedRestServer, REST_GRACE_MS, type EmbeddedRestServer } from '../rest/embedded.ts'
@@ -25,6 +26,8 @@ export interface RunCommandOptions {
   fromSavepoint?: string
   fromCheckpoint?: string
   allowNonRestoredState?: boolean
+  /** --allow-duplicate-output: sets execution.state-recovery.allow-duplicate-output. */
+  allowDuplicateOutput?: boolean
   /** Submit to this JobManager (its REST endpoint) instead of an embedded mini cluster. */
   jobmanager?: string
   detached?: boolean
@@ -58,6 +61,7 @@ export function resolveConfig(options: RunCommandOptions): RawConfig {
     }
     raw['parallelism.default'] = options.parallelism
   }
+  if (options.allowDuplicateOutput) raw[ALLOW_DUPLICATE_OUTPUT.key] = 'true'
   new Configuration(raw) // validates every key and value
   return raw
 }
