@@ -9,7 +9,7 @@
 
 import { SinkOperator } from './sink.ts'
 import type { CommitRequest, CommittedCheckpoint, Committer, CommittingSinkWriter, SinkWriterContext, TwoPhaseCommittingSink } from '../api/sink.ts'
-import { WeirError } from '../errors.ts'
+import { WeirError, isWeirError } from '../errors.ts'
 import type { OperatorStateSnapshot } from '../state/operator-state-store.ts'
 import { judgeRestore, restoreRefusal, forcedRestoreWarning } from './restore-guard.ts'
 
@@ -85,7 +85,13 @@ export class CommittingSinkOperator<T, C> extends SinkOperator<T> {
       return
     }
     const run = this.restoredRun
-    const answer = this.call(() => ask.call(this.twoPhase, { jobName: this.ctx.runtimeContext.jobName, operatorUid: this.ctx.location.uid, run }))
+    let answer: ReturnType<typeof ask>
+    try {
+      answer = ask.call(this.twoPhase, { jobName: this.ctx.runtimeContext.jobName, operatorUid: this.ctx.location.uid, run })
+    } catch (e) {
+      // A sink's own typed error (a damaged record of its commits) says more than a wrapper would.
+      throw isWeirError(e) ? e : this.userError(e)
+    }
     if (!(answer instanceof Promise)) {
       this.start(this.judge(answer, restoring, run, freshRun))
       return

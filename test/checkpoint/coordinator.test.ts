@@ -220,3 +220,29 @@ async function until(condition: () => boolean, what: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 10))
   }
 }
+
+test('an intermediate savepoint is not reported complete to the tasks (sinks commit nothing for it); a stop-with-savepoint is', async () => {
+  // A restart restores the latest checkpoint, never an intermediate savepoint (Flink since 1.15):
+  // output committed for the savepoint would be written again after such a restart.
+  const { coordinator, tasks } = setup({ 'execution.checkpointing.interval': 3_600_000 })
+  const attempt = new RecordingAttempt(tasks)
+  coordinator.startAttempt(attempt)
+  const { mkdtempSync, rmSync } = await import('node:fs')
+  const { join } = await import('node:path')
+  const { tmpdir } = await import('node:os')
+  const dir = mkdtempSync(join(tmpdir(), 'weir-coordinator-savepoint-'))
+  try {
+    const intermediate = coordinator.triggerSavepoint(dir)
+    await until(() => attempt.triggered.length === 1, 'the savepoint trigger')
+    for (const t of tasks) coordinator.onAck(attempt.triggered[0]!, ack(t))
+    await intermediate
+    assert.deepEqual(attempt.completed, [], 'the tasks do not hear of an intermediate savepoint')
+    const stop = coordinator.triggerSavepoint(dir, { stop: true })
+    await until(() => attempt.triggered.length === 2, 'the stop-with-savepoint trigger')
+    for (const t of tasks) coordinator.onAck(attempt.triggered[1]!, ack(t))
+    await stop
+    assert.deepEqual(attempt.completed, [attempt.triggered[1]], 'a stop-with-savepoint commits its output: the job ends with it')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

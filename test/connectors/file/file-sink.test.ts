@@ -5,11 +5,12 @@
 
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import fs, { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import fs, { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { syncBuiltinESMExports } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { FileSink } from '../../../src/connectors/file/file-sink.ts'
+import { FileSink, commitMarkerPath } from '../../../src/connectors/file/file-sink.ts'
+import { FileKind } from '../../../src/checkpoint/file-format.ts'
 import { isWeirError } from '../../../src/errors.ts'
 import { SinkSubtask, type SubtaskOptions } from '../../helpers/sink-harness.ts'
 import { decodeValue } from '../../../src/runtime/network/batch-codec.ts'
@@ -206,4 +207,74 @@ test('committing a checkpoint fsyncs the directory, so that the renames survive 
   await s.complete(1)
   assert.deepEqual(finished(dir), ['part-0-0'])
   assert.ok(calls >= 1, 'no fsync after the pending file was renamed to its final name')
+})
+
+test('each commit records the committed checkpoint and the run in a framed .weir-committed-<subtask> marker, written after the renames', async () => {
+  const dir = freshDir()
+  const s = subtask(dir, { subtaskIndex: 1, parallelism: 2, jobId: 'marker-job' })
+  s.write('a')
+  await s.checkpoint(1)
+  assert.equal(existsSync(commitMarkerPath(dir, 1)), false, 'nothing committed, nothing recorded')
+  await s.complete(1)
+  const sink = new FileSink<string>(dir)
+  assert.deepEqual(sink.committedCheckpoints({ jobName: 'SinkTest', operatorUid: 'sink', run: 'marker-job' }), [{ subtaskIndex: 1, checkpointId: 1 }])
+  await s.checkpoint(2) // nothing written since: nothing to commit, the marker stays at 1
+  await s.complete(2)
+  s.write('b')
+  await s.checkpoint(3)
+  await s.complete(3)
+  assert.deepEqual(sink.committedCheckpoints({ jobName: 'SinkTest', operatorUid: 'sink', run: 'marker-job' }), [{ subtaskIndex: 1, checkpointId: 3 }])
+  assert.deepEqual(sink.committedCheckpoints({ jobName: 'SinkTest', operatorUid: 'sink', run: 'another-run' }), [], 'another run\'s markers do not count')
+  // Versioned and checksummed like checkpoint files.
+  const bytes = readFileSync(commitMarkerPath(dir, 1))
+  assert.equal(bytes.readUInt32BE(0), 0x57454952)
+  assert.equal(bytes.readUInt16BE(6), FileKind.SINK_COMMIT_MARKER)
+  assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.tmp-')), [], 'no temporary file is left')
+  await s.finish()
+})
+
+test('a damaged commit marker refuses the restore, naming the file and how to go on without it', async () => {
+  const dir = freshDir()
+  const s1 = subtask(dir, { jobId: 'damaged-marker' })
+  s1.write('a')
+  const c1 = await s1.checkpoint(1)
+  await s1.complete(1)
+  s1.crash()
+  const marker = commitMarkerPath(dir, 0)
+  const bytes = readFileSync(marker)
+  bytes[bytes.length - 2] ^= 0x20
+  writeFileSync(marker, bytes)
+  assert.throws(() => subtask(dir, { attemptNumber: 1, restored: [c1], restoredFrom: 1 }), (e) => {
+    assert.ok(isWeirError(e))
+    assert.equal(e.code, 'WEIR_SINK_FAILED')
+    assert.ok(e.message.includes(marker), e.message)
+    assert.match(e.message, /checksum mismatch/)
+    assert.match(e.message, /delete .* to restore without that guard/)
+    return true
+  })
+  assert.deepEqual(finished(dir), ['part-0-0'], 'nothing else committed')
+})
+
+test('after rescaling from 2 to 1 the new subtask commits under its own index; the old subtask 1 marker stays behind and never blocks a newer restore', async () => {
+  const dir = freshDir()
+  const a = subtask(dir, { subtaskIndex: 0, parallelism: 2, jobId: 'rescale-job' })
+  const b = subtask(dir, { subtaskIndex: 1, parallelism: 2, jobId: 'rescale-job' })
+  a.write('a')
+  b.write('b')
+  const ca = await a.checkpoint(1)
+  const cb = await b.checkpoint(1)
+  await a.complete(1)
+  await b.complete(1)
+  a.crash()
+  b.crash()
+  const one = subtask(dir, { subtaskIndex: 0, parallelism: 1, attemptNumber: 1, restored: [ca, cb], restoredFrom: 1 })
+  one.write('c')
+  const c2 = await one.checkpoint(2)
+  await one.complete(2)
+  one.crash()
+  const sink = new FileSink<string>(dir)
+  assert.deepEqual(sink.committedCheckpoints({ jobName: 'SinkTest', operatorUid: 'sink', run: 'rescale-job' }).sort((x, y) => x.subtaskIndex - y.subtaskIndex), [{ subtaskIndex: 0, checkpointId: 2 }, { subtaskIndex: 1, checkpointId: 1 }])
+  const again = subtask(dir, { subtaskIndex: 0, parallelism: 1, attemptNumber: 2, restored: [c2], restoredFrom: 2 })
+  await again.finish()
+  assert.deepEqual(finished(dir).flatMap((f) => read(dir, f).split('\n').filter((l) => l)).sort(), ['a', 'b', 'c'])
 })
