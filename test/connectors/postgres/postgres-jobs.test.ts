@@ -6,11 +6,14 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
+import { unlinkSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { startPostgres, type PostgresServer } from '../../helpers/services.ts'
 import { runJob } from '../../helpers/run-job.ts'
+import { bundleJob } from '../../../src/cli/bundle.ts'
+import { JobExecution } from '../../../src/runtime/jobmanager/mini-cluster.ts'
 import { WeirProcesses, checkpointedRun, completedCheckpoints, waitUntil } from '../../helpers/weir-process.ts'
 import { SeededRandom } from '../../../src/testing/random.ts'
 
@@ -91,5 +94,48 @@ for (const mode of ['exactly-once', 'write-ahead'] as const) {
     const exit = await last.exit
     assert.equal(exit.code, 0, `seed ${seed}:\n${exit.stderr}`)
     assert.deepEqual(await checkTable(table, n, true), [], `seed ${seed} (replay with WEIR_TEST_SEED=${seed})`)
+  })
+}
+
+for (const mode of ['exactly-once', 'write-ahead'] as const) {
+  test(`pg ${mode}: with the newest checkpoints' _metadata lost, resuming from latest is refused (the progress table knows the newer commit) and writes no row`, async () => {
+    const table = `seq_lost_${mode.replace('-', '_')}`
+    const checkpoints = join(processes.root, table, 'checkpoints')
+    const args = ['--sink', 'pg', '--pg-url', server.url, '--pg-table', table, '--pg-mode', mode, '--keys', String(KEYS), '--n', '3000', '--batch', '5', '--pause', '2']
+    const config = {
+      'parallelism.default': 2, 'execution.checkpointing.interval': '100ms', 'state.checkpoints.dir': checkpoints,
+      'execution.checkpointing.num-retained': 20, 'execution.checkpointing.externalized-checkpoint-retention': 'RETAIN_ON_CANCELLATION', 'restart-strategy.type': 'none',
+    }
+    const artifact = await bundleJob(job)
+    try {
+      const first = await JobExecution.start({ artifactUrl: artifact.url, args, config })
+      // The run is the job id of its fresh start: the progress rows of this run.
+      const newestCommitted = async () => {
+        if ((await admin.query("SELECT to_regclass('weir_sink_progress') AS t")).rows[0].t === null) return -1 // the sink creates it
+        return Number((await admin.query<{ m: string | null }>('SELECT max(checkpoint_id) AS m FROM weir_sink_progress WHERE run = $1', [first.jobId])).rows[0]?.m ?? -1)
+      }
+      for (;;) {
+        const committed = await newestCommitted()
+        if (completedCheckpoints(checkpoints).some((c) => c.id < committed)) break
+        assert.equal(first.status, 'RUNNING', 'the job runs until a checkpoint with an older one before it was committed')
+        await sleep(20)
+      }
+      await first.cancel()
+      await first.result
+      const committed = await newestCommitted()
+      for (const c of completedCheckpoints(checkpoints)) if (c.id >= committed) unlinkSync(join(checkpoints, c.jobId, `chk-${c.id}`, '_metadata'))
+      const older = Math.max(...completedCheckpoints(checkpoints).map((c) => c.id))
+      const rows = (await admin.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n as number
+
+      const resumed = await JobExecution.start({ artifactUrl: artifact.url, args, config, restoreFrom: 'latest' })
+      const result = await resumed.result
+      assert.equal(result.status, 'FAILED')
+      assert.equal(result.error?.code, 'WEIR_RESTORE_BEHIND_COMMITTED_OUTPUT', result.error?.message)
+      assert.match(result.error!.message, new RegExp(`cannot restore checkpoint ${older} into .*operator 'PostgreSQL Sink' \\(uid pg-sink\\).*committed the output of checkpoint ${committed}`))
+      assert.equal(resumed.restarts, 0, 'a refusal is not retried')
+      assert.equal((await admin.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n, rows, 'no row written by the refused resume')
+    } finally {
+      artifact.dispose()
+    }
   })
 }
