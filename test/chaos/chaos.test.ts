@@ -101,8 +101,9 @@ function damage(r: SeededRandom, newest: { chk: string; id: number; shared: stri
   const kinds = [metadata, tasks, shared].filter((k) => k.length > 0)
   const file = r.pick(r.pick(kinds))
   const original = readFileSync(file)
-  // Deleting _metadata makes the checkpoint incomplete rather than damaged: 'latest' then
-  // resumes from an older one with a warning (the file sink's guard against that is not built yet).
+  // Deleting _metadata makes the checkpoint incomplete rather than damaged: 'latest' then falls
+  // back to an older one, which the file sink refuses if it committed newer output and accepts
+  // otherwise (test/cli/resume-committed-output.test.ts), so the outcome is not one to assert here.
   const how = r.pick(file.endsWith('_metadata') ? ['truncated', 'flipped byte'] : ['truncated', 'flipped byte', 'deleted'])
   if (how === 'deleted') rmSync(file)
   else if (how === 'truncated') writeFileSync(file, original.subarray(0, r.int(0, original.length - 1)))
