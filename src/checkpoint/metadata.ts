@@ -143,20 +143,32 @@ export async function findLatestCheckpoint(baseDir: string, onWarning: (line: st
 }
 
 /**
- * A newer chk-<n> of the same job that holds task state but no `_metadata`: it never completed,
- * or its `_metadata` was lost (deleted, a partial copy). Resuming from the older one is right
- * in the first case and repeats committed output in the second, so the user is told.
+ * A newer chk-<n> that holds task state but no `_metadata`: it never completed, or its
+ * `_metadata` was lost (deleted, a partial copy). Resuming from the older one is right in the
+ * first case and repeats committed output in the second, so the user is told. Newer means a
+ * higher id in the chosen checkpoint's job directory, or, in another job's directory (a resumed
+ * job writes under its own job id), task state written after the chosen `_metadata`.
  */
 async function warnAboutSkipped(chosen: RetainedCheckpoint, onWarning: (line: string) => void): Promise<void> {
-  const jobPath = dirname(chosen.dir)
-  for (const name of await readdir(jobPath)) {
-    const id = parseCheckpointDirName(name)
-    if (id === null || id <= chosen.id) continue
-    const dir = join(jobPath, name)
-    if (existsSync(metadataPath(dir))) continue
-    const taskFiles = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.state'))
-    if (taskFiles.length === 0) continue
-    onWarning(`Warning: skipping ${dir}: it holds task state (${taskFiles.length} file(s)) but no ${METADATA_FILE}, so it never completed or its ${METADATA_FILE} was lost; resuming from the older ${chosen.dir}. If it had completed, transactional sinks may have committed output after checkpoint ${chosen.id}: those that record what they committed (the file sink; PostgreSQL exactly-once and write-ahead) then refuse this restore, others write that output again`)
+  const baseDir = dirname(dirname(chosen.dir))
+  const chosenTime = (await stat(metadataPath(chosen.dir))).mtimeMs
+  for (const jobId of await readdir(baseDir).catch(() => [] as string[])) {
+    const jobPath = join(baseDir, jobId)
+    const sameJob = jobPath === dirname(chosen.dir)
+    for (const name of await readdir(jobPath).catch(() => [] as string[])) {
+      const id = parseCheckpointDirName(name)
+      if (id === null || (sameJob && id <= chosen.id)) continue
+      const dir = join(jobPath, name)
+      if (existsSync(metadataPath(dir))) continue
+      const taskFiles = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.state'))
+      if (taskFiles.length === 0) continue
+      if (!sameJob) {
+        let newest = -Infinity
+        for (const f of taskFiles) newest = Math.max(newest, (await stat(join(dir, f)).catch(() => ({ mtimeMs: -Infinity }))).mtimeMs)
+        if (newest <= chosenTime) continue
+      }
+      onWarning(`Warning: skipping ${dir}: it holds task state (${taskFiles.length} file(s)) but no ${METADATA_FILE}, so it never completed or its ${METADATA_FILE} was lost; resuming from the older ${chosen.dir}. If it had completed, transactional sinks may have committed output after checkpoint ${chosen.id}: those that record what they committed (the file sink; PostgreSQL exactly-once and write-ahead) then refuse this restore, others write that output again`)
+    }
   }
 }
 

@@ -149,3 +149,24 @@ test('findLatestCheckpoint warns when it skips a newer chk-* that holds task sta
   assert.equal(warnings.length, 1, warnings.join('\n'))
   assert.match(warnings[0]!, new RegExp(`^Warning: skipping ${join(job, 'chk-5')}: it holds task state \\(1 file\\(s\\)\\) but no _metadata.*resuming from the older ${join(job, 'chk-3')}`))
 })
+
+test('findLatestCheckpoint also warns about a chk-* without _metadata in a later job\'s directory (a resumed job writes under its own id), not about older ones', async () => {
+  const base = join(root, 'lost-metadata-resumed')
+  const first = join(base, 'job-first')
+  const resumed = join(base, 'job-resumed')
+  const older = join(base, 'job-older')
+  // An older job's leftover (its state written before the chosen checkpoint): no reason to warn.
+  mkdirSync(join(older, 'chk-2'), { recursive: true })
+  writeFileSync(join(older, 'chk-2', 'task-1-0-0.state'), 'state')
+  const past = new Date(Date.now() - 60_000)
+  utimesSync(join(older, 'chk-2', 'task-1-0-0.state'), past, past)
+  await writeMetadata(join(first, 'chk-18'), metadata(18, 1000, 'job-first'))
+  utimesSync(metadataPath(join(first, 'chk-18')), new Date(Date.now() - 30_000), new Date(Date.now() - 30_000))
+  // The resumed job's checkpoints (ids go on from 18), their _metadata lost.
+  mkdirSync(join(resumed, 'chk-52'), { recursive: true })
+  writeFileSync(join(resumed, 'chk-52', 'task-1-0-0.state'), 'state')
+  const warnings: string[] = []
+  assert.equal(await findLatestCheckpoint(base, (w) => warnings.push(w)), join(first, 'chk-18'))
+  assert.equal(warnings.length, 1, warnings.join('\n'))
+  assert.match(warnings[0]!, new RegExp(`^Warning: skipping ${join(resumed, 'chk-52')}: .*resuming from the older ${join(first, 'chk-18')}`))
+})
