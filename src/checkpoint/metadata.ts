@@ -152,6 +152,7 @@ export async function findLatestCheckpoint(baseDir: string, onWarning: (line: st
 async function warnAboutSkipped(chosen: RetainedCheckpoint, onWarning: (line: string) => void): Promise<void> {
   const baseDir = dirname(dirname(chosen.dir))
   const chosenTime = (await stat(metadataPath(chosen.dir))).mtimeMs
+  const skipped: { dir: string; files: number }[] = []
   for (const jobId of await readdir(baseDir).catch(() => [] as string[])) {
     const jobPath = join(baseDir, jobId)
     const sameJob = jobPath === dirname(chosen.dir)
@@ -167,8 +168,16 @@ async function warnAboutSkipped(chosen: RetainedCheckpoint, onWarning: (line: st
         for (const f of taskFiles) newest = Math.max(newest, (await stat(join(dir, f)).catch(() => ({ mtimeMs: -Infinity }))).mtimeMs)
         if (newest <= chosenTime) continue
       }
-      onWarning(`Warning: skipping ${dir}: it holds task state (${taskFiles.length} file(s)) but no ${METADATA_FILE}, so it never completed or its ${METADATA_FILE} was lost; resuming from the older ${chosen.dir}. If it had completed, transactional sinks may have committed output after checkpoint ${chosen.id}: those that record what they committed (the file sink; PostgreSQL exactly-once and write-ahead) then refuse this restore, others write that output again`)
+      skipped.push({ dir, files: taskFiles.length })
     }
+  }
+  if (skipped.length === 0) return
+  const sinks = `transactional sinks may have committed output after checkpoint ${chosen.id}: those that record what they committed (the file sink; PostgreSQL exactly-once and write-ahead) then refuse this restore, others write that output again`
+  if (skipped.length === 1) {
+    const [{ dir, files }] = skipped as [{ dir: string; files: number }]
+    onWarning(`Warning: skipping ${dir}: it holds task state (${files} file(s)) but no ${METADATA_FILE}, so it never completed or its ${METADATA_FILE} was lost; resuming from the older ${chosen.dir}. If it had completed, ${sinks}`)
+  } else {
+    onWarning(`Warning: skipping ${skipped.length} newer checkpoint directories that hold task state but no ${METADATA_FILE} (${skipped.map((d) => d.dir).join(', ')}): they never completed or their ${METADATA_FILE} was lost; resuming from the older ${chosen.dir}. If one had completed, ${sinks}`)
   }
 }
 

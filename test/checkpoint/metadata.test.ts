@@ -169,4 +169,11 @@ test('findLatestCheckpoint also warns about a chk-* without _metadata in a later
   assert.equal(await findLatestCheckpoint(base, (w) => warnings.push(w)), join(first, 'chk-18'))
   assert.equal(warnings.length, 1, warnings.join('\n'))
   assert.match(warnings[0]!, new RegExp(`^Warning: skipping ${join(resumed, 'chk-52')}: .*resuming from the older ${join(first, 'chk-18')}`))
+  // Several skipped directories: one warning naming them all.
+  mkdirSync(join(resumed, 'chk-53'), { recursive: true })
+  writeFileSync(join(resumed, 'chk-53', 'task-1-0-0.state'), 'state')
+  warnings.length = 0
+  await findLatestCheckpoint(base, (w) => warnings.push(w))
+  assert.equal(warnings.length, 1, warnings.join('\n'))
+  assert.match(warnings[0]!, /^Warning: skipping 2 newer checkpoint directories that hold task state but no _metadata \(.*chk-5[23], .*chk-5[23]\)/)
 })
