@@ -41,6 +41,9 @@ export function slotOf(subtaskIndex: number, numSlots: number): number {
 const TURN_MS = 5
 const METRICS_INTERVAL_MS = 200
 
+/** The longest a cancel waits for snapshot phases still writing before it answers. */
+const SNAPSHOT_SETTLE_BOUND_MS = 5_000
+
 export class TaskExecutor implements TaskHost, PeerLinkHandler {
   readonly tasks: Task[] = []
   readonly jobName: string
@@ -56,6 +59,8 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
   private readonly taskByKey = new Map<string, Task>()
   private scheduled = false
   private stopped = false
+  /** Asynchronous snapshot phases (serialize and write) that have not settled yet. */
+  private readonly inFlight = new Set<Promise<void>>()
   private lastFlush = 0
   private readonly bufferTimeout: number
   private readonly metricsTimer: NodeJS.Timeout
@@ -174,7 +179,13 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
       case 'cancel':
         this.stop()
         for (const t of this.tasks) t.cancel()
-        this.toJobManager({ type: 'canceled' })
+        // Answered once the asynchronous snapshot phases still writing have settled: the
+        // TaskManager terminates the thread on this answer, and Node 20 aborts the whole process
+        // when a thread is terminated while it starts a file-system promise (an assertion in
+        // node_file.cc; seen once in the suite as a SIGABRT of the JobManager's process).
+        // A phase that waits on something the cancel stopped is not waited for past a bound.
+        void Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, SNAPSHOT_SETTLE_BOUND_MS).unref())])
+          .then(() => this.toJobManager({ type: 'canceled' }))
         return
     }
   }
@@ -199,7 +210,13 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
     const { id: vertex } = task.vertex
     const subtask = task.subtaskIndex
     // The asynchronous phase: serialize and write after this turn, while the task goes on.
-    setImmediate(async () => {
+    setImmediate(() => {
+      if (this.stopped) return
+      const phase = asyncPhase()
+      this.inFlight.add(phase)
+      void phase.finally(() => this.inFlight.delete(phase))
+    })
+    const asyncPhase = async (): Promise<void> => {
       const started = performance.now()
       try {
         if (channelStateReady) await channelStateReady
@@ -232,7 +249,7 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
       } catch (e) {
         if (!this.stopped) this.toJobManager({ type: 'decline', checkpointId: barrier.id, vertex, subtask, reason: (e as Error).message, ...(isWeirError(e) ? { code: e.code } : {}) })
       }
-    })
+    }
   }
 
   declineCheckpoint(task: Task, checkpointId: number, reason: string): void {
