@@ -11,13 +11,13 @@
 import type { JobVertex } from '../../graph/job-graph.ts'
 import type { Collector, TimerService } from '../../api/functions.ts'
 import type { RuntimeContext } from '../../api/runtime-context.ts'
-import type { ListState, MapState, StateDescriptor, ValueState } from '../../api/state.ts'
+import type { StateDescriptor } from '../../api/state.ts'
 import { StateShapeRegistry } from '../../state/state-shapes.ts'
 import { InputStatus, type SourceReader, type SourceReaderContext } from '../../api/source.ts'
 import type { StreamOperator, OperatorContext, OperatorRecovery, Output, RecordTime } from '../../operators/operator.ts'
 import type { RecordWriter } from '../network/record-writer.ts'
 import type { InputChannel } from '../network/channels.ts'
-import { END_OF_PARTITION, MAX_WATERMARK, MIN_WATERMARK, NO_TIMESTAMP, WATERMARK_ACTIVE, WATERMARK_IDLE, WATERMARK_TAG, type CheckpointBarrier } from '../network/events.ts'
+import { END_OF_PARTITION, MAX_WATERMARK, MIN_WATERMARK, NO_TIMESTAMP, WATERMARK_TAG, type CheckpointBarrier } from '../network/events.ts'
 import type { KeyedStateBackend, StateFor } from '../../state/keyed-state-backend.ts'
 import { createKeyedStateBackend, type BackendSettings } from '../../state/backend-factory.ts'
 import { InternalTimerService } from './internal-timer-service.ts'
@@ -30,6 +30,8 @@ import { UserError, UserFunctionError, WeirError, type TaskLocation } from '../.
 import type { SourceTransformation } from '../../graph/transformation.ts'
 import { keyGroupRangeForOperator, type KeyGroupRange } from '../../state/key-groups.ts'
 import { TaskTime } from '../../metrics/task-time.ts'
+import { ChainingOutput, WritersOutput } from './chain-outputs.ts'
+import { migrateRestored } from '../../state/state-migration.ts'
 import { OperatorMetricGroup } from '../../metrics/metric-group.ts'
 
 /** What a task needs from the worker it runs in. */
@@ -74,54 +76,6 @@ type TaskState = 'running' | 'ended' | 'finished' | 'failed' | 'canceled'
 /** Prefix of a decline that is not the checkpoint's fault (Flink's CHECKPOINT_DECLINED_TASK_CLOSING): not counted as a failure. */
 export const TASK_NOT_RUNNING = 'TASK_NOT_RUNNING'
 
-/** Per-record hand-off to the next operator of the chain. Side outputs inside a chain have no consumer (the graph never chains behind an operator whose side output is read). */
-class ChainingOutput implements Output<unknown> {
-  constructor(private readonly next: StreamOperator<unknown, unknown>) {}
-  collect(record: unknown): void {
-    this.next.processElement(record)
-  }
-  emitWatermark(time: number): void {
-    this.next.processWatermark(time)
-  }
-  emitWatermarkStatus(idle: boolean): void {
-    this.next.processWatermarkStatus(idle)
-  }
-  collectSide(): void {}
-}
-
-/** The end of a chain: the main output's writers, and the writers of each side output read downstream. */
-class WritersOutput implements Output<unknown> {
-  private readonly main: RecordWriter[]
-  private readonly all: RecordWriter[]
-  private readonly side = new Map<string, RecordWriter[]>()
-  constructor(writers: readonly RecordWriter[], tags: readonly (string | null)[]) {
-    this.all = [...writers]
-    this.main = writers.filter((_w, i) => tags[i] === null)
-    writers.forEach((w, i) => {
-      const tag = tags[i]
-      if (tag === null || tag === undefined) return
-      const list = this.side.get(tag) ?? []
-      list.push(w)
-      this.side.set(tag, list)
-    })
-  }
-  collect(record: unknown): void {
-    const main = this.main
-    for (let i = 0; i < main.length; i++) main[i]!.collect(record)
-  }
-  emitWatermark(time: number): void {
-    for (const w of this.all) w.emitWatermark(time)
-  }
-  emitWatermarkStatus(idle: boolean): void {
-    const event = idle ? WATERMARK_IDLE : WATERMARK_ACTIVE
-    for (const w of this.all) w.broadcastEvent(event)
-  }
-  collectSide(tagId: string, record: unknown): void {
-    const writers = this.side.get(tagId)
-    if (writers !== undefined) for (const w of writers) w.collect(record)
-  }
-}
-
 interface KeyedOperatorRuntime {
   readonly uid: string
   readonly operator: StreamOperator<unknown, unknown>
@@ -129,27 +83,6 @@ interface KeyedOperatorRuntime {
   readonly timers: InternalTimerService
 }
 
-/** Converts every restored value of a state whose descriptor declared a migration (value, list, map). */
-function migrateRestored(backend: KeyedStateBackend, descriptor: StateDescriptor, state: unknown): void {
-  const convert = descriptor.migration!.convert
-  const saved = backend.currentKey
-  for (const key of [...backend.keys(descriptor.name)]) {
-    backend.setCurrentKey(key)
-    if (descriptor.kind === 'value') {
-      const s = state as ValueState<unknown>
-      s.update(convert(s.value()))
-    } else if (descriptor.kind === 'list') {
-      const s = state as ListState<unknown>
-      s.update(s.get().map(convert))
-    } else if (descriptor.kind === 'map') {
-      const s = state as MapState<unknown, unknown>
-      for (const [k, v] of [...s.entries()]) s.put(k, convert(v))
-    } else {
-      throw new UserError('WEIR_INVALID_JOB', `state '${descriptor.name}': withMigration works for value, list and map state, not ${descriptor.kind} state`)
-    }
-  }
-  backend.setCurrentKey(saved)
-}
 
 export class Task {
   state: TaskState = 'running'
