@@ -11,9 +11,9 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { randomBytes } from 'node:crypto'
 import type { Configuration } from '../config/configuration.ts'
-import { JOBMANAGER_RPC_ADDRESS, JOBMANAGER_RPC_PORT, SLOT_THREADS, TASK_SLOTS, TASKMANAGER_DATA_PORT, TASKMANAGER_HOST, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT } from '../config/options.ts'
+import { JOBMANAGER_RPC_ADDRESS, JOBMANAGER_RPC_PORT, SLOT_THREADS, SPARE_SLOT_THREADS, TASK_SLOTS, TASKMANAGER_DATA_PORT, TASKMANAGER_HOST, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT } from '../config/options.ts'
 import { serializeError, WeirError } from '../errors.ts'
-import { TaskManager, type AttemptDeployment } from '../runtime/taskmanager/task-manager.ts'
+import { spareSlotThreads, TaskManager, type AttemptDeployment } from '../runtime/taskmanager/task-manager.ts'
 import { RpcConnection } from './rpc-connection.ts'
 import { validateJobManagerMessage, type JobManagerMessage, type TaskManagerMessage } from './rpc-messages.ts'
 
@@ -40,7 +40,8 @@ export class TaskManagerProcess {
     this.numSlots = slots > 0 ? slots : 1
     this.host = config.get(TASKMANAGER_HOST) ?? '127.0.0.1'
     this.id = `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`
-    this.taskManager = new TaskManager(this.id, this.numSlots, { host: this.host, port: config.get(TASKMANAGER_DATA_PORT) }, config.get(SLOT_THREADS))
+    const slotThreads = config.get(SLOT_THREADS)
+    this.taskManager = new TaskManager(this.id, this.numSlots, { host: this.host, port: config.get(TASKMANAGER_DATA_PORT) }, slotThreads, spareSlotThreads(config.get(SPARE_SLOT_THREADS), this.numSlots, slotThreads, true))
     this.heartbeatIntervalMs = config.get(HEARTBEAT_INTERVAL) ?? 10_000
     this.heartbeatTimeoutMs = config.get(HEARTBEAT_TIMEOUT) ?? 50_000
   }
@@ -135,7 +136,7 @@ export class TaskManagerProcess {
     this.connection = null
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer)
     this.heartbeatTimer = null
-    void this.taskManager.shutdown()
+    void this.taskManager.releaseAll()
     if (this.stopped) return
     if (this.registeredOnce === null) {
       this.log(`Lost the JobManager (${reason}); stopped every slot, registering again`)

@@ -109,6 +109,7 @@ export const NETWORK_BATCH_RECORDS = intOption('taskmanager.network.batch-record
 export const NETWORK_CREDITS = intOption('taskmanager.network.credits-per-channel', 4, 'Buffers a receiver grants each input channel: the back-pressure window.', 1, 1024)
 export const NETWORK_LOCAL_TRANSPORT = enumOption('taskmanager.network.local-transport', ['shared-memory', 'message-port'] as const, 'message-port', 'How slots of one process exchange batches: transferred buffers over MessagePorts (message-port), or SharedArrayBuffer rings with Atomics wake-ups (shared-memory; experimental: an idle receiving slot is not always woken).')
 export const SLOT_THREADS = intOption('taskmanager.slot-threads', 0, 'Worker threads a TaskManager runs its slots in. 0: one per slot up to twice the cores (at least 4); more slots share these threads, each slot keeping its own tasks, channels and checkpoints.', 0, 1024)
+export const SPARE_SLOT_THREADS = intOption('taskmanager.spare-slot-threads', -1, 'Worker threads a TaskManager keeps started, with Weir\'s runtime loaded, for its next deployment: a restart after a failure then skips the start of its threads and the loading of the runtime (a few hundred ms each). A thread that ran slots is never reused; a fresh spare starts once the new slots run. -1: as many as the TaskManager\'s slots use for `weir taskmanager`, none for the embedded TaskManager of `weir run`. An idle spare holds some 20-30 MiB.', -1, 1024)
 export const TASK_SLOTS = intOption('taskmanager.numberOfTaskSlots', -1, 'Slots of the embedded TaskManager. -1: as many as the highest operator parallelism.', -1, 1024)
 export const REST_PORT = intOption('rest.port', 8081, 'Port of the REST API.', 0, 65535)
 // Cluster mode (Flink's names and defaults).
@@ -187,7 +188,7 @@ export const AUTO_WATERMARK_INTERVAL = durationOption('pipeline.auto-watermark-i
 /** All known options by canonical key, for validation of -D and config files. */
 export const ALL_OPTIONS: ReadonlyMap<string, ConfigOption<unknown>> = new Map(
   [
-    PARALLELISM_DEFAULT, MAX_PARALLELISM, OBJECT_REUSE, OPERATOR_CHAINING, BUFFER_TIMEOUT, NETWORK_BATCH_RECORDS, NETWORK_CREDITS, NETWORK_LOCAL_TRANSPORT, TASK_SLOTS, SLOT_THREADS, SLOT_REQUEST_TIMEOUT, REST_PORT, REST_BIND_ADDRESS, REST_SAVEPOINTS_ALLOW_ANY_TARGET,
+    PARALLELISM_DEFAULT, MAX_PARALLELISM, OBJECT_REUSE, OPERATOR_CHAINING, BUFFER_TIMEOUT, NETWORK_BATCH_RECORDS, NETWORK_CREDITS, NETWORK_LOCAL_TRANSPORT, TASK_SLOTS, SLOT_THREADS, SPARE_SLOT_THREADS, SLOT_REQUEST_TIMEOUT, REST_PORT, REST_BIND_ADDRESS, REST_SAVEPOINTS_ALLOW_ANY_TARGET,
     JOBMANAGER_RPC_ADDRESS, JOBMANAGER_RPC_PORT, TASKMANAGER_HOST, TASKMANAGER_DATA_PORT, HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, HA_STORAGE_DIR,
     CHECKPOINTING_INTERVAL, CHECKPOINTING_MODE, CHECKPOINTING_TIMEOUT, CHECKPOINTING_MIN_PAUSE, CHECKPOINTING_MAX_CONCURRENT, CHECKPOINTING_TOLERABLE_FAILURES,
     CHECKPOINTING_RETENTION, CHECKPOINTING_UNALIGNED, CHECKPOINTING_ALIGNED_TIMEOUT, CHECKPOINTS_DIR, CHECKPOINTS_NUM_RETAINED, CHECKPOINT_STORAGE, SAVEPOINTS_DIR, ALLOW_DUPLICATE_OUTPUT,

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { extname } from 'node:path'
 
 /** The runtime the bundler points 'weir-stream' at (src/index.ts from sources, dist/index.js when built). */
-const RUNTIME_ENTRY = fileURLToPath(new URL(`../index${extname(fileURLToPath(import.meta.url))}`, import.meta.url))
+export const RUNTIME_ENTRY = fileURLToPath(new URL(`../index${extname(fileURLToPath(import.meta.url))}`, import.meta.url))
 
 export async function loadJobDefinition(url: string, displayName: string = fileURLToPath(url)): Promise<JobDefinition> {
   let mod: { default?: unknown }

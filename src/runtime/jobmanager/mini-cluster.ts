@@ -6,8 +6,8 @@
 // JobExecution.start(...) is the entry the CLI, the REST layer's tests and the test helpers
 // use: it runs one job on a mini cluster sized for it and returns the job's master.
 
-import { SLOT_THREADS, TASK_SLOTS } from '../../config/options.ts'
-import { TaskManager } from '../taskmanager/task-manager.ts'
+import { SLOT_THREADS, SPARE_SLOT_THREADS, TASK_SLOTS } from '../../config/options.ts'
+import { spareSlotThreads, TaskManager } from '../taskmanager/task-manager.ts'
 import { Dispatcher, requiredSlots } from './dispatcher.ts'
 import { MemoryHaServices } from './ha/memory-ha-services.ts'
 import type { JobMaster } from './job-master.ts'
@@ -28,7 +28,8 @@ export const JobExecution = {
     const configured = prepared.job.config.get(TASK_SLOTS)
     const slots = configured > 0 ? configured : requiredSlots(prepared.job)
     const dispatcher = new Dispatcher({ ha: new MemoryHaServices(), slotsFor: () => slots })
-    const taskManager = new TaskManager('embedded', slots, undefined, prepared.job.config.get(SLOT_THREADS))
+    const slotThreads = prepared.job.config.get(SLOT_THREADS)
+    const taskManager = new TaskManager('embedded', slots, undefined, slotThreads, spareSlotThreads(prepared.job.config.get(SPARE_SLOT_THREADS), slots, slotThreads, false))
     dispatcher.slotPool.register(taskManager)
     const master = await dispatcher.start(prepared, options)
     void master.result.finally(() => taskManager.shutdown())

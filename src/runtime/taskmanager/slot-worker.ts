@@ -2,22 +2,26 @@
 // bundled job, rebuilds its graph and runs the subtasks assigned to it in a TaskExecutor of its
 // own, with its own links, checkpoints and failures; slots of one thread share only the loaded
 // code (the job module and the runtime, loaded once per thread) and the thread's event loop, as
-// Flink's slots share one JVM. Messages between the TaskManager and a slot go over the thread's
+// Flink's slots share one JVM. The thread's slots arrive in the first message on its port
+// ({ host }, slot-thread-pool.ts), so that a spare thread can be started, and load the runtime,
+// before there is anything to run; messages between the TaskManager and a slot then go over the
 // port, wrapped with the slot's global index (SlotEnvelope).
 
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
+import { pathToFileURL } from 'node:url'
 import type { FromWorker, SlotEnvelope, ToWorker, WorkerSetup } from '../messages.ts'
 import { compileJob } from '../compile.ts'
 import { checkSameGraph } from '../../graph/graph-fingerprint.ts'
 import { TaskExecutor } from './task-executor.ts'
 import { stdoutWriter } from '../../connectors/print/stdout.ts'
 import { serializeError } from '../../errors.ts'
-import { loadJobDefinition } from '../load-job.ts'
+import { loadJobDefinition, RUNTIME_ENTRY } from '../load-job.ts'
 import { STATE_BACKEND } from '../../config/options.ts'
 import { MessagePortTransport } from '../network/message-port-link.ts'
 import { SharedMemoryTransport, type SlotPairRings } from '../network/shared-memory-link.ts'
 import { TcpSlotTransport } from '../network/tcp-link.ts'
 import type { PeerLink, PeerLinkHandler, SlotTransport } from '../network/transport.ts'
+import type { SlotThreadData, SpareReady } from './slot-thread-pool.ts'
 
 /** What the TaskManager hands a thread for each slot it runs. */
 export interface HostedSlot {
@@ -33,7 +37,6 @@ export interface HostedSlot {
 // Stacks of user code point into the job's own files (the bundle carries an inline source map).
 process.setSourceMapsEnabled(true)
 
-const hosted = (workerData as { slots: HostedSlot[] }).slots
 const port = parentPort!
 
 /** The links of several media as one transport: MessagePorts to co-located slots, TCP to the others. */
@@ -48,11 +51,19 @@ class CombinedTransport implements SlotTransport {
 
 /** Control messages per slot; a slot still starting queues them, as a port without a listener would. */
 const handlers = new Map<number, (m: ToWorker) => void>()
-const early = new Map<number, ToWorker[]>(hosted.map((h) => [h.setup.workerIndex, []]))
-port.on('message', ({ slot, message }: SlotEnvelope<ToWorker>) => {
-  const handler = handlers.get(slot)
-  if (handler) handler(message)
-  else early.get(slot)?.push(message)
+const early = new Map<number, ToWorker[]>()
+let hosting = false
+port.on('message', (m: { readonly host: HostedSlot[] } | SlotEnvelope<ToWorker>) => {
+  if ('host' in m) {
+    if (hosting) return
+    hosting = true
+    for (const h of m.host) early.set(h.setup.workerIndex, [])
+    void hostSlots(m.host)
+    return
+  }
+  const handler = handlers.get(m.slot)
+  if (handler) handler(m.message)
+  else early.get(m.slot)?.push(m.message)
 })
 
 function listen(slot: number, handler: (m: ToWorker) => void): void {
@@ -104,4 +115,12 @@ async function runSlot({ setup, ports, rings, dataPlane }: HostedSlot): Promise<
 }
 
 // Slots start one after the other: the first loads the job module, the others find it loaded.
-for (const slot of hosted) await runSlot(slot)
+async function hostSlots(hosted: readonly HostedSlot[]): Promise<void> {
+  for (const slot of hosted) await runSlot(slot)
+}
+
+// A spare loads what every job's bundle imports, the runtime's entry (load-job.ts), before it is needed.
+if ((workerData as SlotThreadData | null)?.spare) {
+  await import(pathToFileURL(RUNTIME_ENTRY).href)
+  port.postMessage({ spare: 'ready' } satisfies SpareReady)
+}

@@ -7,20 +7,20 @@
 // by default twice the cores), then several slots per thread, each with its own tasks, links
 // and checkpoints (slot-worker.ts). A thread costs its start and the loading of the runtime and
 // the job (most of a slot's start-up); a slot beyond the cores gains nothing from a thread of
-// its own. Slots of an attempt that run on the same TaskManager and exchange data (slot-links.ts)
+// its own. Spare threads that loaded the runtime ahead of need take most of that cost out of a
+// deployment (slot-thread-pool.ts, taskmanager.spare-slot-threads). Slots of an attempt that run on the same TaskManager and exchange data (slot-links.ts)
 // are linked over MessagePorts or shared-memory rings created here; slots on different
 // TaskManagers over the data plane the deployment names.
 
-import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads'
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
 import { createRing, type SlotPairRings } from '../network/shared-memory-link.ts'
 import { NETWORK_LOCAL_TRANSPORT } from '../../config/options.ts'
-import { fileURLToPath } from 'node:url'
-import { extname } from 'node:path'
 import type { FromWorker, SlotEnvelope, ToWorker, WorkerSetup } from '../messages.ts'
 import { WeirError } from '../../errors.ts'
 import { slotPeers } from './slot-links.ts'
 import type { HostedSlot } from './slot-worker.ts'
+import { SlotThreadPool, type SpareReady } from './slot-thread-pool.ts'
 
 /** One slot's share of an attempt. */
 export interface SlotDeployment {
@@ -61,24 +61,11 @@ export interface TaskManagerGateway {
   release(attemptId: string): Promise<void>
 }
 
-const here = fileURLToPath(import.meta.url)
-const WORKER_ENTRY = new URL(`./slot-worker${extname(here)}`, import.meta.url)
-
-/**
- * The worker's entry. Built code starts the .js entry directly; when Weir itself runs from its
- * TypeScript sources (tests, development), loader hooks do not reach workers on Node 20, so the
- * worker first registers tsx and then imports the .ts entry.
- */
-function workerEntry(): [URL | string, { eval?: boolean }] {
-  if (extname(here) !== '.ts') return [WORKER_ENTRY, {}]
-  const tsx = import.meta.resolve('tsx/esm/api')
-  return [`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_ENTRY.href)}) })`, { eval: true }]
-}
-
 interface DeployedAttempt {
   /** The thread of each slot (several slots may share one). */
   readonly workers: Map<number, Worker>
   released: boolean
+  onReleased?: () => void
 }
 
 /** What a deployment created, for tests and benchmarks: threads and links between co-located slots. */
@@ -93,18 +80,34 @@ export function defaultSlotThreads(slots: number, cores: number = availableParal
   return Math.min(slots, Math.max(4, 2 * cores))
 }
 
+/**
+ * Spare threads for taskmanager.spare-slot-threads: -1 (the default) means as many as the
+ * TaskManager's slots use for a standalone TaskManager, none for the embedded one (it runs one
+ * job and goes; spares would only compete with the job's start). Never more than the slots use.
+ */
+export function spareSlotThreads(configured: number, numSlots: number, slotThreads: number, standalone: boolean): number {
+  const threads = slotThreads > 0 ? Math.min(slotThreads, numSlots) : defaultSlotThreads(numSlots)
+  if (configured < 0) return standalone ? threads : 0
+  return Math.min(configured, threads)
+}
+
 /** The TaskManager itself: its slots run in worker threads of this process. */
 export class TaskManager implements TaskManagerGateway {
   private readonly attempts = new Map<string, DeployedAttempt>()
   /** The footprint of the latest deployment. */
   lastDeployment: DeploymentFootprint | null = null
+  /** Where slot threads come from: spares started ahead of need, or new ones. */
+  readonly threads: SlotThreadPool
 
   /**
    * `data`: where slots listen for peers on other TaskManagers (taskmanager.host,
    * taskmanager.data.port). Each slot has its own port: slot i of this TaskManager listens on
    * port + i, or on any free port when port is 0. `slotThreads`: taskmanager.slot-threads (0: derived).
+   * `spareThreads`: spare threads kept started (spareSlotThreads()); 0: threads start on demand.
    */
-  constructor(readonly id: string, readonly numSlots: number, private readonly data: { host: string; port: number } = { host: '127.0.0.1', port: 0 }, private readonly slotThreads = 0) {}
+  constructor(readonly id: string, readonly numSlots: number, private readonly data: { host: string; port: number } = { host: '127.0.0.1', port: 0 }, private readonly slotThreads = 0, spareThreads = 0) {
+    this.threads = new SlotThreadPool(spareThreads)
+  }
 
   deploy(deployment: AttemptDeployment, listener: SlotListener): void {
     const localIndex = (slot: number) => deployment.slots.findIndex((s) => s.slot === slot)
@@ -154,16 +157,24 @@ export class TaskManager implements TaskManagerGateway {
         dataPlane: remotePeers.length > 0 ? { host: this.data.host, port: this.data.port === 0 ? 0 : this.data.port + localIndex(slot), peers: remotePeers } : undefined,
       })
     })
+    // Spares are started again once this deployment's slots run (or stop): not while they start.
+    const starting = new Set(mine)
+    const started = (slot: number) => {
+      if (starting.delete(slot) && starting.size === 0) this.threads.refill()
+    }
+    attempt.onReleased = () => {
+      if (starting.size === 0) return
+      starting.clear()
+      this.threads.refill()
+    }
     for (const group of groups) {
       const slots = group.map((h) => h.setup.workerIndex)
-      const [entry, entryOptions] = workerEntry()
-      const worker = new Worker(entry, {
-        ...entryOptions,
-        workerData: { slots: group },
-        transferList: group.flatMap((h) => Object.values(h.ports)),
-        name: slots.length === 1 ? `weir-slot-${slots[0]}` : `weir-slots-${slots[0]}-${slots[slots.length - 1]}`,
-      })
-      worker.on('message', ({ slot, message }: SlotEnvelope<FromWorker>) => {
+      const worker = this.threads.take(slots.length === 1 ? `weir-slot-${slots[0]}` : `weir-slots-${slots[0]}-${slots[slots.length - 1]}`)
+      worker.postMessage({ host: group }, group.flatMap((h) => Object.values(h.ports)))
+      worker.on('message', (m: SlotEnvelope<FromWorker> | SpareReady) => {
+        if (!('slot' in m)) return
+        const { slot, message } = m
+        if (message.type === 'slot-running' || message.type === 'failed') started(slot)
         if (!attempt.released) listener.onSlotMessage(slot, message)
       })
       worker.on('error', (e) => {
@@ -187,14 +198,21 @@ export class TaskManager implements TaskManagerGateway {
     if (!attempt) return
     attempt.released = true
     this.attempts.delete(attemptId)
+    attempt.onReleased?.()
     const slotsOf = new Map<Worker, number[]>()
     for (const [slot, worker] of attempt.workers) slotsOf.set(worker, [...(slotsOf.get(worker) ?? []), slot])
     await Promise.all([...slotsOf].map(([worker, slots]) => stopWorker(worker, slots)))
   }
 
-  /** Stops every attempt (the TaskManager shuts down). */
-  async shutdown(): Promise<void> {
+  /** Stops every attempt (its JobManager is gone); spare threads stay for the next one. */
+  async releaseAll(): Promise<void> {
     await Promise.all([...this.attempts.keys()].map((id) => this.release(id)))
+  }
+
+  /** Stops every attempt and the spare threads (the TaskManager shuts down). */
+  async shutdown(): Promise<void> {
+    await this.releaseAll()
+    await this.threads.close()
   }
 }
 
