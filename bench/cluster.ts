@@ -10,12 +10,14 @@
 //                with a standby registered, checkpoints every 1 s; kill -9 of one TaskManager,
 //                then the time until the job's new attempt reports records again (REST metrics,
 //                which slots report every 200 ms), with the default restart strategy
-//                (exponential-delay, 1 s first backoff) and with fixed-delay 0
+//                (exponential-delay, 1 s first backoff) and with fixed-delay 0, alternating,
+//                --recovery-rounds rounds of each; the median and the spread of each
 //   memory       bench/jobs/backpressure.ts at -p 2 over two TaskManagers with a slow sink
 //                (--sink-us), sampled RSS of both TaskManager processes for --mem-seconds
 //
 //   npm run bench:cluster                           # 10M words, 3 rounds
 //   npm run bench:cluster -- --words 2000000 --repeat 1 --only throughput
+//   npm run bench:cluster -- --only recovery --recovery-rounds 5
 //
 // Writes bench/results/cluster.json.
 
@@ -38,6 +40,7 @@ function arg(name: string, fallback: string): string {
 const WORDS = Number(arg('words', '10000000'))
 const REPEAT = Number(arg('repeat', '3'))
 const ONLY = arg('only', 'throughput,recovery,memory').split(',')
+const RECOVERY_ROUNDS = Number(arg('recovery-rounds', '3'))
 const MEM_SECONDS = Number(arg('mem-seconds', '15'))
 const SINK_US = Number(arg('sink-us', '20'))
 
@@ -195,6 +198,21 @@ async function recovery(c: Cluster, restart: 'default' | 'fixed-delay-0'): Promi
   return { restart, seconds }
 }
 
+async function recoveryRounds(c: Cluster): Promise<Record<string, unknown>> {
+  const runs: Record<'default' | 'fixed-delay-0', number[]> = { default: [], 'fixed-delay-0': [] }
+  for (let round = 0; round < RECOVERY_ROUNDS; round++) {
+    for (const restart of ['default', 'fixed-delay-0'] as const) runs[restart].push((await recovery(c, restart)).seconds as number)
+  }
+  const summary: Record<string, unknown> = { rounds: RECOVERY_ROUNDS, seconds: runs }
+  for (const [restart, seconds] of Object.entries(runs)) {
+    const sorted = [...seconds].sort((a, b) => a - b)
+    const median = sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2
+    summary[restart] = { median, min: sorted[0], max: sorted.at(-1) }
+    console.log(`recovery (${restart}), ${RECOVERY_ROUNDS} round(s): median ${median.toFixed(2)} s, min ${sorted[0]!.toFixed(2)} s, max ${sorted.at(-1)!.toFixed(2)} s (target <= 3 s)`)
+  }
+  return summary
+}
+
 function rssOf(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
@@ -237,7 +255,7 @@ async function main(): Promise<void> {
       const corpus = ensureCorpus(DATA_DIR, { ...DEFAULT_CORPUS, words: WORDS }, (m) => console.log(m))
       results.throughput = await throughput(c, corpus.path)
     }
-    if (ONLY.includes('recovery')) results.recovery = [await recovery(c, 'default'), await recovery(c, 'fixed-delay-0')]
+    if (ONLY.includes('recovery')) results.recovery = await recoveryRounds(c)
     if (ONLY.includes('memory')) results.memory = await memory(c)
   } finally {
     await stopCluster(c)

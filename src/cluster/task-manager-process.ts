@@ -49,6 +49,9 @@ export class TaskManagerProcess {
   /** Starts and resolves once registered at the JobManager (retrying while it is not up). */
   static async start(config: Configuration, log: (line: string) => void): Promise<TaskManagerProcess> {
     const tm = new TaskManagerProcess(config, log)
+    // Its slots are offered once its spare threads have loaded the runtime: a standby then
+    // takes over a failed job's slots without loading anything but the job.
+    await tm.taskManager.threads.whenReady()
     await new Promise<void>((resolve, reject) => {
       tm.registeredOnce = resolve
       tm.refusedOnce = reject

@@ -57,6 +57,8 @@ export class Attempt {
   /** Slots whose tasks all opened; checkpoints wait for every one (Flink waits for RUNNING). */
   private runningSlots = 0
   private done = false
+  /** When the attempt began to end (Date.now()): its failure time, before its slots stopped. */
+  endedAt: number | null = null
   private settle!: (outcome: AttemptOutcome) => void
   readonly outcome: Promise<AttemptOutcome>
 
@@ -286,6 +288,7 @@ export class Attempt {
   private async end(outcome: AttemptOutcome): Promise<void> {
     if (this.done) return
     this.done = true
+    this.endedAt = Date.now()
     this.setup.coordinator.stopAttempt(outcome.kind === 'failed' ? 'TASK_FAILURE' : 'COORDINATOR_SHUTDOWN')
     this.finalSavepoint?.reject(new WeirError('WEIR_CHECKPOINT_FAILED', 'the job ended before the savepoint completed', { retriable: true }))
     for (const c of this.enumerators.values()) {

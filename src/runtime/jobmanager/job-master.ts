@@ -83,7 +83,7 @@ export class JobMaster implements JobMasterContext {
     let t: Transition = { to: 'running', restore: this.initialRestore }
     for (;;) {
       if (t.to === 'running') t = await running(this, t.restore)
-      else if (t.to === 'restarting') t = await restarting(this, t.error)
+      else if (t.to === 'restarting') t = await restarting(this, t.error, t.failedAt)
       else break
     }
     if (this.done) return

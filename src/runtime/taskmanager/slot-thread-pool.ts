@@ -56,8 +56,10 @@ const SPARE_CLOSE_GRACE_MS = 20_000
 export class SlotThreadPool {
   private readonly spares = new Set<Spare>()
   private closed = false
-  /** Threads this pool started, spares and fresh ones (for tests: nothing started in silence). */
+  /** Threads this pool started, spares and fresh ones. */
   started = 0
+  /** Threads this pool started that have not exited yet (handed out or spare): no thread leaks. */
+  live = 0
   /** Threads handed out that were spares (the others were started on demand). */
   handedOutSpares = 0
   /** Why the latest spare died while idle, if one did (a deployment then starts a fresh thread, which reports the cause to its job). */
@@ -71,6 +73,16 @@ export class SlotThreadPool {
   /** Spares started, whether they finished loading or not. */
   get spareCount(): number {
     return this.spares.size
+  }
+
+  /** Resolves when every spare started so far has loaded the runtime (or died trying). */
+  async whenReady(): Promise<void> {
+    // Idle spares are unref'd: held here, so that the process waits for them.
+    await Promise.all([...this.spares].map(async (s) => {
+      s.worker.ref()
+      await s.settled
+      if (this.spares.has(s)) s.worker.unref()
+    }))
   }
 
   /** Spares that have loaded the runtime. */
@@ -154,6 +166,9 @@ export class SlotThreadPool {
   private start(spare: boolean, name: string): Worker {
     const [entry, options] = workerEntry()
     this.started++
-    return new Worker(entry, { ...options, workerData: { spare } satisfies SlotThreadData, name })
+    this.live++
+    const worker = new Worker(entry, { ...options, workerData: { spare } satisfies SlotThreadData, name })
+    worker.once('exit', () => this.live--)
+    return worker
   }
 }

@@ -27,7 +27,8 @@ export interface FailureRecord {
 
 export type Transition =
   | { readonly to: 'running'; readonly restore: RestorePlan | null }
-  | { readonly to: 'restarting'; readonly error: WeirError }
+  /** `failedAt`: when the attempt failed (Date.now()), before its surviving tasks were canceled. */
+  | { readonly to: 'restarting'; readonly error: WeirError; readonly failedAt: number }
   | { readonly to: 'finished' }
   | { readonly to: 'failed'; readonly error: WeirError }
   | { readonly to: 'canceled' }

@@ -58,5 +58,5 @@ export async function running(ctx: JobMasterContext, restore: RestorePlan | null
   pool.release(slots)
   if (outcome.kind === 'finished' || ctx.stopping) return { to: 'finished' }
   if (outcome.kind === 'canceled' || ctx.canceled) return { to: 'canceled' }
-  return { to: 'restarting', error: outcome.error }
+  return { to: 'restarting', error: outcome.error, failedAt: attempt.endedAt ?? Date.now() }
 }
