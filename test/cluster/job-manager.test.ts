@@ -118,6 +118,9 @@ test('a lost TaskManager fails the attempt, which restarts on a standby and stay
   try {
     await c.addTaskManager('127.0.0.2', 1)
     const doomed = await c.addTaskManager('127.0.0.3', 1)
+    // The standby, registered before the job starts (slots go to TaskManagers in registration
+    // order): a bounded job must not end while the standby is still starting.
+    await c.addTaskManager('127.0.0.3', 1)
     const jobId = await submit(c.rest, sequenceJob, ['--out', join(dir, 'out'), '--keys', '6', '--n', '600', '--gate', 'true'], sequenceConfig(dir))
     const master = c.jm.dispatcher.get(jobId)!
     await until(() => master.coordinator.counts.completed >= 1)
@@ -126,7 +129,6 @@ test('a lost TaskManager fails the attempt, which restarts on a standby and stay
     const where = placement.vertices.at(-1)!.subtasks.map((s) => s.taskmanager)
     assert.equal(new Set(where).size, 2)
     assert.ok(where.every((id) => c.jm.taskManagers.has(id)))
-    await c.addTaskManager('127.0.0.3', 1) // the standby
     await doomed.close()
     const result = await master.result
     assert.equal(result.status, 'FINISHED', result.error?.message)
