@@ -48,6 +48,17 @@ test('an idle source does not hold the watermark back', T, async () => {
   }
 })
 
+test('periodic watermarks of a chained assigner go on after the chain registers processing-time timers', T, async () => {
+  // A wake-up for a processing-time timer used to stop the task's periodic watermark emission.
+  const job = await startJob(fixture, { args: ['--mode', 'timers-then-assign'], config: { 'parallelism.default': 1 } })
+  try {
+    const lines = await job.waitFor((ls) => ls.some((l) => l.includes('fired 5000')), 30_000, 'the event-time timer at 5000 to fire')
+    assert.ok(lines.some((l) => l.includes('tick 5000')), 'the timer fires on a watermark from the ticks, while the job runs')
+  } finally {
+    await job.stop()
+  }
+})
+
 test('a source that is not idle holds the watermark back', T, async () => {
   const job = await startJob(fixture, { args: ['--mode', 'busy'], config: { 'parallelism.default': 1 } })
   try {
