@@ -10,8 +10,10 @@
 //   lmdb-map-state.ts, lmdb-list-state.ts   the state objects with their own logic
 //   ttl-maintenance.ts     incremental TTL cleanup and TTL setting changes
 //   capture-view.ts        what a capture sees and how its asynchronous phase reads it
+//   lmdb-snapshots.ts      captures in flight and the incremental chain's bookkeeping
 //   canonical-snapshot.ts, incremental-writer.ts   the two snapshot formats
 //   lmdb-restore.ts        loading either format
+//   working-environment.ts opening and removing the working LMDB environment
 //
 // State ids are small integers per state name, given at registration and recorded in snapshots.
 // Reads are synchronous LMDB gets. Writes go to a per-state pending Map (decoded values, by
@@ -23,14 +25,13 @@
 //
 // Snapshots: the synchronous phase freezes the uncommitted writes (an overlay, committed with the
 // next regular commit) and pins an LMDB read transaction (MVCC: a consistent view that later
-// commits do not touch; nothing is copied or written). The asynchronous phase reads view and
-// overlay merged, in chunks, yielding to the task between them, and writes either the canonical
-// format (savepoints; checkpoints unless incremental) or incremental files.
+// commits do not touch; nothing is copied or written). The asynchronous phase (lmdb-snapshots.ts)
+// reads view and overlay merged, in chunks, yielding to the task between them, and writes either
+// the canonical format (savepoints; checkpoints unless incremental) or incremental files.
 
 import { AccessValueState, AccessReducingState, AccessAggregatingState } from '../state-objects.ts'
-import { open, type RootDatabase } from 'lmdb'
-import { rmSync, statSync } from 'node:fs'
-import { ensureDirSync } from '../../io/directories.ts'
+import type { RootDatabase } from 'lmdb'
+import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { StateDescriptor, StateKind } from '../../api/state.ts'
@@ -39,19 +40,18 @@ import { checkDescriptorKind, TtlPolicy, type KeyedStateBackend, type KeyedState
 import { registerLmdbBackend, type BackendScope, type BackendSettings } from '../backend-factory.ts'
 import { UserError, WeirError } from '../../errors.ts'
 import { decodeKey, decodedEnd } from './key-codec.ts'
-import type { SegmentRef } from './segment-file.ts'
 import { LMDB_INCREMENTAL_FORMAT, type LmdbIncrementalSnapshot } from './incremental-snapshot.ts'
 import { removeEarlierAttempts, workingDirFor } from './working-dir.ts'
-import { encodeStateKey, isToken, KEY_BUFFER_BYTES, KeyRef, keyRefEncoder, stateRange, writeMapKey, type KeyToken } from './lmdb-key-layout.ts'
-import { DELETED, mergeGenerations, TimestampedEncoder, unpackr, type Changes, type GenTable, type MapPending, type Table, type Timestamped } from './write-generations.ts'
+import { closeWorkingEnvironment, openWorkingEnvironment } from './working-environment.ts'
+import { encodeStateKey, isToken, KEY_BUFFER_BYTES, KeyRef, stateRange, writeMapKey, type KeyToken } from './lmdb-key-layout.ts'
+import { DELETED, mergeGenerations, TimestampedEncoder, unpackr, type GenTable, type MapPending, type Table, type Timestamped } from './write-generations.ts'
 import { commitMapGeneration, commitValueGeneration } from './commit-writes.ts'
 import { LmdbMapState } from './lmdb-map-state.ts'
 import { LmdbListState } from './lmdb-list-state.ts'
 import { CLEANUP_EVERY, cleanupSome, retimestamp } from './ttl-maintenance.ts'
-import type { CaptureContext, Chain, LmdbCapture } from './capture-view.ts'
-import { writeCanonical } from './canonical-snapshot.ts'
-import { writeIncremental } from './incremental-writer.ts'
-import { restoreCanonical, restoreIncremental, type RestoreContext } from './lmdb-restore.ts'
+import type { LmdbCapture } from './capture-view.ts'
+import type { RestoreContext } from './lmdb-restore.ts'
+import { LmdbSnapshots } from './lmdb-snapshots.ts'
 
 export { LMDB_INCREMENTAL_FORMAT, type LmdbIncrementalSnapshot }
 
@@ -63,10 +63,6 @@ export interface LmdbBackendOptions {
   /** LMDB page size of the working database (default 16 KiB). */
   readonly pageSize?: number
 }
-
-/** Working directories of live backends, removed at process exit if dispose() was never called. */
-const liveDirs = new Set<string>()
-let exitHookInstalled = false
 
 // Members without `private` below are used by the other files of this folder, not by callers.
 export class LmdbKeyedStateBackend implements KeyedStateBackend {
@@ -94,61 +90,25 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   /** Distinct uncommitted entries (pending and frozen). */
   pendingEntries = 0
   private readonly flushEvery: number
-  private readonly maxDeltas: number
-  private readonly captures = new Set<LmdbCapture>()
   private disposed = false
-  // Incremental checkpoints (only with a shared directory and execution.checkpointing.incremental).
-  private readonly sharedDir: string | null
-  private readonly filePrefix: string
-  /** Keys (latin1 text of the LMDB key) committed since the last incremental capture. */
-  private dirty: Set<string> | null
-  /** Writes frozen by captures since the last incremental capture (savepoints freeze too). */
-  private dirtyGens: GenTable[][] = []
-  /** Incremental captures not yet confirmed complete, oldest first, with the changes each saw. */
-  private unconfirmed: Array<{ id: number; changes: Changes; chain: Chain | null }> = []
+  /** Captures in flight and the incremental chain (incremental only with a shared directory). */
+  private readonly snapshots: LmdbSnapshots
   /** Lists ListState may extend in place: made since the last capture (copy-on-write after it). */
   private owned = new WeakSet<object>()
-  /** The chain of the last checkpoint confirmed complete: the base of the next delta. */
-  private confirmed: Chain | null = null
   private restores = 0
-  private readonly captureContext: CaptureContext
   private readonly restoreContext: RestoreContext
 
   constructor(settings: BackendSettings, scope: BackendScope, readonly now: () => number = Date.now, options: LmdbBackendOptions = {}) {
     this.maxParallelism = scope.maxParallelism
     this.flushEvery = options.flushEvery ?? 20_000
-    this.maxDeltas = options.maxDeltas ?? 10
     if (!(this.flushEvery >= 1)) throw new UserError('WEIR_INVALID_ARGUMENT', `flushEvery must be at least 1, got ${this.flushEvery}`)
-    this.sharedDir = settings.incremental ? (settings.sharedDir ?? null) : null
-    this.dirty = this.sharedDir !== null ? new Set() : null
     this.dir = workingDirFor(settings.localDir, settings.jobId, scope.operatorUid, scope.subtaskIndex, settings.attempt)
-    this.filePrefix = `lmdb-${scope.operatorUid.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)}-${scope.subtaskIndex}-${randomBytes(6).toString('hex')}`
-    // Directories left by a process or worker that ended without dispose() hold nothing we can use.
-    rmSync(this.dir, { recursive: true, force: true })
+    const filePrefix = `lmdb-${scope.operatorUid.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)}-${scope.subtaskIndex}-${randomBytes(6).toString('hex')}`
     removeEarlierAttempts(settings.localDir, settings.jobId, scope.operatorUid, scope.subtaskIndex, settings.attempt)
-    ensureDirSync(this.dir)
-    liveDirs.add(this.dir)
-    if (!exitHookInstalled) {
-      exitHookInstalled = true
-      process.once('exit', () => {
-        for (const d of liveDirs) rmSync(d, { recursive: true, force: true })
-      })
-    }
-    this.db = open({
-      path: this.dir,
-      noSubdir: false,
-      pageSize: options.pageSize ?? 16384,
-      keyEncoder: keyRefEncoder,
-      encoding: 'binary',
-      compression: false,
-      cache: false,
-      // A working copy: durability comes from checkpoints, so no fsync.
-      noSync: true,
-      noMetaSync: true,
-      noMemInit: true,
-      overlappingSync: false,
-    } as Parameters<typeof open>[0]) as RootDatabase<Buffer, any>
-    this.captureContext = { db: this.db, maxParallelism: this.maxParallelism, now: this.now, snapKey: this.snap, timestamped: this.timestamped, checkOpen: () => this.checkOpen() }
+    this.db = openWorkingEnvironment(this.dir, options.pageSize ?? 16384)
+    this.snapshots = new LmdbSnapshots(this.db,
+      { db: this.db, maxParallelism: this.maxParallelism, now: this.now, snapKey: this.snap, timestamped: this.timestamped, checkOpen: () => this.checkOpen() },
+      { sharedDir: settings.incremental ? (settings.sharedDir ?? null) : null, filePrefix, maxDeltas: options.maxDeltas ?? 10 })
     this.restoreContext = {
       db: this.db,
       maxParallelism: this.maxParallelism,
@@ -234,7 +194,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     if ((ttl !== null) !== table.timestamped) {
       this.flush()
       this.dropCaches()
-      retimestamp(this, table, ttl !== null, this.dirty)
+      retimestamp(this, table, ttl !== null, this.snapshots.dirty)
     }
     table.ttl = ttl
     table.state = this.createState(descriptor, table)
@@ -390,7 +350,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   /** Commits every uncommitted write (frozen, then pending) to LMDB in one transaction. */
   flush(): void {
     if (this.pendingEntries === 0) return
-    const dirty = this.dirty
+    const dirty = this.snapshots.dirty
     const ctx = { db: this.db, maxParallelism: this.maxParallelism, key: this.aux, timestamped: this.timestamped }
     this.db.transactionSync(() => {
       for (const table of this.tables.values()) {
@@ -456,69 +416,18 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     this.pendingEntries = uncommitted
     // Lists in the overlay are shared with the capture from now on: copy before extending.
     this.owned = new WeakSet()
-    const txn = this.db.useReadTransaction()
-    let incremental: LmdbCapture['incremental'] = null
-    if (this.dirty !== null) {
-      if (gen.length > 0) this.dirtyGens.push(gen)
-      if (!options.savepoint) {
-        // Without completions (notifyCheckpointComplete) deltas cannot be based on anything
-        // safe: past a bound, forget the unconfirmed changes and write full checkpoints.
-        if (this.unconfirmed.length >= 2 * this.maxDeltas) {
-          this.unconfirmed = []
-          this.confirmed = null
-        }
-        this.unconfirmed.push({ id: checkpointId, changes: { dirty: this.dirty, gens: this.dirtyGens }, chain: null })
-        this.dirty = new Set()
-        this.dirtyGens = []
-        const base = this.confirmed
-        const full = base === null || base.deltas.length >= this.maxDeltas || base.deltaBytes > base.baseBytes
-        incremental = { full, base, changes: full ? [] : this.unconfirmed.filter((u) => u.id > base!.checkpointId).map((u) => u.changes) }
-      }
-    }
-    const capture: LmdbCapture = {
-      checkpointId,
-      txn,
-      overlay,
-      tables: [...this.tables.values()].map((t) => ({ name: t.name, id: t.id, kind: t.kind, ttl: t.ttl, timestamped: t.timestamped })),
-      incremental,
-      done: false,
-    }
-    this.captures.add(capture)
-    return capture
+    const tables = [...this.tables.values()].map((t) => ({ name: t.name, id: t.id, kind: t.kind, ttl: t.ttl, timestamped: t.timestamped }))
+    return this.snapshots.capture(checkpointId, options, gen, overlay, tables)
   }
 
   /** Asynchronous phase: the canonical format, or incremental files plus the snapshot that lists them. */
-  async materializeSnapshot(captured: SnapshotCapture): Promise<KeyedStateSnapshot> {
-    const capture = captured as LmdbCapture
-    if (capture.done) throw new WeirError('WEIR_INTERNAL', `snapshot ${capture.checkpointId} was already materialized or released`)
-    try {
-      if (capture.incremental === null) return await writeCanonical(this.captureContext, capture)
-      const { snapshot, chain } = await writeIncremental(this.captureContext, { sharedDir: this.sharedDir!, filePrefix: this.filePrefix }, capture)
-      const u = this.unconfirmed.find((x) => x.id === capture.checkpointId)
-      if (u) u.chain = chain
-      return snapshot
-    } finally {
-      this.release(capture)
-    }
+  materializeSnapshot(captured: SnapshotCapture): Promise<KeyedStateSnapshot> {
+    return this.snapshots.materialize(captured as LmdbCapture)
   }
 
   notifyCheckpointComplete(checkpointId: number): void {
-    const i = this.unconfirmed.findIndex((u) => u.id === checkpointId)
-    if (i < 0 || this.unconfirmed[i]!.chain === null) return
-    this.confirmed = this.unconfirmed[i]!.chain
-    this.unconfirmed = this.unconfirmed.slice(i + 1)
+    this.snapshots.complete(checkpointId)
   }
-
-  private release(capture: LmdbCapture): void {
-    if (capture.done) return
-    capture.done = true
-    this.captures.delete(capture)
-    capture.txn.done()
-  }
-
-  // ---------------------------------------------------------------------------------------
-  // Restore
-  // ---------------------------------------------------------------------------------------
 
   /** Loads the entries of a snapshot (canonical or this backend's incremental format) whose key groups fall in `range`. */
   restore(snapshot: KeyedStateSnapshot, range: KeyGroupRange): void {
@@ -527,30 +436,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     this.dropCaches()
     const fresh = this.restores === 0 && this.tables.size === 0
     this.restores++
-    if (snapshot.format === 'canonical') {
-      restoreCanonical(this.restoreContext, snapshot as Extract<KeyedStateSnapshot, { format: 'canonical' }>, range)
-      this.forgetChain()
-    } else if (snapshot.format === LMDB_INCREMENTAL_FORMAT) {
-      const s = snapshot as unknown as LmdbIncrementalSnapshot
-      const exact = restoreIncremental(this.restoreContext, s, range)
-      // The restored state is exactly this chain's content: keep extending it (same job only,
-      // so that no checkpoint of this job depends on another job's files).
-      if (fresh && exact && this.sharedDir !== null && s.sharedDir === this.sharedDir) {
-        this.forgetChain()
-        this.confirmed = { checkpointId: s.checkpointId, base: s.base, deltas: s.deltas, baseBytes: sum(s.base), deltaBytes: s.deltas.reduce((a, d) => a + sum(d.segments), 0) }
-      } else {
-        this.forgetChain()
-      }
-    } else {
-      throw new WeirError('WEIR_RESTORE_FAILED', `the lmdb state backend cannot read keyed state in '${snapshot.format}' format`, { domain: 'user' })
-    }
-  }
-
-  private forgetChain(): void {
-    this.confirmed = null
-    this.unconfirmed = []
-    this.dirtyGens = []
-    if (this.dirty !== null) this.dirty = new Set()
+    this.snapshots.restore(this.restoreContext, snapshot, range, fresh)
   }
 
   private restoreTable(name: string, kind: StateKind, timestamped: boolean, preferredId: number | null): Table {
@@ -574,28 +460,18 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   dispose(): void {
     if (this.disposed) return
     this.disposed = true
-    for (const c of [...this.captures]) this.release(c)
+    this.snapshots.releaseAll()
     for (const t of this.tables.values()) {
       t.pending = new Map()
       t.frozen = null
       t.clean = new Map()
     }
-    try {
-      void this.db.close()
-    } catch {
-      // Closing fails only if it is already closed.
-    }
-    rmSync(this.dir, { recursive: true, force: true })
-    liveDirs.delete(this.dir)
+    closeWorkingEnvironment(this.dir, this.db)
   }
 
   private checkOpen(): void {
     if (this.disposed) throw new WeirError('WEIR_INTERNAL', 'the lmdb state backend was disposed')
   }
-}
-
-function sum(refs: readonly SegmentRef[]): number {
-  return refs.reduce((a, r) => a + r.bytes, 0)
 }
 
 registerLmdbBackend((settings, scope) => new LmdbKeyedStateBackend(settings, scope, Date.now, settings.lmdbCacheSize !== undefined ? { flushEvery: settings.lmdbCacheSize } : {}))
