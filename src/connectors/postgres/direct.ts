@@ -5,10 +5,10 @@
 
 import type { Committer, CommittingSinkWriter, SinkWriterContext } from '../../api/sink.ts'
 import type { ResolvedPostgresSinkOptions } from './options.ts'
-import { OrderedConnection, copyIn } from './connection.ts'
+import { copyIn } from './connection.ts'
+import { WriterConnection } from './writer-connection.ts'
 import { appendCopyRow } from './copy-text.ts'
 import { ensureTargetTable } from './setup.ts'
-import type { WeirError } from '../../errors.ts'
 
 /** PostgreSQL's limit of parameters per statement. */
 const MAX_PARAMETERS = 65535
@@ -18,17 +18,16 @@ export class DirectWriter<T> implements CommittingSinkWriter<T, never> {
   /** upsert: the batch's rows by key (a later record of a key replaces an earlier one; ON CONFLICT cannot touch a row twice). */
   private readonly byKey = new Map<string, readonly unknown[]>()
   private rows = 0
-  private readonly conn: OrderedConnection
+  private readonly writer: WriterConnection
   private readonly upsert: boolean
   private readonly batchRows: number
   private readonly keyIndexes: number[]
-  private wasBusy = false
 
-  constructor(private readonly options: ResolvedPostgresSinkOptions<T>, private readonly ctx: SinkWriterContext) {
+  constructor(private readonly options: ResolvedPostgresSinkOptions<T>, ctx: SinkWriterContext) {
     this.upsert = options.mode === 'upsert'
     this.batchRows = this.upsert ? Math.min(options.batchRows, Math.floor(MAX_PARAMETERS / options.columns.length)) : options.batchRows
     this.keyIndexes = options.keyColumns.map((k) => options.columns.indexOf(k))
-    this.conn = new OrderedConnection(options.url, `PostgresSink (${options.mode}) into ${options.table}, subtask ${ctx.subtaskIndex}`, (failure) => this.settled(failure))
+    this.writer = new WriterConnection(options.url, `PostgresSink (${options.mode}) into ${options.table}, subtask ${ctx.subtaskIndex}`, ctx, options.maxBatchesInFlight)
     void this.conn.run('connecting', async (c) => {
       await c.connect()
       await ensureTargetTable(c, options.createTable)
@@ -73,27 +72,17 @@ export class DirectWriter<T> implements CommittingSinkWriter<T, never> {
     return this.conn.run('waiting for written batches', async () => [])
   }
 
-  isBusy(): boolean {
-    const busy = this.conn.inFlight > this.options.maxBatchesInFlight
-    if (busy) this.wasBusy = true
-    return busy
+  private get conn() {
+    return this.writer.conn
   }
 
-  private settled(failure: WeirError | null): void {
-    if (failure) {
-      this.ctx.post(() => {
-        throw failure
-      })
-    } else if (this.wasBusy && this.conn.inFlight <= this.options.maxBatchesInFlight) {
-      this.wasBusy = false
-      this.ctx.post(() => {})
-    }
+  isBusy(): boolean {
+    return this.writer.isBusy()
   }
 
   async close(): Promise<void> {
     if (this.rows > 0 && !this.conn.failure) this.send()
-    await this.conn.end()
-    if (this.conn.failure) throw this.conn.failure
+    await this.writer.end()
   }
 
   abandon(): void {

@@ -6,9 +6,11 @@
 
 import type { CommitRequest, Committer, CommitterContext, CommittingSinkWriter, SinkWriterContext } from '../../api/sink.ts'
 import type { ResolvedPostgresSinkOptions } from './options.ts'
-import { pgClient, OrderedConnection, copyIn } from './connection.ts'
+import { copyIn } from './connection.ts'
+import { WriterConnection } from './writer-connection.ts'
+import { CommitterConnection } from './committer-connection.ts'
 import { appendCopyRow } from './copy-text.ts'
-import { ensureProgressTable, ensureTargetTable, pruneProgress, requirePreparedTransactions, runOf } from './setup.ts'
+import { claimProgress, ensureProgressTable, ensureTargetTable, pruneProgress, requirePreparedTransactions, runOf } from './setup.ts'
 import { parseTransactionId, sinkIdentity, transactionId, transactionPrefix, type SinkIdentity } from './transaction-ids.ts'
 import { WeirError } from '../../errors.ts'
 import type pg from 'pg'
@@ -24,16 +26,15 @@ export class ExactlyOnceWriter<T> implements CommittingSinkWriter<T, PreparedTra
   private text = ''
   private rows = 0
   private inTransaction = false
-  private readonly conn: OrderedConnection
+  private readonly writer: WriterConnection
   private readonly id: SinkIdentity
-  private wasBusy = false
   private readonly run: string
 
   constructor(private readonly options: ResolvedPostgresSinkOptions<T>, private readonly ctx: SinkWriterContext, restored: unknown[]) {
     this.id = sinkIdentity(ctx.jobName, ctx.operatorUid)
     // The framework's run (SinkWriterContext.run): progress rows are keyed by it, and a forced restore starts a new one.
     this.run = ctx.run || runOf(restored)
-    this.conn = new OrderedConnection(options.url, `PostgresSink (exactly-once) into ${options.table}, subtask ${ctx.subtaskIndex}`, (failure) => this.settled(failure))
+    this.writer = new WriterConnection(options.url, `PostgresSink (exactly-once) into ${options.table}, subtask ${ctx.subtaskIndex}`, ctx, options.maxBatchesInFlight)
     const recovered = new Set((ctx.recovered as PreparedTransaction[]).map((t) => t.gid))
     void this.conn.run('connecting and recovering', async (c) => {
       await c.connect()
@@ -78,34 +79,24 @@ export class ExactlyOnceWriter<T> implements CommittingSinkWriter<T, PreparedTra
     const gid = transactionId(this.id, subtask, checkpointId)
     return this.conn.run(`PREPARE TRANSACTION '${gid}'`, async (c) => {
       // The progress row commits with the data: it tells a repeated COMMIT PREPARED that it already happened.
-      await c.query(`INSERT INTO ${this.options.progressTable} (job, operator, run, subtask, checkpoint_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [this.id.job, this.id.operator, this.run, subtask, checkpointId])
+      await claimProgress(c, this.options.progressTable, { ...this.id, run: this.run, subtask }, checkpointId)
       await c.query(`PREPARE TRANSACTION '${gid}'`)
       return [{ gid, run: this.run, subtask, checkpointId }]
     })
   }
 
-  isBusy(): boolean {
-    const busy = this.conn.inFlight > this.options.maxBatchesInFlight
-    if (busy) this.wasBusy = true
-    return busy
+  private get conn() {
+    return this.writer.conn
   }
 
-  private settled(failure: WeirError | null): void {
-    if (failure) {
-      this.ctx.post(() => {
-        throw failure
-      })
-    } else if (this.wasBusy && this.conn.inFlight <= this.options.maxBatchesInFlight) {
-      this.wasBusy = false
-      this.ctx.post(() => {})
-    }
+  isBusy(): boolean {
+    return this.writer.isBusy()
   }
 
   async close(): Promise<void> {
     // An open transaction holds rows no checkpoint covers: they are dropped with it.
     if (this.inTransaction && !this.conn.failure) await this.conn.run('ROLLBACK', (c) => c.query('ROLLBACK')).catch(() => {})
-    await this.conn.end()
-    if (this.conn.failure) throw this.conn.failure
+    await this.writer.end()
   }
 
   abandon(): void {
@@ -126,31 +117,15 @@ async function rollBackLeftovers(c: pg.Client, id: SinkIdentity, subtask: number
 }
 
 export class ExactlyOnceCommitter implements Committer<PreparedTransaction> {
-  private client: pg.Client | null = null
+  private readonly connection: CommitterConnection
   private readonly id: SinkIdentity
   constructor(private readonly options: ResolvedPostgresSinkOptions<unknown>, ctx: CommitterContext) {
     this.id = sinkIdentity(ctx.jobName, ctx.operatorUid)
-  }
-
-  private async connection(): Promise<pg.Client> {
-    if (this.client) return this.client
-    const client = new (pgClient().Client)({ connectionString: this.options.url })
-    client.on('error', () => {
-      if (this.client === client) this.client = null
-    })
-    await client.connect()
-    this.client = client
-    return client
+    this.connection = new CommitterConnection(options.url)
   }
 
   async commit(requests: readonly CommitRequest<PreparedTransaction>[]): Promise<void> {
-    let c: pg.Client
-    try {
-      c = await this.connection()
-    } catch (e) {
-      this.client = null
-      throw e
-    }
+    const c = await this.connection.get()
     try {
       for (const { committable: t } of requests) {
         try {
@@ -166,16 +141,12 @@ export class ExactlyOnceCommitter implements Committer<PreparedTransaction> {
         await pruneProgress(c, this.options.progressTable, { ...this.id, run: t.run, subtask: t.subtask }, t.checkpointId)
       }
     } catch (e) {
-      if (!(e instanceof WeirError)) {
-        this.client?.end().catch(() => {})
-        this.client = null
-      }
+      if (!(e instanceof WeirError)) this.connection.drop()
       throw e
     }
   }
 
-  async close(): Promise<void> {
-    await this.client?.end().catch(() => {})
-    this.client = null
+  close(): Promise<void> {
+    return this.connection.close()
   }
 }

@@ -38,6 +38,15 @@ export async function requirePreparedTransactions(client: pg.Client): Promise<vo
   }
 }
 
+/**
+ * Inserts the progress row of `checkpointId` (in the caller's transaction); false when it was
+ * there already, i.e. this checkpoint was committed before.
+ */
+export async function claimProgress(client: pg.Client, table: string, key: { job: string; operator: string; run: string; subtask: number }, checkpointId: number): Promise<boolean> {
+  const r = await client.query(`INSERT INTO ${table} (job, operator, run, subtask, checkpoint_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [key.job, key.operator, key.run, key.subtask, checkpointId])
+  return r.rowCount === 1
+}
+
 /** Checkpoints of progress kept per subtask: a repeated commit is always of a recent checkpoint. */
 export const PROGRESS_ROWS_KEPT = 1000
 

@@ -7,11 +7,11 @@
 
 import type { CommitRequest, Committer, CommitterContext, CommittingSinkWriter, SinkWriterContext } from '../../api/sink.ts'
 import type { ResolvedPostgresSinkOptions } from './options.ts'
-import { pgClient, copyIn } from './connection.ts'
+import { copyIn } from './connection.ts'
+import { CommitterConnection } from './committer-connection.ts'
 import { appendCopyRow } from './copy-text.ts'
-import { ensureProgressTable, ensureTargetTable, pruneProgress, runOf } from './setup.ts'
+import { claimProgress, ensureProgressTable, ensureTargetTable, pruneProgress, runOf } from './setup.ts'
 import { sinkIdentity, type SinkIdentity } from './transaction-ids.ts'
-import type pg from 'pg'
 
 export interface WriteAheadBatch {
   readonly run: string
@@ -54,53 +54,34 @@ export class WriteAheadWriter<T> implements CommittingSinkWriter<T, WriteAheadBa
 }
 
 export class WriteAheadCommitter implements Committer<WriteAheadBatch> {
-  private client: pg.Client | null = null
-  private ready = false
+  private readonly connection: CommitterConnection
   private readonly id: SinkIdentity
   constructor(private readonly options: ResolvedPostgresSinkOptions<unknown>, ctx: CommitterContext) {
     this.id = sinkIdentity(ctx.jobName, ctx.operatorUid)
-  }
-
-  private async connection(): Promise<pg.Client> {
-    if (this.client) return this.client
-    const client = new (pgClient().Client)({ connectionString: this.options.url })
-    client.on('error', () => {
-      if (this.client === client) this.client = null
+    this.connection = new CommitterConnection(options.url, async (client) => {
+      await ensureTargetTable(client, options.createTable)
+      await ensureProgressTable(client, options.progressTable)
     })
-    await client.connect()
-    this.client = client
-    if (!this.ready) {
-      await ensureTargetTable(client, this.options.createTable)
-      await ensureProgressTable(client, this.options.progressTable)
-      this.ready = true
-    }
-    return client
   }
 
   async commit(requests: readonly CommitRequest<WriteAheadBatch>[]): Promise<void> {
-    const c = await this.connection().catch((e) => {
-      this.client = null
-      throw e
-    })
+    const c = await this.connection.get()
     try {
       await c.query('BEGIN')
       for (const { committable: b } of requests) {
         // The progress row goes first: if it exists, this batch was committed before.
-        const claimed = await c.query(`INSERT INTO ${this.options.progressTable} (job, operator, run, subtask, checkpoint_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [this.id.job, this.id.operator, b.run, b.subtask, b.checkpointId])
-        if (claimed.rowCount === 1) await copyIn(c, this.options.table, this.options.columns, b.copy)
+        if (await claimProgress(c, this.options.progressTable, { ...this.id, run: b.run, subtask: b.subtask }, b.checkpointId)) await copyIn(c, this.options.table, this.options.columns, b.copy)
         await pruneProgress(c, this.options.progressTable, { ...this.id, run: b.run, subtask: b.subtask }, b.checkpointId)
       }
       await c.query('COMMIT')
     } catch (e) {
       await c.query('ROLLBACK').catch(() => {})
-      this.client?.end().catch(() => {})
-      this.client = null
+      this.connection.drop()
       throw e
     }
   }
 
-  async close(): Promise<void> {
-    await this.client?.end().catch(() => {})
-    this.client = null
+  close(): Promise<void> {
+    return this.connection.close()
   }
 }
