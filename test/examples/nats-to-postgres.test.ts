@@ -3,38 +3,20 @@
 // FileSink's part files for the same lines, also after the job was killed with SIGKILL twice and
 // resumed from its latest checkpoint.
 
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import pg from 'pg'
-import type { NatsConnection } from '@nats-io/transport-node'
-import { startNats, startPostgres, type NatsServer, type PostgresServer } from '../helpers/services.ts'
-import { createStream, natsConnection, publishAll } from '../helpers/jetstream.ts'
+import { useNatsAndPostgres } from '../helpers/nats-postgres.ts'
+import { createStream, publishAll } from '../helpers/jetstream.ts'
 import { runJob } from '../helpers/run-job.ts'
 import { WeirProcesses, checkpointedRun, completedCheckpoints, repo, waitUntil } from '../helpers/weir-process.ts'
 
 const example = join(repo, 'examples/nats-to-postgres.ts')
 const wordcount = join(repo, 'examples/wordcount.ts')
-let nats: NatsServer
-let postgres: PostgresServer
-let nc: NatsConnection
-let admin: pg.Client
 const processes = new WeirProcesses()
-before(async () => {
-  processes.ensureBuilt()
-  ;[nats, postgres] = await Promise.all([startNats(), startPostgres()])
-  nc = await natsConnection(nats.url)
-  admin = new pg.Client({ connectionString: postgres.url })
-  await admin.connect()
-})
-after(async () => {
-  processes.stopAll()
-  await nc?.close()
-  await admin?.end()
-  await Promise.allSettled([nats?.stop(), postgres?.stop()])
-})
+const servers = useNatsAndPostgres(processes)
 
 const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta']
 function lines(n: number): string[] {
@@ -52,16 +34,16 @@ async function fileSinkLines(input: string[], name: string): Promise<string[]> {
 }
 
 async function tableLines(table: string): Promise<string[]> {
-  const r = await admin.query<{ word: string; count: string }>(`SELECT word, count FROM ${table}`)
+  const r = await servers.admin.query<{ word: string; count: string }>(`SELECT word, count FROM ${table}`)
   return r.rows.map((row) => `(${row.word},${row.count})`).sort()
 }
 
 test('nats-to-postgres (exactly-once) fills the table with exactly what the word count writes into its part files', async () => {
   const input = lines(2000)
-  await createStream(nc, 'LINES1', ['lines1'])
-  await publishAll(nc, ['lines1'], input)
+  await createStream(servers.nc, 'LINES1', ['lines1'])
+  await publishAll(servers.nc, ['lines1'], input)
   const { result } = await runJob(example, {
-    args: ['--nats-url', nats.url, '--stream', 'LINES1', '--subject', 'lines1', '--postgres-url', postgres.url, '--table', 'counts1', '--bounded'],
+    args: ['--nats-url', servers.nats.url, '--stream', 'LINES1', '--subject', 'lines1', '--postgres-url', servers.postgres.url, '--table', 'counts1', '--bounded'],
     config: { 'parallelism.default': 2, 'execution.checkpointing.interval': '100ms', 'state.checkpoints.dir': join(processes.root, 'ckpt1') },
   })
   assert.equal(result.status, 'FINISHED', result.error?.message)
@@ -70,10 +52,10 @@ test('nats-to-postgres (exactly-once) fills the table with exactly what the word
 
 test('nats-to-postgres killed with SIGKILL twice and resumed from the latest checkpoint still holds exactly the part files\' lines', async () => {
   const input = lines(20000)
-  await createStream(nc, 'LINES2', ['lines2'])
-  await publishAll(nc, ['lines2'], input)
+  await createStream(servers.nc, 'LINES2', ['lines2'])
+  await publishAll(servers.nc, ['lines2'], input)
   const checkpoints = join(processes.root, 'ckpt2')
-  const args = [example, '--nats-url', nats.url, '--stream', 'LINES2', '--subject', 'lines2', '--postgres-url', postgres.url, '--table', 'counts2']
+  const args = [example, '--nats-url', servers.nats.url, '--stream', 'LINES2', '--subject', 'lines2', '--postgres-url', servers.postgres.url, '--table', 'counts2']
   const known = new Set<string>()
   // The killed runs are unbounded, so that none can finish before its kill on a loaded machine;
   // the last run is bounded and ends after the stream's last message.

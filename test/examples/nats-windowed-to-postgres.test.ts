@@ -4,14 +4,12 @@
 // job was killed with SIGKILL twice and resumed from its latest checkpoint (exactly once: no
 // window missing, none twice).
 
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import pg from 'pg'
-import type { NatsConnection } from '@nats-io/transport-node'
-import { startNats, startPostgres, type NatsServer, type PostgresServer } from '../helpers/services.ts'
-import { createStream, natsConnection, publishAll, readStream } from '../helpers/jetstream.ts'
+import { useNatsAndPostgres } from '../helpers/nats-postgres.ts'
+import { createStream, publishAll, readStream } from '../helpers/jetstream.ts'
 import { runJob } from '../helpers/run-job.ts'
 import { WeirProcesses, checkpointedRun, completedCheckpoints, repo, waitUntil } from '../helpers/weir-process.ts'
 import { SeededRandom } from '../../src/testing/random.ts'
@@ -19,24 +17,8 @@ import { WAIT_MS } from '../helpers/deadlines.ts'
 
 const example = join(repo, 'examples/nats-windowed-to-postgres.ts')
 const WINDOW_MS = 100
-let nats: NatsServer
-let postgres: PostgresServer
-let nc: NatsConnection
-let admin: pg.Client
 const processes = new WeirProcesses()
-before(async () => {
-  processes.ensureBuilt()
-  ;[nats, postgres] = await Promise.all([startNats(), startPostgres()])
-  nc = await natsConnection(nats.url)
-  admin = new pg.Client({ connectionString: postgres.url })
-  await admin.connect()
-})
-after(async () => {
-  processes.stopAll()
-  await nc?.close()
-  await admin?.end()
-  await Promise.allSettled([nats?.stop(), postgres?.stop()])
-})
+const servers = useNatsAndPostgres(processes)
 
 /**
  * Publishes `bursts` bursts of keys over two subjects, each burst in a later window than the one
@@ -45,14 +27,14 @@ after(async () => {
  */
 async function publishKeys(stream: string, bursts: number, perBurst: number): Promise<{ subjects: string[]; expected: string[] }> {
   const subjects = [`${stream.toLowerCase()}.a`, `${stream.toLowerCase()}.b`]
-  await createStream(nc, stream, subjects)
+  await createStream(servers.nc, stream, subjects)
   for (let b = 0; b < bursts; b++) {
-    await publishAll(nc, subjects, Array.from({ length: perBurst }, (_, i) => `key-${(i * 7 + b) % 8}`))
+    await publishAll(servers.nc, subjects, Array.from({ length: perBurst }, (_, i) => `key-${(i * 7 + b) % 8}`))
     const nextWindow = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS + WINDOW_MS
     while (Date.now() <= nextWindow) await sleep(5)
   }
   const counts = new Map<string, number>()
-  for (const m of await readStream(nc, stream)) {
+  for (const m of await readStream(servers.nc, stream)) {
     const ts = Math.floor(m.timestampNanos / 1_000_000)
     const start = ts - (ts % WINDOW_MS)
     const row = `${start} ${start + WINDOW_MS} ${m.text}`
@@ -64,13 +46,13 @@ async function publishKeys(stream: string, bursts: number, perBurst: number): Pr
 }
 
 async function tableRows(table: string): Promise<string[]> {
-  const r = await admin.query<{ start: string; end: string; key: string; count: string }>(
+  const r = await servers.admin.query<{ start: string; end: string; key: string; count: string }>(
     `SELECT (extract(epoch FROM window_start) * 1000)::bigint AS start, (extract(epoch FROM window_end) * 1000)::bigint AS end, key, count FROM ${table}`)
   return r.rows.map((row) => `${row.start} ${row.end} ${row.key} ${row.count}`).sort()
 }
 
 function exampleArgs(stream: string, subjects: string[], table: string, bounded = true): string[] {
-  return ['--nats-url', nats.url, '--stream', stream, '--subject', subjects.join(','), '--postgres-url', postgres.url, '--table', table,
+  return ['--nats-url', servers.nats.url, '--stream', stream, '--subject', subjects.join(','), '--postgres-url', servers.postgres.url, '--table', table,
     '--window', String(WINDOW_MS), '--out-of-orderness', '20', ...(bounded ? ['--bounded'] : [])]
 }
 
