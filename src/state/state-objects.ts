@@ -1,7 +1,7 @@
 // State objects both keyed backends share: they only read, write and remove the current key's
 // value through the backend's accessor, so one implementation serves the heap and LMDB.
 
-import type { ValueState, ReducingState, AggregatingState } from '../api/state.ts'
+import type { ValueState, ListState, ReducingState, AggregatingState } from '../api/state.ts'
 
 /** How a state object reaches the current key's stored value in its table. */
 export interface StateAccess<Table> {
@@ -18,6 +18,41 @@ export class AccessValueState<T, Table> implements ValueState<T> {
   }
   update(value: T): void {
     this.access.write(this.table, value)
+  }
+  clear(): void {
+    this.access.remove(this.table)
+  }
+}
+
+/** A backend whose lists a ListState may extend in place while the backend owns them. */
+export interface ListAccess<Table> extends StateAccess<Table> {
+  /** `current` if it was made since the last snapshot (no snapshot shares it), else a copy; a new list for none. */
+  mutableList<T>(current: T[] | undefined): T[]
+  /** Marks a new list as made since the last snapshot. */
+  ownList<T>(list: T[]): T[]
+  /** Whether a list extended in place must still be written back (the write is how the backend sees the change). */
+  writesBack(table: Table): boolean
+}
+
+const EMPTY: readonly never[] = Object.freeze([])
+
+export class AccessListState<T, Table> implements ListState<T> {
+  constructor(private readonly access: ListAccess<Table>, private readonly table: Table) {}
+  get(): readonly T[] {
+    return (this.access.read(this.table) as T[] | undefined) ?? EMPTY
+  }
+  add(value: T): void {
+    this.addAll([value])
+  }
+  addAll(values: readonly T[]): void {
+    if (values.length === 0) return
+    const current = this.access.read(this.table) as T[] | undefined
+    const list = this.access.mutableList(current)
+    for (const v of values) list.push(v)
+    if (list !== current || this.access.writesBack(this.table)) this.access.write(this.table, list)
+  }
+  update(values: readonly T[]): void {
+    this.access.write(this.table, values.length === 0 ? undefined : this.access.ownList([...values]))
   }
   clear(): void {
     this.access.remove(this.table)

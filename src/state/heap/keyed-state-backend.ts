@@ -7,8 +7,8 @@
 // slices too. Composite keys (arrays, objects) are stored under their JSON text so that equal
 // keys share one entry.
 
-import { AccessReducingState, AccessAggregatingState } from '../state-objects.ts'
-import type { StateDescriptor, ValueState, ListState, MapState, StateKind } from '../../api/state.ts'
+import { AccessListState, AccessReducingState, AccessAggregatingState } from '../state-objects.ts'
+import type { StateDescriptor, ValueState, MapState, StateKind } from '../../api/state.ts'
 import { assignToKeyGroup, type KeyGroupRange } from '../key-groups.ts'
 import { checkDescriptorKind, TtlPolicy, type CanonicalStateEntries, type KeyedStateBackend, type KeyedStateSnapshot, type SnapshotCapture, type SnapshotOptions, type StateFor } from '../keyed-state-backend.ts'
 import { WeirError } from '../../errors.ts'
@@ -319,6 +319,19 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     return container
   }
 
+  // ListAccess (state-objects.ts): lists are copied once per snapshot epoch; a TTL's timestamp needs the write.
+  mutableList<T>(current: T[] | undefined): T[] {
+    return current ? this.writable(current, (c) => c.slice()) : this.own([] as T[])
+  }
+
+  ownList<T>(list: T[]): T[] {
+    return this.own(list)
+  }
+
+  writesBack(table: StateTable): boolean {
+    return table.ttl !== null
+  }
+
   /** Reads the current key's value, applying TTL visibility and refresh, and incremental cleanup. */
   read(table: StateTable): unknown {
     const stored = table.data.get(this.currentMapKey)
@@ -388,7 +401,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       case 'value':
         return new HeapValueState(this, table, descriptor.defaultValue)
       case 'list':
-        return new HeapListState(this, table)
+        return new AccessListState(this, table)
       case 'map':
         return new HeapMapState(this, table)
       case 'reducing':
@@ -416,31 +429,6 @@ class HeapValueState<T> implements ValueState<T> {
     } else {
       this.backend.write(this.table, value)
     }
-  }
-  clear(): void {
-    this.backend.remove(this.table)
-  }
-}
-
-const EMPTY: readonly never[] = Object.freeze([])
-
-class HeapListState<T> implements ListState<T> {
-  constructor(private readonly backend: HeapKeyedStateBackend, private readonly table: StateTable) {}
-  get(): readonly T[] {
-    return (this.backend.read(this.table) as T[] | undefined) ?? EMPTY
-  }
-  add(value: T): void {
-    this.addAll([value])
-  }
-  addAll(values: readonly T[]): void {
-    if (values.length === 0) return
-    const current = this.backend.read(this.table) as T[] | undefined
-    const list = current ? this.backend.writable(current, (c) => c.slice()) : this.backend.own([] as T[])
-    for (const v of values) list.push(v)
-    if (list !== current || this.table.ttl) this.backend.write(this.table, list)
-  }
-  update(values: readonly T[]): void {
-    this.backend.write(this.table, values.length === 0 ? undefined : this.backend.own([...values]))
   }
   clear(): void {
     this.backend.remove(this.table)

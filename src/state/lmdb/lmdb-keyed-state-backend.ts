@@ -7,7 +7,7 @@
 //   lmdb-key-layout.ts     the layout of LMDB keys ([key group][state id][user key][map key])
 //   write-generations.ts   the in-memory layers of writes (pending, frozen, clean) and value bytes
 //   commit-writes.ts       committing a generation of writes to LMDB
-//   lmdb-map-state.ts, lmdb-list-state.ts   the state objects with their own logic
+//   lmdb-map-state.ts      MapState (the other states are ../state-objects.ts, shared with the heap)
 //   ttl-maintenance.ts     incremental TTL cleanup and TTL setting changes
 //   capture-view.ts        what a capture sees and how its asynchronous phase reads it
 //   lmdb-snapshots.ts      captures in flight and the incremental chain's bookkeeping
@@ -29,7 +29,7 @@
 // reads view and overlay merged, in chunks, yielding to the task between them, and writes either
 // the canonical format (savepoints; checkpoints unless incremental) or incremental files.
 
-import { AccessValueState, AccessReducingState, AccessAggregatingState } from '../state-objects.ts'
+import { AccessValueState, AccessListState, AccessReducingState, AccessAggregatingState } from '../state-objects.ts'
 import type { RootDatabase } from 'lmdb'
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
@@ -47,7 +47,6 @@ import { encodeStateKey, isToken, KEY_BUFFER_BYTES, KeyRef, stateRange, writeMap
 import { DELETED, mergeGenerations, TimestampedEncoder, unpackr, type GenTable, type MapPending, type Table, type Timestamped } from './write-generations.ts'
 import { commitMapGeneration, commitValueGeneration } from './commit-writes.ts'
 import { LmdbMapState } from './lmdb-map-state.ts'
-import { LmdbListState } from './lmdb-list-state.ts'
 import { CLEANUP_EVERY, cleanupSome, retimestamp } from './ttl-maintenance.ts'
 import type { LmdbCapture } from './capture-view.ts'
 import type { RestoreContext } from './lmdb-restore.ts'
@@ -237,7 +236,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
       case 'value':
         return new AccessValueState(this, table, descriptor.defaultValue)
       case 'list':
-        return new LmdbListState(this, table)
+        return new AccessListState(this, table)
       case 'map':
         return new LmdbMapState(this, table)
       case 'reducing':
@@ -273,6 +272,11 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   ownList<T>(list: T[]): T[] {
     this.owned.add(list)
     return list
+  }
+
+  /** Lists extended in place are written again: the write puts them in the pending layer that commits. */
+  writesBack(): boolean {
+    return true
   }
 
   /** Reads the current key's value, applying TTL visibility and refresh, and incremental cleanup. */
