@@ -18,30 +18,15 @@ import { encodeStateKey, KEY_BUFFER_BYTES, KeyRef, type KeyToken } from '../lmdb
 import { forEachSegmentEntry, readSegment, SegmentWriter, type SegmentRef } from '../lmdb/segment-file.ts'
 import { packr, unpackr } from '../lmdb/write-generations.ts'
 import { HEAP_INCREMENTAL_FORMAT } from './heap-incremental-format.ts'
+import { extendChain, type Chain as IncrementalChain, type IncrementalSnapshotOf } from '../incremental-chain.ts'
 import { TOMBSTONE, type FrozenView } from './layered-map.ts'
 
 export { HEAP_INCREMENTAL_FORMAT }
 
-export interface HeapIncrementalSnapshot {
-  readonly format: typeof HEAP_INCREMENTAL_FORMAT
-  readonly version: 1
-  readonly maxParallelism: number
-  readonly checkpointId: number
-  readonly sharedDir: string
-  readonly states: Record<string, { readonly id: number; readonly kind: StateKind; readonly ttl: boolean }>
-  readonly base: readonly SegmentRef[]
-  readonly deltas: ReadonlyArray<{ readonly checkpointId: number; readonly segments: readonly SegmentRef[] }>
-  readonly [field: string]: unknown
-}
+export type HeapIncrementalSnapshot = IncrementalSnapshotOf<typeof HEAP_INCREMENTAL_FORMAT, SegmentRef>
 
 /** The base and deltas a checkpoint consists of. */
-export interface Chain {
-  readonly checkpointId: number
-  readonly base: readonly SegmentRef[]
-  readonly deltas: ReadonlyArray<{ readonly checkpointId: number; readonly segments: readonly SegmentRef[] }>
-  readonly baseBytes: number
-  readonly deltaBytes: number
-}
+export type Chain = IncrementalChain<SegmentRef>
 
 /** The writes of one table between two captures (a layer frozen by the later one). */
 export interface TableChanges {
@@ -145,16 +130,7 @@ export async function writeHeapIncremental(capture: IncrementalCapture, sharedDi
     byKg[kg] = undefined
   }
   const segments = await writer.finish()
-  const bytes = segments.reduce((s, r) => s + r.bytes, 0)
-  const chain: Chain = capture.full
-    ? { checkpointId: capture.checkpointId, base: segments, deltas: [], baseBytes: bytes, deltaBytes: 0 }
-    : {
-        checkpointId: capture.checkpointId,
-        base: capture.base!.base,
-        deltas: segments.length > 0 ? [...capture.base!.deltas, { checkpointId: capture.checkpointId, segments }] : capture.base!.deltas,
-        baseBytes: capture.base!.baseBytes,
-        deltaBytes: capture.base!.deltaBytes + bytes,
-      }
+  const chain: Chain = extendChain(capture.checkpointId, capture, segments)
   const states: Record<string, { id: number; kind: StateKind; ttl: boolean }> = {}
   for (const t of capture.tables) states[t.name] = { id: t.id, kind: t.kind, ttl: t.ttl !== null }
   return {

@@ -13,7 +13,9 @@ import { assignToKeyGroup, type KeyGroupRange } from '../key-groups.ts'
 import { checkDescriptorKind, TtlPolicy, type CanonicalStateEntries, type KeyedStateBackend, type KeyedStateSnapshot, type SnapshotCapture, type SnapshotOptions, type StateFor } from '../keyed-state-backend.ts'
 import { WeirError } from '../../errors.ts'
 import { LayeredMap, visibleEntries, type FrozenView } from './layered-map.ts'
-import { HEAP_INCREMENTAL_FORMAT, restoreHeapIncremental, writeHeapIncremental, type Chain, type HeapIncrementalSnapshot, type IncrementalCapture, type TableChanges } from './incremental-heap-snapshot.ts'
+import { HEAP_INCREMENTAL_FORMAT, restoreHeapIncremental, writeHeapIncremental, type HeapIncrementalSnapshot, type IncrementalCapture, type TableChanges } from './incremental-heap-snapshot.ts'
+import { ChainTracker } from '../incremental-chain.ts'
+import type { SegmentRef } from '../lmdb/segment-file.ts'
 
 /** Incremental checkpoints (execution.checkpointing.incremental): where the shared files go. */
 export interface HeapIncrementalOptions {
@@ -76,13 +78,11 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   // Incremental checkpoints, as the LMDB backend keeps them: changes since the last incremental
   // capture, captures not yet confirmed complete, and the chain of the last confirmed one.
   private pendingChanges: TableChanges[] = []
-  private unconfirmed: Array<{ id: number; changes: TableChanges[]; chain: Chain | null }> = []
-  private confirmed: Chain | null = null
+  private readonly chain: ChainTracker<TableChanges[], SegmentRef>
   private restores = 0
-  private readonly maxDeltas: number
 
   constructor(readonly maxParallelism: number, private readonly now: () => number = Date.now, private readonly incremental: HeapIncrementalOptions | null = null) {
-    this.maxDeltas = incremental?.maxDeltas ?? 10
+    this.chain = new ChainTracker(incremental?.maxDeltas ?? 10)
   }
 
   setCurrentKey(key: unknown): void {
@@ -130,19 +130,9 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     })
     let incremental: IncrementalCapture | null = null
     if (this.incremental !== null && !options.savepoint) {
-      // Without completions deltas cannot be based on anything safe: past a bound, start over with a base.
-      if (this.unconfirmed.length >= 2 * this.maxDeltas) {
-        this.unconfirmed = []
-        this.confirmed = null
-      }
-      this.unconfirmed.push({ id: checkpointId, changes: this.pendingChanges, chain: null })
+      const plan = this.chain.plan(checkpointId, this.pendingChanges)
       this.pendingChanges = []
-      const base = this.confirmed
-      const full = base === null || base.deltas.length >= this.maxDeltas || base.deltaBytes > base.baseBytes
-      incremental = {
-        checkpointId, tables, compositeKeys: this.compositeKeys, maxParallelism: this.maxParallelism, full, base,
-        changes: full ? [] : this.unconfirmed.filter((u) => u.id > base!.checkpointId).map((u) => u.changes),
-      }
+      incremental = { checkpointId, tables, compositeKeys: this.compositeKeys, maxParallelism: this.maxParallelism, ...plan }
     }
     const capture: HeapCapture = { tables, compositeKeys: this.compositeKeys, maxParallelism: this.maxParallelism, incremental, done: false }
     this.captures.add(capture)
@@ -156,8 +146,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     try {
       if (capture.incremental === null) return await HeapKeyedStateBackend.toCanonical(capture, this.now(), SLICE_MS)
       const { snapshot, chain } = await writeHeapIncremental(capture.incremental, this.incremental!.sharedDir, this.incremental!.filePrefix)
-      const u = this.unconfirmed.find((x) => x.id === capture.incremental!.checkpointId)
-      if (u) u.chain = chain
+      this.chain.written(capture.incremental.checkpointId, chain)
       return snapshot
     } finally {
       this.release(capture)
@@ -192,10 +181,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   }
 
   notifyCheckpointComplete(checkpointId: number): void {
-    const i = this.unconfirmed.findIndex((u) => u.id === checkpointId)
-    if (i < 0 || this.unconfirmed[i]!.chain === null) return
-    this.confirmed = this.unconfirmed[i]!.chain
-    this.unconfirmed = this.unconfirmed.slice(i + 1)
+    this.chain.complete(checkpointId)
   }
 
   /** Unpins a capture's layers; once no capture holds them, the tables fold them back in slices. */
@@ -261,10 +247,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       this.setCurrentKey(savedKey)
       this.forgetChain()
       // The state is exactly this chain's content: extend it (same job's shared directory only).
-      if (fresh && exact && this.incremental !== null && s.sharedDir === this.incremental.sharedDir) {
-        const size = (refs: readonly { bytes: number }[]) => refs.reduce((a, r) => a + r.bytes, 0)
-        this.confirmed = { checkpointId: s.checkpointId, base: s.base, deltas: s.deltas, baseBytes: size(s.base), deltaBytes: s.deltas.reduce((a, d) => a + size(d.segments), 0) }
-      }
+      if (fresh && exact && this.incremental !== null && s.sharedDir === this.incremental.sharedDir) this.chain.adopt(s)
       return
     }
     this.forgetChain()
@@ -293,8 +276,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   }
 
   private forgetChain(): void {
-    this.confirmed = null
-    this.unconfirmed = []
+    this.chain.forget()
     this.pendingChanges = []
   }
 

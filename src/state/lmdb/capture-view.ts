@@ -9,6 +9,7 @@ import { decodeKey, decodedEnd } from './key-codec.ts'
 import { encodeStateKey, writeMapCacheKey, type KeyRef } from './lmdb-key-layout.ts'
 import { DELETED, packr, timeBytes, type Changes, type GenTable, type MapPending, type Timestamped, type TimestampedEncoder } from './write-generations.ts'
 import type { SegmentRef } from './segment-file.ts'
+import type { Chain as IncrementalChain } from '../incremental-chain.ts'
 
 /** Snapshots and scans read this many entries per LMDB range query. */
 export const SCAN_CHUNK = 4096
@@ -16,13 +17,7 @@ export const SCAN_CHUNK = 4096
 export const SLICE_MS = 4
 
 /** The base and deltas of an incremental checkpoint. */
-export interface Chain {
-  readonly checkpointId: number
-  readonly base: readonly SegmentRef[]
-  readonly deltas: ReadonlyArray<{ readonly checkpointId: number; readonly segments: readonly SegmentRef[] }>
-  readonly baseBytes: number
-  readonly deltaBytes: number
-}
+export type Chain = IncrementalChain<SegmentRef>
 
 export interface CaptureTable {
   readonly name: string

@@ -9,6 +9,7 @@ import type { StateKind } from '../../api/state.ts'
 import type { Transaction } from 'lmdb'
 import { SegmentWriter } from './segment-file.ts'
 import { LMDB_INCREMENTAL_FORMAT, type LmdbIncrementalSnapshot } from './incremental-snapshot.ts'
+import { extendChain } from '../incremental-chain.ts'
 import { hiddenByClear, mergedScan, rawOverlay, SLICE_MS, yieldToTask, type CaptureContext, type Chain, type LmdbCapture } from './capture-view.ts'
 import { encodeStateKey, writeMapCacheKey } from './lmdb-key-layout.ts'
 import type { GenTable, MapPending } from './write-generations.ts'
@@ -102,16 +103,7 @@ export async function writeIncremental(ctx: CaptureContext, target: IncrementalT
     }
   }
   const segments = await writer.finish()
-  const bytes = segments.reduce((s, r) => s + r.bytes, 0)
-  const chain: Chain = inc.full
-    ? { checkpointId: capture.checkpointId, base: segments, deltas: [], baseBytes: bytes, deltaBytes: 0 }
-    : {
-        checkpointId: capture.checkpointId,
-        base: inc.base!.base,
-        deltas: segments.length > 0 ? [...inc.base!.deltas, { checkpointId: capture.checkpointId, segments }] : inc.base!.deltas,
-        baseBytes: inc.base!.baseBytes,
-        deltaBytes: inc.base!.deltaBytes + bytes,
-      }
+  const chain: Chain = extendChain(capture.checkpointId, inc, segments)
   const states: Record<string, { id: number; kind: StateKind; ttl: boolean }> = {}
   for (const t of capture.tables) states[t.name] = { id: t.id, kind: t.kind, ttl: t.timestamped }
   const snapshot: LmdbIncrementalSnapshot = {

@@ -14,7 +14,8 @@ import type { KeyedStateSnapshot, SnapshotOptions } from '../keyed-state-backend
 import type { SegmentRef } from './segment-file.ts'
 import { LMDB_INCREMENTAL_FORMAT, type LmdbIncrementalSnapshot } from './incremental-snapshot.ts'
 import type { Changes, GenTable } from './write-generations.ts'
-import type { CaptureContext, CaptureTable, Chain, LmdbCapture } from './capture-view.ts'
+import type { CaptureContext, CaptureTable, LmdbCapture } from './capture-view.ts'
+import { ChainTracker } from '../incremental-chain.ts'
 import { writeCanonical } from './canonical-snapshot.ts'
 import { writeIncremental } from './incremental-writer.ts'
 import { restoreCanonical, restoreIncremental, type RestoreContext } from './lmdb-restore.ts'
@@ -33,10 +34,7 @@ export class LmdbSnapshots {
   dirty: Set<string> | null
   /** Writes frozen by captures since the last incremental capture (savepoints freeze too). */
   private dirtyGens: GenTable[][] = []
-  /** Incremental captures not yet confirmed complete, oldest first, with the changes each saw. */
-  private unconfirmed: Array<{ id: number; changes: Changes; chain: Chain | null }> = []
-  /** The chain of the last checkpoint confirmed complete: the base of the next delta. */
-  private confirmed: Chain | null = null
+  private readonly chain: ChainTracker<Changes, SegmentRef>
   private readonly captures = new Set<LmdbCapture>()
 
   constructor(
@@ -45,6 +43,7 @@ export class LmdbSnapshots {
     private readonly settings: SnapshotSettings,
   ) {
     this.dirty = settings.sharedDir !== null ? new Set() : null
+    this.chain = new ChainTracker(settings.maxDeltas)
   }
 
   /**
@@ -58,18 +57,9 @@ export class LmdbSnapshots {
     if (this.dirty !== null) {
       if (frozen.length > 0) this.dirtyGens.push(frozen)
       if (!options.savepoint) {
-        // Without completions (notifyCheckpointComplete) deltas cannot be based on anything
-        // safe: past a bound, forget the unconfirmed changes and write full checkpoints.
-        if (this.unconfirmed.length >= 2 * this.settings.maxDeltas) {
-          this.unconfirmed = []
-          this.confirmed = null
-        }
-        this.unconfirmed.push({ id: checkpointId, changes: { dirty: this.dirty, gens: this.dirtyGens }, chain: null })
+        incremental = this.chain.plan(checkpointId, { dirty: this.dirty, gens: this.dirtyGens })
         this.dirty = new Set()
         this.dirtyGens = []
-        const base = this.confirmed
-        const full = base === null || base.deltas.length >= this.settings.maxDeltas || base.deltaBytes > base.baseBytes
-        incremental = { full, base, changes: full ? [] : this.unconfirmed.filter((u) => u.id > base!.checkpointId).map((u) => u.changes) }
       }
     }
     const capture: LmdbCapture = { checkpointId, txn, overlay, tables, incremental, done: false }
@@ -83,8 +73,7 @@ export class LmdbSnapshots {
     try {
       if (capture.incremental === null) return await writeCanonical(this.context, capture)
       const { snapshot, chain } = await writeIncremental(this.context, { sharedDir: this.settings.sharedDir!, filePrefix: this.settings.filePrefix }, capture)
-      const u = this.unconfirmed.find((x) => x.id === capture.checkpointId)
-      if (u) u.chain = chain
+      this.chain.written(capture.checkpointId, chain)
       return snapshot
     } finally {
       this.release(capture)
@@ -93,10 +82,7 @@ export class LmdbSnapshots {
 
   /** A completed checkpoint's chain becomes the base of the next delta. */
   complete(checkpointId: number): void {
-    const i = this.unconfirmed.findIndex((u) => u.id === checkpointId)
-    if (i < 0 || this.unconfirmed[i]!.chain === null) return
-    this.confirmed = this.unconfirmed[i]!.chain
-    this.unconfirmed = this.unconfirmed.slice(i + 1)
+    this.chain.complete(checkpointId)
   }
 
   /** Releases every capture's read transaction (the backend is disposed). */
@@ -119,9 +105,7 @@ export class LmdbSnapshots {
       this.forgetChain()
       // The restored state is exactly this chain's content: keep extending it (same job only,
       // so that no checkpoint of this job depends on another job's files).
-      if (fresh && exact && this.settings.sharedDir !== null && s.sharedDir === this.settings.sharedDir) {
-        this.confirmed = { checkpointId: s.checkpointId, base: s.base, deltas: s.deltas, baseBytes: bytesOf(s.base), deltaBytes: s.deltas.reduce((a, d) => a + bytesOf(d.segments), 0) }
-      }
+      if (fresh && exact && this.settings.sharedDir !== null && s.sharedDir === this.settings.sharedDir) this.chain.adopt(s)
     } else {
       throw new WeirError('WEIR_RESTORE_FAILED', `the lmdb state backend cannot read keyed state in '${snapshot.format}' format`, { domain: 'user' })
     }
@@ -135,13 +119,8 @@ export class LmdbSnapshots {
   }
 
   private forgetChain(): void {
-    this.confirmed = null
-    this.unconfirmed = []
+    this.chain.forget()
     this.dirtyGens = []
     if (this.dirty !== null) this.dirty = new Set()
   }
-}
-
-function bytesOf(refs: readonly SegmentRef[]): number {
-  return refs.reduce((a, r) => a + r.bytes, 0)
 }
