@@ -295,11 +295,12 @@ test('checkpoints wait until every task is running: a slow open() does not count
   // The coordinator starts its schedule when the attempt is deployed, and allTasksRunning() only
   // looks at ended tasks, so the first checkpoint is triggered while the slots still start and
   // open their operators; it expires and counts as a failure. Flink triggers only once all tasks
-  // are RUNNING (after initialization).
+  // are RUNNING (after initialization). The open takes twice the timeout; the timeout leaves a
+  // checkpoint of this small job ample time on a loaded machine (400 ms did not, once).
   const r = await run({
     p: 1,
-    args: ['--keys', '4', '--n', '200', '--open-delay', '1000'],
-    config: { 'execution.checkpointing.timeout': '400ms', 'execution.checkpointing.tolerable-failed-checkpoints': 0, 'restart-strategy.type': 'none' },
+    args: ['--keys', '4', '--n', '200', '--open-delay', '3000'],
+    config: { 'execution.checkpointing.timeout': '1500ms', 'execution.checkpointing.tolerable-failed-checkpoints': 0, 'restart-strategy.type': 'none' },
   })
   assert.equal(r.result.status, 'FINISHED', r.result.error?.message)
 })
