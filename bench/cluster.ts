@@ -10,8 +10,10 @@
 //                with a standby registered, checkpoints every 1 s; kill -9 of one TaskManager,
 //                then the time until the job's new attempt reports records again (REST metrics,
 //                which slots report every 200 ms), with the default restart strategy
-//                (exponential-delay, 1 s first backoff) and with fixed-delay 0, alternating,
-//                --recovery-rounds rounds of each; the median and the spread of each
+//                (exponential-delay, 1 s first backoff), with fixed-delay 0, and with the
+//                default strategy on TaskManagers without spare slot threads (the baseline:
+//                taskmanager.spare-slot-threads=0), alternating, --recovery-rounds rounds of
+//                each; the median and the spread of each
 //   memory       bench/jobs/backpressure.ts at -p 2 over two TaskManagers with a slow sink
 //                (--sink-us), sampled RSS of both TaskManager processes for --mem-seconds
 //
@@ -98,9 +100,9 @@ async function startCluster(): Promise<Cluster> {
   return { rest, rpcPort, jm, tms: [] }
 }
 
-async function addTaskManager(c: Cluster, host: string, slots: number): Promise<ChildProcess> {
+async function addTaskManager(c: Cluster, host: string, slots: number, defines: readonly string[] = []): Promise<ChildProcess> {
   const before = (await c.rest.call<{ taskmanagers: unknown[] }>('GET', '/taskmanagers')).taskmanagers.length
-  const tm = daemon(['taskmanager', '--rpc', `127.0.0.1:${c.rpcPort}`, '-D', `taskmanager.host=${host}`, '-D', `taskmanager.numberOfTaskSlots=${slots}`])
+  const tm = daemon(['taskmanager', '--rpc', `127.0.0.1:${c.rpcPort}`, '-D', `taskmanager.host=${host}`, '-D', `taskmanager.numberOfTaskSlots=${slots}`, ...defines.flatMap((d) => ['-D', d])])
   c.tms.push(tm)
   while ((await c.rest.call<{ taskmanagers: unknown[] }>('GET', '/taskmanagers')).taskmanagers.length <= before) await sleep(50)
   return tm
@@ -171,15 +173,20 @@ async function throughput(c: Cluster, corpusPath: string): Promise<Record<string
   return { words: WORDS, wordsPerSecond: runs, best: { oneTmTwoSlots: best('1 TM x 2 slots'), twoTmsOneSlot: best('2 TMs x 1 slot') }, ratio }
 }
 
-async function recovery(c: Cluster, restart: 'default' | 'fixed-delay-0'): Promise<Record<string, unknown>> {
+type RecoveryVariant = 'default' | 'fixed-delay-0' | 'default, no spare threads'
+
+async function recovery(c: Cluster, variant: RecoveryVariant): Promise<Record<string, unknown>> {
+  const restart = variant === 'fixed-delay-0' ? 'fixed-delay-0' : 'default'
+  // The baseline: TaskManagers that start every slot thread on demand (no spares loaded ahead).
+  const defines = variant === 'default, no spare threads' ? ['taskmanager.spare-slot-threads=0'] : []
   const artifact = await artifactOf(join(ROOT, 'bench', 'jobs', 'backpressure.ts'))
-  const a = await addTaskManager(c, '127.0.0.2', 1)
-  await addTaskManager(c, '127.0.0.3', 1)
+  const a = await addTaskManager(c, '127.0.0.2', 1, defines)
+  await addTaskManager(c, '127.0.0.3', 1, defines)
   const config: Record<string, string | number> = { 'parallelism.default': 2, 'execution.checkpointing.interval': '1s', 'execution.checkpointing.dir': join(DATA_DIR, 'cluster-ckpt') }
   if (restart === 'fixed-delay-0') Object.assign(config, { 'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': 5, 'restart-strategy.fixed-delay.delay': '0ms' })
   const id = await submit(c, artifact, ['--sink-us', '0', '--keys', '1000'], config)
   while ((await c.rest.call<{ counts: { completed: number } }>('GET', `/jobs/${id}/checkpoints`)).counts.completed < 2) await sleep(50)
-  await addTaskManager(c, '127.0.0.4', 1) // the standby
+  await addTaskManager(c, '127.0.0.4', 1, defines) // the standby
   const before = await job(c, id)
   const killedAt = performance.now()
   a.kill('SIGKILL')
@@ -190,26 +197,31 @@ async function recovery(c: Cluster, restart: 'default' | 'fixed-delay-0'): Promi
     v = await job(c, id)
   }
   const seconds = (performance.now() - killedAt) / 1000
-  console.log(`recovery (${restart}): kill -9 to records flowing again: ${seconds.toFixed(2)} s (target <= 3 s)`)
+  console.log(`recovery (${variant}): kill -9 to records flowing again: ${seconds.toFixed(2)} s (target <= 3 s)`)
   await c.rest.call('PATCH', `/jobs/${id}`)
   while ((await job(c, id)).state !== 'CANCELED') await sleep(50)
   c.tms.splice(c.tms.indexOf(a), 1)
   await stopTaskManagers(c)
-  return { restart, seconds }
+  return { variant, seconds }
 }
 
 async function recoveryRounds(c: Cluster): Promise<Record<string, unknown>> {
-  const runs: Record<'default' | 'fixed-delay-0', number[]> = { default: [], 'fixed-delay-0': [] }
+  const runs: Record<RecoveryVariant, number[]> = { default: [], 'fixed-delay-0': [], 'default, no spare threads': [] }
   for (let round = 0; round < RECOVERY_ROUNDS; round++) {
-    for (const restart of ['default', 'fixed-delay-0'] as const) runs[restart].push((await recovery(c, restart)).seconds as number)
+    for (const variant of Object.keys(runs) as RecoveryVariant[]) runs[variant].push((await recovery(c, variant)).seconds as number)
   }
   const summary: Record<string, unknown> = { rounds: RECOVERY_ROUNDS, seconds: runs }
+  const medians: Record<string, number> = {}
   for (const [restart, seconds] of Object.entries(runs)) {
     const sorted = [...seconds].sort((a, b) => a - b)
     const median = sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2
     summary[restart] = { median, min: sorted[0], max: sorted.at(-1) }
+    medians[restart] = median
     console.log(`recovery (${restart}), ${RECOVERY_ROUNDS} round(s): median ${median.toFixed(2)} s, min ${sorted[0]!.toFixed(2)} s, max ${sorted.at(-1)!.toFixed(2)} s (target <= 3 s)`)
   }
+  const ratio = medians['default']! / medians['default, no spare threads']!
+  console.log(`recovery: default / default without spare threads = ${ratio.toFixed(3)} (medians)`)
+  summary.ratioToNoSpares = ratio
   return summary
 }
 

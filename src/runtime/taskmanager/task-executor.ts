@@ -127,6 +127,8 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
   }
 
   start(): void {
+    // Only sources count records in (reportMetrics): a slot without one has nothing to report early.
+    this.reportedRecords = !this.tasks.some((t) => t.vertex.inputs.length === 0)
     try {
       for (const t of this.tasks) {
         t.open()
@@ -312,6 +314,7 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
         if (now >= deadline) break
       }
       if (worked) {
+        if (!this.reportedRecords) this.reportFirstRecords()
         this.wake()
       } else {
         // Idle: nothing can run until a message, a credit, a timer or a source wakes us.
@@ -320,6 +323,23 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
       }
     } catch (e) {
       this.failed(e)
+    }
+  }
+
+  /** Whether the first records of this attempt were reported (they are at once, not at the next metrics tick). */
+  private reportedRecords = false
+
+  /**
+   * The first records of the attempt are reported as soon as a task emitted any, not up to
+   * METRICS_INTERVAL_MS later: the job's metrics (REST, the CLI's status line) show it processing
+   * again the moment it does after a restart. Checked once per busy turn until then.
+   */
+  private reportFirstRecords(): void {
+    for (const t of this.tasks) {
+      if (t.recordsOut === 0) continue
+      this.reportedRecords = true
+      this.reportMetrics()
+      return
     }
   }
 

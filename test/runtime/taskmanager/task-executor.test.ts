@@ -1,0 +1,49 @@
+// A slot's runtime in this thread (no worker): what it reports to the JobManager.
+
+import { test, mock } from 'node:test'
+import assert from 'node:assert/strict'
+import { defineJob, DiscardingSink } from '../../../src/index.ts'
+import { compileJob } from '../../../src/runtime/compile.ts'
+import { TaskExecutor } from '../../../src/runtime/taskmanager/task-executor.ts'
+import { MessagePortTransport } from '../../../src/runtime/network/message-port-link.ts'
+import { SourceCoordinator } from '../../../src/runtime/jobmanager/source-coordinator.ts'
+import type { FromWorker } from '../../../src/runtime/messages.ts'
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setImmediate(r))
+  }
+}
+
+test('a slot reports its first records as soon as a source emitted them, without waiting for the metrics tick', { timeout: 120_000 }, async () => {
+  // The periodic metrics tick (a setInterval) never fires here: only the early report can say so.
+  mock.timers.enable({ apis: ['setInterval'] })
+  try {
+    const job = compileJob(defineJob('early metrics', (env) => {
+      env.fromSequence(0, 1e12).map((n) => n + 1).sinkTo(new DiscardingSink())
+    }), [], { 'parallelism.default': 1 })
+    const messages: FromWorker[] = []
+    let coordinator: SourceCoordinator | null = null
+    const executor = new TaskExecutor(job, 0, 1, new MessagePortTransport(new Map()), (m) => {
+      messages.push(m)
+      if (m.type === 'split-request') coordinator!.handleSplitRequest(m.subtask)
+    }, 0, 'a'.repeat(32), { periodic: false, exactlyOnce: true, unaligned: false, alignedTimeoutMs: 0, storage: { type: 'jobmanager', maxStateBytes: 1 << 20 } }, null)
+    const source = job.graph.vertices[0]!
+    const head = source.operators[0]!
+    assert.equal(head.kind, 'source')
+    coordinator = new SourceCoordinator(source.id, source.parallelism, (head as { source: ConstructorParameters<typeof SourceCoordinator>[2] }).source, (_subtask, m) => executor.onControl(m))
+    coordinator.start()
+    executor.start()
+    await until(() => messages.some((m) => m.type === 'metrics' && m.recordsIn > 0), 'a metrics report with records')
+    // Once: later reports are the tick's.
+    const early = messages.filter((m) => m.type === 'metrics')
+    assert.equal(early.length, 1)
+    executor.onControl({ type: 'cancel' })
+    await until(() => messages.some((m) => m.type === 'canceled'), 'the cancel to be answered')
+    coordinator.close()
+  } finally {
+    mock.timers.reset()
+  }
+})
