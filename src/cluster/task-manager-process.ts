@@ -52,11 +52,17 @@ export class TaskManagerProcess {
     // Its slots are offered once its spare threads have loaded the runtime: a standby then
     // takes over a failed job's slots without loading anything but the job.
     await tm.taskManager.threads.whenReady()
-    await new Promise<void>((resolve, reject) => {
-      tm.registeredOnce = resolve
-      tm.refusedOnce = reject
-      tm.connect()
-    })
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tm.registeredOnce = resolve
+        tm.refusedOnce = reject
+        tm.connect()
+      })
+    } catch (e) {
+      // Refused: nothing runs here, and no spare thread outlives the attempt to start.
+      await tm.close()
+      throw e
+    }
     return tm
   }
 
