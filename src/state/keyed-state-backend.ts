@@ -65,6 +65,18 @@ export interface KeyedStateBackend {
   dispose(): void
 }
 
+/**
+ * A value state that lets its only writer change the current key's value in place (the heap
+ * backend's, for the built-in aggregations): `valueForChange` returns the value when no snapshot,
+ * taken or being written, can see it, so changing it in place needs no copy and no write; it
+ * returns undefined when the value is absent or a snapshot may hold it (then copy it, change the
+ * copy and update() with it). Valid only when every value the caller writes is an object it owns
+ * and never hands out (it emits copies).
+ */
+export interface InPlaceValueState<T> extends ValueState<T> {
+  valueForChange(): T | undefined
+}
+
 export function checkDescriptorKind(name: string, registered: StateKind, requested: StateKind): void {
   if (registered !== requested) {
     throw new UserError('WEIR_INVALID_JOB', `state '${name}' is already registered as ${registered} state; it cannot also be ${requested} state`)

@@ -53,3 +53,58 @@ test('an emitted aggregate is not changed by later records of its key', () => {
   const { out } = run('sum', [['a', 1, 'x'], ['a', 1, 'x'], ['a', 1, 'x']])
   assert.deepEqual(out, [['a', 1, 'x'], ['a', 2, 'x'], ['a', 3, 'x']])
 })
+
+/** The operator on a real heap backend (in-place aggregates), with every emitted record kept. */
+function onHeap(backend = new HeapKeyedStateBackend(128)) {
+  const out: Array<[string, number, string]> = []
+  const op = new FieldAggregationOperator<[string, number, string]>('sum', 1, (r) => r[0])
+  op.setup({ keyedBackend: backend, location: { operator: 'sum', subtask: 0 } } as unknown as OperatorContext, { collect: (r: [string, number, string]) => out.push(r) } as never)
+  op.open()
+  return { backend, op, out }
+}
+
+test('on the heap, emitted aggregates and the input records stay as they were while the aggregate changes in place', () => {
+  const { op, out } = onHeap()
+  const inputs: Array<[string, number, string]> = [['a', 1, 'x'], ['a', 2, 'y'], ['b', 5, 'z'], ['a', 3, 'w']]
+  for (const r of inputs) op.processElement(r)
+  assert.deepEqual(out, [['a', 1, 'x'], ['a', 3, 'x'], ['b', 5, 'z'], ['a', 6, 'x']])
+  assert.deepEqual(inputs, [['a', 1, 'x'], ['a', 2, 'y'], ['b', 5, 'z'], ['a', 3, 'w']])
+  assert.equal(new Set(out).size, out.length, 'every emitted record is an object of its own')
+})
+
+test('on the heap, a snapshot keeps the aggregates of its capture while later records change them, before and after its release', async () => {
+  const { backend, op, out } = onHeap()
+  op.processElement(['a', 1, 'x'])
+  op.processElement(['a', 1, 'x'])
+  const first = backend.captureSnapshot(1, { savepoint: false })
+  op.processElement(['b', 7, 'y'])
+  const materialized = await backend.materializeSnapshot(first)
+  const entries = () => {
+    const s = materialized as { states: Record<string, { entries: unknown[] }> }
+    return s.states._sum!.entries.filter((_v, i) => i % 3 !== 0)
+  }
+  assert.deepEqual(entries(), ['a', ['a', 2, 'x']])
+  // Released: the layers fold back together (between records, in slices) and the aggregate is
+  // changed in place again; the materialized snapshot (serialized later) must not follow.
+  const table = (backend as unknown as { tables: Map<string, { data: { frozen: unknown[]; live: Map<unknown, unknown> } }> }).tables.get('_sum')!.data
+  while (table.frozen.length > 0) await new Promise((resolve) => setImmediate(resolve))
+  assert.ok(table.live.has('a'), 'folded back into one table')
+  for (let i = 0; i < 5; i++) op.processElement(['a', 100, 'x'])
+  assert.deepEqual(entries(), ['a', ['a', 2, 'x']])
+  assert.deepEqual(out.at(-1), ['a', 502, 'x'])
+  const second = await backend.materializeSnapshot(backend.captureSnapshot(2, { savepoint: false }))
+  const s2 = second as { states: Record<string, { entries: unknown[] }> }
+  assert.deepEqual(s2.states._sum!.entries.filter((_v, i) => i % 3 !== 0).sort(), ['a', ['a', 502, 'x'], 'b', ['b', 7, 'y']].sort())
+})
+
+test('on the heap, aggregates restored from a snapshot go on from their values', async () => {
+  const { backend, op } = onHeap()
+  op.processElement(['a', 4, 'x'])
+  const snapshot = await backend.materializeSnapshot(backend.captureSnapshot(1, { savepoint: false }))
+  const restored = new HeapKeyedStateBackend(128)
+  restored.restore(snapshot, { start: 0, end: 127 })
+  const again = onHeap(restored)
+  again.op.processElement(['a', 1, 'y'])
+  again.op.processElement(['a', 1, 'y'])
+  assert.deepEqual(again.out, [['a', 5, 'x'], ['a', 6, 'x']])
+})

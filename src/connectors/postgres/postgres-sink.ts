@@ -3,7 +3,7 @@
 // committables over, upsert and at-least-once use the checkpoint as a flush point.
 
 import type { CommittedCheckpoint, CommittedCheckpointsQuery, Committer, CommitterContext, CommittingSinkWriter, SinkWriterContext, TwoPhaseCommittingSink } from '../../api/sink.ts'
-import pg from 'pg'
+import { pgClient } from './connection.ts'
 import { committedByProgress } from './setup.ts'
 import { sinkIdentity } from './transaction-ids.ts'
 import { resolvePostgresSinkOptions, type PostgresSinkOptions, type ResolvedPostgresSinkOptions } from './options.ts'
@@ -24,7 +24,7 @@ export class PostgresSink<T> implements TwoPhaseCommittingSink<T, unknown> {
   }
 
   private async readProgress(query: CommittedCheckpointsQuery): Promise<CommittedCheckpoint[]> {
-    const client = new pg.Client({ connectionString: this.options.url, connectionTimeoutMillis: 30_000 })
+    const client = new (pgClient().Client)({ connectionString: this.options.url, connectionTimeoutMillis: 30_000 })
     client.on('error', () => {})
     try {
       await client.connect()

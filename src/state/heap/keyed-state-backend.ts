@@ -10,9 +10,9 @@
 import { AccessListState, AccessReducingState, AccessAggregatingState } from '../state-objects.ts'
 import type { StateDescriptor, ValueState, MapState, StateKind } from '../../api/state.ts'
 import { assignToKeyGroup, type KeyGroupRange } from '../key-groups.ts'
-import { checkDescriptorKind, TtlPolicy, type CanonicalStateEntries, type KeyedStateBackend, type KeyedStateSnapshot, type SnapshotCapture, type SnapshotOptions, type StateFor } from '../keyed-state-backend.ts'
+import { checkDescriptorKind, TtlPolicy, type CanonicalStateEntries, type InPlaceValueState, type KeyedStateBackend, type KeyedStateSnapshot, type SnapshotCapture, type SnapshotOptions, type StateFor } from '../keyed-state-backend.ts'
 import { WeirError } from '../../errors.ts'
-import { LayeredMap, visibleEntries, type FrozenView } from './layered-map.ts'
+import { LayeredMap, TOMBSTONE, visibleEntries, type FrozenView } from './layered-map.ts'
 import { HEAP_INCREMENTAL_FORMAT, restoreHeapIncremental, writeHeapIncremental, type HeapIncrementalSnapshot, type IncrementalCapture, type TableChanges } from './incremental-heap-snapshot.ts'
 import { ChainTracker } from '../incremental-chain.ts'
 import type { SegmentRef } from '../lmdb/segment-file.ts'
@@ -47,10 +47,12 @@ interface StateTable {
   /** Incremental TTL cleanup walks the map with this iterator across accesses. */
   cleanupCursor: Iterator<[unknown, unknown]> | null
   state: unknown
+  /** Its values are changed in place (InPlaceValueState): a canonical snapshot copies them. */
+  inPlace: boolean
 }
 
 interface HeapCapture {
-  readonly tables: Array<{ name: string; kind: StateKind; ttl: TtlPolicy | null; view: FrozenView; data: LayeredMap }>
+  readonly tables: Array<{ name: string; kind: StateKind; ttl: TtlPolicy | null; view: FrozenView; data: LayeredMap; inPlace: boolean }>
   /** Shared with the backend: it only grows, and a key's original form never changes. */
   readonly compositeKeys: ReadonlyMap<string, unknown>
   readonly maxParallelism: number
@@ -126,7 +128,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     const tables = [...this.tables.values()].map((t) => {
       const view = t.data.freeze()
       if (this.incremental !== null && t.data.lastFrozen !== null) this.pendingChanges.push({ name: t.name, layer: t.data.lastFrozen })
-      return { name: t.name, id: t.id, kind: t.kind, ttl: t.ttl, view, data: t.data }
+      return { name: t.name, id: t.id, kind: t.kind, ttl: t.ttl, view, data: t.data, inPlace: t.inPlace }
     })
     let incremental: IncrementalCapture | null = null
     if (this.incremental !== null && !options.savepoint) {
@@ -172,7 +174,9 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
         if (ttl && ttl.cleanupFullSnapshot && ttl.isExpired((stored as Timestamped).t, now)) continue
         const key = typeof mapKey === 'string' && capture.compositeKeys.has(mapKey) ? capture.compositeKeys.get(mapKey) : mapKey
         const plain = ttl ? (stored as Timestamped).v : stored
-        const value = table.kind === 'map' ? [...(plain as Map<unknown, unknown>)] : plain
+        // A value changed in place may change once the capture is released, before the
+        // canonical form is serialized: keep a copy of what the capture saw.
+        const value = table.kind === 'map' ? [...(plain as Map<unknown, unknown>)] : table.inPlace ? shallowCopy(plain) : plain
         flat.push(assignToKeyGroup(key, capture.maxParallelism), key, ttl ? [value, (stored as Timestamped).t] : value)
       }
       states[table.name] = { kind: table.kind, ttl: ttl !== null, entries: flat }
@@ -365,7 +369,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     while (used.has(id)) id++
     if (id > 0xfffe) throw new WeirError('WEIR_INVALID_JOB', `too many keyed states in one operator (at most ${0xfffe})`, { domain: 'user' })
     this.nextId = Math.max(this.nextId, id + 1)
-    const table: StateTable = { name, id, kind, ttl: null, data: new LayeredMap(), cleanupCursor: null, state: null }
+    const table: StateTable = { name, id, kind, ttl: null, data: new LayeredMap(), cleanupCursor: null, state: null, inPlace: false }
     this.tables.set(name, table)
     return table
   }
@@ -394,11 +398,31 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   }
 }
 
-class HeapValueState<T> implements ValueState<T> {
+/** A shallow copy of an array or plain object (other values as they are). */
+function shallowCopy(value: unknown): unknown {
+  if (Array.isArray(value)) return value.slice()
+  if (typeof value === 'object' && value !== null) return { ...value }
+  return value
+}
+
+class HeapValueState<T> implements InPlaceValueState<T> {
   private readonly plainMap: LayeredMap | null
   constructor(private readonly backend: HeapKeyedStateBackend, private readonly table: StateTable, private readonly defaultValue: T | undefined) {
     // Without a TTL, read the table directly: the hot path of most jobs.
     this.plainMap = table.ttl === null ? table.data : null
+  }
+  /**
+   * Only the layer of writes since the last capture (`live`) may be changed in place: a capture
+   * freezes it and starts a new one, and a value a frozen layer holds reaches `live` again only
+   * as a copy the caller writes (or, when folding, once no capture pins any layer; canonical
+   * snapshots copy in-place values before their capture is released).
+   */
+  valueForChange(): T | undefined {
+    const map = this.plainMap
+    if (map === null) return undefined
+    this.table.inPlace = true
+    const v = map.live.get(this.backend.currentMapKey)
+    return v === TOMBSTONE ? undefined : (v as T | undefined)
   }
   value(): T {
     const v = this.plainMap !== null ? this.plainMap.get(this.backend.currentMapKey) : this.backend.read(this.table)
