@@ -20,6 +20,7 @@
 //   npm run bench:cluster                           # 10M words, 3 rounds
 //   npm run bench:cluster -- --words 2000000 --repeat 1 --only throughput
 //   npm run bench:cluster -- --only recovery --recovery-rounds 5
+//   npm run bench:cluster -- --only throughput --tm-config taskmanager.spare-slot-threads=0   # -D for every TaskManager
 //
 // Writes bench/results/cluster.json.
 
@@ -42,6 +43,7 @@ function arg(name: string, fallback: string): string {
 const WORDS = Number(arg('words', '10000000'))
 const REPEAT = Number(arg('repeat', '3'))
 const ONLY = arg('only', 'throughput,recovery,memory').split(',')
+const TM_CONFIG = arg('tm-config', '').split(',').filter((d) => d !== '')
 const RECOVERY_ROUNDS = Number(arg('recovery-rounds', '3'))
 const MEM_SECONDS = Number(arg('mem-seconds', '15'))
 const SINK_US = Number(arg('sink-us', '20'))
@@ -102,7 +104,7 @@ async function startCluster(): Promise<Cluster> {
 
 async function addTaskManager(c: Cluster, host: string, slots: number, defines: readonly string[] = []): Promise<ChildProcess> {
   const before = (await c.rest.call<{ taskmanagers: unknown[] }>('GET', '/taskmanagers')).taskmanagers.length
-  const tm = daemon(['taskmanager', '--rpc', `127.0.0.1:${c.rpcPort}`, '-D', `taskmanager.host=${host}`, '-D', `taskmanager.numberOfTaskSlots=${slots}`, ...defines.flatMap((d) => ['-D', d])])
+  const tm = daemon(['taskmanager', '--rpc', `127.0.0.1:${c.rpcPort}`, '-D', `taskmanager.host=${host}`, '-D', `taskmanager.numberOfTaskSlots=${slots}`, ...[...TM_CONFIG, ...defines].flatMap((d) => ['-D', d])])
   c.tms.push(tm)
   while ((await c.rest.call<{ taskmanagers: unknown[] }>('GET', '/taskmanagers')).taskmanagers.length <= before) await sleep(50)
   return tm

@@ -5,8 +5,8 @@
 //
 // A thread runs the slots of one deployment and is terminated when they stop; it is never
 // handed out again, whatever state its slots left behind (a canceled task may leave timers,
-// sockets or a native transaction). The pool starts a fresh spare instead, once the new
-// deployment's slots run, so that refilling does not compete with their start.
+// sockets or a native transaction). The pool starts fresh spares instead, one at a time once the
+// new deployment's slots run, so that refilling does not compete with their start.
 //
 // Protocol with a thread (slot-worker.ts): its first message from the TaskManager is
 // { host: HostedSlot[] }, its slots; then SlotEnvelopes. A spare says { spare: 'ready' } once
@@ -44,8 +44,9 @@ export interface SpareReady {
 interface Spare {
   readonly worker: Worker
   ready: boolean
-  /** Settles when the spare is ready or gone. */
+  /** Settles when the spare is ready, gone, or handed out. */
   readonly settled: Promise<void>
+  readonly settle: () => void
   readonly onMessage: (m: unknown) => void
   readonly onGone: () => void
 }
@@ -113,38 +114,60 @@ export class SlotThreadPool {
       chosen.worker.off('error', chosen.onGone)
       chosen.worker.off('exit', chosen.onGone)
       chosen.worker.ref()
+      chosen.settle()
       this.handedOutSpares++
       return chosen.worker
     }
     return this.start(false, name)
   }
 
-  /** Starts spares, in the background, until `size` are started. */
+  /** Starts spares, in the background and all at once, until `size` are started. */
   refill(): void {
-    while (!this.closed && this.spares.size < this.size) {
-      const worker = this.start(true, 'weir-slot-spare')
-      worker.unref()
-      let settle!: () => void
-      const spare: Spare = {
-        worker, ready: false,
-        settled: new Promise((resolve) => (settle = resolve)),
-        onMessage: (m) => {
-          if ((m as SpareReady | null)?.spare !== 'ready') return
-          spare.ready = true
-          settle()
-        },
-        onGone: () => {
-          this.spares.delete(spare)
-          settle()
-        },
-      }
-      worker.once('exit', settle)
-      worker.on('message', spare.onMessage)
-      worker.on('error', (e) => (this.lastSpareError = e))
-      worker.once('error', spare.onGone)
-      worker.once('exit', spare.onGone)
-      this.spares.add(spare)
+    while (!this.closed && this.spares.size < this.size) this.startSpare()
+  }
+
+  private refilling = false
+
+  /**
+   * Starts spares until `size` are started, one after the other: next to running slots, at most
+   * one thread loads the runtime at a time, so that refilling takes one core's share, not all.
+   * A spare that dies while loading ends the refill (the next deployment tries again).
+   */
+  refillGradually(): void {
+    if (this.refilling || this.closed || this.spares.size >= this.size) return
+    this.refilling = true
+    const spare = this.startSpare()
+    void spare.settled.then(() => {
+      this.refilling = false
+      if (spare.ready) this.refillGradually()
+    })
+  }
+
+  private startSpare(): Spare {
+    const worker = this.start(true, 'weir-slot-spare')
+    worker.unref()
+    let settle!: () => void
+    const spare: Spare = {
+      worker, ready: false,
+      settled: new Promise((resolve) => (settle = resolve)),
+      settle: () => settle(),
+      onMessage: (m) => {
+        if ((m as SpareReady | null)?.spare !== 'ready') return
+        spare.ready = true
+        settle()
+      },
+      onGone: () => {
+        this.spares.delete(spare)
+        settle()
+      },
     }
+    worker.once('exit', settle)
+    worker.on('message', spare.onMessage)
+    worker.on('error', (e) => (this.lastSpareError = e))
+    worker.once('error', spare.onGone)
+    worker.once('exit', spare.onGone)
+    this.spares.add(spare)
+    return spare
   }
 
   /**

@@ -160,12 +160,12 @@ export class TaskManager implements TaskManagerGateway {
     // Spares are started again once this deployment's slots run (or stop): not while they start.
     const starting = new Set(mine)
     const started = (slot: number) => {
-      if (starting.delete(slot) && starting.size === 0) this.threads.refill()
+      if (starting.delete(slot) && starting.size === 0) this.threads.refillGradually()
     }
     attempt.onReleased = () => {
       if (starting.size === 0) return
       starting.clear()
-      this.threads.refill()
+      this.threads.refillGradually()
     }
     for (const group of groups) {
       const slots = group.map((h) => h.setup.workerIndex)
