@@ -12,6 +12,9 @@
 // under bench/.data). Queries: q0 q1 q2 q3 q4 q5 q5t (q5 with tumbling windows) q7 q8 q11 q12.
 // Also reports q5 (sliding) against q5t (tumbling) and -p 2 against -p 1. Writes
 // bench/results/nexmark.json (--out FILE for another). Exits 1 when a run fails.
+// --cpu-prof DIR: each child runs under node --cpu-prof, so the child and each of its slot
+// threads write a .cpuprofile to DIR/<query>-p<p>-<mode>/ (summarise one with
+// bench/profile-summary.ts; the worker's file is the one with the most samples).
 
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -40,10 +43,11 @@ interface Options {
   parallelisms: number[]
   modes: Mode[]
   out: string
+  cpuProf: string | null
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { events: 2_000_000, queries: [...QUERIES], parallelisms: [1, 2], modes: [...MODES], out: join(RESULTS_DIR, 'nexmark.json') }
+  const o: Options = { events: 2_000_000, queries: [...QUERIES], parallelisms: [1, 2], modes: [...MODES], out: join(RESULTS_DIR, 'nexmark.json'), cpuProf: null }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
     const next = () => {
@@ -56,6 +60,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '-p' || a === '--parallelism') o.parallelisms = next().split(',').map(Number)
     else if (a === '--modes') o.modes = next().split(',') as Mode[]
     else if (a === '--out') o.out = next()
+    else if (a === '--cpu-prof') o.cpuProf = next()
     else throw new Error(`unknown option ${a}`)
   }
   for (const q of o.queries) if (!(QUERIES as readonly string[]).includes(q)) throw new Error(`unknown query ${q}; known: ${QUERIES.join(', ')}`)
@@ -76,9 +81,10 @@ interface Row {
   error?: string
 }
 
-function runChild(child: string, params: WeirParams): Promise<ChildResult> {
+function runChild(child: string, params: WeirParams, profileDir: string | null): Promise<ChildResult> {
   return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [child, 'weir', JSON.stringify(params)], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT })
+    const prof = profileDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]
+    const proc = spawn(process.execPath, [...prof, child, 'weir', JSON.stringify(params)], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT })
     let out = ''
     proc.stdout.setEncoding('utf8')
     proc.stdout.on('data', (d: string) => (out += d))
@@ -118,7 +124,9 @@ async function main(): Promise<void> {
               if (mode === 'eo-lmdb') config['state.backend.incremental'] = 'true'
             }
             const args = ['--events', String(options.events), ...(q === 'q5t' ? ['--tumbling', 'true'] : [])]
-            const r = await runChild(child, { corpus: '', parallelism: p, artifactUrl: artifact.url, runtimeUrl: pathToFileURL(DIST_INDEX).href, args, config } as WeirParams)
+            const profileDir = options.cpuProf === null ? null : join(options.cpuProf, `${q}-p${p}-${mode}`)
+            if (profileDir !== null) mkdirSync(profileDir, { recursive: true })
+            const r = await runChild(child, { corpus: '', parallelism: p, artifactUrl: artifact.url, runtimeUrl: pathToFileURL(DIST_INDEX).href, args, config } as WeirParams, profileDir)
             rmSync(ckptDir, { recursive: true, force: true })
             const jobSeconds = ((r.extra as { jobDurationMs?: number }).jobDurationMs ?? r.seconds * 1000) / 1000
             const eps = r.ok ? options.events / jobSeconds : 0

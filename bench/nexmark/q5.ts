@@ -15,8 +15,9 @@ class HottestPerWindow implements KeyedProcessFunction<number, Count, string> {
     this.counts = ctx.getMapState(new MapStateDescriptor<number, number>('counts'))
   }
   processElement(c: Count, ctx: Parameters<KeyedProcessFunction<number, Count, string>['processElement']>[1]): void {
+    // One timer per window end (this key): registered with the window's first count.
+    if (this.counts.isEmpty()) ctx.timerService().registerEventTimeTimer(c[2] - 1)
     this.counts.put(c[0], c[1])
-    ctx.timerService().registerEventTimeTimer(c[2] - 1)
   }
   onTimer(time: number, _ctx: unknown, out: { collect(s: string): void }): void {
     let max = 0
@@ -30,7 +31,9 @@ export default defineJob('Nexmark q5', (env) => {
   const tumbling = env.params.tumbling === 'true'
   const assigner = tumbling ? TumblingEventTimeWindows.of(SIZE) : SlidingEventTimeWindows.of(SIZE, SLIDE)
   const counts = bids(nexmarkEvents(env)).keyBy((b) => b.auction).window(assigner)
-    .aggregate<number, number, Count>(count, (auction: number, ctx, n: Iterable<number>, out) => out.collect([auction, [...n][0]!, (ctx.window() as TimeWindow).end]))
+    .aggregate<number, number, Count>(count, (auction: number, ctx, n: Iterable<number>, out) => {
+      for (const count of n) out.collect([auction, count, (ctx.window() as TimeWindow).end])
+    })
   const out = counts.keyBy((c) => c[2]).process(new HottestPerWindow())
   sink(env, out, (s) => s)
 })

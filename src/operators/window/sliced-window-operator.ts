@@ -5,14 +5,22 @@
 // it belongs to, so a sliding window costs about what a tumbling one does. The results, the
 // timestamps (window.maxTimestamp()), allowed lateness (late firings) and late data follow
 // Flink's WindowOperator with EventTimeTrigger / ProcessingTimeTrigger. Slices are keyed state
-// (a map state of slice end -> partial aggregate) and timers are in the keyed backend.
+// (a map state of slice end -> partial aggregate).
+//
+// On event time no timer is kept per key and window: an in-memory index of the keys in each
+// slice (slice-index.ts, rebuilt from the slice state on a restore) tells which keys a window
+// covers when the watermark passes its end, and a per-key value, the end of the last window
+// fired for it, keeps a restored (or rescaled) job from firing a window twice. Processing-time
+// windows keep one keyed timer per key and window.
 
 import { BaseOperator } from '../operator.ts'
-import { MapStateDescriptor, type MapState } from '../../api/state.ts'
+import { MapStateDescriptor, ValueStateDescriptor, type MapState, type ValueState } from '../../api/state.ts'
 import { TimeWindow } from '../../api/windowing/windows.ts'
 import { WindowEmitter } from './window-emitter.ts'
 import { reducer, type WindowSpec } from './window-spec.ts'
 import { UserError } from '../../errors.ts'
+import { SliceIndex } from './slice-index.ts'
+import { TIMER_STATE } from '../../runtime/taskmanager/internal-timer-service.ts'
 
 /** Whether the spec can run sliced. */
 export function canSlice(spec: WindowSpec): boolean {
@@ -25,6 +33,11 @@ export function canSlice(spec: WindowSpec): boolean {
 
 export class SlicedWindowOperator extends BaseOperator<unknown, unknown> {
   private slices!: MapState<number, unknown>
+  /** Event time: the end of the last window fired for the current key. */
+  private firedThrough!: ValueState<number>
+  private readonly index = new SliceIndex()
+  /** Event time: the earliest window end the watermark has not passed. */
+  private nextEnd = -Infinity
   private emitter!: WindowEmitter
   private readonly size: number
   private readonly slide: number
@@ -71,10 +84,46 @@ export class SlicedWindowOperator extends BaseOperator<unknown, unknown> {
   }
 
   override open(): void {
-    this.slices = this.ctx.keyedBackend!.getState(new MapStateDescriptor<number, unknown>('window-slices'))
+    const backend = this.ctx.keyedBackend!
+    this.slices = backend.getState(new MapStateDescriptor<number, unknown>('window-slices'))
+    this.firedThrough = backend.getState(new ValueStateDescriptor<number>('window-fired-through'))
     this.emitter = new WindowEmitter(this.spec, this.ctx, this.output)
     this.emitter.open()
     this.notificationTarget = this.spec.windowFunction
+    if (this.eventTime) this.rebuildIndex()
+  }
+
+  /** After a restore: index the restored slices of this subtask's keys. */
+  private rebuildIndex(): void {
+    const backend = this.ctx.keyedBackend!
+    const keys = [...backend.keys('window-slices')]
+    if (keys.length === 0) return
+    const saved = backend.currentKey
+    const legacyTimers = backend.getState(new MapStateDescriptor<string, [number, number, string]>(TIMER_STATE))
+    for (const key of keys) {
+      backend.setCurrentKey(key)
+      const ends = [...this.slices.keys()]
+      for (const end of ends) this.index.add(end, key)
+      if (this.firedThrough.value() === undefined) this.adoptLegacyTimers(ends, legacyTimers)
+    }
+    backend.setCurrentKey(saved)
+  }
+
+  /**
+   * State written before the index existed kept one timer per window still to fire (namespace:
+   * its end) and one per slice whose lateness was still running ('c' + slice end): the windows
+   * before the earliest pending one have fired. Those timers, when they come, do nothing.
+   */
+  private adoptLegacyTimers(ends: number[], timers: MapState<string, [number, number, string]>): void {
+    let earliestPending = Infinity
+    let any = false
+    for (const [domain, , ns] of timers.values()) {
+      if (domain !== 0 || ns === '') continue
+      any = true
+      if (ns.charCodeAt(0) !== 99 /* 'c' */) earliestPending = Math.min(earliestPending, Number(ns))
+    }
+    if (!any) return
+    this.firedThrough.update(earliestPending !== Infinity ? earliestPending - this.slide : Math.max(...ends) + this.size - this.slide)
   }
 
   processElement(element: unknown): void {
@@ -111,6 +160,19 @@ export class SlicedWindowOperator extends BaseOperator<unknown, unknown> {
     }
     slices.put(sliceEnd, next)
     const isNew = previous === undefined
+    if (this.eventTime) {
+      if (isNew) this.index.add(sliceEnd, ctx.keyedBackend!.currentKey)
+      // Windows the watermark passed but kept for allowed lateness fire again now (late firings).
+      let lastFired = -Infinity
+      for (let end = sliceEnd; end <= lastWindowEnd && end - 1 <= wm; end += slide) {
+        if (end - 1 + this.lateness > wm) {
+          this.fire(end)
+          lastFired = end
+        }
+      }
+      if (lastFired !== -Infinity && !((this.firedThrough.value() ?? -Infinity) >= lastFired)) this.firedThrough.update(lastFired)
+      return
+    }
     for (let end = sliceEnd; end <= lastWindowEnd; end += slide) {
       if (this.eventTime && end - 1 <= wm) {
         // The window fired already but is kept for allowed lateness: fire it again (a late firing).
@@ -123,9 +185,85 @@ export class SlicedWindowOperator extends BaseOperator<unknown, unknown> {
     if (isNew && this.lateness > 0) timers.registerEventTimeTimer(lastWindowEnd - 1 + this.lateness, `c${sliceEnd}`)
   }
 
+  /** Event time: the windows the watermark passed fire (Flink's order: timers, then the watermark goes on). */
+  override processWatermark(time: number): void {
+    if (!this.eventTime) return super.processWatermark(time)
+    this.inputWatermark = time
+    // Sets the watermark the window function sees; fires timers of state written before the index.
+    this.ctx.internalTimers!.advanceWatermark(time, this)
+    this.fireUpTo(time)
+    this.output.emitWatermark(time)
+  }
+
   override onEventTime(time: number, ns: string): void {
+    // Event-time windows keep no timers; these come from state written before the index (see adoptLegacyTimers).
+    if (this.eventTime) return
     this.onTimer(ns)
     void time
+  }
+
+  /** Fires, in order of their ends, the windows with keys whose end - 1 is at or before `watermark`, then drops the slices past their lateness. */
+  private fireUpTo(watermark: number): void {
+    const index = this.index
+    const size = this.size
+    const slide = this.slide
+    let end = Math.max(this.nextEnd, index.first())
+    while (end - 1 <= watermark) {
+      const from = end - size + slide
+      const firstSlice = index.firstAtOrAfter(from)
+      if (firstSlice === Infinity) break
+      if (firstSlice > end) {
+        // No key in this window: the next window with keys is the first one of that slice.
+        end = firstSlice
+        continue
+      }
+      this.fireWindow(end, from)
+      end += slide
+    }
+    this.nextEnd = watermark === Infinity ? Infinity : Math.max(this.nextEnd, TimeWindow.getWindowStartWithOffset(watermark + 1, this.offset, slide) + slide)
+    if (this.lateness === 0) return
+    // Slices whose last window is past its allowed lateness.
+    for (let s = index.first(); s + size - slide - 1 + this.lateness <= watermark; s = index.first()) this.dropSlice(s)
+  }
+
+  /** The window ending at `end` (slices `from`..`end`) for each of its keys, once per key. */
+  private fireWindow(end: number, from: number): void {
+    const backend = this.ctx.keyedBackend!
+    const index = this.index
+    const lastOfOldest = this.lateness === 0
+    for (let s = from; s <= end; s += this.slide) {
+      const keys = index.keysOf(s)
+      if (keys === undefined) continue
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]
+        backend.setCurrentKey(key)
+        const fired = this.firedThrough.value()
+        if (fired === undefined || fired < end) {
+          this.fire(end)
+          this.firedThrough.update(end)
+        }
+        if (s === from && lastOfOldest) this.clearSlice(key, s)
+      }
+      if (s === from && lastOfOldest) index.drop(s)
+    }
+  }
+
+  private dropSlice(sliceEnd: number): void {
+    const backend = this.ctx.keyedBackend!
+    for (const key of this.index.keysOf(sliceEnd)!) {
+      backend.setCurrentKey(key)
+      this.clearSlice(key, sliceEnd)
+    }
+    this.index.drop(sliceEnd)
+  }
+
+  /** The current key's slice is no longer needed by any window. */
+  private clearSlice(key: unknown, sliceEnd: number): void {
+    const slices = this.slices
+    slices.remove(sliceEnd)
+    const lastEnd = sliceEnd + this.size - this.slide
+    if (this.emitter.clearsWindows) this.emitter.clearWindow(key, new TimeWindow(lastEnd - this.size, lastEnd))
+    if (slices.isEmpty()) this.firedThrough.clear()
   }
 
   onProcessingTime(_time: number, ns?: string): void {

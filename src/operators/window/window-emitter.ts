@@ -82,6 +82,11 @@ export class WindowEmitter implements ProcessWindowFunctionContext<Window> {
     this.emitElements(key, window, [result])
   }
 
+  /** Whether clearWindow has anything to do (a clear() function, or per-window state in use). */
+  get clearsWindows(): boolean {
+    return this.clearFn !== null || this.windowStore !== null
+  }
+
   /** The window is gone for good: the function's clear() and its per-window state. */
   clearWindow(key: unknown, window: Window): void {
     if (this.clearFn !== null) {
@@ -99,7 +104,8 @@ export class WindowEmitter implements ProcessWindowFunctionContext<Window> {
 
   private call(key: unknown, window: Window, values: readonly unknown[]): void {
     this.current = window
-    this.windowNs.current = windowNamespace(window)
+    // The namespace string only when the function uses per-window state (see windowState()).
+    if (this.windowStore !== null) this.windowNs.current = windowNamespace(window)
     try {
       this.process!(key, this, values, this.out)
     } catch (e) {
@@ -118,7 +124,11 @@ export class WindowEmitter implements ProcessWindowFunctionContext<Window> {
     return this.ctx.internalTimers!.currentWatermark
   }
   windowState(): KeyedStateStore {
-    const store = (this.windowStore ??= new NamespacedStateStore(this.ctx.keyedBackend!, this.windowNs, 'window-state/'))
+    if (this.windowStore === null) {
+      this.windowStore = new NamespacedStateStore(this.ctx.keyedBackend!, this.windowNs, 'window-state/')
+      this.windowNs.current = windowNamespace(this.current!)
+    }
+    const store = this.windowStore
     return {
       getState: (d) => store.getState(d),
       getListState: (d) => store.getState(d),

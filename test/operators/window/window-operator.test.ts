@@ -68,6 +68,26 @@ for (const backend of ['hashmap', 'lmdb'] as const) {
         h.close()
       })
 
+      if (!general) {
+        test('sliced event-time windows keep no timer per key and window, and fire each window once per key', () => {
+          const h = windowHarness({ assigner: SlidingEventTimeWindows.of(3000, 1000), contents: countAgg, allowedLateness: 1000 }, { backend }).open()
+          for (const k of ['a', 'b', 'c']) for (const ts of [100, 1100, 2100]) h.processElement([k, 1], ts)
+          assert.equal(h.timers.numEventTimeTimers(), 0)
+          h.processWatermark(1999)
+          assert.deepEqual(emitted(h), ['1@999', '1@999', '1@999', '2@1999', '2@1999', '2@1999'])
+          h.clearOutput()
+          // The same watermark again, and a late element: only its window within the lateness fires
+          // again ([-2000, 1000) is past it: 999 + 1000 <= 1999).
+          h.processWatermark(1999)
+          h.processElement(['a', 1], 900)
+          assert.deepEqual(emitted(h), ['3@1999'])
+          h.clearOutput()
+          h.processWatermark(100_000)
+          assert.deepEqual(emitted(h), ['1@4999', '1@4999', '1@4999', '2@3999', '2@3999', '2@3999', '3@2999', '3@2999', '4@2999'])
+          h.close()
+        })
+      }
+
       test('late elements: dropped without lateness, or to the late-data side output', () => {
         const h = windowHarness({ assigner: TumblingEventTimeWindows.of(2000), contents: reduce, lateDataTag: 'late' }, { backend }, general).open()
         h.processElement(['k', 1], 500)
