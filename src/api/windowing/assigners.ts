@@ -69,6 +69,11 @@ class Sliding<T> implements WindowAssigner<T, TimeWindow> {
   }
 }
 
+/** @internal Whether the assigner merges its windows exactly as TimeWindow.mergeWindows does (the built-in session assigners). */
+export function mergesByOverlap(assigner: WindowAssigner<unknown, Window>): boolean {
+  return assigner instanceof Sessions && assigner.mergeWindows === Sessions.prototype.mergeWindows
+}
+
 class Sessions<T> implements WindowAssigner<T, TimeWindow> {
   constructor(private readonly gap: (element: T) => number, readonly isEventTime: boolean) {}
   assignWindows(element: T, timestamp: number, ctx: WindowAssignerContext): TimeWindow[] {

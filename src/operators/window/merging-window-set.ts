@@ -10,9 +10,18 @@ export type MergeFunction = (mergeResult: string, mergedWindows: string[], state
 
 export class MergingWindowSet {
   private readonly mapping = new Map<string, string>()
-  private changed = false
+  /** What changed since the set was read: window -> state window, or null when it was removed. */
+  private readonly changes = new Map<string, string | null>()
 
-  constructor(private readonly state: MapState<string, string>, private readonly mergeWindows: (windows: readonly Window[], cb: (toBeMerged: Window[], result: Window) => void) => void) {
+  /**
+   * `byOverlap`: mergeWindows is TimeWindow.mergeWindows (overlapping windows merge into their
+   * cover), so a key with one window, the common case of sessions, is merged without it.
+   */
+  constructor(
+    private readonly state: MapState<string, string>,
+    private readonly mergeWindows: (windows: readonly Window[], cb: (toBeMerged: Window[], result: Window) => void) => void,
+    private readonly byOverlap = false,
+  ) {
     for (const [w, s] of state.entries()) this.mapping.set(w, s)
   }
 
@@ -21,7 +30,7 @@ export class MergingWindowSet {
   }
 
   retireWindow(window: string): void {
-    if (this.mapping.delete(window)) this.changed = true
+    if (this.mapping.delete(window)) this.changes.set(window, null)
   }
 
   /**
@@ -29,6 +38,7 @@ export class MergingWindowSet {
    * with the merged windows and their state windows. Returns the window the new one ended up in.
    */
   addWindow(newWindow: string, merge: MergeFunction): string {
+    if (this.byOverlap && this.mapping.size === 1) return this.addToOne(newWindow, merge)
     const windows = [...this.mapping.keys(), newWindow].map(windowFromNamespace)
     const results: Array<[string, string[]]> = []
     this.mergeWindows(windows, (toBeMerged, result) => results.push([windowNamespace(result), toBeMerged.map(windowNamespace)]))
@@ -48,11 +58,12 @@ export class MergingWindowSet {
         const s = this.mapping.get(w)
         if (s !== undefined) {
           this.mapping.delete(w)
+          this.changes.set(w, null)
           mergedStateWindows.push(s)
         }
       }
       this.mapping.set(mergeResult, mergedStateWindow)
-      this.changed = true
+      this.changes.set(mergeResult, mergedStateWindow)
       const keep = mergedStateWindows.indexOf(mergedStateWindow)
       if (keep >= 0) mergedStateWindows.splice(keep, 1)
       // A pre-existing window merged with nothing but the new window, which it already covers: nothing to merge.
@@ -60,17 +71,49 @@ export class MergingWindowSet {
     }
     if (results.length === 0 || (resultWindow === newWindow && !mergedNewWindow)) {
       this.mapping.set(resultWindow, resultWindow)
-      this.changed = true
+      this.changes.set(resultWindow, resultWindow)
     }
     return resultWindow
   }
 
-  /** Writes the mapping back to keyed state if it changed. */
+  /** addWindow with one window in the set: what the general path does with [it, newWindow]. */
+  private addToOne(newWindow: string, merge: MergeFunction): string {
+    let existing = ''
+    let stateWindow = ''
+    for (const [w, s] of this.mapping) {
+      existing = w
+      stateWindow = s
+    }
+    if (existing === newWindow) return existing
+    const a = windowFromNamespace(existing) as TimeWindow
+    const b = windowFromNamespace(newWindow) as TimeWindow
+    if (!a.intersects(b)) {
+      this.mapping.set(newWindow, newWindow)
+      this.changes.set(newWindow, newWindow)
+      return newWindow
+    }
+    const cover = windowNamespace(a.cover(b))
+    // The existing window already covers the new one: nothing changes.
+    if (cover === existing) return existing
+    this.mapping.delete(existing)
+    this.changes.set(existing, null)
+    this.mapping.set(cover, stateWindow)
+    this.changes.set(cover, stateWindow)
+    merge(cover, [existing], stateWindow, [])
+    return cover
+  }
+
+  /**
+   * Writes what changed back to keyed state: entry by entry, puts before removes, so that the
+   * stored map is changed in place rather than replaced by a new one (a session that grows by
+   * one element swaps one entry for another).
+   */
   persist(): void {
-    if (!this.changed) return
-    this.state.clear()
-    if (this.mapping.size > 0) this.state.putAll(this.mapping)
-    this.changed = false
+    const changes = this.changes
+    if (changes.size === 0) return
+    for (const [w, s] of changes) if (s !== null) this.state.put(w, s)
+    for (const [w, s] of changes) if (s === null && !this.mapping.has(w)) this.state.remove(w)
+    changes.clear()
   }
 }
 

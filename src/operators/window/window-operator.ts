@@ -11,6 +11,7 @@ import { BaseOperator } from '../operator.ts'
 import type { StateDescriptor } from '../../api/state.ts'
 import { MapStateDescriptor, ReducingStateDescriptor, AggregatingStateDescriptor } from '../../api/state.ts'
 import type { StateFor } from '../../state/keyed-state-backend.ts'
+import { mergesByOverlap } from '../../api/windowing/assigners.ts'
 import { isFire, isPurge, type OnMergeContext, type Trigger, type TriggerResult } from '../../api/windowing/triggers.ts'
 import { windowFromNamespace, windowNamespace, type Window } from '../../api/windowing/windows.ts'
 import type { TimestampedValue } from '../../api/windowing/evictors.ts'
@@ -255,10 +256,23 @@ export class WindowOperator extends BaseOperator<unknown, unknown> {
     }
   }
 
+  /**
+   * The current key's merging window set. The last key's is kept: every change of the stored set
+   * goes through it (and is persisted at once), so it stays equal to the state while the key is
+   * current again, as it mostly is for consecutive records of a session.
+   */
   private mergingSet(): MergingWindowSet {
     this.mergingState ??= this.mergingStateFor()
-    return new MergingWindowSet(this.mergingState, this.spec.assigner.mergeWindows!.bind(this.spec.assigner))
+    const key = this.ctx.keyedBackend!.currentKey
+    if (this.lastSet !== null && this.lastSetKey === key) return this.lastSet
+    this.mergeWindowsFn ??= this.spec.assigner.mergeWindows!.bind(this.spec.assigner)
+    this.lastSet = new MergingWindowSet(this.mergingState, this.mergeWindowsFn, mergesByOverlap(this.spec.assigner))
+    this.lastSetKey = key
+    return this.lastSet
   }
+  private lastSet: MergingWindowSet | null = null
+  private lastSetKey: unknown = undefined
+  private mergeWindowsFn: ConstructorParameters<typeof MergingWindowSet>[1] | null = null
 
   private callTrigger(fn: () => TriggerResult): TriggerResult {
     try {
