@@ -8,8 +8,9 @@
 //   npm run bench:nexmark                                   # every query, -p 1,2, 2M events
 //   npm run bench:nexmark -- --events 500000 --queries q0,q5 -p 1,2 --modes none,eo-heap
 //
-// Modes: none (no checkpoints), eo-heap, eo-lmdb (exactly-once every 1 s, filesystem storage
-// under bench/.data). Queries: q0 q1 q2 q3 q4 q5 q5t (q5 with tumbling windows) q7 q8 q11 q12.
+// Modes: none (no checkpoints), eo-heap, eo-heap-inc (the heap backend with incremental
+// checkpoints, as Nexmark's Flink runner checkpoints), eo-lmdb (incremental); exactly-once every
+// 1 s, filesystem storage under bench/.data. Queries: q0 q1 q2 q3 q4 q5 q5t (q5 with tumbling windows) q7 q8 q11 q12.
 // Also reports q5 (sliding) against q5t (tumbling) and -p 2 against -p 1. Writes
 // bench/results/nexmark.json (--out FILE for another). Exits 1 when a run fails.
 // --cpu-prof DIR: each child runs under node --cpu-prof, so the child and each of its slot
@@ -31,7 +32,7 @@ const DIST_INDEX = join(ROOT, 'dist', 'index.js')
 const DIST_BUNDLE = join(ROOT, 'dist', 'cli', 'bundle.js')
 
 const QUERIES = ['q0', 'q1', 'q2', 'q3', 'q4', 'q5', 'q5t', 'q7', 'q8', 'q11', 'q12'] as const
-const MODES = ['none', 'eo-heap', 'eo-lmdb'] as const
+const MODES = ['none', 'eo-heap', 'eo-heap-inc', 'eo-lmdb'] as const
 type Mode = (typeof MODES)[number]
 
 /** Flink 2.0's published per-core figures (NEXMARK.md; ForSt, exactly-once every 30 s). */
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
               config['execution.checkpointing.mode'] = 'EXACTLY_ONCE'
               config['state.checkpoints.dir'] = ckptDir
               config['state.backend.type'] = mode === 'eo-lmdb' ? 'lmdb' : 'hashmap'
-              if (mode === 'eo-lmdb') config['state.backend.incremental'] = 'true'
+              if (mode === 'eo-lmdb' || mode === 'eo-heap-inc') config['state.backend.incremental'] = 'true'
             }
             const args = ['--events', String(options.events), ...(q === 'q5t' ? ['--tumbling', 'true'] : [])]
             const profileDir = options.cpuProf === null ? null : join(options.cpuProf, `${q}-p${p}-${mode}`)
