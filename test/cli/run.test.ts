@@ -300,7 +300,7 @@ test('a checkpoint directory that cannot be created fails with the reason of the
 
 test('a socket source gets one warning line saying what it cannot do; the job reads the socket and finishes when it closes', async () => {
   const { createServer } = await import('node:net')
-  const { socketWarning } = await import('../../src/runtime/jobmanager/mini-cluster.ts')
+  const { socketWarning } = await import('../../src/runtime/jobmanager/states/created.ts')
   const server = createServer((socket) => socket.end('hello socket\n'))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   try {
