@@ -3,11 +3,15 @@
 // Flink's config.yaml.
 
 import { readFileSync, existsSync } from 'node:fs'
-import { parse } from 'yaml'
+import type * as Yaml from 'yaml'
+import { lazyPackage } from '../io/lazy-package.ts'
 import { UserError } from '../errors.ts'
 import type { RawConfig } from './configuration.ts'
 
 export const DEFAULT_CONFIG_FILE = 'weir.yaml'
+
+/** The YAML parser (72 modules), loaded when a configuration file is read, not at every command's start. */
+const yaml = lazyPackage<typeof Yaml>('yaml')
 
 export function readConfigFile(path: string): RawConfig {
   let text: string
@@ -18,7 +22,7 @@ export function readConfigFile(path: string): RawConfig {
   }
   let doc: unknown
   try {
-    doc = parse(text)
+    doc = yaml().parse(text)
   } catch (e) {
     throw new UserError('WEIR_INVALID_CONFIG', `${path} is not valid YAML: ${(e as Error).message.split('\n')[0]}`)
   }

@@ -5,10 +5,15 @@
 // (job_id, job_name, task_id, task_name, subtask_index, tm_id, operator_name). Values are read
 // from the job master's state at scrape time, so scraping costs the tasks nothing.
 
-import { Gauge, Registry } from 'prom-client'
+import type { Gauge, Registry } from 'prom-client'
+import type * as PromClient from 'prom-client'
+import { lazyPackage } from '../io/lazy-package.ts'
 import { JOB_METRIC_NAMES, TASK_METRIC_NAMES, jobMetricValues } from '../metrics/job-metrics.ts'
 import type { JobRegistry, ManagedJob } from './job-registry.ts'
 import type { ClusterView } from './cluster-view.ts'
+
+/** prom-client and its OpenTelemetry dependency (some 80 modules), loaded at the first scrape, not at every command's start. */
+const promClient = lazyPackage<typeof PromClient>('prom-client')
 
 const JOB_LABELS = ['job_id', 'job_name'] as const
 const TASK_LABELS = ['job_id', 'job_name', 'task_id', 'task_name', 'subtask_index', 'tm_id'] as const
@@ -23,10 +28,14 @@ function sanitize(name: string): string {
 }
 
 export class PrometheusExporter {
-  private readonly registry = new Registry()
+  private registryInstance: Registry | null = null
   private readonly gauges = new Map<string, Gauge<string>>()
 
   constructor(private readonly jobs: JobRegistry, private readonly cluster: ClusterView) {}
+
+  private get registry(): Registry {
+    return (this.registryInstance ??= new (promClient().Registry)())
+  }
 
   get contentType(): string {
     return this.registry.contentType
@@ -85,7 +94,7 @@ export class PrometheusExporter {
   private gauge(name: string, labelNames: readonly string[], help: string): Gauge<string> {
     let g = this.gauges.get(name)
     if (!g) {
-      g = new Gauge({ name, help, labelNames: [...labelNames], registers: [this.registry] })
+      g = new (promClient().Gauge)({ name, help, labelNames: [...labelNames], registers: [this.registry] })
       this.gauges.set(name, g)
     }
     return g
