@@ -32,6 +32,13 @@ export class TaskManagerProcess {
   private registeredOnce: (() => void) | null = null
   private refusedOnce: ((e: Error) => void) | null = null
   private unreachableLogged = false
+  /**
+   * Settles once the slots of a lost JobManager are stopped. The TaskManager registers again
+   * only then: a JobManager that recovered the job (high availability) deploys it anew, under the
+   * same attempt ids, and slots of the old deployment still running beside the new one wrote
+   * into the same part files (every record counted twice, seen once on a loaded machine).
+   */
+  private releasing: Promise<void> = Promise.resolve()
   private heartbeatIntervalMs: number
   private heartbeatTimeoutMs: number
 
@@ -145,7 +152,7 @@ export class TaskManagerProcess {
     this.connection = null
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer)
     this.heartbeatTimer = null
-    void this.taskManager.releaseAll()
+    this.releasing = this.taskManager.releaseAll().catch((e: unknown) => this.log(`Stopping the slots of the lost JobManager failed: ${(e as Error).message}`))
     if (this.stopped) return
     if (this.registeredOnce === null) {
       this.log(`Lost the JobManager (${reason}); stopped every slot, registering again`)
@@ -155,7 +162,7 @@ export class TaskManagerProcess {
       this.unreachableLogged = true
       this.log(`The JobManager at ${this.jobManager.host}:${this.jobManager.port} is not reachable (${reason}); retrying every ${RECONNECT_MS} ms`)
     }
-    this.reconnectTimer = setTimeout(() => this.connect(), RECONNECT_MS)
+    this.reconnectTimer = setTimeout(() => void this.releasing.then(() => this.connect()), RECONNECT_MS)
   }
 
   async close(): Promise<void> {
