@@ -35,7 +35,7 @@ async function publishKeys(stream: string, bursts: number, perBurst: number): Pr
   }
   const counts = new Map<string, number>()
   for (const m of await readStream(servers.nc, stream)) {
-    const ts = Math.floor(m.timestampNanos / 1_000_000)
+    const ts = m.timestampMs
     const start = ts - (ts % WINDOW_MS)
     const row = `${start} ${start + WINDOW_MS} ${m.text}`
     counts.set(row, (counts.get(row) ?? 0) + 1)

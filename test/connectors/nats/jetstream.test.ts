@@ -150,7 +150,7 @@ test('JetStreamSource: each record carries its message\'s JetStream timestamp an
   for (const { split, record, timestamp } of seen) {
     const m = stored.get(record)!
     assert.equal(split, m.subject, `${record} went through the output of split ${split}`)
-    assert.equal(timestamp, Math.floor(m.timestampNanos / 1_000_000), `${record}'s timestamp is its message's`)
+    assert.equal(timestamp, m.timestampMs, `${record}'s timestamp is its message's`)
   }
 })
 
@@ -158,12 +158,12 @@ test('JetStreamSource: with a WatermarkStrategy the watermark is the minimum ove
   const stream = await freshStream(2)
   await publishAll(nc, [stream.subjects[0]!], Array.from({ length: 20 }, (_, i) => `early${i}`))
   const early = await readStream(nc, stream.name)
-  const earlyMax = Math.max(...early.map((m) => Math.floor(m.timestampNanos / 1_000_000)))
+  const earlyMax = Math.max(...early.map((m) => m.timestampMs))
   // The second subject's messages are stamped later than every message of the first.
   while (Date.now() <= earlyMax + 1) await sleep(2)
   await publishAll(nc, [stream.subjects[1]!], Array.from({ length: 20 }, (_, i) => `late${i}`))
   const all = await readStream(nc, stream.name)
-  const lateMax = Math.max(...all.map((m) => Math.floor(m.timestampNanos / 1_000_000)))
+  const lateMax = Math.max(...all.map((m) => m.timestampMs))
   assert.ok(lateMax > earlyMax)
   const watermarks: number[] = []
   const chain = { collect() {}, collectSide() {}, emitWatermark: (t: number) => void watermarks.push(t), emitWatermarkStatus() {} }
