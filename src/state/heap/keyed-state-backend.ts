@@ -8,11 +8,12 @@
 // keys share one entry.
 
 import { AccessListState, AccessReducingState, AccessAggregatingState } from '../state-objects.ts'
-import type { StateDescriptor, ValueState, MapState, StateKind } from '../../api/state.ts'
+import type { StateDescriptor, StateKind } from '../../api/state.ts'
 import { assignToKeyGroup, type KeyGroupRange } from '../key-groups.ts'
-import { checkDescriptorKind, TtlPolicy, type CanonicalStateEntries, type InPlaceValueState, type KeyedStateBackend, type KeyedStateSnapshot, type SnapshotCapture, type SnapshotOptions, type StateFor } from '../keyed-state-backend.ts'
+import { checkDescriptorKind, TtlPolicy, type CanonicalStateEntries, type KeyedStateBackend, type KeyedStateSnapshot, type SnapshotCapture, type SnapshotOptions, type StateFor } from '../keyed-state-backend.ts'
 import { WeirError } from '../../errors.ts'
-import { LayeredMap, TOMBSTONE, visibleEntries, type FrozenView } from './layered-map.ts'
+import { LayeredMap, visibleEntries, type FrozenView } from './layered-map.ts'
+import { HeapMapState, HeapValueState } from './heap-state-objects.ts'
 import { HEAP_INCREMENTAL_FORMAT, restoreHeapIncremental, writeHeapIncremental, type HeapIncrementalSnapshot, type IncrementalCapture, type TableChanges } from './incremental-heap-snapshot.ts'
 import { ChainTracker } from '../incremental-chain.ts'
 import type { SegmentRef } from '../lmdb/segment-file.ts'
@@ -32,12 +33,12 @@ const SLICE_MS = 4
 const MAX_PINNED_CAPTURES = 8
 
 /** A value with its last write time, for states with a TTL. */
-interface Timestamped {
+export interface Timestamped {
   readonly v: unknown
   readonly t: number
 }
 
-interface StateTable {
+export interface StateTable {
   readonly name: string
   /** The state's number in incremental snapshot files. */
   readonly id: number
@@ -404,88 +405,3 @@ function shallowCopy(value: unknown): unknown {
   if (typeof value === 'object' && value !== null) return { ...value }
   return value
 }
-
-class HeapValueState<T> implements InPlaceValueState<T> {
-  private readonly plainMap: LayeredMap | null
-  constructor(private readonly backend: HeapKeyedStateBackend, private readonly table: StateTable, private readonly defaultValue: T | undefined) {
-    // Without a TTL, read the table directly: the hot path of most jobs.
-    this.plainMap = table.ttl === null ? table.data : null
-  }
-  /**
-   * Only the layer of writes since the last capture (`live`) may be changed in place: a capture
-   * freezes it and starts a new one, and a value a frozen layer holds reaches `live` again only
-   * as a copy the caller writes (or, when folding, once no capture pins any layer; canonical
-   * snapshots copy in-place values before their capture is released).
-   */
-  valueForChange(): T | undefined {
-    const map = this.plainMap
-    if (map === null) return undefined
-    this.table.inPlace = true
-    const v = map.live.get(this.backend.currentMapKey)
-    return v === TOMBSTONE ? undefined : (v as T | undefined)
-  }
-  value(): T {
-    const v = this.plainMap !== null ? this.plainMap.get(this.backend.currentMapKey) : this.backend.read(this.table)
-    return (v === undefined ? this.defaultValue : v) as T
-  }
-  update(value: T): void {
-    if (this.plainMap !== null) {
-      if (value === undefined || value === null) this.plainMap.delete(this.backend.currentMapKey)
-      else this.plainMap.set(this.backend.currentMapKey, value)
-    } else {
-      this.backend.write(this.table, value)
-    }
-  }
-  clear(): void {
-    this.backend.remove(this.table)
-  }
-}
-
-class HeapMapState<K, V> implements MapState<K, V> {
-  constructor(private readonly backend: HeapKeyedStateBackend, private readonly table: StateTable) {}
-  private current(): Map<K, V> | undefined {
-    return this.backend.read(this.table) as Map<K, V> | undefined
-  }
-  private mutable(): Map<K, V> {
-    const current = this.current()
-    const map = current ? this.backend.writable(current, (c) => new Map(c)) : this.backend.own(new Map<K, V>())
-    if (map !== current || this.table.ttl) this.backend.write(this.table, map)
-    return map
-  }
-  get(key: K): V | undefined {
-    return this.current()?.get(key)
-  }
-  put(key: K, value: V): void {
-    this.mutable().set(key, value)
-  }
-  putAll(entries: Iterable<readonly [K, V]>): void {
-    const map = this.mutable()
-    for (const [k, v] of entries) map.set(k, v)
-  }
-  remove(key: K): void {
-    const current = this.current()
-    if (!current?.has(key)) return
-    const map = this.mutable()
-    map.delete(key)
-    if (map.size === 0) this.backend.remove(this.table)
-  }
-  contains(key: K): boolean {
-    return this.current()?.has(key) ?? false
-  }
-  entries(): IterableIterator<[K, V]> {
-    return new Map(this.current() ?? []).entries()
-  }
-  keys(): IterableIterator<K> {
-    return new Map(this.current() ?? []).keys()
-  }
-  values(): IterableIterator<V> {
-    return new Map(this.current() ?? []).values()
-  }
-  isEmpty(): boolean {
-    return (this.current()?.size ?? 0) === 0
-  }
-  clear(): void {
-    this.backend.remove(this.table)
-  }
-}
-
