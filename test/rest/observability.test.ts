@@ -49,7 +49,9 @@ test('GET /overview, /config and /taskmanagers describe the embedded cluster', a
 
 test('GET /jobs/:id has vertices with status, times, task counts and I/O metrics; /plan has the edges', async () => {
   const id = metricsJob.execution.jobId
-  const b = await h.poll(`/jobs/${id}`, (j) => j.vertices.every((v: any) => v.status === 'RUNNING') && j.vertices[1].metrics['read-records'] > 0)
+  // Metrics are samples: the map's first read records may be reported before the source's first
+  // written ones (a slot reports its first records at once), so wait for both.
+  const b = await h.poll(`/jobs/${id}`, (j) => j.vertices.every((v: any) => v.status === 'RUNNING') && j.vertices[1].metrics['read-records'] > 0 && j.vertices[0].metrics['write-records'] > 0)
   assert.equal(b.state, 'RUNNING')
   assert.equal(b['job-type'], 'STREAMING')
   assert.ok(b.timestamps.RUNNING > 0)
