@@ -106,6 +106,15 @@ export class CheckpointCoordinator {
     return this.stats.history
   }
 
+  /**
+   * Records a finalized checkpoint where a recovering JobManager looks for it (high
+   * availability), before any task hears that it completed: as in Flink, a checkpoint goes into
+   * the completed-checkpoint store first, then sinks commit. The other order lost the race to a
+   * JobManager killed in between: its successor restored an older checkpoint than the sinks had
+   * committed, and the output held those records twice.
+   */
+  recordCompleted: ((checkpoint: CompletedCheckpointRef) => Promise<void>) | null = null
+
   get latest(): CompletedCheckpointRef | null {
     return this.completed.at(-1) ?? null
   }
@@ -290,6 +299,22 @@ export class CheckpointCoordinator {
       // Aborted while the metadata was written (the attempt ended): it does not count.
       await this.storage.discard(id).catch(() => {})
       return
+    }
+    if (this.recordCompleted !== null) {
+      try {
+        await this.recordCompleted(ref)
+      } catch (e) {
+        this.abort(id, 'FINALIZE_FAILED', `recording it for high availability failed: ${(e as Error).message}`, true)
+        await this.storage.discard(id).catch(() => {})
+        return
+      }
+      if (p.checkpoint.isDiscarded) {
+        // Aborted while it was recorded: point recovery back at the latest completed one. With
+        // none, the record names this checkpoint, which is complete on disk: its files stay.
+        const previous = this.latest
+        if (previous !== null && (await this.recordCompleted(previous).then(() => true, () => false))) await this.storage.discard(id).catch(() => {})
+        return
+      }
     }
     this.pending.delete(id)
     this.sharedFiles.set(id, [...p.checkpoint.acks.values()].flatMap((a) => a.sharedFiles ?? []))

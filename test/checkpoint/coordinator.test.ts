@@ -246,3 +246,33 @@ test('an intermediate savepoint is not reported complete to the tasks (sinks com
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('a completed checkpoint is recorded for high availability before any task hears of it; a failed record aborts it', async () => {
+  const { clock, coordinator, storage, tasks } = setup({ 'execution.checkpointing.tolerable-failed-checkpoints': 5 })
+  const attempt = new RecordingAttempt(tasks)
+  const recorded: number[] = []
+  let release!: () => void
+  let failNext = false
+  coordinator.recordCompleted = (c) => {
+    if (failNext) return Promise.reject(new Error('the store is unreachable'))
+    recorded.push(c.id)
+    return new Promise<void>((resolve) => (release = resolve))
+  }
+  coordinator.startAttempt(attempt)
+  await advance(clock, 100)
+  for (const t of tasks) coordinator.onAck(1, ack(t))
+  await advance(clock, 0)
+  assert.deepEqual(recorded, [1], 'recorded once finalized')
+  assert.deepEqual(attempt.completed, [], 'no task hears of it while the record is being written')
+  release()
+  await advance(clock, 0)
+  assert.deepEqual(attempt.completed, [1])
+  failNext = true
+  await advance(clock, 100)
+  for (const t of tasks) coordinator.onAck(2, ack(t))
+  await advance(clock, 0)
+  assert.deepEqual(attempt.completed, [1], 'a checkpoint that could not be recorded never completes')
+  assert.deepEqual(attempt.aborted, [2])
+  assert.equal(storage.held.has(2), false, 'and its files are discarded')
+  assert.deepEqual(coordinator.completed.map((c) => c.id), [1])
+})

@@ -65,6 +65,7 @@ export class JobMaster implements JobMasterContext {
     this.checkpointOptions = prepared.checkpointOptions
     this.initialRestore = prepared.initialRestore
     this.coordinator = new CheckpointCoordinator(this.checkpointOptions, prepared.storage, { jobId: this.jobId, jobName: this.job.name, graph: this.job.graph, s3: () => s3Settings(this.job.config) }, prepared.initialRestore?.checkpointId ?? 0)
+    this.coordinator.recordCompleted = (c) => services.ha.setLatestCheckpoint(this.jobId, { checkpointId: c.id, path: c.dir ?? null })
     this.restartStrategy = createRestartStrategy(this.job.config)
     this.result = new Promise((resolve) => (this.settle = resolve))
     const initial = prepared.initialRestore

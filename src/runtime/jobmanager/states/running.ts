@@ -44,10 +44,6 @@ export async function running(ctx: JobMasterContext, restore: RestorePlan | null
     onTaskMetrics: (samples) => ctx.taskMetrics.update(samples),
     logTaskLifecycle: ctx.options.logTaskLifecycle,
     onTaskLog: (level, msg, vertex, subtask) => ctx.log(msg, { level, attempt: attemptNumber, vertex, subtask }),
-    onCheckpointComplete: () => {
-      const latest = coordinator.latest
-      if (latest) void ctx.services.ha.setLatestCheckpoint(ctx.jobId, { checkpointId: latest.id, path: latest.dir ?? null }).catch((e) => ctx.log(`Could not record checkpoint ${latest.id} for high availability: ${(e as Error).message}`))
-    },
   })
   const stopListening = pool.onTaskManagerLost((id, error) => attempt.taskManagerLost(id, error))
   ctx.attempt = attempt
