@@ -39,6 +39,20 @@ function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i)
 }
 
+/** Two subtasks of a job at parallelism 2, records 0-4 and 5-9 written, both at checkpoint 1: them and their states. */
+async function twoSubtasksAtCheckpoint1<T>(
+  subtask: (d: SinkDestination<T>, options?: SubtaskOptions) => SinkSubtask<T>,
+  write: (s: SinkSubtask<T>, from: number, to: number) => void,
+  d: SinkDestination<T>,
+  jobId: string,
+) {
+  const a = subtask(d, { subtaskIndex: 0, parallelism: 2, jobId })
+  const b = subtask(d, { subtaskIndex: 1, parallelism: 2, jobId })
+  write(a, 0, 5)
+  write(b, 5, 10)
+  return { a, b, ca: await a.checkpoint(1), cb: await b.checkpoint(1) }
+}
+
 export function sinkContract<T>(impl: SinkUnderTest<T>): void {
   const name = impl.name
   const subtask = (d: SinkDestination<T>, options: SubtaskOptions = {}) => new SinkSubtask<T>(d.sink(), { ...impl.options, ...d.subtaskOptions, ...options })
@@ -155,12 +169,7 @@ export function sinkContract<T>(impl: SinkUnderTest<T>): void {
 
   test(`${name}: two subtasks restored as one (rescaling from 2 to 1) commit both subtasks' staged records`, async () => {
     const d = await impl.fresh()
-    const a = subtask(d, { subtaskIndex: 0, parallelism: 2, jobId: 'rescaled-job' })
-    const b = subtask(d, { subtaskIndex: 1, parallelism: 2, jobId: 'rescaled-job' })
-    write(a, 0, 5)
-    write(b, 5, 10)
-    const ca = await a.checkpoint(1)
-    const cb = await b.checkpoint(1)
+    const { a, b, ca, cb } = await twoSubtasksAtCheckpoint1(subtask, write, d, 'rescaled-job')
     a.crash()
     b.crash()
     const one = subtask(d, { subtaskIndex: 0, parallelism: 1, attemptNumber: 1, restored: [ca, cb], restoredFrom: 1 })
@@ -303,12 +312,7 @@ function restoreGuardContract<T>(
 
   test(`${name}: after rescaling from 2 to 1, a restore older than what either old subtask committed is refused, naming that subtask`, async () => {
     const d = await impl.fresh()
-    const a = subtask(d, { subtaskIndex: 0, parallelism: 2, jobId: 'scaled-job' })
-    const b = subtask(d, { subtaskIndex: 1, parallelism: 2, jobId: 'scaled-job' })
-    write(a, 0, 5)
-    write(b, 5, 10)
-    const ca = await a.checkpoint(1)
-    const cb = await b.checkpoint(1)
+    const { a, b, ca, cb } = await twoSubtasksAtCheckpoint1(subtask, write, d, 'scaled-job')
     await a.complete(1)
     await b.complete(1)
     write(b, 10, 12) // only subtask 1 has output in checkpoint 2

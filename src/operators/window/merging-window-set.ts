@@ -112,7 +112,7 @@ export class MergingWindowSet {
     const changes = this.changes
     if (changes.size === 0) return
     for (const [w, s] of changes) if (s !== null) this.state.put(w, s)
-    for (const [w, s] of changes) if (s === null && !this.mapping.has(w)) this.state.remove(w)
+    for (const [w, s] of changes) if (s === null) this.state.remove(w)
     changes.clear()
   }
 }

@@ -170,19 +170,13 @@ export class SlicedWindowOperator extends BaseOperator<unknown, unknown> {
           lastFired = end
         }
       }
-      if (lastFired !== -Infinity && !((this.firedThrough.value() ?? -Infinity) >= lastFired)) this.firedThrough.update(lastFired)
+      if (lastFired !== -Infinity && (this.firedThrough.value() ?? -Infinity) < lastFired) this.firedThrough.update(lastFired)
       return
     }
-    for (let end = sliceEnd; end <= lastWindowEnd; end += slide) {
-      if (this.eventTime && end - 1 <= wm) {
-        // The window fired already but is kept for allowed lateness: fire it again (a late firing).
-        if (end - 1 + this.lateness > wm) this.fire(end)
-      } else if (isNew) {
-        if (this.eventTime) timers.registerEventTimeTimer(end - 1, String(end))
-        else timers.registerProcessingTimeTimer(end - 1, String(end))
-      }
-    }
-    if (isNew && this.lateness > 0) timers.registerEventTimeTimer(lastWindowEnd - 1 + this.lateness, `c${sliceEnd}`)
+    // Processing time: one timer per window of a new slice.
+    if (!isNew) return
+    for (let end = sliceEnd; end <= lastWindowEnd; end += slide) timers.registerProcessingTimeTimer(end - 1, String(end))
+    if (this.lateness > 0) timers.registerEventTimeTimer(lastWindowEnd - 1 + this.lateness, `c${sliceEnd}`)
   }
 
   /** Event time: the windows the watermark passed fire (Flink's order: timers, then the watermark goes on). */
@@ -271,20 +265,13 @@ export class SlicedWindowOperator extends BaseOperator<unknown, unknown> {
   }
 
   private onTimer(ns: string): void {
-    if (ns.charCodeAt(0) === 99 /* 'c' */) {
-      // Allowed lateness is over for the last window of this slice.
-      const sliceEnd = Number(ns.slice(1))
-      this.slices.remove(sliceEnd)
-      this.emitter.clearWindow(this.ctx.keyedBackend!.currentKey, new TimeWindow(sliceEnd + this.size - this.slide - this.size, sliceEnd + this.size - this.slide))
-      return
-    }
+    const key = this.ctx.keyedBackend!.currentKey
+    // Allowed lateness is over for the last window of this slice.
+    if (ns.charCodeAt(0) === 99 /* 'c' */) return this.clearSlice(key, Number(ns.slice(1)))
     const end = Number(ns)
     this.fire(end)
-    if (this.lateness === 0) {
-      // This was the last window of its oldest slice.
-      this.slices.remove(end - this.size + this.slide)
-      this.emitter.clearWindow(this.ctx.keyedBackend!.currentKey, new TimeWindow(end - this.size, end))
-    }
+    // This was the last window of its oldest slice.
+    if (this.lateness === 0) this.clearSlice(key, end - this.size + this.slide)
   }
 
   /** Emits the window ending at `end` from its slices. */

@@ -2,6 +2,7 @@
 // checkpointing. It ends when every task finished, when any task fails, or when canceled;
 // the JobExecution decides what happens next.
 
+import { randomBytes } from 'node:crypto'
 import type { CompiledJob } from '../compile.ts'
 import type { CheckpointingSetup, FromWorker, ToWorker, WorkerSetup } from '../messages.ts'
 import { SourceCoordinator } from './source-coordinator.ts'
@@ -15,6 +16,13 @@ import type { JobMetrics } from './job-types.ts'
 import type { TaskMetricsSample } from '../../metrics/task-metrics-sample.ts'
 import type { AllocatedSlot } from './scheduler.ts'
 import type { SlotDeployment, SlotListener, SlotLocation, TaskManagerGateway } from '../taskmanager/task-manager.ts'
+
+/**
+ * Tells this JobManager process's attempts apart from those of an earlier one: a JobManager
+ * recovered by high availability numbers the job's attempts from 0 again, and a TaskManager or a
+ * data connection still holding an old attempt must never take the new one for it.
+ */
+const JOB_MANAGER_SESSION = randomBytes(4).toString('hex')
 
 export type AttemptOutcome =
   | { readonly kind: 'finished' }
@@ -64,7 +72,7 @@ export class Attempt {
 
   constructor(private readonly setup: AttemptSetup) {
     const { job } = setup
-    this.attemptId = `${setup.jobId}/${setup.attemptNumber}`
+    this.attemptId = `${setup.jobId}/${setup.attemptNumber}/${JOB_MANAGER_SESSION}`
     this.numSlots = setup.slots.length
     this.workerMetrics = Array.from({ length: this.numSlots }, () => ({ recordsIn: 0, recordsOut: 0 }))
     for (const v of job.graph.vertices) for (let i = 0; i < v.parallelism; i++) this.taskKeys.push(`${v.id}/${i}`)

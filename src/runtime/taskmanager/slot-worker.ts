@@ -31,7 +31,7 @@ export interface HostedSlot {
   /** Shared-memory rings per co-located peer slot, when the TaskManager made them (else the ports carry data). */
   readonly rings: Map<number, SlotPairRings> | null
   /** Cluster mode: peers on other TaskManagers, reached over TCP from this slot's data port. */
-  readonly dataPlane?: { readonly host: string; readonly port: number; readonly peers: readonly number[] }
+  readonly dataPlane?: { readonly host: string; readonly port: number; readonly peers: readonly number[]; readonly attemptId: string }
 }
 
 const port = parentPort!
@@ -91,7 +91,7 @@ async function runSlot({ setup, ports, rings, dataPlane }: HostedSlot): Promise<
     let transport: SlotTransport = rings !== null ? new SharedMemoryTransport(rings) : new MessagePortTransport(peers)
     let tcp: TcpSlotTransport | null = null
     if (dataPlane && dataPlane.peers.length > 0) {
-      tcp = new TcpSlotTransport({ attemptId: `${setup.jobId}/${setup.attempt}`, slot, peers: dataPlane.peers })
+      tcp = new TcpSlotTransport({ attemptId: dataPlane.attemptId, slot, peers: dataPlane.peers })
       const address = await tcp.listen(dataPlane.host, dataPlane.port)
       send({ type: 'data-address', host: address.host, port: address.port })
       transport = new CombinedTransport([transport, tcp])

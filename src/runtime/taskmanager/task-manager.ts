@@ -35,7 +35,7 @@ export interface SlotLocation {
 }
 
 export interface AttemptDeployment {
-  /** Unique per job attempt: `${jobId}/${attemptNumber}`. */
+  /** Unique per job attempt: `${jobId}/${attemptNumber}/${JobManager session}` (attempt.ts). */
   readonly attemptId: string
   readonly slots: readonly SlotDeployment[]
   /** Every slot of the attempt, by global index. */
@@ -154,7 +154,7 @@ export class TaskManager implements TaskManagerGateway {
       const remotePeers = [...peers[slot]!].filter((p) => deployment.locations[p]!.taskManagerId !== this.id).sort((x, y) => x - y)
       groups[k % threads]!.push({
         setup, ports: ports.get(slot)!, rings: sharedMemory ? rings.get(slot)! : null,
-        dataPlane: remotePeers.length > 0 ? { host: this.data.host, port: this.data.port === 0 ? 0 : this.data.port + localIndex(slot), peers: remotePeers } : undefined,
+        dataPlane: remotePeers.length > 0 ? { host: this.data.host, port: this.data.port === 0 ? 0 : this.data.port + localIndex(slot), peers: remotePeers, attemptId: deployment.attemptId } : undefined,
       })
     })
     // Spares are started again once this deployment's slots run (or stop): not while they start.
