@@ -8,6 +8,10 @@
 // test file run right after editing src/ (dist/ older than the edit) runs on the sources and
 // therefore still tests the code as it is. WEIR_TEST_RUNTIME=src forces the sources.
 //
+// Compiled to JavaScript with the rest of the suite (scripts/build-tests.mjs, what `npm test`
+// runs), this file loads the compiled sources beside it: they are plain JavaScript like dist/,
+// and they are the same modules the test files import, so nothing is loaded twice.
+//
 // Only bundleJob and JobExecution come from here: a test that checks a thrown error with
 // `instanceof` against a class from src/ must start its job from src/ itself.
 
@@ -36,10 +40,16 @@ export function distIsFresh(): boolean {
   return statSync(marker).mtimeMs >= newestMtime(join(repo, 'src'))
 }
 
-export const runtimeSource: 'dist' | 'src' = process.env.WEIR_TEST_RUNTIME !== 'src' && distIsFresh() ? 'dist' : 'src'
+/** True when this file runs compiled (.test-build/), beside the compiled sources. */
+const compiled = import.meta.url.endsWith('.js')
+
+export const runtimeSource: 'dist' | 'src' | 'compiled' = compiled ? 'compiled'
+  : process.env.WEIR_TEST_RUNTIME !== 'src' && distIsFresh() ? 'dist' : 'src'
 
 async function load<T>(relative: string): Promise<T> {
-  const file = runtimeSource === 'dist' ? join(repo, 'dist', relative.replace(/\.ts$/, '.js')) : join(repo, 'src', relative)
+  const file = runtimeSource === 'dist' ? join(repo, 'dist', relative.replace(/\.ts$/, '.js'))
+    : runtimeSource === 'compiled' ? join(repo, 'src', relative.replace(/\.ts$/, '.js'))
+    : join(repo, 'src', relative)
   return (await import(pathToFileURL(file).href)) as T
 }
 

@@ -15,6 +15,8 @@ const RATE = 1_000
 const T = { timeout: 120_000 }
 const strip = (lines: string[]) => lines.map((l) => l.replace(/^\d+> /, ''))
 const file = (q: string) => fileURLToPath(new URL(`../../../bench/nexmark/${q}.ts`, import.meta.url))
+/** The query's module to import here: its .js beside it when the suite runs compiled (scripts/build-tests.mjs). */
+const moduleFile = (q: string) => import.meta.url.endsWith('.js') ? file(q).replace(/\.ts$/, '.js') : file(q)
 
 interface QueryModule {
   reference(events: Iterable<NexmarkEvent>, ...rest: unknown[]): string[]
@@ -23,7 +25,7 @@ interface QueryModule {
 }
 
 async function check(q: string, p: number, extraArgs: string[] = [], post: (m: QueryModule, lines: string[]) => string[] = (_m, l) => l, refArgs: unknown[] = [], config: Record<string, string | number> = {}): Promise<void> {
-  const mod = (await import(file(q))) as QueryModule
+  const mod = (await import(moduleFile(q))) as QueryModule
   const { result, lines } = await runJob(file(q), { args: ['--events', String(EVENTS), '--rate', String(RATE), '--sink', 'print', ...extraArgs], config: { 'parallelism.default': p, ...config } })
   assert.equal(result.status, 'FINISHED', result.error?.message)
   const actual = post(mod, lines.map((l) => l.replace(/^\d+> /, ''))).sort()
@@ -49,7 +51,7 @@ test('q11 counts the bids of every bidder session', T, () => check('q11', 2))
 // last event a window fires depends on how busy the machine is. So the source never ends
 // (--linger forever) and the test waits until the windows have counted every bid, then cancels.
 test('q12 counts every bid of every bidder in processing-time windows', T, async () => {
-  const mod = (await import(file('q12'))) as QueryModule
+  const mod = (await import(moduleFile('q12'))) as QueryModule
   const events = [...new NexmarkSource({ events: EVENTS, firstEventRate: RATE }).allEvents(2)]
   const expected = mod.reference(events).sort()
   const bids = events.filter((e) => e.type === 2).length
