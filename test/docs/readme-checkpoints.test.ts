@@ -46,10 +46,16 @@ test("the README's checkpoint example checkpoints while it runs, and weir checkp
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s))
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   try {
-    // Wait until a checkpoint of this job completed (its _metadata is written last).
+    // Wait until a checkpoint of this job completed. Its _metadata alone does not say so: the
+    // file is written before the checkpoint counts as completed, and one that the cancellation
+    // overtakes in between is discarded. The next checkpoint's directory does: with one checkpoint
+    // at a time (the default) the next is triggered only once the previous one has completed.
     const ckpt = join(dir, 'ckpt')
     const deadline = Date.now() + WAIT_MS
-    const completed = () => existsSync(ckpt) && readdirSync(ckpt).some((job) => readdirSync(join(ckpt, job)).some((c) => c.startsWith('chk-') && existsSync(join(ckpt, job, c, '_metadata'))))
+    const completed = () => existsSync(ckpt) && readdirSync(ckpt).some((job) => {
+      const ids = readdirSync(join(ckpt, job)).filter((c) => c.startsWith('chk-')).map((c) => Number(c.slice(4)))
+      return ids.some((id) => existsSync(join(ckpt, job, `chk-${id}`, '_metadata')) && ids.some((later) => later > id))
+    })
     while (!completed()) {
       assert.ok(Date.now() < deadline && child.exitCode === null, `no checkpoint completed; stderr:\n${stderr}`)
       await new Promise((r) => setTimeout(r, 50))
