@@ -23,6 +23,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { Transform, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { Subject, filter, map, mergeMap } from 'rxjs'
+import { watchThreadCpu } from './thread-cpu.ts'
 import { RESULT_PREFIX, type BaselineParams, type CheckpointRecord, type ChildResult, type WeirParams } from './protocol.ts'
 
 const CHUNK_BYTES = 4 << 20
@@ -232,6 +233,7 @@ async function streams(p: BaselineParams): Promise<ChildResult> {
 
 async function weir(p: WeirParams): Promise<ChildResult> {
   const { JobExecution } = (await import(p.runtimeUrl)) as typeof import('../src/index.ts')
+  const threadCpu = watchThreadCpu(50)
   const started = performance.now()
   const execution = await JobExecution.start({
     artifactUrl: p.artifactUrl,
@@ -271,6 +273,7 @@ async function weir(p: WeirParams): Promise<ChildResult> {
 
   const result = await execution.result
   const seconds = (performance.now() - started) / 1000
+  const threads = threadCpu.stop()
   if (cancelTimer) clearTimeout(cancelTimer)
   if (poll) clearInterval(poll)
   const expected = p.cancelAfterMs !== undefined ? 'CANCELED' : 'FINISHED'
@@ -287,6 +290,8 @@ async function weir(p: WeirParams): Promise<ChildResult> {
     restarts: result.restarts,
     checkpointing: execution.coordinator ? { counts: { ...result.checkpoints }, history: historyAtCancel ?? copyHistory() } : undefined,
     recoveryWatch: p.watchRecovery ? { attemptStartedAt, firstRecordsAt } : undefined,
+    threads,
+    pid: process.pid,
   }
 }
 

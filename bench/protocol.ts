@@ -74,4 +74,7 @@ export interface ChildResult {
   /** With checkpointing on. */
   readonly checkpointing?: CheckpointingResult
   readonly recoveryWatch?: RecoveryWatch
+  /** Weir runs: each thread's CPU seconds (bench/thread-cpu.ts), busiest first; the main thread's tid is the process id. */
+  readonly threads?: Array<{ readonly tid: number; readonly name: string; readonly cpuSeconds: number }>
+  readonly pid?: number
 }
