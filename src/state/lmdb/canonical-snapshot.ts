@@ -30,7 +30,7 @@ export async function writeCanonical(ctx: CaptureContext, capture: LmdbCapture):
       o.flat.push(o.kg, o.key, o.pairs)
     }
   }
-  await mergedScan(ctx, capture, rawOverlay(ctx, capture), (key, value) => {
+  await mergedScan(ctx, capture, await rawOverlay(ctx, capture), (key, value) => {
     const sid = (key[2]! << 8) | key[3]!
     const entry = byId.get(sid)
     if (entry === undefined) return

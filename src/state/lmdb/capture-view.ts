@@ -7,7 +7,7 @@ import type { StateKind } from '../../api/state.ts'
 import type { TtlPolicy } from '../keyed-state-backend.ts'
 import { decodeKey, decodedEnd } from './key-codec.ts'
 import { encodeStateKey, writeMapCacheKey, type KeyRef } from './lmdb-key-layout.ts'
-import { DELETED, packr, timeBytes, type Changes, type GenTable, type MapPending, type Timestamped, type TimestampedEncoder } from './write-generations.ts'
+import { DELETED, packr, timeBytes, type Changes, type MapPending, type OverlayTable, type Timestamped, type TimestampedEncoder } from './write-generations.ts'
 import type { SegmentRef } from './segment-file.ts'
 import type { Chain as IncrementalChain } from '../incremental-chain.ts'
 
@@ -31,7 +31,7 @@ export interface LmdbCapture {
   readonly checkpointId: number
   /** LMDB's view at the capture; `overlay` (uncommitted writes) lies on top of it. */
   readonly txn: Transaction
-  readonly overlay: readonly GenTable[]
+  readonly overlay: readonly OverlayTable[]
   readonly tables: readonly CaptureTable[]
   /** Incremental: a full base, or a delta on `base` with the changes since it. */
   readonly incremental: { readonly full: boolean; readonly base: Chain | null; readonly changes: readonly Changes[] } | null
@@ -53,39 +53,69 @@ export interface CaptureContext {
 export interface RawOverlay {
   /** Sorted by key; value null: deleted. */
   readonly points: Array<[Buffer, Buffer | null]>
-  readonly byKey: Map<string, Buffer | null>
   /** Key texts of [key group][state id][user key] of maps cleared in the overlay: stored entries under them are gone. */
   readonly cleared: Set<string>
 }
 
-/** The capture's overlay as LMDB entries (values serialized now: they are not changed after a capture). */
-export function rawOverlay(ctx: CaptureContext, capture: LmdbCapture): RawOverlay {
+/** The bytes LMDB holds for a value-like state's stored form (a copy: packr reuses its buffer). */
+export function storedBytes(ctx: CaptureContext, timestamped: boolean, stored: unknown): Buffer {
+  return Buffer.from(timestamped ? ctx.timestamped.encode((stored as Timestamped).v, (stored as Timestamped).t) : packr.pack(stored))
+}
+
+/**
+ * The capture's overlay as LMDB entries (values serialized now: they are not changed after a
+ * capture), the newest generation of each state first, so that an older generation's write of a
+ * key (or anything under a map a newer one cleared) is skipped. Yields to the task between
+ * slices: the overlay is bounded by the cache size, not by the state, but is not free.
+ */
+export async function rawOverlay(ctx: CaptureContext, capture: LmdbCapture): Promise<RawOverlay> {
   const byKey = new Map<string, Buffer | null>()
   const cleared = new Set<string>()
   const ref = ctx.snapKey
+  let slice = performance.now()
+  let n = 0
   for (const t of capture.overlay) {
-    for (const [ck, stored] of t.entries) {
-      const prefixLen = encodeStateKey(ck, t.id, ref, ctx.maxParallelism)
-      const prefix = ref.buf.toString('latin1', 0, prefixLen)
-      if (t.kind !== 'map') {
-        if (stored === DELETED) byKey.set(prefix, null)
-        else byKey.set(prefix, Buffer.from(t.timestamped ? ctx.timestamped.encode((stored as Timestamped).v, (stored as Timestamped).t) : packr.pack(stored)))
-        continue
-      }
-      const mp = stored as MapPending
-      if (mp.cleared) {
-        cleared.add(prefix)
-        byKey.set(prefix, null)
-      }
-      if (t.timestamped && mp.t !== undefined) byKey.set(prefix, timeBytes(mp.t))
-      for (const [mck, v] of mp.entries) {
-        ref.len = writeMapCacheKey(mck, ref.buf, prefixLen)
-        byKey.set(ref.buf.toString('latin1', 0, ref.len), v === DELETED ? null : Buffer.from(packr.pack(v)))
+    // Map prefixes a newer generation cleared: older generations' entries under them are gone.
+    const clearedNewer = new Set<string>()
+    for (const gen of t.gens) {
+      for (const [ck, stored] of gen) {
+        if ((++n & 255) === 0 && performance.now() - slice > SLICE_MS) {
+          await yieldToTask()
+          ctx.checkOpen()
+          slice = performance.now()
+        }
+        const prefixLen = encodeStateKey(ck, t.id, ref, ctx.maxParallelism)
+        const prefix = ref.buf.toString('latin1', 0, prefixLen)
+        if (t.kind !== 'map') {
+          if (!byKey.has(prefix)) byKey.set(prefix, stored === DELETED ? null : storedBytes(ctx, t.timestamped, stored))
+          continue
+        }
+        if (clearedNewer.has(prefix)) continue
+        const mp = stored as MapPending
+        if (!byKey.has(prefix)) {
+          if (t.timestamped && mp.t !== undefined) byKey.set(prefix, timeBytes(mp.t))
+          else if (mp.cleared) byKey.set(prefix, null)
+        }
+        for (const [mck, v] of mp.entries) {
+          ref.len = writeMapCacheKey(mck, ref.buf, prefixLen)
+          const k = ref.buf.toString('latin1', 0, ref.len)
+          if (!byKey.has(k)) byKey.set(k, v === DELETED ? null : Buffer.from(packr.pack(v)))
+        }
+        if (mp.cleared) {
+          cleared.add(prefix)
+          clearedNewer.add(prefix)
+        }
       }
     }
   }
   const keys = [...byKey.keys()].sort()
-  return { points: keys.map((k) => [Buffer.from(k, 'latin1'), byKey.get(k)!]), byKey, cleared }
+  if (performance.now() - slice > SLICE_MS) {
+    await yieldToTask()
+    ctx.checkOpen()
+  }
+  const points: Array<[Buffer, Buffer | null]> = new Array(keys.length)
+  for (let i = 0; i < keys.length; i++) points[i] = [Buffer.from(keys[i]!, 'latin1'), byKey.get(keys[i]!)!]
+  return { points, cleared }
 }
 
 /** Whether a stored entry lies under a map the overlay cleared. */

@@ -10,9 +10,10 @@ import type { Transaction } from 'lmdb'
 import { SegmentWriter } from './segment-file.ts'
 import { LMDB_INCREMENTAL_FORMAT, type LmdbIncrementalSnapshot } from './incremental-snapshot.ts'
 import { extendChain } from '../incremental-chain.ts'
-import { hiddenByClear, mergedScan, rawOverlay, SLICE_MS, yieldToTask, type CaptureContext, type Chain, type LmdbCapture } from './capture-view.ts'
+import { mergedScan, rawOverlay, SLICE_MS, yieldToTask, type CaptureContext, type Chain, type LmdbCapture } from './capture-view.ts'
 import { encodeStateKey, writeMapCacheKey } from './lmdb-key-layout.ts'
-import type { GenTable, MapPending } from './write-generations.ts'
+import { decodeKey, decodedEnd } from './key-codec.ts'
+import { DELETED, packr, timeBytes, type GenTable, type MapPending, type OverlayTable, type Timestamped } from './write-generations.ts'
 
 /** Where and under which name prefix the segments go. */
 export interface IncrementalTarget {
@@ -20,19 +21,150 @@ export interface IncrementalTarget {
   readonly filePrefix: string
 }
 
-/** Adds the LMDB keys a generation of writes touched, and the prefixes of the maps it cleared. */
-function genKeys(ctx: CaptureContext, t: GenTable, into: Set<string>, clearedPrefixes: Set<string>): void {
+/** A changed key's source: a generation that wrote it (state, cache key, map key or HEADER); null: a committed key (LMDB's view). */
+class Written {
+  constructor(readonly tid: number, readonly ck: unknown, readonly mck: unknown) {}
+}
+/** The map-key slot of a Written for a map's header entry (its write time, or its clearing). */
+const HEADER: unique symbol = Symbol('header')
+/** The map-key slot of a Written for a value-like state. */
+const VALUE: unique symbol = Symbol('value')
+
+/** Adds the LMDB keys a generation of writes touched (with where their values are), and the prefixes of the maps it cleared. */
+function addGeneration(ctx: CaptureContext, t: GenTable, add: (k: string, w: Written) => void, clearedPrefixes: Set<string>): void {
   const ref = ctx.snapKey
   for (const [ck, stored] of t.entries) {
     const prefixLen = encodeStateKey(ck, t.id, ref, ctx.maxParallelism)
-    const prefix = ref.buf.toString('latin1', 0, prefixLen)
-    into.add(prefix)
-    if (t.kind !== 'map') continue
+    if (t.kind !== 'map') {
+      add(ref.buf.toString('latin1', 0, prefixLen), new Written(t.id, ck, VALUE))
+      continue
+    }
     const mp = stored as MapPending
-    if (mp.cleared) clearedPrefixes.add(prefix)
+    if (mp.cleared || (t.timestamped && mp.t !== undefined)) {
+      const prefix = ref.buf.toString('latin1', 0, prefixLen)
+      if (mp.cleared) clearedPrefixes.add(prefix)
+      add(prefix, new Written(t.id, ck, HEADER))
+    }
     for (const mck of mp.entries.keys()) {
       ref.len = writeMapCacheKey(mck, ref.buf, prefixLen)
-      into.add(ref.buf.toString('latin1', 0, ref.len))
+      add(ref.buf.toString('latin1', 0, ref.len), new Written(t.id, ck, mck))
+    }
+  }
+}
+
+/**
+ * The capture's value of a written key from its overlay (null: deleted), or undefined when the
+ * overlay does not hold it (LMDB's view does). The bytes may be the encoder's reused buffer:
+ * valid until the next encoding (the segment writer copies them at once).
+ */
+function overlayValue(ctx: CaptureContext, overlay: ReadonlyMap<number, OverlayTable>, w: Written): Buffer | null | undefined {
+  const t = overlay.get(w.tid)
+  if (t === undefined) return undefined
+  for (const gen of t.gens) {
+    const stored = gen.get(w.ck)
+    if (stored === undefined) continue
+    if (t.kind !== 'map') return stored === DELETED ? null : t.timestamped ? ctx.timestamped.encode((stored as Timestamped).v, (stored as Timestamped).t) : packr.pack(stored)
+    const mp = stored as MapPending
+    if (w.mck === HEADER) {
+      if (t.timestamped && mp.t !== undefined) return timeBytes(mp.t)
+    } else if (mp.entries.has(w.mck)) {
+      const v = mp.entries.get(w.mck)
+      return v === DELETED ? null : packr.pack(v)
+    }
+    if (mp.cleared) return null
+  }
+  return undefined
+}
+
+/** Key texts of [key group][state id][user key] of the maps the overlay cleared: what LMDB's view holds under them is gone. */
+function overlayCleared(ctx: CaptureContext, capture: LmdbCapture): Set<string> {
+  const out = new Set<string>()
+  const ref = ctx.snapKey
+  for (const t of capture.overlay) {
+    if (t.kind !== 'map') continue
+    for (const gen of t.gens) {
+      for (const [ck, mp] of gen) {
+        if ((mp as MapPending).cleared) out.add(ref.buf.toString('latin1', 0, encodeStateKey(ck, t.id, ref, ctx.maxParallelism)))
+      }
+    }
+  }
+  return out
+}
+
+/**
+ * A delta: the keys changed since the base, each with the capture's value (its overlay's, else
+ * LMDB's view's; a key that is gone is a deletion), in key order. Every step is O(changed keys):
+ * the overlay is looked up per changed key, never serialized whole, and the keys are sorted per
+ * key group, so that no slice of the task thread's share grows with the state or the change set.
+ */
+async function writeDelta(ctx: CaptureContext, capture: LmdbCapture, writer: SegmentWriter): Promise<void> {
+  const inc = capture.incremental!
+  const byKg: Array<Map<string, Written | null> | undefined> = new Array(ctx.maxParallelism)
+  const clearedPrefixes = new Set<string>()
+  let slice = performance.now()
+  let n = 0
+  const pause = async () => {
+    if ((++n & 255) === 0 && performance.now() - slice > SLICE_MS) {
+      await yieldToTask()
+      ctx.checkOpen()
+      slice = performance.now()
+    }
+  }
+  const group = (k: string) => (byKg[(k.charCodeAt(0) << 8) | k.charCodeAt(1)] ??= new Map())
+  const addWritten = (k: string, w: Written) => {
+    group(k).set(k, w)
+  }
+  for (const changes of inc.changes) {
+    for (const k of changes.dirty) {
+      const g = group(k)
+      if (!g.has(k)) g.set(k, null)
+      await pause()
+    }
+    for (const gen of changes.gens) {
+      for (const t of gen) {
+        addGeneration(ctx, t, addWritten, clearedPrefixes)
+        await pause()
+      }
+    }
+  }
+  const overlay = new Map(capture.overlay.map((t) => [t.id, t]))
+  const kinds = new Map(capture.tables.map((t) => [t.id, t.kind]))
+  let hidden: Set<string> | null = null
+  const ref = ctx.snapKey
+  const db = ctx.db
+  const read = db.getBinaryFast as (key: unknown, options: { transaction: Transaction }) => Buffer | undefined
+  for (let kg = 0; kg < byKg.length; kg++) {
+    const group = byKg[kg]
+    if (group === undefined) continue
+    byKg[kg] = undefined
+    const keys = [...group.keys()].sort()
+    await pause()
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!
+      ref.len = ref.buf.write(k, 0, 'latin1')
+      const key = ref.buf.subarray(0, ref.len)
+      // A cleared map: whatever the base and earlier deltas hold under it goes first.
+      if (clearedPrefixes.has(k)) writer.add(key, null, true)
+      const w = group.get(k)!
+      let value: Buffer | null | undefined = w === null ? undefined : overlayValue(ctx, overlay, w)
+      if (value === undefined && kinds.get((key[2]! << 8) | key[3]!) === 'map' && capture.overlay.length > 0) {
+        if (hidden === null) {
+          hidden = overlayCleared(ctx, capture)
+          ref.len = ref.buf.write(k, 0, 'latin1') // overlayCleared used the buffer
+        }
+        if (hidden.size > 0) {
+          decodeKey(key, 4)
+          if (hidden.has(k.slice(0, decodedEnd))) value = null
+        }
+      }
+      if (value === undefined) {
+        // getBinaryFast's buffer is lmdb-js's shared one, sized by its length property: a view of that length.
+        const bytes = read.call(db, ref, { transaction: capture.txn })
+        value = bytes === undefined ? null : bytes.subarray(0, bytes.length)
+      }
+      writer.add(ref.buf.subarray(0, ref.len), value)
+      if ((i & 1023) === 1023) await writer.drain()
+      await pause()
     }
   }
 }
@@ -42,66 +174,8 @@ export async function writeIncremental(ctx: CaptureContext, target: IncrementalT
   const inc = capture.incremental!
   const dir = target.sharedDir
   const writer = new SegmentWriter(dir, target.filePrefix, capture.checkpointId, inc.full ? 'base' : 'delta')
-  const raw = rawOverlay(ctx, capture)
-  if (inc.full) {
-    await mergedScan(ctx, capture, raw, (key, value) => writer.add(key, value), () => writer.drain())
-  } else {
-    // The changed keys, by key group (the first two bytes of the key): each group is sorted on
-    // its own, so no step of the task thread's share of this work grows with the whole change set.
-    const byKg: Array<Set<string> | undefined> = new Array(ctx.maxParallelism)
-    const clearedPrefixes = new Set<string>()
-    let slice = performance.now()
-    let n = 0
-    const pause = async () => {
-      if ((++n & 1023) === 0 && performance.now() - slice > SLICE_MS) {
-        await yieldToTask()
-        ctx.checkOpen()
-        slice = performance.now()
-      }
-    }
-    const addKey = (k: string) => {
-      const kg = (k.charCodeAt(0) << 8) | k.charCodeAt(1)
-      ;(byKg[kg] ??= new Set()).add(k)
-    }
-    for (const changes of inc.changes) {
-      for (const k of changes.dirty) {
-        addKey(k)
-        await pause()
-      }
-      for (const gen of changes.gens) {
-        for (const t of gen) {
-          const keys = new Set<string>()
-          genKeys(ctx, t, keys, clearedPrefixes)
-          for (const k of keys) {
-            addKey(k)
-            await pause()
-          }
-        }
-      }
-    }
-    const kinds = new Map(capture.tables.map((t) => [t.id, t.kind]))
-    const ref = ctx.snapKey
-    const db = ctx.db
-    for (let kg = 0; kg < byKg.length; kg++) {
-      const set = byKg[kg]
-      if (set === undefined) continue
-      byKg[kg] = undefined
-      const keys = [...set].sort()
-      await pause()
-      for (let i = 0; i < keys.length; i++) {
-        const k = keys[i]!
-        ref.len = ref.buf.write(k, 0, 'latin1')
-        const key = ref.buf.subarray(0, ref.len)
-        // A cleared map: whatever the base and earlier deltas hold under it goes first.
-        if (clearedPrefixes.has(k)) writer.add(key, null, true)
-        let value: Buffer | null | undefined = raw.byKey.get(k)
-        if (value === undefined) value = hiddenByClear(raw, kinds, key) ? null : ((db.getBinaryFast as (key: unknown, options: { transaction: Transaction }) => Buffer | undefined).call(db, ref, { transaction: capture.txn }) ?? null)
-        writer.add(key, value === null ? null : value.subarray(0, value.length))
-        if ((i & 1023) === 1023) await writer.drain()
-        await pause()
-      }
-    }
-  }
+  if (inc.full) await mergedScan(ctx, capture, await rawOverlay(ctx, capture), (key, value) => writer.add(key, value), () => writer.drain())
+  else await writeDelta(ctx, capture, writer)
   const segments = await writer.finish()
   const chain: Chain = extendChain(capture.checkpointId, inc, segments)
   const states: Record<string, { id: number; kind: StateKind; ttl: boolean }> = {}

@@ -44,7 +44,7 @@ import { LMDB_INCREMENTAL_FORMAT, type LmdbIncrementalSnapshot } from './increme
 import { removeEarlierAttempts, workingDirFor } from './working-dir.ts'
 import { closeWorkingEnvironment, openWorkingEnvironment } from './working-environment.ts'
 import { encodeStateKey, isToken, KEY_BUFFER_BYTES, KeyRef, stateRange, writeMapKey, type KeyToken } from './lmdb-key-layout.ts'
-import { DELETED, mergeGenerations, TimestampedEncoder, unpackr, type GenTable, type MapPending, type Table, type Timestamped } from './write-generations.ts'
+import { DELETED, frozenGet, NO_GENERATIONS, stackGeneration, TimestampedEncoder, unpackr, type GenTable, type MapPending, type OverlayTable, type Table, type Timestamped } from './write-generations.ts'
 import { commitMapGeneration, commitValueGeneration } from './commit-writes.ts'
 import { LmdbMapState } from './lmdb-map-state.ts'
 import { CLEANUP_EVERY, cleanupSome, retimestamp } from './ttl-maintenance.ts'
@@ -225,7 +225,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     while (this.byId.has(id)) id++
     if (id > 0xfffe) throw new UserError('WEIR_INVALID_JOB', `too many keyed states in one operator (the lmdb backend numbers them up to ${0xfffe})`)
     this.nextId = Math.max(this.nextId, id + 1)
-    const table: Table = { name, id, kind, ttl: null, timestamped, pending: new Map(), frozen: null, clean: new Map(), cleanupCursor: null, cleanupCountdown: CLEANUP_EVERY, state: null }
+    const table: Table = { name, id, kind, ttl: null, timestamped, pending: new Map(), frozen: NO_GENERATIONS, clean: new Map(), cleanupCursor: null, cleanupCountdown: CLEANUP_EVERY, state: null }
     this.tables.set(name, table)
     this.byId.set(id, table)
     return table
@@ -251,7 +251,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   /** The current key's stored form ({v, t} when timestamped), without TTL rules. */
   readStored(table: Table): unknown {
     let p = table.pending.get(this.ck)
-    if (p === undefined && table.frozen !== null) p = table.frozen.get(this.ck)
+    if (p === undefined && table.frozen.length > 0) p = frozenGet(table.frozen, this.ck)
     if (p === undefined) p = table.clean.get(this.ck)
     if (p !== undefined) return p === DELETED ? undefined : p
     const bytes = this.db.getBinaryFast(this.keyFor(table))
@@ -359,9 +359,9 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     this.db.transactionSync(() => {
       for (const table of this.tables.values()) {
         // Frozen writes are already accounted for as changes of the captures that froze them.
-        if (table.frozen !== null) {
-          if (table.kind === 'map') commitMapGeneration(ctx, table, table.frozen, null)
-          else commitValueGeneration(ctx, table, table.frozen, null)
+        for (let i = table.frozen.length - 1; i >= 0; i--) {
+          if (table.kind === 'map') commitMapGeneration(ctx, table, table.frozen[i]!, null)
+          else commitValueGeneration(ctx, table, table.frozen[i]!, null)
         }
         if (table.pending.size === 0) continue
         if (table.kind === 'map') commitMapGeneration(ctx, table, table.pending, dirty)
@@ -373,9 +373,9 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     // there may be extended in place by ListState, as on the heap: LMDB already holds the
     // committed bytes, and the write that follows puts them in pending.
     for (const table of this.tables.values()) {
-      if (table.kind !== 'map') table.clean = table.pending.size > 0 || table.frozen === null ? table.pending : table.frozen
+      if (table.kind !== 'map') table.clean = table.pending.size > 0 || table.frozen.length === 0 ? table.pending : table.frozen[0]!
       table.pending = new Map()
-      table.frozen = null
+      table.frozen = NO_GENERATIONS
     }
     this.pendingEntries = 0
     this.cleanTokens = this.tokens
@@ -394,30 +394,25 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   // ---------------------------------------------------------------------------------------
 
   /**
-   * Synchronous phase, O(uncommitted writes) in memory and nothing written: freezes the
-   * uncommitted writes as the capture's overlay (they are committed with the next regular
-   * commit) and pins a read transaction, LMDB's consistent view of this moment (MVCC; later
-   * commits do not touch it). Committing instead would take one LMDB write per pending entry,
-   * 10-40 us each in a large tree.
+   * Synchronous phase, O(states) and nothing written or copied: freezes each state's pending
+   * writes as a generation on top of the uncommitted ones (the capture's overlay; committed with
+   * the next regular commit) and pins a read transaction, LMDB's consistent view of this moment
+   * (MVCC; later commits do not touch it). Committing instead would take one LMDB write per
+   * pending entry, 10-40 us each in a large tree.
    */
   captureSnapshot(checkpointId: number, options: SnapshotOptions): SnapshotCapture {
     this.checkOpen()
-    const overlay: GenTable[] = []
+    const overlay: OverlayTable[] = []
     const gen: GenTable[] = []
-    let uncommitted = 0
     for (const table of this.tables.values()) {
       const pending = table.pending
       if (pending.size > 0) {
         gen.push({ id: table.id, kind: table.kind, timestamped: table.timestamped, entries: pending })
-        table.frozen = table.frozen === null ? pending : mergeGenerations(table.kind, table.frozen, pending)
+        table.frozen = stackGeneration(table.kind, table.frozen, pending)
         table.pending = new Map()
       }
-      if (table.frozen !== null) {
-        overlay.push({ id: table.id, kind: table.kind, timestamped: table.timestamped, entries: table.frozen })
-        uncommitted += table.frozen.size
-      }
+      if (table.frozen.length > 0) overlay.push({ id: table.id, kind: table.kind, timestamped: table.timestamped, gens: table.frozen })
     }
-    this.pendingEntries = uncommitted
     // Lists in the overlay are shared with the capture from now on: copy before extending.
     this.owned = new WeakSet()
     const tables = [...this.tables.values()].map((t) => ({ name: t.name, id: t.id, kind: t.kind, ttl: t.ttl, timestamped: t.timestamped }))
@@ -467,7 +462,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     this.snapshots.releaseAll()
     for (const t of this.tables.values()) {
       t.pending = new Map()
-      t.frozen = null
+      t.frozen = NO_GENERATIONS
       t.clean = new Map()
     }
     closeWorkingEnvironment(this.dir, this.db)

@@ -99,8 +99,11 @@ export class LmdbMapState<K, V> implements MapState<K, V> {
     const ck = this.backend.currentCacheKey()
     const p = this.table.pending.get(ck) as MapPending | undefined
     if (p !== undefined) layers.push(p)
-    const f = this.table.frozen?.get(ck) as MapPending | undefined
-    if (f !== undefined) layers.push(f)
+    const frozen = this.table.frozen
+    for (let i = 0; i < frozen.length; i++) {
+      const f = frozen[i]!.get(ck) as MapPending | undefined
+      if (f !== undefined) layers.push(f)
+    }
     return layers
   }
 

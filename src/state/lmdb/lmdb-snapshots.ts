@@ -13,7 +13,7 @@ import type { KeyGroupRange } from '../key-groups.ts'
 import type { KeyedStateSnapshot, SnapshotOptions } from '../keyed-state-backend.ts'
 import type { SegmentRef } from './segment-file.ts'
 import { LMDB_INCREMENTAL_FORMAT, type LmdbIncrementalSnapshot } from './incremental-snapshot.ts'
-import type { Changes, GenTable } from './write-generations.ts'
+import type { Changes, GenTable, OverlayTable } from './write-generations.ts'
 import type { CaptureContext, CaptureTable, LmdbCapture } from './capture-view.ts'
 import { ChainTracker } from '../incremental-chain.ts'
 import { writeCanonical } from './canonical-snapshot.ts'
@@ -51,7 +51,7 @@ export class LmdbSnapshots {
    * not touch it) and decides what the capture writes. `frozen` are the writes this capture froze
    * (they become changes of the chain), `overlay` every uncommitted write it must see on top.
    */
-  capture(checkpointId: number, options: SnapshotOptions, frozen: GenTable[], overlay: GenTable[], tables: CaptureTable[]): LmdbCapture {
+  capture(checkpointId: number, options: SnapshotOptions, frozen: GenTable[], overlay: OverlayTable[], tables: CaptureTable[]): LmdbCapture {
     const txn = this.db.useReadTransaction()
     let incremental: LmdbCapture['incremental'] = null
     if (this.dirty !== null) {

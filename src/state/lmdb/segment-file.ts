@@ -108,7 +108,10 @@ export class SegmentWriter {
   }
 
   private cut(): void {
-    const payload = Buffer.from(this.buf.subarray(0, this.pos))
+    // The filled buffer becomes the payload and the writer starts a new one: copying up to
+    // SEGMENT_BYTES here would hold the task thread for milliseconds.
+    const payload = this.buf.subarray(0, this.pos)
+    this.buf = Buffer.allocUnsafe(1 << 20)
     payload[0] = PAYLOAD_VERSION
     this.full.push({ payload, firstKg: this.firstKg, lastKg: this.lastKg, entries: this.entries })
     this.pos = 1

@@ -34,7 +34,7 @@ export function cleanupSome(b: LmdbKeyedStateBackend, table: Table, ttl: TtlPoli
   }
   table.cleanupCursor = scanned < budget * 4 && checked < budget ? null : last
   for (const ck of expired) {
-    if (table.pending.has(ck) || table.frozen?.has(ck)) continue
+    if (table.pending.has(ck) || table.frozen.some((gen) => gen.has(ck))) continue
     table.pending.set(ck, table.kind === 'map' ? ({ cleared: true, entries: new Map(), t: undefined } satisfies MapPending) : DELETED)
     b.pendingEntries++
   }

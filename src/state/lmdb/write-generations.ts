@@ -1,7 +1,10 @@
 // The LMDB backend's in-memory layers of writes and their value bytes. Writes go to a per-state
 // pending Map (decoded values, by cache key); a snapshot capture freezes it (a generation that is
 // never modified again, read asynchronously by the capture and committed with the next regular
-// commit); the last committed batch stays as a decoded read cache ("clean"). Values are
+// commit). Captures between two commits stack their generations (newest first) instead of
+// merging them, so that a capture costs O(states), not O(uncommitted writes); past
+// MAX_FROZEN_GENERATIONS the two oldest are merged. The last committed batch stays as a decoded
+// read cache ("clean"). Values are
 // MessagePack (msgpackr, no records); for a state with a TTL they are prefixed with the last
 // write time (f64, 8 bytes).
 
@@ -39,15 +42,41 @@ export interface Table {
   /** Writes not yet in LMDB, by cache key: value (timestamped: {v, t}) or DELETED; maps: MapPending. */
   pending: Map<unknown, unknown>
   /**
-   * Writes frozen by a snapshot capture and not yet committed (same form as pending), newer
-   * than LMDB and older than pending. Never modified: captures read them asynchronously.
+   * Generations of writes frozen by snapshot captures and not yet committed (same form as
+   * pending), newest first: newer than LMDB and older than pending. Neither the Maps nor the
+   * array are ever modified (a capture keeps the array it saw); a capture or commit replaces it.
    */
-  frozen: Map<unknown, unknown> | null
+  frozen: ReadonlyArray<Map<unknown, unknown>>
   /** Value-like states: the writes of the last commit, kept decoded as a read cache until the next. */
   clean: Map<unknown, unknown>
   cleanupCursor: Buffer | null
   cleanupCountdown: number
   state: unknown
+}
+
+/** Captures stack at most this many uncommitted generations per state (then the two oldest merge). */
+export const MAX_FROZEN_GENERATIONS = 6
+
+export const NO_GENERATIONS: ReadonlyArray<Map<unknown, unknown>> = Object.freeze([])
+
+/** The newest frozen write of `ck` (undefined: none). */
+export function frozenGet(frozen: ReadonlyArray<Map<unknown, unknown>>, ck: unknown): unknown {
+  for (let i = 0; i < frozen.length; i++) {
+    const v = frozen[i]!.get(ck)
+    if (v !== undefined) return v
+  }
+  return undefined
+}
+
+/** The frozen generations after a capture froze `pending` on top of `frozen`. */
+export function stackGeneration(kind: StateKind, frozen: ReadonlyArray<Map<unknown, unknown>>, pending: Map<unknown, unknown>): ReadonlyArray<Map<unknown, unknown>> {
+  const next = [pending, ...frozen]
+  if (next.length > MAX_FROZEN_GENERATIONS) {
+    const older = next.pop()!
+    const newer = next.pop()!
+    next.push(mergeGenerations(kind, older, newer))
+  }
+  return next
 }
 
 /** One state's writes of one generation (a pending Map swapped out by a capture). */
@@ -64,7 +93,15 @@ export interface Changes {
   readonly gens: GenTable[][]
 }
 
-/** One generation of writes over an older one (a capture freezing on top of uncommitted frozen writes). */
+/** One state's uncommitted generations as a capture sees them (newest first). */
+export interface OverlayTable {
+  readonly id: number
+  readonly kind: StateKind
+  readonly timestamped: boolean
+  readonly gens: ReadonlyArray<ReadonlyMap<unknown, unknown>>
+}
+
+/** One generation of writes over an older one (too many generations stacked between commits). */
 export function mergeGenerations(kind: StateKind, older: Map<unknown, unknown>, newer: Map<unknown, unknown>): Map<unknown, unknown> {
   const merged = new Map(older)
   for (const [ck, v] of newer) {

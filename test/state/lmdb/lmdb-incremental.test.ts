@@ -345,6 +345,8 @@ describe('lmdb snapshots under random operations', () => {
           restored.dispose()
         }
       }
+      // The savepoints still in flight finish before the backend goes.
+      await Promise.all(inFlight.map((f) => f.expected))
       b.dispose()
     })
   }
