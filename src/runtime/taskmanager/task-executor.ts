@@ -277,7 +277,16 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
     // The bytes are only valid during this call (the link may reuse its buffer): decode now.
     const input = this.inputChannels.get(channel)!
     input.bytesReceived += bytes.length
-    input.enqueue(decodeBatch(bytes))
+    let records: unknown[]
+    try {
+      records = decodeBatch(bytes)
+    } catch (e) {
+      // A batch that cannot be read is refused: its records are lost, so the attempt fails (and restarts from a checkpoint) rather than going on without them.
+      const why = e instanceof Error ? e.message : String(e)
+      this.failed(new WeirError('WEIR_NETWORK_FRAME_INVALID', `input channel ${channel} received ${bytes.length} bytes that are not a batch of records: ${why}`, { cause: e, retriable: true, domain: 'internal' }))
+      return
+    }
+    input.enqueue(records)
   }
   onEvent(channel: number, event: ChannelEvent): void {
     this.inputChannels.get(channel)!.enqueue(event)

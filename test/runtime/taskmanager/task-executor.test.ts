@@ -1,6 +1,7 @@
 // A slot's runtime in this thread (no worker): what it reports to the JobManager.
 
 import { test, mock } from 'node:test'
+import { MessageChannel } from 'node:worker_threads'
 import assert from 'node:assert/strict'
 import { defineJob, DiscardingSink } from '../../../src/index.ts'
 import { compileJob } from '../../../src/runtime/compile.ts'
@@ -45,5 +46,29 @@ test('a slot reports its first records as soon as a source emitted them, without
     coordinator.close()
   } finally {
     mock.timers.reset()
+  }
+})
+
+test('a batch that cannot be decoded fails the slot with WEIR_NETWORK_FRAME_INVALID instead of crashing the thread', { timeout: 120_000 }, async () => {
+  const job = compileJob(defineJob('malformed batch', (env) => {
+    env.fromSequence(0, 1e12).keyBy((n) => n % 10).map((n) => n).sinkTo(new DiscardingSink())
+  }), [], { 'parallelism.default': 2 })
+  const messages: FromWorker[] = []
+  // Slot 0 of 2, linked to slot 1 over a MessageChannel whose other end this test holds.
+  const { port1, port2 } = new MessageChannel()
+  const executor = new TaskExecutor(job, 0, 2, new MessagePortTransport(new Map([[1, port1]])), (m) => messages.push(m), 0, 'b'.repeat(32),
+    { periodic: false, exactlyOnce: true, unaligned: false, alignedTimeoutMs: 0, storage: { type: 'jobmanager', maxStateBytes: 1 << 20 } }, null)
+  try {
+    // The keyed map's input channel from subtask 1's source, which lives in slot 1.
+    const remoteInputs = [...(executor as unknown as { inputChannels: Map<number, unknown> }).inputChannels.keys()]
+    assert.ok(remoteInputs.length > 0, 'slot 0 has an input channel from slot 1')
+    port2.postMessage({ c: remoteInputs[0], b: Uint8Array.from([0x42, 1, 2, 3]) })
+    await until(() => messages.some((m) => m.type === 'failed'), 'the slot to report the failure')
+    const failed = messages.find((m) => m.type === 'failed') as Extract<FromWorker, { type: 'failed' }>
+    assert.equal(failed.error.code, 'WEIR_NETWORK_FRAME_INVALID')
+    assert.match(failed.error.message, /input channel \d+ received 4 bytes that are not a batch of records/)
+  } finally {
+    port1.close()
+    port2.close()
   }
 })
