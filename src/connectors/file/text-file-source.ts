@@ -23,8 +23,13 @@ export interface FileSplit {
 const MIN_SPLIT_BYTES = 1 << 20
 const MAX_SPLIT_BYTES = 32 << 20
 const CHUNK_BYTES = 1 << 20
-/** Bytes of lines emitted per pollNext call. */
-const POLL_BYTES = 64 << 10
+/**
+ * Bytes of lines emitted per pollNext call (about a network batch of words). Small on purpose:
+ * whatever a poll emits waits in batches until the tasks behind it run, so a poll of 64 KiB kept
+ * ~10k records alive across young-generation collections, which copied 44 MB per million words
+ * of the word count instead of 26 MB at 8 KiB.
+ */
+export const POLL_BYTES = 8 << 10
 
 export class TextFileSource implements Source<string, FileSplit, FileSplit[]> {
   readonly boundedness = 'bounded'

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { TextFileSource, type FileSplit } from '../../../src/connectors/file/text-file-source.ts'
+import { POLL_BYTES, TextFileSource, type FileSplit } from '../../../src/connectors/file/text-file-source.ts'
 import { InputStatus, type SourceReader, type SourceReaderContext } from '../../../src/api/source.ts'
 import { WeirError } from '../../../src/errors.ts'
 
@@ -300,4 +300,29 @@ test('a snapshot does not change as the reader goes on', () => {
   reader.pollNext({ collect() {} })
   assert.equal(JSON.stringify(snapshot), frozen)
   reader.close()
+})
+
+test('one poll emits a bounded slice of lines (POLL_BYTES and the line that crosses it), so the tasks behind the source run between polls', () => {
+  const content = Buffer.from(randomLines(8, 1.5 * MiB, MIXED, '\n', 120))
+  const path = write(content)
+  const source = new TextFileSource(path)
+  const reader: SourceReader<string, FileSplit> = source.createReader(ctx)
+  reader.addSplits(source.computeSplits(1).map((s) => ({ ...s })))
+  reader.notifyNoMoreSplits()
+  const longest = Math.max(...expectedLines(content).map((l) => Buffer.byteLength(l) + 1))
+  const all: string[] = []
+  let polls = 0
+  for (;;) {
+    let bytes = 0
+    const status = reader.pollNext({ collect: (line) => {
+      bytes += Buffer.byteLength(line) + 1
+      all.push(line)
+    } })
+    polls++
+    assert.ok(bytes < POLL_BYTES + longest, `poll ${polls} emitted ${bytes} bytes`)
+    if (status === InputStatus.END_OF_INPUT) break
+  }
+  reader.close()
+  assert.ok(polls >= content.length / (POLL_BYTES + longest), `${polls} polls for ${content.length} bytes`)
+  assert.deepEqual(all, expectedLines(content))
 })
