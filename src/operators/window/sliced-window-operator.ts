@@ -217,7 +217,8 @@ export class SlicedWindowOperator extends BaseOperator<unknown, unknown> {
     this.nextEnd = watermark === Infinity ? Infinity : Math.max(this.nextEnd, TimeWindow.getWindowStartWithOffset(watermark + 1, this.offset, slide) + slide)
     if (this.lateness === 0) return
     // Slices whose last window is past its allowed lateness.
-    for (let s = index.first(); s + size - slide - 1 + this.lateness <= watermark; s = index.first()) this.dropSlice(s)
+    // (first() is Infinity once no slice is left, which the final watermark, Infinity too, would pass.)
+    for (let s = index.first(); s !== Infinity && s + size - slide - 1 + this.lateness <= watermark; s = index.first()) this.dropSlice(s)
   }
 
   /** The window ending at `end` (slices `from`..`end`) for each of its keys, once per key. */

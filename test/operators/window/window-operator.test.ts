@@ -238,3 +238,15 @@ test('a record without a timestamp in an event-time window is refused with advic
   const g = windowHarness({ assigner: TumblingEventTimeWindows.of(1000), trigger: EventTimeTrigger.create() as never, contents: reduce }).open()
   assert.throws(() => g.processElement(['k', 1]), /no timestamp/)
 })
+
+// The final watermark is Infinity; once every slice was dropped, the index's first slice is
+// Infinity as well, and was taken for one more slice past its lateness (a TypeError at the end
+// of every bounded job with a sliced window and allowed lateness).
+test('a sliced window with allowed lateness ends at the final watermark after its slices are dropped', () => {
+  const h = windowHarness({ assigner: SlidingEventTimeWindows.of(1000, 500), allowedLateness: 300, contents: reduce }).open()
+  h.processElement(['a', 1], 100)
+  h.processWatermark(2000)
+  h.processElement(['a', 2], 1800)
+  h.processWatermark(Infinity)
+  assert.deepEqual(emitted(h), ['["a",1]@499', '["a",1]@999', '["a",2]@1999', '["a",2]@2499'])
+})
