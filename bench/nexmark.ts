@@ -16,6 +16,7 @@
 // --cpu-prof DIR: each child runs under node --cpu-prof, so the child and each of its slot
 // threads write a .cpuprofile to DIR/<query>-p<p>-<mode>/ (summarise one with
 // bench/profile-summary.ts; the worker's file is the one with the most samples).
+// -D key=value: a configuration option for every run (e.g. -D pipeline.window.local-aggregation=false).
 // --repeat N: every configuration N times, interleaved (-p 1, -p 2, -p 1, ...); the ratios use
 // each configuration's best round, as the machine may be shared.
 // Each row also has the run's CPU seconds (all threads; per million events; the main thread's;
@@ -54,10 +55,12 @@ interface Options {
   out: string
   cpuProf: string | null
   repeat: number
+  /** -D key=value: configuration for every run (e.g. -D pipeline.window.local-aggregation=false). */
+  config: Record<string, string>
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { events: 2_000_000, queries: [...QUERIES], parallelisms: [1, 2], modes: [...MODES], out: join(RESULTS_DIR, 'nexmark.json'), cpuProf: null, repeat: 1 }
+  const o: Options = { events: 2_000_000, queries: [...QUERIES], parallelisms: [1, 2], modes: [...MODES], out: join(RESULTS_DIR, 'nexmark.json'), cpuProf: null, repeat: 1, config: {} }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
     const next = () => {
@@ -72,6 +75,12 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--out') o.out = next()
     else if (a === '--cpu-prof') o.cpuProf = next()
     else if (a === '--repeat') o.repeat = Number(next())
+    else if (a === '-D') {
+      const kv = next()
+      const eq = kv.indexOf('=')
+      if (eq <= 0) throw new Error(`-D: expected key=value, got ${kv}`)
+      o.config[kv.slice(0, eq)] = kv.slice(eq + 1)
+    }
     else throw new Error(`unknown option ${a}`)
   }
   if (!Number.isInteger(o.repeat) || o.repeat < 1) throw new Error(`--repeat: expected a positive integer, got ${o.repeat}`)
@@ -141,7 +150,7 @@ async function main(): Promise<void> {
         for (let round = 0; round < options.repeat; round++) for (const p of options.parallelisms) {
           for (const mode of options.modes) {
             const ckptDir = join(work, `ckpt-${q}-${p}-${mode}`)
-            const config: Record<string, string | number> = {}
+            const config: Record<string, string | number> = { ...options.config }
             if (mode !== 'none') {
               config['execution.checkpointing.interval'] = '1s'
               config['execution.checkpointing.mode'] = 'EXACTLY_ONCE'

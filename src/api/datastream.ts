@@ -33,6 +33,8 @@ import type { GlobalWindow, Window } from './windowing/windows.ts'
 import { CommittingSinkOperator } from '../operators/committing-sink.ts'
 import { PrintSink } from '../connectors/print/print-sink.ts'
 import { UserError } from '../errors.ts'
+import { WINDOW_LOCAL_AGGREGATION } from '../config/options.ts'
+import { partialKey } from '../operators/window/local-slice-aggregate.ts'
 
 /**
  * Fields of T that hold numbers, the arguments sum / min / max accept: tuple indices (as
@@ -277,7 +279,11 @@ export class KeyedStream<T, K> extends DataStream<T> {
 
   /** Groups each key's elements into the assigner's windows. */
   window<W extends Window>(assigner: WindowAssigner<T, W>): WindowedStream<T, K, W> {
-    const target: WindowTarget<T> = { keySelector: this.keySelector, build: <R>(name: string, factory: OperatorFactory) => this.keyed<R>(name, factory) }
+    const target: WindowTarget<T> = {
+      keySelector: this.keySelector,
+      build: <R>(name: string, factory: OperatorFactory) => this.keyed<R>(name, factory),
+      buildTwoPhase: <R>(localName: string, local: OperatorFactory, name: string, window: OperatorFactory) => this.twoPhase<R>(localName, local, name, window),
+    }
     return new WindowedStream<T, K, W>(target, assigner, false)
   }
 
@@ -293,6 +299,20 @@ export class KeyedStream<T, K> extends DataStream<T> {
 
   private aggregate(kind: 'sum' | 'min' | 'max', field: NumericField<T>): DataStream<T> {
     return this.keyed<T>('Keyed Aggregation', () => new FieldAggregationOperator<T>(kind, field as string | number, this.keySelector))
+  }
+
+  /**
+   * The local phase on this keyBy's input (at that input's parallelism, so that it chains to it),
+   * a keyBy of the partials by their key, then the window: null when the keyBy is not this
+   * stream's own transformation or pipeline.window.local-aggregation is off.
+   */
+  private twoPhase<R>(localName: string, local: OperatorFactory, name: string, window: OperatorFactory): DataStream<R> | null {
+    const t = this.transformation
+    if (t.kind !== 'partition' || t.partitioner.type !== 'hash' || !this.env.config.get(WINDOW_LOCAL_AGGREGATION)) return null
+    const pre = this.env.addTransformation({ kind: 'one-input', input: t.input, factory: local, keySelector: null, isSink: false, name: localName, uid: null, parallelism: null, maxParallelism: null, parallelismOfInput: true })
+    const partition = this.env.addTransformation({ kind: 'partition', input: pre, partitioner: { type: 'hash', keySelector: partialKey as KeySelector<unknown, unknown> }, name: 'Key By', uid: null, parallelism: null, maxParallelism: null })
+    const w = this.env.addTransformation({ kind: 'one-input', input: partition, factory: window, keySelector: partialKey as KeySelector<unknown, unknown>, isSink: false, name, uid: null, parallelism: null, maxParallelism: null })
+    return new DataStream<R>(this.env, w)
   }
 
   private keyed<R>(name: string, factory: OperatorFactory): DataStream<R> {

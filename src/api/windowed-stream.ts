@@ -13,7 +13,8 @@ import type { Window } from './windowing/windows.ts'
 import type { ProcessAllWindowFunction, ProcessWindowFunction } from './windowing/window-functions.ts'
 import type { WindowContents, WindowSpec } from '../operators/window/window-spec.ts'
 import { WindowOperator } from '../operators/window/window-operator.ts'
-import { SlicedWindowOperator, canSlice } from '../operators/window/sliced-window-operator.ts'
+import { SlicedWindowOperator, canAggregateLocally, canSlice } from '../operators/window/sliced-window-operator.ts'
+import { LocalSliceAggregateOperator } from '../operators/window/local-slice-aggregate.ts'
 import { UserError } from '../errors.ts'
 
 /** How the windowed stream becomes an operator: keyed (window) or all (windowAll). */
@@ -21,6 +22,11 @@ export interface WindowTarget<T> {
   /** Adds the window operator after the keyed input; parallelism 1 for windowAll. */
   build<R>(name: string, factory: () => WindowOperator | SlicedWindowOperator): DataStream<R>
   readonly keySelector: KeySelector<T, unknown>
+  /**
+   * Two-phase: `local` before the exchange, `window` after it, keyed by the partials' key; null
+   * when this stream cannot (its keyBy is not directly upstream, or pipeline.window.local-aggregation is off).
+   */
+  buildTwoPhase?<R>(localName: string, local: () => LocalSliceAggregateOperator, name: string, window: () => SlicedWindowOperator): DataStream<R> | null
 }
 
 abstract class WindowedBase<T, W extends Window> {
@@ -71,6 +77,10 @@ abstract class WindowedBase<T, W extends Window> {
       keySelector: this.target.keySelector as KeySelector<unknown, unknown>,
     }
     const sliced = canSlice(spec)
+    if (sliced && canAggregateLocally(spec) && this.target.buildTwoPhase) {
+      const built = this.target.buildTwoPhase<R>(`LocalWindowAggregate(${this.assigner.toString()}, ${name})`, () => new LocalSliceAggregateOperator(spec), `Window(${this.assigner.toString()}, ${name})`, () => new SlicedWindowOperator(spec, { partials: true }))
+      if (built !== null) return built
+    }
     return this.target.build<R>(`Window(${this.assigner.toString()}, ${name})`, () => (sliced ? new SlicedWindowOperator(spec) : new WindowOperator(spec)))
   }
 }

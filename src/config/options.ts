@@ -184,6 +184,7 @@ export const WEB_CHECKPOINTS_HISTORY = intOption('web.checkpoints.history', 10, 
 
 // Event time.
 export const AUTO_WATERMARK_INTERVAL = durationOption('pipeline.auto-watermark-interval', 200, 'How often periodic watermark generators emit (0: never).')
+export const WINDOW_LOCAL_AGGREGATION = boolOption('pipeline.window.local-aggregation', true, 'Event-time tumbling and sliding windows with reduce or a mergeable aggregate combine elements per key and slice before the keyBy exchange (two-phase aggregation, as Flink SQL\'s local-global aggregation), then merge the partials; false: every element crosses the exchange.')
 
 /** All known options by canonical key, for validation of -D and config files. */
 export const ALL_OPTIONS: ReadonlyMap<string, ConfigOption<unknown>> = new Map(
@@ -196,7 +197,7 @@ export const ALL_OPTIONS: ReadonlyMap<string, ConfigOption<unknown>> = new Map(
     STATE_BACKEND, STATE_BACKEND_INCREMENTAL, LMDB_LOCAL_DIR, LMDB_CACHE_SIZE,
     RESTART_STRATEGY, FIXED_DELAY_ATTEMPTS, FIXED_DELAY_DELAY, FAILURE_RATE_MAX_FAILURES, FAILURE_RATE_INTERVAL, FAILURE_RATE_DELAY,
     EXP_INITIAL_BACKOFF, EXP_MAX_BACKOFF, EXP_MULTIPLIER, EXP_RESET_THRESHOLD, EXP_JITTER, EXP_ATTEMPTS,
-    WEB_CHECKPOINTS_HISTORY, AUTO_WATERMARK_INTERVAL,
+    WEB_CHECKPOINTS_HISTORY, AUTO_WATERMARK_INTERVAL, WINDOW_LOCAL_AGGREGATION,
   ].map((o) => [o.key, o as ConfigOption<unknown>]),
 )
 

@@ -65,7 +65,20 @@ export function buildJobGraph(transformations: readonly Transformation[], option
   if (physical.length === 0) throw new UserError('WEIR_INVALID_JOB', 'the job defines no operators: add a source and a sink')
 
   const parallelism = new Map<PhysicalTransformation, number>()
-  for (const t of physical) parallelism.set(t, resolveParallelism(t, options))
+  for (const t of physical) {
+    if (t.kind === 'one-input' && t.parallelismOfInput === true && t.parallelism === null) {
+      // Inputs come first in creation order, so theirs are resolved already.
+      const inputs: PhysicalInput[] = []
+      collectInputs(t.input, null, 1, inputs, null)
+      const ps = new Set(inputs.map((i) => parallelism.get(i.node)))
+      const only = ps.size === 1 ? [...ps][0] : undefined
+      if (only !== undefined) {
+        parallelism.set(t, only)
+        continue
+      }
+    }
+    parallelism.set(t, resolveParallelism(t, options))
+  }
 
   // Physical inputs of each node, through unions and partitionings.
   const inputsOf = new Map<PhysicalTransformation, PhysicalInput[]>()

@@ -39,6 +39,8 @@ export interface OneInputTransformation extends Common {
   readonly keySelector: KeySelector<unknown, unknown> | null
   /** Sinks are the ends of the graph; they are one-input operators that emit nothing. */
   readonly isSink: boolean
+  /** Without a parallelism of its own, the operator takes its input's (a window's local phase, to chain to it). */
+  readonly parallelismOfInput?: boolean
 }
 
 export interface TwoInputTransformation extends Common {

@@ -11,7 +11,8 @@
 // slice (slice-index.ts, rebuilt from the slice state on a restore) tells which keys a window
 // covers when the watermark passes its end, and a per-key value, the end of the last window
 // fired for it, keeps a restored (or rescaled) job from firing a window twice. Processing-time
-// windows keep one keyed timer per key and window.
+// windows keep one keyed timer per key and window. With `partials` the input is already
+// combined per key and slice upstream (local-slice-aggregate.ts), and is merged in.
 
 import { BaseOperator } from '../operator.ts'
 import { MapStateDescriptor, ValueStateDescriptor, type MapState, type ValueState } from '../../api/state.ts'
@@ -21,6 +22,17 @@ import { reducer, type WindowSpec } from './window-spec.ts'
 import { UserError } from '../../errors.ts'
 import { SliceIndex } from './slice-index.ts'
 import { TIMER_STATE } from '../../runtime/taskmanager/internal-timer-service.ts'
+import type { SlicePartial } from './local-slice-aggregate.ts'
+
+/**
+ * Whether the elements can be combined per key and slice before the exchange (two-phase
+ * aggregation): event time (a slice is then fixed by the element's timestamp alone), keyed, a
+ * mergeable function, and no late-data side output (which must get the late elements themselves).
+ */
+export function canAggregateLocally(spec: WindowSpec): boolean {
+  if (!canSlice(spec) || !spec.assigner.isEventTime || spec.allWindows || spec.lateDataTag !== null) return false
+  return spec.contents.kind === 'reduce' || (spec.contents.kind === 'aggregate' && typeof spec.contents.aggregate.merge === 'function')
+}
 
 /** Whether the spec can run sliced. */
 export function canSlice(spec: WindowSpec): boolean {
@@ -49,9 +61,16 @@ export class SlicedWindowOperator extends BaseOperator<unknown, unknown> {
   private readonly combine: (windowAcc: unknown, sliceAcc: unknown) => unknown
   private readonly start: () => unknown
   private readonly result: (acc: unknown) => unknown
+  private readonly keyOf: (element: unknown) => unknown
 
-  constructor(private readonly spec: WindowSpec) {
+  /**
+   * `partials`: the input is the local phase's [key, accumulator] per key and slice
+   * (local-slice-aggregate.ts), merged into the slice instead of added as an element.
+   */
+  constructor(private readonly spec: WindowSpec, options: { readonly partials?: boolean } = {}) {
     super()
+    const partials = options.partials === true
+    this.keyOf = partials ? (p) => (p as SlicePartial)[0] : spec.keySelector
     const s = spec.assigner.slicing!
     this.size = s.size
     this.slide = s.slide
@@ -63,13 +82,18 @@ export class SlicedWindowOperator extends BaseOperator<unknown, unknown> {
     if (c.kind === 'reduce') {
       const reduce = reducer(c.reduce)
       const NONE = undefined
-      this.add = (e, acc) => (acc === NONE ? e : reduce(acc, e))
+      this.add = partials
+        ? (p, acc) => (acc === NONE ? (p as SlicePartial)[1] : reduce(acc, (p as SlicePartial)[1]))
+        : (e, acc) => (acc === NONE ? e : reduce(acc, e))
       this.combine = (w, s2) => (w === NONE ? s2 : reduce(w, s2))
       this.start = () => NONE
       this.result = (acc) => acc
     } else if (c.kind === 'aggregate') {
       const f = c.aggregate
-      this.add = (e, acc) => f.add(e, acc === undefined ? f.createAccumulator() : acc)
+      if (partials && typeof f.merge !== 'function') throw new UserError('WEIR_INTERNAL', 'partial window aggregates need an AggregateFunction with merge')
+      this.add = partials
+        ? (p, acc) => (acc === undefined ? (p as SlicePartial)[1] : f.merge!(acc, (p as SlicePartial)[1]))
+        : (e, acc) => f.add(e, acc === undefined ? f.createAccumulator() : acc)
       // A window's accumulator starts fresh, so merge never writes into a stored slice.
       this.combine = this.slicesPerWindow === 1 ? (_w, s2) => s2 : (w, s2) => f.merge!(w, s2)
       this.start = this.slicesPerWindow === 1 ? () => undefined : () => f.createAccumulator()
@@ -131,7 +155,7 @@ export class SlicedWindowOperator extends BaseOperator<unknown, unknown> {
     const timers = ctx.internalTimers!
     let ts: number
     try {
-      ctx.keyedBackend!.setCurrentKey(this.spec.keySelector(element))
+      ctx.keyedBackend!.setCurrentKey(this.keyOf(element))
     } catch (e) {
       throw this.userError(e)
     }
