@@ -23,7 +23,10 @@
 // the busiest other threads', i.e. the slot threads) and the 1-minute load average around it:
 // "CPU efficiency -p 1 / -p 2" is CPU per event at -p 1 over CPU per event at -p 2, which does
 // not depend on how much of the machine the run got (on an idle 2-core machine, -p 2 / -p 1
-// throughput is about 2x the efficiency, up to the two threads' ceiling).
+// throughput is about 2x the efficiency, up to the two threads' ceiling). "on N cores" is CPU over
+// wall time: with Linux's autogroup scheduling (kernel.sched_autogroup_enabled=1) each busy session
+// gets an equal share of the CPU however many threads it runs, so while other sessions keep the
+// cores busy -p 2 gets about as many cores as -p 1, and its throughput ratio says nothing.
 
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -106,6 +109,12 @@ interface Row {
   cpuSecondsPerMillion: number
   /** The main thread's share (JobManager, deployment, start-up). */
   mainThreadCpuSeconds: number
+  /**
+   * CPU seconds over the run's wall seconds: how many cores the run got. With the kernel's
+   * autogroup scheduling (kernel.sched_autogroup_enabled=1) a process shares the CPU with other
+   * busy sessions as one group, so on a loaded machine -p 2 gets about the cores -p 1 got.
+   */
+  cores: number
   /** The busiest other threads (the slot threads first), CPU seconds each. */
   busiestThreadsCpuSeconds: number[]
   /** The machine's 1-minute load average before and after the run (the machine is shared). */
@@ -170,6 +179,7 @@ async function main(): Promise<void> {
               query: q, round, parallelism: p, mode, events: options.events, seconds: Number(jobSeconds.toFixed(3)),
               eventsPerSecond: Math.round(eps), perCore: Math.round(eps / p), maxRssMiB: Math.round(r.maxRssKiB / 1024),
               cpuSeconds: round3(r.cpuSeconds), cpuSecondsPerMillion: round3((r.cpuSeconds / options.events) * 1e6),
+              cores: r.seconds > 0 ? round3(r.cpuSeconds / r.seconds) : 0,
               mainThreadCpuSeconds: round3(r.threads?.find((t) => t.tid === r.pid)?.cpuSeconds ?? 0),
               busiestThreadsCpuSeconds: (r.threads ?? []).filter((t) => t.tid !== r.pid).slice(0, Math.max(p, 2) + 1).map((t) => round3(t.cpuSeconds)),
               load: [round3(loadBefore), round3(loadavg()[0]!)],
@@ -179,7 +189,7 @@ async function main(): Promise<void> {
             if (!r.ok) failed = true
             rows.push(row)
             const flink = FLINK_2_PER_CORE[q]
-            console.log(`${q.padEnd(4)} -p ${p} ${mode.padEnd(8)} ${r.ok ? `${(eps / 1000).toFixed(1).padStart(8)} K events/s  ${(eps / p / 1000).toFixed(1).padStart(7)} K/core${flink ? ` (Flink 2.0: ${(flink / 1000).toFixed(1)} K/core, ${((eps / p / flink) * 100).toFixed(0)}%)` : ''}  ${row.maxRssMiB} MiB peak  CPU ${row.cpuSeconds.toFixed(2)} s (${row.cpuSecondsPerMillion.toFixed(2)} s/M events; main ${row.mainThreadCpuSeconds.toFixed(2)}, threads ${row.busiestThreadsCpuSeconds.map((c) => c.toFixed(2)).join(' ')})  load ${row.load.map((l) => l.toFixed(1)).join('->')}${row.checkpoints ? `  ${row.checkpoints.completed} checkpoints` : ''}` : `FAILED: ${r.error}`}`)
+            console.log(`${q.padEnd(4)} -p ${p} ${mode.padEnd(8)} ${r.ok ? `${(eps / 1000).toFixed(1).padStart(8)} K events/s  ${(eps / p / 1000).toFixed(1).padStart(7)} K/core${flink ? ` (Flink 2.0: ${(flink / 1000).toFixed(1)} K/core, ${((eps / p / flink) * 100).toFixed(0)}%)` : ''}  ${row.maxRssMiB} MiB peak  CPU ${row.cpuSeconds.toFixed(2)} s on ${row.cores.toFixed(2)} cores (${row.cpuSecondsPerMillion.toFixed(2)} s/M events; main ${row.mainThreadCpuSeconds.toFixed(2)}, threads ${row.busiestThreadsCpuSeconds.map((c) => c.toFixed(2)).join(' ')})  load ${row.load.map((l) => l.toFixed(1)).join('->')}${row.checkpoints ? `  ${row.checkpoints.completed} checkpoints` : ''}` : `FAILED: ${r.error}`}`)
           }
         }
       } finally {
