@@ -162,7 +162,7 @@ export const S3_REGION = stringOption('s3.region', 'us-east-1', 'The S3 region.'
 // State backends.
 export const STATE_BACKEND = withFallbackKeys(enumOption('state.backend.type', ['hashmap', 'lmdb'] as const, 'hashmap', 'Where keyed state lives: the heap (hashmap) or an embedded LMDB store on local disk (lmdb), for state larger than memory.'), 'state.backend')
 export const STATE_BACKEND_INCREMENTAL = withFallbackKeys(boolOption('execution.checkpointing.incremental', false, 'Checkpoints write only what changed since the previous completed checkpoint (lmdb and hashmap; needs filesystem checkpoint storage).'), 'state.backend.incremental')
-export const LMDB_CACHE_SIZE = intOption('state.backend.lmdb.cache-size', 20_000, 'lmdb: distinct keys whose writes are held in memory (decoded) before they are committed to LMDB in one transaction; the committed batch stays cached for reads until the next.', 1, 10_000_000)
+export const LMDB_CACHE_SIZE = intOption('state.backend.lmdb.cache-size', 20_000, 'lmdb: per operator, the bound of its write-behind cache: distinct keys whose writes are held in memory (decoded) before they are committed to LMDB in one transaction; the committed batch stays cached for reads until the next. A checkpoint freezes the cached writes and pins a read transaction (nothing is committed or copied on the task thread).', 1, 10_000_000)
 export const LMDB_LOCAL_DIR = stringOption('state.backend.lmdb.localdir', null, 'lmdb: directory for the working databases (default: the system temp directory).')
 
 // Restart strategies (Flink's names and defaults).

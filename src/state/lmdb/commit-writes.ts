@@ -1,5 +1,8 @@
-// Writing one generation of a state's uncommitted writes into LMDB (inside the caller's write
-// transaction), noting the keys it touched for the next incremental checkpoint.
+// Writing a state's uncommitted generations of writes into LMDB (inside the caller's write
+// transaction), oldest first, noting the keys pending wrote for the next incremental checkpoint.
+// Writing each key's newest value once, in key order, was measured slower (uniform 2 M keys
+// 0.82x, Zipf 1 M keys 0.76x in one run): dedupe and sort cost more than the B-tree locality
+// saves, LMDB copying one page per touched leaf either way.
 
 import type { RootDatabase } from 'lmdb'
 import { encodeStateKey, prefixEnd, writeMapCacheKey, type KeyRef } from './lmdb-key-layout.ts'
@@ -10,6 +13,14 @@ export interface CommitContext {
   readonly maxParallelism: number
   readonly key: KeyRef
   readonly timestamped: TimestampedEncoder
+}
+
+/** Writes one state's uncommitted generations, oldest first (inside the caller's transaction). */
+export function commitTable(ctx: CommitContext, table: Table, dirty: Set<string> | null): void {
+  const commit = table.kind === 'map' ? commitMapGeneration : commitValueGeneration
+  // Frozen writes are already accounted for as changes of the captures that froze them.
+  for (let i = table.frozen.length - 1; i >= 0; i--) commit(ctx, table, table.frozen[i]!, null)
+  if (table.pending.size > 0) commit(ctx, table, table.pending, dirty)
 }
 
 export function commitValueGeneration(ctx: CommitContext, table: Table, gen: Map<unknown, unknown>, dirty: Set<string> | null): void {

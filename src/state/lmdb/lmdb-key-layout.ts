@@ -9,7 +9,8 @@
 
 import { assignToKeyGroup } from '../key-groups.ts'
 import { UserError } from '../../errors.ts'
-import { encodeCompositeText, encodeKey } from './key-codec.ts'
+import type { RootDatabase } from 'lmdb'
+import { decodeKey, decodedEnd, encodeCompositeText, encodeKey } from './key-codec.ts'
 
 /** LMDB's largest key (lmdb-js builds LMDB with this limit). */
 export const MAX_KEY_BYTES = 1978
@@ -96,6 +97,24 @@ export function stateRange(kg: number, sid: number): { start: Buffer; end: Buffe
   const start = Buffer.from([kg >> 8, kg & 0xff, sid >> 8, sid & 0xff])
   const end = Buffer.from([kg >> 8, kg & 0xff, (sid + 1) >> 8, (sid + 1) & 0xff])
   return { start, end }
+}
+
+/** Every user key stored for state `sid` (maps: once, however many entries), in key-group order. */
+export function storedUserKeys(db: RootDatabase<Buffer, any>, sid: number, map: boolean, maxParallelism: number): unknown[] {
+  const out: unknown[] = []
+  for (let kg = 0; kg < maxParallelism; kg++) {
+    let last: Buffer | null = null
+    for (const key of db.getKeys(stateRange(kg, sid)) as Iterable<Buffer>) {
+      const uk = decodeKey(key, 4)
+      const end = decodedEnd
+      if (map) {
+        if (last !== null && last.length === end && key.compare(last, 0, end, 0, end) === 0) continue
+        last = key.subarray(0, end)
+      }
+      out.push(uk)
+    }
+  }
+  return out
 }
 
 /** The first key after every key that starts with `prefix`. */

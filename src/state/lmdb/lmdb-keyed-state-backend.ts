@@ -18,8 +18,9 @@
 // State ids are small integers per state name, given at registration and recorded in snapshots.
 // Reads are synchronous LMDB gets. Writes go to a per-state pending Map (decoded values, by
 // key) and are committed to LMDB in one synchronous transaction every `flushEvery` distinct
-// pending entries and at each snapshot; the committed batch stays as a decoded read cache until
-// the next commit. Reads consult pending, then that cache, then LMDB. Values come back decoded
+// uncommitted entries (state.backend.lmdb.cache-size); the committed batch stays as a decoded
+// read cache until the next commit. Reads consult pending, the frozen generations, that cache,
+// then LMDB. Values come back decoded
 // (copies): plain data round-trips, a Map inside a value comes back as an object (msgpackr
 // without records). Composite map keys of a MapState are compared by JSON value, not identity.
 //
@@ -39,13 +40,12 @@ import { assignToKeyGroup, type KeyGroupRange } from '../key-groups.ts'
 import { checkDescriptorKind, TtlPolicy, type KeyedStateBackend, type KeyedStateSnapshot, type SnapshotCapture, type SnapshotOptions, type StateFor } from '../keyed-state-backend.ts'
 import { registerLmdbBackend, type BackendScope, type BackendSettings } from '../backend-factory.ts'
 import { UserError, WeirError } from '../../errors.ts'
-import { decodeKey, decodedEnd } from './key-codec.ts'
 import { LMDB_INCREMENTAL_FORMAT, type LmdbIncrementalSnapshot } from './incremental-snapshot.ts'
 import { removeEarlierAttempts, workingDirFor } from './working-dir.ts'
 import { closeWorkingEnvironment, openWorkingEnvironment } from './working-environment.ts'
-import { encodeStateKey, isToken, KEY_BUFFER_BYTES, KeyRef, stateRange, writeMapKey, type KeyToken } from './lmdb-key-layout.ts'
-import { DELETED, frozenGet, NO_GENERATIONS, stackGeneration, TimestampedEncoder, unpackr, type GenTable, type MapPending, type OverlayTable, type Table, type Timestamped } from './write-generations.ts'
-import { commitMapGeneration, commitValueGeneration } from './commit-writes.ts'
+import { encodeStateKey, isToken, KEY_BUFFER_BYTES, KeyRef, storedUserKeys, writeMapKey, type KeyToken } from './lmdb-key-layout.ts'
+import { DELETED, freezePending, frozenGet, NO_GENERATIONS, TimestampedEncoder, unpackr, type MapPending, type Table, type Timestamped } from './write-generations.ts'
+import { commitTable } from './commit-writes.ts'
 import { LmdbMapState } from './lmdb-map-state.ts'
 import { CLEANUP_EVERY, cleanupSome, retimestamp } from './ttl-maintenance.ts'
 import type { LmdbCapture } from './capture-view.ts'
@@ -204,20 +204,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     const table = this.tables.get(stateName)
     if (!table) return []
     this.flush()
-    const out: unknown[] = []
-    for (let kg = 0; kg < this.maxParallelism; kg++) {
-      let last: Buffer | null = null
-      for (const key of this.db.getKeys(stateRange(kg, table.id)) as Iterable<Buffer>) {
-        const uk = decodeKey(key, 4)
-        const end = decodedEnd
-        if (table.kind === 'map') {
-          if (last !== null && last.length === end && key.compare(last, 0, end, 0, end) === 0) continue
-          last = key.subarray(0, end)
-        }
-        out.push(uk)
-      }
-    }
-    return out
+    return storedUserKeys(this.db, table.id, table.kind === 'map', this.maxParallelism)
   }
 
   private newTable(name: string, kind: StateKind, timestamped: boolean, preferredId: number | null): Table {
@@ -357,16 +344,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     const dirty = this.snapshots.dirty
     const ctx = { db: this.db, maxParallelism: this.maxParallelism, key: this.aux, timestamped: this.timestamped }
     this.db.transactionSync(() => {
-      for (const table of this.tables.values()) {
-        // Frozen writes are already accounted for as changes of the captures that froze them.
-        for (let i = table.frozen.length - 1; i >= 0; i--) {
-          if (table.kind === 'map') commitMapGeneration(ctx, table, table.frozen[i]!, null)
-          else commitValueGeneration(ctx, table, table.frozen[i]!, null)
-        }
-        if (table.pending.size === 0) continue
-        if (table.kind === 'map') commitMapGeneration(ctx, table, table.pending, dirty)
-        else commitValueGeneration(ctx, table, table.pending, dirty)
-      }
+      for (const table of this.tables.values()) commitTable(ctx, table, dirty)
     })
     // What was just committed stays readable, decoded, until the next commit: a key written in
     // either of the last two batches is not read from LMDB (hot keys of skewed streams). Values
@@ -402,17 +380,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
    */
   captureSnapshot(checkpointId: number, options: SnapshotOptions): SnapshotCapture {
     this.checkOpen()
-    const overlay: OverlayTable[] = []
-    const gen: GenTable[] = []
-    for (const table of this.tables.values()) {
-      const pending = table.pending
-      if (pending.size > 0) {
-        gen.push({ id: table.id, kind: table.kind, timestamped: table.timestamped, entries: pending })
-        table.frozen = stackGeneration(table.kind, table.frozen, pending)
-        table.pending = new Map()
-      }
-      if (table.frozen.length > 0) overlay.push({ id: table.id, kind: table.kind, timestamped: table.timestamped, gens: table.frozen })
-    }
+    const { gen, overlay } = freezePending(this.tables.values())
     // Lists in the overlay are shared with the capture from now on: copy before extending.
     this.owned = new WeakSet()
     const tables = [...this.tables.values()].map((t) => ({ name: t.name, id: t.id, kind: t.kind, ttl: t.ttl, timestamped: t.timestamped }))

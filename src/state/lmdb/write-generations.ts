@@ -4,7 +4,7 @@
 // commit). Captures between two commits stack their generations (newest first) instead of
 // merging them, so that a capture costs O(states), not O(uncommitted writes); past
 // MAX_FROZEN_GENERATIONS the two oldest are merged. The last committed batch stays as a decoded
-// read cache ("clean"). Values are
+// read cache ("clean"): a skewed stream's hot keys are written in every batch. Values are
 // MessagePack (msgpackr, no records); for a state with a TTL they are prefixed with the last
 // write time (f64, 8 bytes).
 
@@ -99,6 +99,26 @@ export interface OverlayTable {
   readonly kind: StateKind
   readonly timestamped: boolean
   readonly gens: ReadonlyArray<ReadonlyMap<unknown, unknown>>
+}
+
+/**
+ * A capture's synchronous share, O(states): each state's pending writes become a frozen
+ * generation on top of the older ones. Returns the generations frozen now (changes for the
+ * incremental chain) and every state's uncommitted generations (the capture's overlay).
+ */
+export function freezePending(tables: Iterable<Table>): { gen: GenTable[]; overlay: OverlayTable[] } {
+  const overlay: OverlayTable[] = []
+  const gen: GenTable[] = []
+  for (const table of tables) {
+    const pending = table.pending
+    if (pending.size > 0) {
+      gen.push({ id: table.id, kind: table.kind, timestamped: table.timestamped, entries: pending })
+      table.frozen = stackGeneration(table.kind, table.frozen, pending)
+      table.pending = new Map()
+    }
+    if (table.frozen.length > 0) overlay.push({ id: table.id, kind: table.kind, timestamped: table.timestamped, gens: table.frozen })
+  }
+  return { gen, overlay }
 }
 
 /** One generation of writes over an older one (too many generations stacked between commits). */
