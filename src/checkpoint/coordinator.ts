@@ -6,7 +6,7 @@
 
 import type { CheckpointOptions } from './checkpoint-options.ts'
 import type { CheckpointStorage, CompletedCheckpointRef } from './storage/checkpoint-storage.ts'
-import type { CheckpointMetadata, VertexStateEntry } from './metadata.ts'
+import { vertexStateEntries, type CheckpointMetadata } from './metadata.ts'
 import type { TaskAck } from './state-handle.ts'
 import type { JobGraph } from '../graph/job-graph.ts'
 import type { CheckpointBarrier } from '../runtime/network/events.ts'
@@ -23,8 +23,8 @@ import { savepointDirName } from './protocol/paths.ts'
 import { savepointTarget, type SavepointTarget } from './storage/savepoint-target.ts'
 import type { S3Settings } from './storage/s3/s3-location.ts'
 import { randomBytes } from 'node:crypto'
-import { rm } from 'node:fs/promises'
 import { CheckpointStatsTracker, type CheckpointStats } from './checkpoint-stats.ts'
+import { RetainedCheckpoints } from './retained-checkpoints.ts'
 
 /** What the coordinator needs from the running attempt of the job. */
 export interface CoordinatorAttempt {
@@ -69,10 +69,8 @@ interface Pending {
 
 export class CheckpointCoordinator {
   private counter: number
-  /** Shared files each retained checkpoint references, for reference counting. */
-  private readonly sharedFiles = new Map<number, string[]>()
   private readonly pending = new Map<number, Pending>()
-  readonly completed: CompletedCheckpointRef[] = []
+  private readonly retained: RetainedCheckpoints
   /** Counts, summary, latest checkpoints and the bounded history (web.checkpoints.history). */
   readonly stats: CheckpointStatsTracker
   readonly counts = { triggered: 0, completed: 0, failed: 0 }
@@ -92,6 +90,7 @@ export class CheckpointCoordinator {
     clock: Clock = SYSTEM_CLOCK,
   ) {
     this.counter = startAfterId
+    this.retained = new RetainedCheckpoints(storage)
     this.failures = new CheckpointFailureManager(options.tolerableFailures)
     this.stats = new CheckpointStatsTracker(options.historySize ?? 10)
     this.clock = clock
@@ -115,8 +114,13 @@ export class CheckpointCoordinator {
    */
   recordCompleted: ((checkpoint: CompletedCheckpointRef) => Promise<void>) | null = null
 
+  /** The retained completed checkpoints, oldest first. */
+  get completed(): readonly CompletedCheckpointRef[] {
+    return this.retained.completed
+  }
+
   get latest(): CompletedCheckpointRef | null {
-    return this.completed.at(-1) ?? null
+    return this.retained.latest
   }
 
   /** A new attempt of the job is deployed: start the periodic schedule. */
@@ -220,11 +224,7 @@ export class CheckpointCoordinator {
   async shutdown(status: TerminalStatus): Promise<void> {
     this.stopAttempt('COORDINATOR_SHUTDOWN')
     // Deletions run in the background while the job runs; the job is not over until they are.
-    await Promise.all(this.deletions)
-    if (deleteOnTermination(this.options.retention, status)) {
-      for (const c of this.completed.splice(0)) await this.storage.discard(c.id).catch(() => {})
-      await this.storage.discardAll?.().catch(() => {})
-    }
+    await this.retained.settle(deleteOnTermination(this.options.retention, status))
   }
 
   private schedule(): void {
@@ -284,10 +284,7 @@ export class CheckpointCoordinator {
     const id = p.checkpoint.id
     this.clock.clearTimer(p.timeout)
     if (p.kind.savepoint) return this.completeSavepoint(p, p.kind.savepoint.target)
-    const metadata: CheckpointMetadata = {
-      version: 1, kind: 'checkpoint', jobId: this.job.jobId, jobName: this.job.jobName, checkpointId: id,
-      triggeredAt: p.checkpoint.triggeredAt, completedAt: this.now(), vertices: this.vertexEntries(p.checkpoint.acks), coordinators: p.enumerators,
-    }
+    const metadata = this.metadataOf(p, 'checkpoint')
     let ref: CompletedCheckpointRef
     try {
       ref = await this.storage.finalize(metadata)
@@ -317,22 +314,14 @@ export class CheckpointCoordinator {
       }
     }
     this.pending.delete(id)
-    this.sharedFiles.set(id, [...p.checkpoint.acks.values()].flatMap((a) => a.sharedFiles ?? []))
     // A savepoint is never subsumed by a checkpoint (Flink): it was asked for, and must end on its own.
     const subsumable = [...this.pending.values()].filter((q) => !q.kind.savepoint).map((q) => q.checkpoint.id)
-    const decision = onCompletion(this.completed.map((c) => c.id), subsumable, id, this.options.numRetained)
-    this.completed.push(ref)
-    for (const old of decision.dropCompleted) {
-      const i = this.completed.findIndex((c) => c.id === old)
-      if (i >= 0) this.completed.splice(i, 1)
-      const files = this.sharedFiles.get(old) ?? []
-      this.sharedFiles.delete(old)
-      this.releaseSharedFiles(files)
-      // Not awaited: nothing may run between recording the completion and telling the attempt
-      // that took it. An attempt that ended in that gap never heard of the checkpoint (or the
-      // next attempt did), a trigger ignored the min pause, and an older checkpoint completed after it.
-      this.background(this.storage.discard(old))
-    }
+    const decision = onCompletion(this.retained.ids(), subsumable, id, this.options.numRetained)
+    this.retained.add(ref, [...p.checkpoint.acks.values()].flatMap((a) => a.sharedFiles ?? []))
+    // Dropped without waiting: nothing may run between recording the completion and telling the
+    // attempt that took it. An attempt that ended in that gap never heard of the checkpoint (or the
+    // next attempt did), a trigger ignored the min pause, and an older checkpoint completed after it.
+    for (const old of decision.dropCompleted) this.retained.drop(old)
     for (const older of decision.subsumePending) this.abort(older, 'SUBSUMED', undefined, true)
     this.failures.onSuccess()
     this.counts.completed++
@@ -349,10 +338,7 @@ export class CheckpointCoordinator {
   /** A savepoint is not a retained checkpoint: its metadata goes to its own directory (then to S3 if there), and nothing is subsumed. */
   private async completeSavepoint(p: Pending, target: SavepointTarget): Promise<void> {
     const id = p.checkpoint.id
-    const metadata: CheckpointMetadata = {
-      version: 1, kind: 'savepoint', jobId: this.job.jobId, jobName: this.job.jobName, checkpointId: id,
-      triggeredAt: p.checkpoint.triggeredAt, completedAt: this.now(), vertices: this.vertexEntries(p.checkpoint.acks), coordinators: p.enumerators,
-    }
+    const metadata = this.metadataOf(p, 'savepoint')
     try {
       await writeMetadata(target.localDir, metadata)
       await target.commit()
@@ -389,9 +375,8 @@ export class CheckpointCoordinator {
     p.stats.durationMs = this.lastEndAt - p.checkpoint.triggeredAt
     p.stats.failureReason = describeFailureReason(reason, detail)
     this.stats.failed(p.stats)
-    this.releaseSharedFiles([...p.checkpoint.acks.values()].flatMap((a) => a.sharedFiles ?? []))
-    if (p.kind.savepoint) this.background(p.kind.savepoint.target.discard())
-    else this.background(this.storage.discard(id))
+    this.retained.release([...p.checkpoint.acks.values()].flatMap((a) => a.sharedFiles ?? []))
+    this.retained.background(p.kind.savepoint ? p.kind.savepoint.target.discard() : this.storage.discard(id))
     if (tellTasks) this.attempt?.sendAborted(id)
     p.done.resolve({ ok: false, reason, message: p.stats.failureReason })
     // A failed savepoint fails only the request, not the job.
@@ -401,30 +386,12 @@ export class CheckpointCoordinator {
     if (this.attempt) this.schedule()
   }
 
-  /** Deletions not awaited where they start (nothing may run between a completion and its notification), but awaited at shutdown. */
-  private readonly deletions = new Set<Promise<void>>()
-
-  private background(work: Promise<void>): void {
-    const p: Promise<void> = work.catch(() => {}).finally(() => this.deletions.delete(p))
-    this.deletions.add(p)
-  }
-
-  /** Deletes the given shared files that no retained checkpoint references (an aborted or dropped one's). */
-  private releaseSharedFiles(candidates: readonly string[]): void {
-    if (candidates.length === 0) return
-    const referenced = new Set<string>()
-    for (const files of this.sharedFiles.values()) for (const f of files) referenced.add(f)
-    for (const f of candidates) if (!referenced.has(f)) this.background(rm(f, { force: true }))
-  }
-
-  private vertexEntries(acks: ReadonlyMap<string, TaskAck>): VertexStateEntry[] {
-    return this.job.graph.vertices.map((v) => ({
-      vertex: v.id, uids: v.uids, name: v.name, parallelism: v.parallelism, maxParallelism: v.maxParallelism,
-      subtasks: Array.from({ length: v.parallelism }, (_, i) => {
-        const ack = acks.get(`${v.id}/${i}`)
-        return { subtask: i, handle: ack?.handle ?? null, stateSize: ack?.stateSize ?? 0, ...(ack?.operatorState ? { operatorState: ack.operatorState } : {}), ...(ack?.stateUids ? { stateUids: ack.stateUids } : {}) }
-      }),
-    }))
+  /** The metadata of a fully acknowledged checkpoint or savepoint. */
+  private metadataOf(p: Pending, kind: CheckpointMetadata['kind']): CheckpointMetadata {
+    return {
+      version: 1, kind, jobId: this.job.jobId, jobName: this.job.jobName, checkpointId: p.checkpoint.id,
+      triggeredAt: p.checkpoint.triggeredAt, completedAt: this.now(), vertices: vertexStateEntries(this.job.graph, p.checkpoint.acks), coordinators: p.enumerators,
+    }
   }
 
   private record(stats: CheckpointStats): void {

@@ -8,7 +8,8 @@ import { existsSync, statSync } from 'node:fs'
 import { encodeValue, decodeValue } from '../runtime/network/batch-codec.ts'
 import { FileKind, readFramedFile, writeFramedFile } from './file-format.ts'
 import { METADATA_FILE, metadataPath, parseCheckpointDirName } from './protocol/paths.ts'
-import type { StateHandle } from './state-handle.ts'
+import type { StateHandle, TaskAck } from './state-handle.ts'
+import type { JobGraph } from '../graph/job-graph.ts'
 import type { OperatorStateSnapshot } from '../state/operator-state-store.ts'
 import { UserError, WeirError } from '../errors.ts'
 
@@ -43,6 +44,17 @@ export interface CheckpointMetadata {
   readonly vertices: VertexStateEntry[]
   /** Split enumerator state per source uid. */
   readonly coordinators: Record<string, unknown>
+}
+
+/** The state of every subtask of every vertex, from the tasks' acknowledgements (a task that stored nothing has a null handle). */
+export function vertexStateEntries(graph: JobGraph, acks: ReadonlyMap<string, TaskAck>): VertexStateEntry[] {
+  return graph.vertices.map((v) => ({
+    vertex: v.id, uids: v.uids, name: v.name, parallelism: v.parallelism, maxParallelism: v.maxParallelism,
+    subtasks: Array.from({ length: v.parallelism }, (_, i) => {
+      const ack = acks.get(`${v.id}/${i}`)
+      return { subtask: i, handle: ack?.handle ?? null, stateSize: ack?.stateSize ?? 0, ...(ack?.operatorState ? { operatorState: ack.operatorState } : {}), ...(ack?.stateUids ? { stateUids: ack.stateUids } : {}) }
+    }),
+  }))
 }
 
 export async function writeMetadata(dir: string, metadata: CheckpointMetadata): Promise<number> {
