@@ -25,12 +25,9 @@ import type { TaskSnapshot } from './task-snapshot.ts'
 import type { RestoreSource } from '../../checkpoint/restore-plan.ts'
 import { readTaskRestore } from '../../checkpoint/read-task-state.ts'
 import type { OperatorStateSnapshot } from '../../state/operator-state-store.ts'
-import { encodeValue } from '../network/batch-codec.ts'
-import { writeTaskState } from '../../checkpoint/storage/task-state-writer.ts'
-import { chunksLength, encodeInSlices } from '../../checkpoint/sliced-encoding.ts'
 import type { CheckpointLocation } from '../../checkpoint/storage/checkpoint-storage.ts'
 import { checkpointDir, sharedDir } from '../../checkpoint/protocol/paths.ts'
-import { sharedFilesOf, sharedBytesOf } from '../../state/lmdb/shared-file-registry.ts'
+import { writeSnapshot } from './snapshot-writer.ts'
 import type { SubtaskState, TaskMetricsSample, UserMetricSample } from '../../metrics/task-metrics-sample.ts'
 
 /** Which slot runs subtask i of a vertex: slot sharing puts subtask i of every vertex in slot i mod slots. */
@@ -220,35 +217,9 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
       void phase.finally(() => this.inFlight.delete(phase))
     })
     const asyncPhase = async (): Promise<void> => {
-      const started = performance.now()
       try {
-        if (channelStateReady) await channelStateReady
-        const taken = await snapshot()
-        const keyed = Object.values(taken.operators).flatMap((op) => (op.keyed ? [op.keyed] : []))
-        const sharedFiles = keyed.flatMap((k) => sharedFilesOf(k))
-        // In slices: a large state does not hold the task thread for long (sliced-encoding.ts).
-        const payload = await encodeInSlices(taken)
-        const payloadBytes = chunksLength(payload)
-        // Incremental state: the full size counts every shared file the state references; the
-        // checkpointed size only those written for this checkpoint (Flink's two sizes).
-        let sharedTotal = 0
-        let sharedNew = 0
-        for (const k of keyed) {
-          const b = sharedBytesOf(k, barrier.id)
-          sharedTotal += b.total
-          sharedNew += b.written
-        }
-        // In-flight data of an unaligned checkpoint (measured apart only when there is some).
-        const persistedBytes = taken.channels && (Object.keys(taken.channels.inputs).length > 0 || Object.keys(taken.channels.outputs).length > 0) ? encodeValue(taken.channels).length : 0
-        const handle = await writeTaskState(location, vertex, subtask, this.attempt, payload)
-        if (this.stopped) return
-        this.toJobManager({
-          type: 'ack', checkpointId: barrier.id,
-          ack: {
-            vertex, subtask, handle, stateSize: payloadBytes + sharedTotal, checkpointedSize: payloadBytes + sharedNew, persistedBytes,
-            startDelayMs: timing.startDelayMs, unaligned: timing.unaligned, ackAt: Date.now(),
-            syncMs: timing.syncMs, asyncMs: performance.now() - started, alignmentMs: timing.alignmentMs, ...(timing.operatorState ? { operatorState: timing.operatorState } : {}), ...(timing.stateUids ? { stateUids: timing.stateUids } : {}), ...(sharedFiles.length > 0 ? { sharedFiles } : {}) },
-        })
+        const ack = await writeSnapshot({ location, vertex, subtask, attempt: this.attempt }, barrier, snapshot, timing, channelStateReady)
+        if (!this.stopped) this.toJobManager({ type: 'ack', checkpointId: barrier.id, ack })
       } catch (e) {
         if (!this.stopped) this.toJobManager({ type: 'decline', checkpointId: barrier.id, vertex, subtask, reason: (e as Error).message, ...(isWeirError(e) ? { code: e.code } : {}) })
       }

@@ -1,0 +1,61 @@
+// The asynchronous phase of a task's checkpoint: what it writes reads back as the snapshot that
+// was captured, and the acknowledgement carries the sizes and the synchronous phase's timings.
+
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { writeSnapshot } from '../../../src/runtime/taskmanager/snapshot-writer.ts'
+import { readTaskRestore } from '../../../src/checkpoint/read-task-state.ts'
+import type { TaskSnapshot } from '../../../src/runtime/taskmanager/task-snapshot.ts'
+import type { CheckpointBarrier } from '../../../src/runtime/network/events.ts'
+
+const barrier: CheckpointBarrier = { type: 'barrier', id: 7, timestamp: 0, isSavepoint: false, unaligned: false }
+const timing = { syncMs: 1.5, alignmentMs: 2, startDelayMs: 3, unaligned: false, stateUids: ['counter'] }
+
+test('a snapshot written to the file system reads back as captured, and its ack names the file and its size', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weir-snapshot-writer-'))
+  try {
+    const snapshot: TaskSnapshot = { version: 1, operators: { counter: { state: { seen: 42 }, splits: ['split-0'] } } }
+    let taken = 0
+    const ack = await writeSnapshot({ location: { type: 'filesystem', dir }, vertex: 2, subtask: 1, attempt: 0 }, barrier, async () => (taken++, snapshot), timing, null)
+    assert.equal(taken, 1)
+    assert.equal(ack.vertex, 2)
+    assert.equal(ack.subtask, 1)
+    assert.equal(ack.handle?.type, 'file')
+    // Relative to the checkpoint's directory, so that the checkpoint can be moved.
+    const path = join(dir, (ack.handle as { path: string }).path)
+    assert.ok(existsSync(path), path)
+    assert.equal((ack.handle as { size: number }).size, statSync(path).size)
+    assert.ok(ack.stateSize > 0)
+    assert.equal(ack.checkpointedSize, ack.stateSize, 'no shared files: everything was written for this checkpoint')
+    assert.equal(ack.persistedBytes, 0)
+    assert.deepEqual([ack.syncMs, ack.alignmentMs, ack.startDelayMs, ack.unaligned, ack.stateUids], [1.5, 2, 3, false, ['counter']])
+    assert.equal(ack.sharedFiles, undefined)
+    const restored = readTaskRestore([{ handle: { type: 'file', path, size: statSync(path).size }, keyed: true, operatorState: true, rescaled: false }])
+    assert.deepEqual(restored.operators.counter!.states, [{ seen: 42 }])
+    assert.deepEqual(restored.operators.counter!.splits, ['split-0'])
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test("an unaligned checkpoint's in-flight records are counted as persisted bytes, once they are all captured", async () => {
+  let channelsCaptured!: () => void
+  const ready = new Promise<void>((resolve) => (channelsCaptured = resolve))
+  let snapshotTaken = false
+  const snapshot: TaskSnapshot = { version: 1, operators: {}, channels: { inputs: { 3: ['a', 'b'] }, outputs: {} } }
+  const writing = writeSnapshot({ location: { type: 'jobmanager', maxStateBytes: 1 << 20 }, vertex: 0, subtask: 0, attempt: 0 }, { ...barrier, unaligned: true }, async () => ((snapshotTaken = true), snapshot), { ...timing, unaligned: true }, ready)
+  await new Promise((r) => setImmediate(r))
+  assert.equal(snapshotTaken, false, 'the snapshot waits for the channel state')
+  channelsCaptured()
+  const ack = await writing
+  assert.equal(ack.handle?.type, 'inline')
+  assert.ok(ack.persistedBytes! > 0)
+  assert.equal(ack.unaligned, true)
+})
+
+test('a snapshot that fails to serialize rejects, for the task to decline the checkpoint', async () => {
+  await assert.rejects(writeSnapshot({ location: { type: 'jobmanager', maxStateBytes: 1 << 20 }, vertex: 0, subtask: 0, attempt: 0 }, barrier, async () => { throw new Error('state too odd') }, timing, null), /state too odd/)
+})
