@@ -7,8 +7,9 @@
 import { build, type Plugin } from 'esbuild'
 import { mkdtempSync, rmSync, existsSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve, extname } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { RUNTIME_ENTRY } from '../package-layout.ts'
 import { UserError } from '../errors.ts'
 
 export interface JobArtifact {
@@ -17,9 +18,6 @@ export interface JobArtifact {
   dispose(): void
 }
 
-const here = fileURLToPath(import.meta.url)
-/** The runtime's entry next to this file: src/index.ts when run from sources, dist/index.js when built. */
-const RUNTIME_ENTRY = fileURLToPath(new URL(`../index${extname(here)}`, import.meta.url))
 
 export async function bundleJob(jobPath: string): Promise<JobArtifact> {
   const entry = resolve(jobPath)

@@ -6,13 +6,7 @@ import { runCommand } from './run.ts'
 import { checkpointsCommand } from './checkpoints.ts'
 import { cancelCommand, listCommand, savepointCommand, stopCommand } from './control.ts'
 import { isWeirError } from '../errors.ts'
-import { readFileSync } from 'node:fs'
-
-/** The package's version, read from its package.json (two levels up from src/cli and dist/cli). */
-export function weirVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string }
-  return pkg.version
-}
+import { WEIR_VERSION } from '../version.ts'
 
 const EXIT_USAGE = 2
 
@@ -23,7 +17,7 @@ function collect(value: string, previous: string[]): string[] {
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('weir')
     .description('Weir: stateful stream processing for TypeScript, with checkpoints')
-    .version(weirVersion(), '-V, --version', 'print the version of Weir and exit')
+    .version(WEIR_VERSION, '-V, --version', 'print the version of Weir and exit')
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `weir: ${s.slice(7)}` : s) })

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, extname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { FROM_SOURCES, PACKAGE_DIR, RUNTIME_ENTRY } from '../package-layout.ts'
 import { UserError } from '../errors.ts'
 
 export interface TypeScriptCompiler {
@@ -31,10 +32,10 @@ export interface TypecheckResult {
 
 const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx'])
 const here = fileURLToPath(import.meta.url)
-/** Weir's package directory (two levels above src/cli or dist/cli). */
-const WEIR_ROOT = resolve(dirname(here), '../..')
+/** Weir's package directory. */
+const WEIR_ROOT = PACKAGE_DIR
 /** The types of `weir-stream` that the bundler's runtime matches: sources when run from src, declarations when built. */
-const WEIR_TYPES = extname(here) === '.ts' ? join(WEIR_ROOT, 'src/index.ts') : join(WEIR_ROOT, 'dist/index.d.ts')
+const WEIR_TYPES = FROM_SOURCES ? RUNTIME_ENTRY : join(WEIR_ROOT, 'dist/index.d.ts')
 
 /** True for files the type check applies to (TypeScript, not JavaScript). */
 export function isTypeScriptJob(jobPath: string): boolean {

@@ -5,14 +5,14 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import type { ServerResponse } from 'node:http'
 import { extname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { PACKAGE_DIR } from '../package-layout.ts'
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json', '.map': 'application/json',
 }
 
-export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../dist/web/', import.meta.url))
+export const DEFAULT_WEB_DIR = join(PACKAGE_DIR, 'dist', 'web')
 
 export class WebAssets {
   private files: Map<string, Buffer> | null = null

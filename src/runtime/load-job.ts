@@ -3,10 +3,10 @@
 import { isJobDefinition, type JobDefinition } from '../api/job.ts'
 import { UserError } from '../errors.ts'
 import { fileURLToPath } from 'node:url'
-import { extname } from 'node:path'
+import { RUNTIME_ENTRY } from '../package-layout.ts'
 
 /** The runtime the bundler points 'weir-stream' at (src/index.ts from sources, dist/index.js when built). */
-export const RUNTIME_ENTRY = fileURLToPath(new URL(`../index${extname(fileURLToPath(import.meta.url))}`, import.meta.url))
+export { RUNTIME_ENTRY }
 
 export async function loadJobDefinition(url: string, displayName: string = fileURLToPath(url)): Promise<JobDefinition> {
   let mod: { default?: unknown }

@@ -9,8 +9,8 @@
 // therefore still tests the code as it is. WEIR_TEST_RUNTIME=src forces the sources.
 //
 // Compiled to JavaScript with the rest of the suite (scripts/build-tests.mjs, what `npm test`
-// runs), this file loads the compiled sources beside it: they are plain JavaScript like dist/,
-// and they are the same modules the test files import, so nothing is loaded twice.
+// runs), the same rule holds (the test build keeps the sources' times); without a fresh dist/ it
+// loads the compiled sources beside it. dist/ is bundled and its threads start with less CPU.
 //
 // Only bundleJob and JobExecution come from here: a test that checks a thrown error with
 // `instanceof` against a class from src/ must start its job from src/ itself.
@@ -43,8 +43,8 @@ export function distIsFresh(): boolean {
 /** True when this file runs compiled (.test-build/), beside the compiled sources. */
 const compiled = import.meta.url.endsWith('.js')
 
-export const runtimeSource: 'dist' | 'src' | 'compiled' = compiled ? 'compiled'
-  : process.env.WEIR_TEST_RUNTIME !== 'src' && distIsFresh() ? 'dist' : 'src'
+export const runtimeSource: 'dist' | 'src' | 'compiled' = process.env.WEIR_TEST_RUNTIME !== 'src' && distIsFresh() ? 'dist'
+  : compiled ? 'compiled' : 'src'
 
 async function load<T>(relative: string): Promise<T> {
   const file = runtimeSource === 'dist' ? join(repo, 'dist', relative.replace(/\.ts$/, '.js'))

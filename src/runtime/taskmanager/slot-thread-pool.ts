@@ -13,11 +13,10 @@
 // it has loaded the runtime. Idle spares are unref'd: they never keep a process alive.
 
 import { Worker } from 'node:worker_threads'
-import { fileURLToPath } from 'node:url'
-import { extname } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { codeFile, FROM_SOURCES } from '../../package-layout.ts'
 
-const here = fileURLToPath(import.meta.url)
-const WORKER_ENTRY = new URL(`./slot-worker${extname(here)}`, import.meta.url)
+const WORKER_ENTRY = pathToFileURL(codeFile('runtime/taskmanager/slot-worker'))
 
 /**
  * The worker's entry. Built code starts the .js entry directly; when Weir itself runs from its
@@ -25,7 +24,7 @@ const WORKER_ENTRY = new URL(`./slot-worker${extname(here)}`, import.meta.url)
  * worker first registers tsx and then imports the .ts entry.
  */
 function workerEntry(): [URL | string, { eval?: boolean; execArgv?: string[] }] {
-  if (extname(here) !== '.ts') return [WORKER_ENTRY, { execArgv: withoutTypeScriptHooks(process.execArgv) }]
+  if (!FROM_SOURCES) return [WORKER_ENTRY, { execArgv: withoutTypeScriptHooks(process.execArgv) }]
   const tsx = import.meta.resolve('tsx/esm/api')
   return [`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_ENTRY.href)}) })`, { eval: true }]
 }
