@@ -30,10 +30,15 @@ const HEADER: unique symbol = Symbol('header')
 /** The map-key slot of a Written for a value-like state. */
 const VALUE: unique symbol = Symbol('value')
 
-/** Adds the LMDB keys a generation of writes touched (with where their values are), and the prefixes of the maps it cleared. */
-function addGeneration(ctx: CaptureContext, t: GenTable, add: (k: string, w: Written) => void, clearedPrefixes: Set<string>): void {
+/**
+ * Adds the LMDB keys a generation of writes touched (with where their values are), and the
+ * prefixes of the maps it cleared, calling `pause` after each entry (a generation holds up to
+ * the cache size of entries: one pass over it is too long a slice).
+ */
+async function addGeneration(ctx: CaptureContext, t: GenTable, add: (k: string, w: Written) => void, clearedPrefixes: Set<string>, pause: () => Promise<void>): Promise<void> {
   const ref = ctx.snapKey
   for (const [ck, stored] of t.entries) {
+    await pause()
     const prefixLen = encodeStateKey(ck, t.id, ref, ctx.maxParallelism)
     if (t.kind !== 'map') {
       add(ref.buf.toString('latin1', 0, prefixLen), new Written(t.id, ck, VALUE))
@@ -122,8 +127,7 @@ async function writeDelta(ctx: CaptureContext, capture: LmdbCapture, writer: Seg
     }
     for (const gen of changes.gens) {
       for (const t of gen) {
-        addGeneration(ctx, t, addWritten, clearedPrefixes)
-        await pause()
+        await addGeneration(ctx, t, addWritten, clearedPrefixes, pause)
       }
     }
   }
