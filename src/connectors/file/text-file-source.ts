@@ -22,6 +22,7 @@ export interface FileSplit {
 
 const MIN_SPLIT_BYTES = 1 << 20
 const MAX_SPLIT_BYTES = 32 << 20
+const SPLITS_PER_READER = 16
 const CHUNK_BYTES = 1 << 20
 /**
  * Bytes of lines emitted per pollNext call (about a network batch of words). Small on purpose:
@@ -46,11 +47,16 @@ export class TextFileSource implements Source<string, FileSplit, FileSplit[]> {
     return new TextFileReader(ctx)
   }
 
-  /** Lists the files and cuts them into about four ranges per reader. */
+  /**
+   * Lists the files and cuts them into about SPLITS_PER_READER ranges per reader (at least 1 MiB
+   * each). Readers take splits as they finish the previous one, so the last split decides how long
+   * one reader works alone at the end: with four splits per reader a 3 M-word file (18 MiB) at -p 2
+   * had 2.25 MiB splits, ~0.3 s of one slot's work, of which half went idle on average.
+   */
   computeSplits(parallelism: number): FileSplit[] {
     const files = listFiles(this.path)
     const total = files.reduce((sum, f) => sum + f.size, 0)
-    const target = Math.min(MAX_SPLIT_BYTES, Math.max(MIN_SPLIT_BYTES, Math.ceil(total / (parallelism * 4))))
+    const target = Math.min(MAX_SPLIT_BYTES, Math.max(MIN_SPLIT_BYTES, Math.ceil(total / (parallelism * SPLITS_PER_READER))))
     return files.flatMap((f) => splitFile(f.path, f.size, target))
   }
 }

@@ -1,6 +1,6 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync, truncateSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { POLL_BYTES, TextFileSource, type FileSplit } from '../../../src/connectors/file/text-file-source.ts'
@@ -136,8 +136,18 @@ test('the number of splits follows the file size and the parallelism', () => {
   const path = write(Buffer.alloc(5 * MiB, 'x\n'))
   const source = new TextFileSource(path)
   assert.equal(source.computeSplits(64).length, 5) // at least 1 MiB per split
-  assert.equal(source.computeSplits(1).length, 4) // about four per reader: ceil(5 MiB / 4) per split
-  assert.deepEqual(source.computeSplits(1).map((s) => s.offset), [-1, -1, -1, -1])
+  assert.equal(source.computeSplits(1).length, 5) // 16 per reader would be smaller than 1 MiB
+  assert.deepEqual(source.computeSplits(1).map((s) => s.offset), [-1, -1, -1, -1, -1])
+  // A larger file (sparse: only its size matters here) gets about sixteen splits per reader, so
+  // that readers finish within a small split of one another.
+  const large = write('')
+  truncateSync(large, 40 * MiB)
+  const big = new TextFileSource(large)
+  assert.equal(big.computeSplits(1).length, 16) // ceil(40 MiB / 16) per split
+  assert.equal(big.computeSplits(2).length, 32)
+  assert.equal(big.computeSplits(64).length, 40) // at least 1 MiB per split
+  const sizes = big.computeSplits(2).map((s) => s.end - s.start)
+  assert.ok(sizes.every((b) => b <= Math.ceil(40 * MiB / 32)), `split sizes ${sizes.join(', ')}`)
 })
 
 test('CRLF line endings are stripped', () => {
