@@ -24,7 +24,13 @@ export type ChannelItem = unknown[] | Uint8Array | ChannelEvent
 
 /** The sending end. */
 export abstract class OutputChannel {
+  /**
+   * The batch being filled, up to `filled`; a reused array keeps its length (and its capacity:
+   * `length = 0` would drop the backing store, and every batch would grow it again, ~60 bytes of
+   * garbage and copies per record), and is cut to `filled` only when sent part full.
+   */
   private pending: unknown[]
+  private filled = 0
   /** Batch length in array slots: two per record. */
   private readonly batchSlots: number
   private readonly backlog: Array<unknown[] | ChannelEvent> = []
@@ -46,23 +52,29 @@ export abstract class OutputChannel {
   /** Queues a record with its timestamp (NO_TIMESTAMP when it has none). */
   add(record: unknown, timestamp: number): void {
     const pending = this.pending
-    pending.push(record, timestamp)
-    if (pending.length >= this.batchSlots) this.flush()
+    const at = this.filled
+    pending[at] = record
+    pending[at + 1] = timestamp
+    if ((this.filled = at + 2) >= this.batchSlots) this.flush()
   }
 
   /** Queues a watermark in its place among the records. */
   addWatermark(time: number): void {
     const pending = this.pending
-    pending.push(time, WATERMARK_TAG)
+    const at = this.filled
+    pending[at] = time
+    pending[at + 1] = WATERMARK_TAG
     this.pendingWatermarks++
-    if (pending.length >= this.batchSlots) this.flush()
+    if ((this.filled = at + 2) >= this.batchSlots) this.flush()
   }
 
   /** Sends the partly filled batch, if any (or queues it behind the backlog). */
   flush(): void {
-    if (this.pending.length === 0) return
+    const filled = this.filled
+    if (filled === 0) return
     const batch = this.pending
-    this.recordsSent += (batch.length >> 1) - this.pendingWatermarks
+    if (batch.length !== filled) batch.length = filled
+    this.recordsSent += (filled >> 1) - this.pendingWatermarks
     this.pendingWatermarks = 0
     if (this.backlog.length === 0 && this.credits > 0) {
       this.credits--
@@ -71,6 +83,7 @@ export abstract class OutputChannel {
       this.backlog.push(batch)
     }
     this.pending = this.takeEmptyBatch()
+    this.filled = 0
   }
 
   sendEvent(event: ChannelEvent): void {
@@ -87,7 +100,7 @@ export abstract class OutputChannel {
   sendPriorityEvent(event: ChannelEvent): unknown[] {
     const overtaken: unknown[] = []
     for (const item of this.backlog) if (Array.isArray(item)) for (const r of item) overtaken.push(r)
-    for (const r of this.pending) overtaken.push(r)
+    for (let i = 0; i < this.filled; i++) overtaken.push(this.pending[i])
     this.transmitEvent(event)
     return overtaken
   }
@@ -247,9 +260,10 @@ export class LocalOutputChannel extends OutputChannel {
   protected takeEmptyBatch(): unknown[] {
     return this.spare.pop() ?? []
   }
-  /** The receiver hands the emptied array back with the credit. */
+  /** The receiver hands the processed array back with the credit; it is reused at its length (see `pending`). */
   returnCredit(batch: unknown[]): void {
-    batch.length = 0
+    // Drop the records (they would otherwise live on in the spare array) but keep the capacity.
+    batch.fill(undefined)
     this.spare.push(batch)
     this.addCredit(1)
   }
@@ -271,7 +285,7 @@ export class RemoteOutputChannel extends OutputChannel {
     const bytes = encodeBatch(batch)
     this.bytesSent += bytes.length
     this.link.sendData(this.id, bytes)
-    batch.length = 0
+    batch.fill(undefined)
     this.spareBatch = batch
   }
   private spareBatch: unknown[] | null = null
