@@ -161,6 +161,8 @@ interface Run extends ChildResult {
   readonly profiles: string[]
   /** CPU time of everything else on the machine while this configuration ran, in cores (Linux only). */
   readonly otherCores: number | null
+  /** Weir runs: CPU seconds of the main thread (JobManager, start-up), of each slot thread, and of every other thread together (V8's compiler and GC helpers). */
+  readonly threadCpu: ThreadCpuSplit | null
   readonly variant?: RunSpec['variant']
   readonly checkpointStats?: CheckpointSummary
   readonly recovery?: RecoveryFigures
@@ -285,6 +287,23 @@ function warmPageCache(path: string): void {
     }
   } finally {
     closeSync(fd)
+  }
+}
+
+interface ThreadCpuSplit {
+  readonly main: number
+  readonly slots: number[]
+  readonly other: number
+}
+
+/** Splits a weir run's per-thread CPU: the main thread is the process id, the slot threads are the busiest `slots` others. */
+function splitThreadCpu(result: ChildResult, slots: number): ThreadCpuSplit | null {
+  if (!result.threads || result.threads.length === 0 || slots < 1) return null
+  const others = result.threads.filter((t) => t.tid !== result.pid).sort((a, b) => b.cpuSeconds - a.cpuSeconds)
+  return {
+    main: result.threads.find((t) => t.tid === result.pid)?.cpuSeconds ?? 0,
+    slots: others.slice(0, slots).map((t) => t.cpuSeconds),
+    other: others.slice(slots).reduce((sum, t) => sum + t.cpuSeconds, 0),
   }
 }
 
@@ -509,7 +528,7 @@ async function main(): Promise<void> {
         const counted = spec.job === 'wordcount' || spec.job === null
         all.push({
           ...result, config: spec.config, label: spec.label, round, wordsPerSecond: counted && result.seconds > 0 ? result.words / result.seconds : 0,
-          peakRssMB: result.maxRssKiB / 1024, profiles, otherCores, variant: spec.variant, checkpointStats, recovery,
+          peakRssMB: result.maxRssKiB / 1024, profiles, otherCores, threadCpu: spec.job !== null ? splitThreadCpu(result, spec.parallelism) : null, variant: spec.variant, checkpointStats, recovery,
         })
         if (!result.ok) {
           console.log('FAILED')
@@ -578,7 +597,7 @@ async function main(): Promise<void> {
   const bpLabels = [...summaries.keys()].filter((l) => l.startsWith('backpressure/'))
 
   // The word counts.
-  const header = ['configuration', 'words', 'seconds', 'words/s', 'x baseline', 'peak RSS MB', 'CPU s', 'other load']
+  const header = ['configuration', 'words', 'seconds', 'words/s', 'x baseline', 'peak RSS MB', 'CPU s', 'CPU s/M words', 'main / slots / other', 'other load']
   if (options.repeat > 1) header.splice(3, 0, 'median s')
   const rows: string[][] = [header]
   const names: Record<string, string> = {
@@ -591,13 +610,15 @@ async function main(): Promise<void> {
     const r = s.best
     const ratio = base ? (r.wordsPerSecond / base.best.wordsPerSecond).toFixed(3) : '-'
     const name = names[label]!
-    const row = [name, fmtInt(r.words), r.seconds.toFixed(2), fmtInt(r.wordsPerSecond), ratio, s.peakRssMB.toFixed(0), r.cpuSeconds.toFixed(2), r.otherCores === null ? '-' : r.otherCores.toFixed(2)]
+    const threads = r.threadCpu === null ? '-' : `${r.threadCpu.main.toFixed(2)} / ${r.threadCpu.slots.map((c) => c.toFixed(2)).join(' ')} / ${r.threadCpu.other.toFixed(2)}`
+    const perMillion = r.words > 0 ? (r.cpuSeconds / r.words * 1e6).toFixed(2) : '-'
+    const row = [name, fmtInt(r.words), r.seconds.toFixed(2), fmtInt(r.wordsPerSecond), ratio, s.peakRssMB.toFixed(0), r.cpuSeconds.toFixed(2), perMillion, threads, r.otherCores === null ? '-' : r.otherCores.toFixed(2)]
     if (options.repeat > 1) row.splice(3, 0, s.medianSeconds.toFixed(2))
     rows.push(row)
   }
   if (rows.length > 1) {
     console.log(`\n${table(rows)}`)
-    console.log(`${options.repeat > 1 ? `the fastest of ${options.repeat} runs; ` : ''}CPU s: CPU time of the process, all threads; other load: cores used by other processes meanwhile`)
+    console.log(`${options.repeat > 1 ? `the fastest of ${options.repeat} runs; ` : ''}CPU s: CPU time of the process, all threads; main / slots / other: CPU s of the main thread (JobManager and start-up), of each slot thread, and of all other threads (V8's compiler and GC helpers); other load: cores used by other processes meanwhile`)
   }
 
   const vsBase = (s: Summary | undefined) => (base && s ? s.best.wordsPerSecond / base.best.wordsPerSecond : null)
