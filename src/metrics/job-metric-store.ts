@@ -81,10 +81,15 @@ export class JobMetricStore {
     const s = last.s
     const dt = (last.at - first.at) / 1000
     const rate = (pick: (x: TaskMetricsSample) => number) => (dt > 0 ? Math.max(0, (pick(s) - pick(first.s)) / dt) : 0)
-    // Ratios of the time the window spans; the three add up to about 1000 ms per second.
+    // Milliseconds per second of the task's own time, as the task accounted it: the three add up
+    // to 1000. Not per second of the window between the samples' arrivals here: a report that
+    // waited in a queue (a busy machine) arrives late, and the next one on time, so those
+    // seconds are not the task's (busy 0.444 and back-pressured 0.762 of a window were seen).
+    const accounted = (x: TaskMetricsSample) => x.busyMs + x.idleMs + x.backPressuredMs
+    const taskMs = accounted(s) - accounted(first.s)
     const perSecond = (pick: (x: TaskMetricsSample) => number) => {
-      if (dt <= 0) return 0
-      return Math.min(1000, Math.max(0, Math.round((pick(s) - pick(first.s)) / dt)))
+      if (taskMs <= 0) return 0
+      return Math.min(1000, Math.max(0, Math.round((1000 * (pick(s) - pick(first.s))) / taskMs)))
     }
     return {
       vertex, subtask, attempt: this.attempt, state: s.state, updatedAt: last.at,
