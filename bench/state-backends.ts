@@ -50,7 +50,9 @@ const MAX_P = 128
 const ALL = { start: 0, end: MAX_P - 1 }
 
 function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`)
+  // The last occurrence: a measurement's child gets the parent's arguments, then its own --dir
+  // (the parent's temporary directory, removed at the end) after a --dir the user gave.
+  const i = process.argv.lastIndexOf(`--${name}`)
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback
 }
 
