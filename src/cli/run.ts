@@ -11,7 +11,7 @@ import { StatusLine } from './progress.ts'
 import { JobExecution, type JobResult } from '../runtime/jobmanager/mini-cluster.ts'
 import { Configuration, canonicalKey, normalizeKeys, parseDynamicProperty, type RawConfig } from '../config/configuration.ts'
 import { readConfigFile, readDefaultConfigFile } from '../config/config-file.ts'
-import { ALLOW_DUPLICATE_OUTPUT } from '../config/options.ts'
+import { ALLOW_DUPLICATE_OUTPUT, OPTIONS_BY_ANY_KEY } from '../config/options.ts'
 import { UserError, type WeirError } from '../errors.ts'
 import { JobRegistry } from '../rest/job-registry.ts'
 import { startEmbeddedRestServer, REST_GRACE_MS, type EmbeddedRestServer } from '../rest/embedded.ts'
@@ -75,8 +75,26 @@ export function parallelismWarning(slots: number, cores: number): string | null 
   return `Warning: ${slots} slots on ${cores} core(s): slots beyond the cores add start-up time and memory, not speed (-p ${cores} uses every core).`
 }
 
+/**
+ * The one-line warning for Weir's own -D options written after the job file, where they are the
+ * job's arguments (as with `flink run`) and Weir never sees them; null when there are none.
+ */
+export function misplacedOptionsWarning(jobArgs: readonly string[]): string | null {
+  const misplaced: string[] = []
+  for (let i = 0; i < jobArgs.length; i++) {
+    const arg = jobArgs[i]!
+    const property = arg === '-D' ? jobArgs[i + 1] : arg.startsWith('-D') ? arg.slice(2) : undefined
+    const key = property?.split('=')[0]
+    if (key !== undefined && OPTIONS_BY_ANY_KEY.has(key)) misplaced.push(`-D ${property}`)
+  }
+  if (misplaced.length === 0) return null
+  return `Warning: ${misplaced.join(' ')} come${misplaced.length === 1 ? 's' : ''} after the job file, so the job gets ${misplaced.length === 1 ? 'it' : 'them'} as its own argument${misplaced.length === 1 ? '' : 's'} and Weir does not: put Weir's options before the job file (weir run [options] job.ts [job arguments]).`
+}
+
 export async function runCommand(jobPath: string, jobArgs: string[], options: RunCommandOptions): Promise<number> {
   const config = resolveConfig(options)
+  const misplaced = misplacedOptionsWarning(jobArgs)
+  if (misplaced) process.stderr.write(`${misplaced}\n`)
   if (options.jobmanager !== undefined) {
     if (options.fromSavepoint && options.fromCheckpoint) throw new UserError('WEIR_INVALID_ARGUMENT', 'give either -s/--from-savepoint or --from-checkpoint, not both')
     await typecheckUnlessSkipped(jobPath, options)

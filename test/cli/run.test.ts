@@ -323,3 +323,14 @@ test('a parallelism far above the number of cores gets a one-line warning; up to
   const w = parallelismWarning(200, 2)
   assert.equal(w, 'Warning: 200 slots on 2 core(s): slots beyond the cores add start-up time and memory, not speed (-p 2 uses every core).')
 })
+
+test("Weir's -D options written after the job file get a one-line warning: they are the job's arguments there", async () => {
+  const { misplacedOptionsWarning } = await import('../../src/cli/run.ts')
+  assert.equal(misplacedOptionsWarning([]), null)
+  assert.equal(misplacedOptionsWarning(['--input', 'words.txt', '-D', 'my.own.flag=1']), null, "a key Weir does not read is the job's business")
+  assert.equal(misplacedOptionsWarning(['--input', 'in', '-D', 'state.backend.type=lmdb']),
+    "Warning: -D state.backend.type=lmdb comes after the job file, so the job gets it as its own argument and Weir does not: put Weir's options before the job file (weir run [options] job.ts [job arguments]).")
+  // Both spellings, and Flink 1.x's names as well as Flink 2's.
+  const w = misplacedOptionsWarning(['-Dexecution.checkpointing.interval=1s', '-D', 'state.checkpoints.dir=/tmp/c'])
+  assert.match(w ?? '', /^Warning: -D execution\.checkpointing\.interval=1s -D state\.checkpoints\.dir=\/tmp\/c come after the job file, so the job gets them as its own arguments/)
+})
