@@ -32,10 +32,8 @@ export interface TypecheckResult {
 
 const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx'])
 const here = fileURLToPath(import.meta.url)
-/** Weir's package directory. */
-const WEIR_ROOT = PACKAGE_DIR
 /** The types of `weir-stream` that the bundler's runtime matches: sources when run from src, declarations when built. */
-const WEIR_TYPES = FROM_SOURCES ? RUNTIME_ENTRY : join(WEIR_ROOT, 'dist/index.d.ts')
+const WEIR_TYPES = FROM_SOURCES ? RUNTIME_ENTRY : join(PACKAGE_DIR, 'dist/index.d.ts')
 
 /** True for files the type check applies to (TypeScript, not JavaScript). */
 export function isTypeScriptJob(jobPath: string): boolean {
@@ -93,7 +91,7 @@ export async function typecheckJob(jobPath: string, cwd = process.cwd()): Promis
   const started = performance.now()
   const projectConfig = findProjectTsconfig(jobDir)
   // The compiler looks for @types next to the tsconfig, which here is a temporary one: name them.
-  const typeRoots = [...new Set([...typeRootsFrom(jobDir), ...typeRootsFrom(WEIR_ROOT)])]
+  const typeRoots = [...new Set([...typeRootsFrom(jobDir), ...typeRootsFrom(PACKAGE_DIR)])]
   // TypeScript 6+ includes no @types by default; a job runs on Node, so give it Node's types when they are installed.
   const types = typeRoots.some((root) => existsSync(join(root, 'node'))) ? ['node'] : []
   const compilerOptions: Record<string, unknown> = projectConfig

@@ -5,8 +5,6 @@ import { UserError } from '../errors.ts'
 import { fileURLToPath } from 'node:url'
 import { RUNTIME_ENTRY } from '../package-layout.ts'
 
-/** The runtime the bundler points 'weir-stream' at (src/index.ts from sources, dist/index.js when built). */
-export { RUNTIME_ENTRY }
 
 export async function loadJobDefinition(url: string, displayName: string = fileURLToPath(url)): Promise<JobDefinition> {
   let mod: { default?: unknown }

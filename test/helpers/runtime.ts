@@ -9,8 +9,8 @@
 // therefore still tests the code as it is. WEIR_TEST_RUNTIME=src forces the sources.
 //
 // Compiled to JavaScript with the rest of the suite (scripts/build-tests.mjs, what `npm test`
-// runs), the same rule holds (the test build keeps the sources' times); without a fresh dist/ it
-// loads the compiled sources beside it. dist/ is bundled and its threads start with less CPU.
+// runs), the same rule holds (the test build keeps the sources' times), and "the sources" are
+// the compiled ones beside this file. dist/ is bundled and its threads start with less CPU.
 //
 // Only bundleJob and JobExecution come from here: a test that checks a thrown error with
 // `instanceof` against a class from src/ must start its job from src/ itself.
@@ -40,21 +40,19 @@ export function distIsFresh(): boolean {
   return statSync(marker).mtimeMs >= newestMtime(join(repo, 'src'))
 }
 
-/** True when this file runs compiled (.test-build/), beside the compiled sources. */
-const compiled = import.meta.url.endsWith('.js')
+/** The extension of the modules beside this file: .js when the suite runs compiled (.test-build/), else .ts. */
+export const SOURCE_EXTENSION = import.meta.url.endsWith('.js') ? '.js' : '.ts'
 
-export const runtimeSource: 'dist' | 'src' | 'compiled' = process.env.WEIR_TEST_RUNTIME !== 'src' && distIsFresh() ? 'dist'
-  : compiled ? 'compiled' : 'src'
+export const runtimeSource: 'dist' | 'src' = process.env.WEIR_TEST_RUNTIME !== 'src' && distIsFresh() ? 'dist' : 'src'
 
-async function load<T>(relative: string): Promise<T> {
-  const file = runtimeSource === 'dist' ? join(repo, 'dist', relative.replace(/\.ts$/, '.js'))
-    : runtimeSource === 'compiled' ? join(repo, 'src', relative.replace(/\.ts$/, '.js'))
-    : join(repo, 'src', relative)
+/** `modulePath` without extension, e.g. 'cli/bundle'. */
+async function load<T>(modulePath: string): Promise<T> {
+  const file = runtimeSource === 'dist' ? join(repo, 'dist', `${modulePath}.js`) : join(repo, 'src', `${modulePath}${SOURCE_EXTENSION}`)
   return (await import(pathToFileURL(file).href)) as T
 }
 
-export const { bundleJob } = await load<typeof BundleModule>('cli/bundle.ts')
-export const { JobExecution } = await load<typeof MiniClusterModule>('runtime/jobmanager/mini-cluster.ts')
+export const { bundleJob } = await load<typeof BundleModule>('cli/bundle')
+export const { JobExecution } = await load<typeof MiniClusterModule>('runtime/jobmanager/mini-cluster')
 export type JobExecution = MiniClusterModule.JobExecution
 export type { JobResult } from '../../src/runtime/jobmanager/mini-cluster.ts'
 export type { JobArtifact } from '../../src/cli/bundle.ts'

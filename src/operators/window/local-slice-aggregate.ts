@@ -81,7 +81,8 @@ export class LocalSliceAggregateOperator extends BaseOperator<unknown, SlicePart
 
   /** Sends every buffered partial, oldest slice first. */
   private flush(): void {
-    if (this.entries === 0 && this.buffer.size === 0) return
+    // A slice's map is made with its first entry: no entries, no slices.
+    if (this.entries === 0) return
     const slices = [...this.buffer.keys()].sort((a, b) => a - b)
     for (const sliceEnd of slices) {
       for (const [key, acc] of this.buffer.get(sliceEnd)!) this.emit(sliceEnd, key, acc)

@@ -6,6 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { fileURLToPath } from 'node:url'
 import { runJob } from '../../helpers/run-job.ts'
+import { SOURCE_EXTENSION } from '../../helpers/runtime.ts'
 import { startJob } from '../../runtime/live-job.ts'
 import { NexmarkSource } from '../../../src/connectors/nexmark/nexmark-source.ts'
 import type { NexmarkEvent } from '../../../src/connectors/nexmark/model.ts'
@@ -16,7 +17,7 @@ const T = { timeout: 120_000 }
 const strip = (lines: string[]) => lines.map((l) => l.replace(/^\d+> /, ''))
 const file = (q: string) => fileURLToPath(new URL(`../../../bench/nexmark/${q}.ts`, import.meta.url))
 /** The query's module to import here: its .js beside it when the suite runs compiled (scripts/build-tests.mjs). */
-const moduleFile = (q: string) => import.meta.url.endsWith('.js') ? file(q).replace(/\.ts$/, '.js') : file(q)
+const moduleFile = (q: string) => file(q).replace(/\.ts$/, SOURCE_EXTENSION)
 
 interface QueryModule {
   reference(events: Iterable<NexmarkEvent>, ...rest: unknown[]): string[]
