@@ -4,7 +4,7 @@
 import { rm } from 'node:fs/promises'
 import { ensureDir } from '../../io/directories.ts'
 import type { CheckpointLocation, CheckpointStorage, CompletedCheckpointRef } from './checkpoint-storage.ts'
-import { checkpointDir, jobDir, sharedDir, taskOwnedDir } from '../protocol/paths.ts'
+import { checkpointDir, jobDir, metadataPath, sharedDir, taskOwnedDir } from '../protocol/paths.ts'
 import { writeMetadata, type CheckpointMetadata } from '../metadata.ts'
 
 export class FsCheckpointStorage implements CheckpointStorage {
@@ -26,8 +26,15 @@ export class FsCheckpointStorage implements CheckpointStorage {
     return { id: metadata.checkpointId, dir, metadata }
   }
 
+  /**
+   * Deletes a checkpoint, its completion marker first: a crash in the middle of the recursive
+   * delete then leaves a directory that no longer looks complete, never a `_metadata` whose
+   * state files are partly gone.
+   */
   async discard(checkpointId: number): Promise<void> {
-    await rm(checkpointDir(this.baseDir, this.jobId, checkpointId), { recursive: true, force: true })
+    const dir = checkpointDir(this.baseDir, this.jobId, checkpointId)
+    await rm(metadataPath(dir), { force: true })
+    await rm(dir, { recursive: true, force: true })
   }
 
   /** Removes the job's directory once nothing in it is retained. */

@@ -69,9 +69,15 @@ export class ObjectStore {
     return out
   }
 
-  async deletePrefix(prefix: string): Promise<void> {
+  /** Deletes every object under `prefix`; `firstKey`, when given and present, alone and before the rest (a completion marker). */
+  async deletePrefix(prefix: string, firstKey?: string): Promise<void> {
     const keys = (await this.list(prefix)).map((o) => o.key)
     try {
+      const first = firstKey === undefined ? -1 : keys.indexOf(firstKey)
+      if (first >= 0) {
+        await this.client.send(new (s3Package().DeleteObjectsCommand)({ Bucket: this.bucket, Delete: { Objects: [{ Key: firstKey }], Quiet: true } }))
+        keys.splice(first, 1)
+      }
       for (let i = 0; i < keys.length; i += 1000) {
         await this.client.send(new (s3Package().DeleteObjectsCommand)({ Bucket: this.bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }))
       }

@@ -65,7 +65,8 @@ export class S3CheckpointStorage extends FsCheckpointStorage {
 
   override async discard(checkpointId: number): Promise<void> {
     await super.discard(checkpointId)
-    await this.store.deletePrefix(this.key(`chk-${checkpointId}`) + '/')
+    // Its _metadata first, as on the file system: a half-deleted checkpoint never looks complete.
+    await this.store.deletePrefix(this.key(`chk-${checkpointId}`) + '/', this.key(`chk-${checkpointId}`, METADATA_FILE))
   }
 
   override async discardAll(): Promise<void> {
