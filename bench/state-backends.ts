@@ -31,7 +31,9 @@
 // Options: --keys N (10_000_000), --records N (2 x keys), --dist uniform|zipf (uniform),
 // --state-mb M (1024), --only count|checkpoint|job, --backends hashmap,lmdb (both; count needs both for its ratio), --job-keys N (2_000_000), --job-seconds S (10),
 // --pause-mb list (200,1024), --dir D (working and checkpoint files; default
-// the temp dir), --flush-every N (lmdb pending writes per commit), --page-size B (lmdb pages).
+// the temp dir), --cache-size N (lmdb read cache entries; the backend's default unless given),
+// --flush-every N (lmdb pending writes per commit; default half the cache size), --page-size B
+// (lmdb pages).
 
 import { execFileSync } from 'node:child_process'
 import { PerformanceObserver } from 'node:perf_hooks'
@@ -65,7 +67,8 @@ const backends = arg('backends', 'hashmap,lmdb').split(',')
 const jobKeys = Number(arg('job-keys', '2000000'))
 const jobSeconds = Number(arg('job-seconds', '10'))
 const pauseMbs = arg('pause-mb', '200,1024').split(',').map(Number)
-const flushEvery = Number(arg('flush-every', '20000'))
+const cacheSize = process.argv.includes('--cache-size') ? Number(arg('cache-size', '')) : undefined
+const flushEvery = process.argv.includes('--flush-every') ? Number(arg('flush-every', '')) : undefined
 const pageSize = process.argv.includes('--page-size') ? Number(arg('page-size', '4096')) : undefined
 const part = arg('part', '')
 
@@ -75,7 +78,7 @@ async function lmdbBackend(dir: string, incremental: boolean, name: string): Pro
     { type: 'lmdb', localDir: join(dir, 'local'), incremental, jobId: name, attempt: 0, sharedDir: join(dir, 'shared') },
     { maxParallelism: MAX_P, operatorUid: 'bench', subtaskIndex: 0 },
     Date.now,
-    { flushEvery, pageSize },
+    { cacheSize, flushEvery, pageSize },
   )
 }
 
@@ -282,7 +285,7 @@ if (part !== '') {
     return JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>
   }
   try {
-    console.log(`node ${process.version}; keys ${keys}, records ${records}, dist ${dist}, state ${stateMb} MiB, lmdb flush every ${flushEvery}`)
+    console.log(`node ${process.version}; keys ${keys}, records ${records}, dist ${dist}, state ${stateMb} MiB, lmdb cache ${cacheSize ?? 'default'}, flush every ${flushEvery ?? 'default'}`)
     if (only.includes('count')) {
       const heap = run('count:hashmap')
       console.log(`count  hashmap  ${JSON.stringify(heap)}`)

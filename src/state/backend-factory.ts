@@ -10,7 +10,7 @@ export interface BackendSettings {
   /** LMDB: where working directories go (state.backend.lmdb.localdir); both backends: whether checkpoints are incremental. */
   readonly localDir: string | null
   readonly incremental: boolean
-  /** LMDB: distinct keys written in memory before a commit (state.backend.lmdb.cache-size; default 20 000). */
+  /** LMDB: entries of its cache of decoded values; writes are committed every half as many (state.backend.lmdb.cache-size; default 100 000). */
   readonly lmdbCacheSize?: number
   readonly jobId: string
   readonly attempt: number

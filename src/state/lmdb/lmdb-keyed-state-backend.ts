@@ -1,11 +1,13 @@
 // Keyed state in an embedded LMDB environment on local disk (state.backend.type: lmdb), for
 // state larger than memory. One environment per backend (one keyed operator in one subtask), in
 // a working directory <state.backend.lmdb.localdir or the temp dir>/weir-lmdb-<job>-<uid>-
-// <subtask>-<attempt>, removed by dispose(). This file holds the backend's lifecycle, the current
-// key, value-like state access, commits and snapshot captures; the rest lives beside it:
+// <subtask>-<attempt>, removed by dispose(). This file holds the backend's lifecycle, value-like
+// state access, commits and snapshot captures; the rest lives beside it:
 //
 //   lmdb-key-layout.ts     the layout of LMDB keys ([key group][state id][user key][map key])
-//   write-generations.ts   the in-memory layers of writes (pending, frozen, clean) and value bytes
+//   current-key.ts         the current key: its cache key, interned composite keys, its LMDB key
+//   write-generations.ts   the in-memory layers of writes (pending, frozen) and value bytes
+//   read-cache.ts          the bounded cache of committed values, decoded
 //   commit-writes.ts       committing a generation of writes to LMDB
 //   lmdb-map-state.ts      MapState (the other states are ../state-objects.ts, shared with the heap)
 //   ttl-maintenance.ts     incremental TTL cleanup and TTL setting changes
@@ -16,11 +18,11 @@
 //   working-environment.ts opening and removing the working LMDB environment
 //
 // State ids are small integers per state name, given at registration and recorded in snapshots.
-// Reads are synchronous LMDB gets. Writes go to a per-state pending Map (decoded values, by
-// key) and are committed to LMDB in one synchronous transaction every `flushEvery` distinct
-// uncommitted entries (state.backend.lmdb.cache-size); the committed batch stays as a decoded
-// read cache until the next commit. Reads consult pending, the frozen generations, that cache,
-// then LMDB. Values come back decoded
+// Writes go to a per-state pending Map (decoded values, by key) and are committed to LMDB in one
+// synchronous transaction every `flushEvery` distinct uncommitted entries (half the cache size);
+// committed writes and values read from LMDB stay decoded in a read cache bounded by
+// state.backend.lmdb.cache-size entries. Reads consult pending, the frozen generations, that
+// cache, then LMDB (a synchronous get). Values come back decoded
 // (copies): plain data round-trips, a Map inside a value comes back as an object (msgpackr
 // without records). Composite map keys of a MapState are compared by JSON value, not identity.
 //
@@ -43,9 +45,11 @@ import { UserError, WeirError } from '../../errors.ts'
 import { LMDB_INCREMENTAL_FORMAT, type LmdbIncrementalSnapshot } from './incremental-snapshot.ts'
 import { removeEarlierAttempts, workingDirFor } from './working-dir.ts'
 import { closeWorkingEnvironment, openWorkingEnvironment } from './working-environment.ts'
-import { encodeStateKey, isToken, KEY_BUFFER_BYTES, KeyRef, storedUserKeys, writeMapKey, type KeyToken } from './lmdb-key-layout.ts'
+import { KEY_BUFFER_BYTES, KeyRef, storedUserKeys } from './lmdb-key-layout.ts'
+import { CurrentKey } from './current-key.ts'
+import { ReadCache } from './read-cache.ts'
 import { DELETED, freezePending, frozenGet, NO_GENERATIONS, TimestampedEncoder, unpackr, type MapPending, type Table, type Timestamped } from './write-generations.ts'
-import { commitTable } from './commit-writes.ts'
+import { commitAll, type CommitContext } from './commit-writes.ts'
 import { LmdbMapState } from './lmdb-map-state.ts'
 import { CLEANUP_EVERY, cleanupSome, retimestamp } from './ttl-maintenance.ts'
 import type { LmdbCapture } from './capture-view.ts'
@@ -54,8 +58,13 @@ import { LmdbSnapshots } from './lmdb-snapshots.ts'
 
 export { LMDB_INCREMENTAL_FORMAT, type LmdbIncrementalSnapshot }
 
+/** Entries of the read cache by default (state.backend.lmdb.cache-size). */
+export const DEFAULT_CACHE_SIZE = 100_000
+
 export interface LmdbBackendOptions {
-  /** Commit pending writes to LMDB when this many distinct entries are pending (default 20 000). */
+  /** Entries the read cache holds, decoded (default 100 000). */
+  readonly cacheSize?: number
+  /** Commit pending writes to LMDB when this many distinct entries are pending (default: half the cache size). */
   readonly flushEvery?: number
   /** Incremental checkpoints: write a new base after this many deltas (default 10). */
   readonly maxDeltas?: number
@@ -66,8 +75,6 @@ export interface LmdbBackendOptions {
 // Members without `private` below are used by the other files of this folder, not by callers.
 export class LmdbKeyedStateBackend implements KeyedStateBackend {
   readonly type = 'lmdb'
-  currentKey: unknown = undefined
-  currentMapKey: unknown = undefined
   readonly maxParallelism: number
   /** The working directory of the LMDB environment. */
   readonly dir: string
@@ -75,19 +82,19 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   private readonly tables = new Map<string, Table>()
   private readonly byId = new Map<number, Table>()
   private nextId = 1
-  /** Cache key of the current key: the key itself, or its KeyToken when composite. */
-  private ck: unknown = undefined
-  private keyReady = false
-  private ukEnd = 0
-  private readonly cur = new KeyRef(Buffer.allocUnsafe(KEY_BUFFER_BYTES))
+  /** The current key, its cache key and LMDB key. */
+  readonly key: CurrentKey
+  private readonly cache: ReadCache
   private readonly aux = new KeyRef(Buffer.allocUnsafe(KEY_BUFFER_BYTES))
   private readonly snap = new KeyRef(Buffer.allocUnsafe(KEY_BUFFER_BYTES))
   private readonly timestamped = new TimestampedEncoder()
-  private tokens = new Map<string, KeyToken>()
-  /** Tokens of composite keys in the clean caches. */
-  private cleanTokens = new Map<string, KeyToken>()
   /** Distinct uncommitted entries (pending and frozen). */
   pendingEntries = 0
+  /** Entries in the read caches (at most the cache size). */
+  get cachedEntries(): number {
+    return this.cache.entries
+  }
+
   private readonly flushEvery: number
   private disposed = false
   /** Captures in flight and the incremental chain (incremental only with a shared directory). */
@@ -96,10 +103,15 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   private owned = new WeakSet<object>()
   private restores = 0
   private readonly restoreContext: RestoreContext
+  private readonly commitContext: CommitContext
 
   constructor(settings: BackendSettings, scope: BackendScope, readonly now: () => number = Date.now, options: LmdbBackendOptions = {}) {
     this.maxParallelism = scope.maxParallelism
-    this.flushEvery = options.flushEvery ?? 20_000
+    this.key = new CurrentKey(this.maxParallelism)
+    const cacheSize = options.cacheSize ?? DEFAULT_CACHE_SIZE
+    if (!(cacheSize >= 1)) throw new UserError('WEIR_INVALID_ARGUMENT', `the lmdb cache size must be at least 1, got ${cacheSize}`)
+    this.cache = new ReadCache(cacheSize)
+    this.flushEvery = options.flushEvery ?? Math.max(1, Math.floor(cacheSize / 2))
     if (!(this.flushEvery >= 1)) throw new UserError('WEIR_INVALID_ARGUMENT', `flushEvery must be at least 1, got ${this.flushEvery}`)
     this.dir = workingDirFor(settings.localDir, settings.jobId, scope.operatorUid, scope.subtaskIndex, settings.attempt)
     const filePrefix = `lmdb-${scope.operatorUid.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)}-${scope.subtaskIndex}-${randomBytes(6).toString('hex')}`
@@ -108,6 +120,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     this.snapshots = new LmdbSnapshots(this.db,
       { db: this.db, maxParallelism: this.maxParallelism, now: this.now, snapKey: this.snap, timestamped: this.timestamped, checkOpen: () => this.checkOpen() },
       { sharedDir: settings.incremental ? (settings.sharedDir ?? null) : null, filePrefix, maxDeltas: options.maxDeltas ?? 10 })
+    this.commitContext = { db: this.db, maxParallelism: this.maxParallelism, key: this.aux, timestamped: this.timestamped }
     this.restoreContext = {
       db: this.db,
       maxParallelism: this.maxParallelism,
@@ -118,63 +131,16 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     }
   }
 
-  // ---------------------------------------------------------------------------------------
-  // Keys
-  // ---------------------------------------------------------------------------------------
-
   setCurrentKey(key: unknown): void {
-    this.currentKey = key
-    this.keyReady = false
-    if (typeof key === 'object' && key !== null) {
-      const text = JSON.stringify(key)
-      this.currentMapKey = text
-      this.ck = this.intern(text, key)
-    } else {
-      this.currentMapKey = key
-      this.ck = key
-    }
+    this.key.set(key)
   }
 
-  /** The cache key of the current key. */
-  currentCacheKey(): unknown {
-    return this.ck
+  get currentKey(): unknown {
+    return this.key.key
   }
 
-  intern(text: string, key: unknown): KeyToken {
-    let token = this.tokens.get(text)
-    if (token === undefined) {
-      token = this.cleanTokens.get(text) ?? { key, text, kg: assignToKeyGroup(key, this.maxParallelism) }
-      this.tokens.set(text, token)
-    }
-    return token
-  }
-
-  /** The cache key of a map key (composite map keys by their JSON text, as user keys). */
-  mapCacheKey(mk: unknown): unknown {
-    return typeof mk === 'object' && mk !== null ? this.intern(JSON.stringify(mk), mk) : mk
-  }
-
-  /** The current key's LMDB key for `table` (value-like states; map states: the header). */
-  keyFor(table: Table): KeyRef {
-    const ref = this.cur
-    if (!this.keyReady) {
-      if (this.currentKey === undefined) throw new WeirError('WEIR_INTERNAL', 'keyed state accessed with no current key')
-      this.ukEnd = encodeStateKey(this.ck, table.id, ref, this.maxParallelism)
-      this.keyReady = true
-    } else {
-      ref.buf[2] = table.id >> 8
-      ref.buf[3] = table.id & 0xff
-    }
-    ref.len = this.ukEnd
-    return ref
-  }
-
-  /** The LMDB key of map entry `mk` of the current key in `table`. */
-  entryKeyFor(table: Table, mk: unknown): KeyRef {
-    const ref = this.keyFor(table)
-    const end = writeMapKey(mk, ref.buf, this.ukEnd)
-    ref.len = end
-    return ref
+  get currentMapKey(): unknown {
+    return this.key.mapKey
   }
 
   // ---------------------------------------------------------------------------------------
@@ -192,7 +158,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     table ??= this.newTable(descriptor.name, descriptor.kind, ttl !== null, null)
     if ((ttl !== null) !== table.timestamped) {
       this.flush()
-      this.dropCaches()
+      this.cache.clear(this.tables.values())
       retimestamp(this, table, ttl !== null, this.snapshots.dirty)
     }
     table.ttl = ttl
@@ -212,7 +178,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     while (this.byId.has(id)) id++
     if (id > 0xfffe) throw new UserError('WEIR_INVALID_JOB', `too many keyed states in one operator (the lmdb backend numbers them up to ${0xfffe})`)
     this.nextId = Math.max(this.nextId, id + 1)
-    const table: Table = { name, id, kind, ttl: null, timestamped, pending: new Map(), frozen: NO_GENERATIONS, clean: new Map(), cleanupCursor: null, cleanupCountdown: CLEANUP_EVERY, state: null }
+    const table: Table = { name, id, kind, ttl: null, timestamped, pending: new Map(), frozen: NO_GENERATIONS, cache: new Map(), cleanupCursor: null, cleanupCountdown: CLEANUP_EVERY, state: null }
     this.tables.set(name, table)
     this.byId.set(id, table)
     return table
@@ -237,15 +203,21 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
 
   /** The current key's stored form ({v, t} when timestamped), without TTL rules. */
   readStored(table: Table): unknown {
-    let p = table.pending.get(this.ck)
-    if (p === undefined && table.frozen.length > 0) p = frozenGet(table.frozen, this.ck)
-    if (p === undefined) p = table.clean.get(this.ck)
+    const ck = this.key.ck
+    let p = table.pending.get(ck)
+    if (p === undefined && table.frozen.length > 0) p = frozenGet(table.frozen, ck)
+    if (p === undefined) p = table.cache.get(ck)
     if (p !== undefined) return p === DELETED ? undefined : p
-    const bytes = this.db.getBinaryFast(this.keyFor(table))
-    if (bytes === undefined) return undefined
+    const bytes = this.db.getBinaryFast(this.key.keyFor(table.id))
+    if (bytes === undefined) {
+      this.cache.insert(table, ck, DELETED)
+      return undefined
+    }
     const v = table.timestamped ? unpackr.unpack(bytes, { start: 8, end: bytes.length }) : unpackr.unpack(bytes)
     if (table.kind === 'list') this.owned.add(v as object) // a fresh decode
-    return table.timestamped ? ({ v, t: bytes.readDoubleBE(0) } satisfies Timestamped) : v
+    const stored = table.timestamped ? ({ v, t: bytes.readDoubleBE(0) } satisfies Timestamped) : v
+    this.cache.insert(table, ck, stored)
+    return stored
   }
 
   /** A list ListState may extend in place: the current one if it was made since the last capture, else a copy. */
@@ -277,16 +249,16 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     const now = this.now()
     if (ttl.isExpired(ts.t, now)) {
       if (ttl.returnExpired) return ts.v
-      this.setPending(table, this.ck, DELETED)
+      this.setPending(table, this.key.ck, DELETED)
       return undefined
     }
-    if (ttl.refreshOnRead) this.setPending(table, this.ck, { v: ts.v, t: now })
+    if (ttl.refreshOnRead) this.setPending(table, this.key.ck, { v: ts.v, t: now })
     return ts.v
   }
 
   write(table: Table, value: unknown): void {
-    if (value === undefined || value === null) this.setPending(table, this.ck, DELETED)
-    else this.setPending(table, this.ck, table.timestamped ? { v: value, t: this.now() } : value)
+    if (value === undefined || value === null) this.setPending(table, this.key.ck, DELETED)
+    else this.setPending(table, this.key.ck, table.timestamped ? { v: value, t: this.now() } : value)
   }
 
   remove(table: Table): void {
@@ -294,7 +266,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
       this.mapRemoveAll(table)
       this.maybeFlush()
     } else {
-      this.setPending(table, this.ck, DELETED)
+      this.setPending(table, this.key.ck, DELETED)
     }
   }
 
@@ -317,10 +289,11 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   // ---- map states: the pending layer of the current key (the rest is in lmdb-map-state.ts) ----
 
   mapPending(table: Table): MapPending {
-    let mp = table.pending.get(this.ck) as MapPending | undefined
+    const ck = this.key.ck
+    let mp = table.pending.get(ck) as MapPending | undefined
     if (mp === undefined) {
       mp = { cleared: false, entries: new Map(), t: undefined }
-      table.pending.set(this.ck, mp)
+      table.pending.set(ck, mp)
       this.pendingEntries++
     }
     return mp
@@ -341,30 +314,10 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   /** Commits every uncommitted write (frozen, then pending) to LMDB in one transaction. */
   flush(): void {
     if (this.pendingEntries === 0) return
-    const dirty = this.snapshots.dirty
-    const ctx = { db: this.db, maxParallelism: this.maxParallelism, key: this.aux, timestamped: this.timestamped }
-    this.db.transactionSync(() => {
-      for (const table of this.tables.values()) commitTable(ctx, table, dirty)
-    })
-    // What was just committed stays readable, decoded, until the next commit: a key written in
-    // either of the last two batches is not read from LMDB (hot keys of skewed streams). Values
-    // there may be extended in place by ListState, as on the heap: LMDB already holds the
-    // committed bytes, and the write that follows puts them in pending.
-    for (const table of this.tables.values()) {
-      if (table.kind !== 'map') table.clean = table.pending.size > 0 || table.frozen.length === 0 ? table.pending : table.frozen[0]!
-      table.pending = new Map()
-      table.frozen = NO_GENERATIONS
-    }
+    const valueTables = commitAll(this.commitContext, this.tables.values(), this.snapshots.dirty, this.cache)
     this.pendingEntries = 0
-    this.cleanTokens = this.tokens
-    this.tokens = new Map()
-    if (isToken(this.ck)) this.tokens.set((this.ck as KeyToken).text, this.ck as KeyToken)
-  }
-
-  /** Forgets the clean caches: LMDB was written directly (restore, TTL setting change). */
-  private dropCaches(): void {
-    for (const table of this.tables.values()) table.clean = new Map()
-    this.cleanTokens = new Map()
+    // Nothing is uncommitted now: only the read caches hold composite keys' tokens.
+    this.key.pruneTokens(this.cache.entries, () => valueTables.flatMap((t) => [...t.cache.keys()]))
   }
 
   // ---------------------------------------------------------------------------------------
@@ -400,7 +353,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   restore(snapshot: KeyedStateSnapshot, range: KeyGroupRange): void {
     this.checkOpen()
     this.flush()
-    this.dropCaches()
+    this.cache.clear(this.tables.values())
     const fresh = this.restores === 0 && this.tables.size === 0
     this.restores++
     this.snapshots.restore(this.restoreContext, snapshot, range, fresh)
@@ -431,8 +384,8 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     for (const t of this.tables.values()) {
       t.pending = new Map()
       t.frozen = NO_GENERATIONS
-      t.clean = new Map()
     }
+    this.cache.clear(this.tables.values())
     closeWorkingEnvironment(this.dir, this.db)
   }
 
@@ -441,4 +394,4 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   }
 }
 
-registerLmdbBackend((settings, scope) => new LmdbKeyedStateBackend(settings, scope, Date.now, settings.lmdbCacheSize !== undefined ? { flushEvery: settings.lmdbCacheSize } : {}))
+registerLmdbBackend((settings, scope) => new LmdbKeyedStateBackend(settings, scope, Date.now, settings.lmdbCacheSize !== undefined ? { cacheSize: settings.lmdbCacheSize } : {}))

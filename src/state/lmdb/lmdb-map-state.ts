@@ -15,7 +15,7 @@ export class LmdbMapState<K, V> implements MapState<K, V> {
     if (!this.visible()) return undefined
     const layers = this.layers()
     if (layers.length > 0) {
-      const mck = this.backend.mapCacheKey(key)
+      const mck = this.backend.key.mapCacheKey(key)
       for (const mp of layers) {
         if (mp.entries.has(mck)) {
           const v = mp.entries.get(mck)
@@ -24,7 +24,7 @@ export class LmdbMapState<K, V> implements MapState<K, V> {
         if (mp.cleared) return undefined
       }
     }
-    const bytes = this.backend.db.getBinaryFast(this.backend.entryKeyFor(this.table, key))
+    const bytes = this.backend.db.getBinaryFast(this.backend.key.entryKeyFor(this.table.id, key))
     return bytes === undefined ? undefined : (unpackr.unpack(bytes) as V)
   }
 
@@ -39,7 +39,7 @@ export class LmdbMapState<K, V> implements MapState<K, V> {
     let added = 0
     for (const [k, v] of entries) {
       const size = mp.entries.size
-      mp.entries.set(b.mapCacheKey(k), v)
+      mp.entries.set(b.key.mapCacheKey(k), v)
       if (mp.entries.size !== size) added++
     }
     if (this.table.timestamped) mp.t = b.now()
@@ -52,7 +52,7 @@ export class LmdbMapState<K, V> implements MapState<K, V> {
     if (!this.contains(key)) return
     const mp = b.mapPending(this.table)
     const size = mp.entries.size
-    mp.entries.set(b.mapCacheKey(key), DELETED)
+    mp.entries.set(b.key.mapCacheKey(key), DELETED)
     b.pendingEntries += mp.entries.size - size
     if (this.table.timestamped) mp.t = b.now()
     if (this.emptyRaw()) b.mapRemoveAll(this.table)
@@ -63,13 +63,13 @@ export class LmdbMapState<K, V> implements MapState<K, V> {
     if (!this.visible()) return false
     const layers = this.layers()
     if (layers.length > 0) {
-      const mck = this.backend.mapCacheKey(key)
+      const mck = this.backend.key.mapCacheKey(key)
       for (const mp of layers) {
         if (mp.entries.has(mck)) return mp.entries.get(mck) !== DELETED
         if (mp.cleared) return false
       }
     }
-    return this.backend.db.getBinaryFast(this.backend.entryKeyFor(this.table, key)) !== undefined
+    return this.backend.db.getBinaryFast(this.backend.key.entryKeyFor(this.table.id, key)) !== undefined
   }
 
   entries(): IterableIterator<[K, V]> {
@@ -96,7 +96,7 @@ export class LmdbMapState<K, V> implements MapState<K, V> {
   /** The current key's uncommitted map changes, newest first (pending, then frozen). */
   private layers(): MapPending[] {
     const layers: MapPending[] = []
-    const ck = this.backend.currentCacheKey()
+    const ck = this.backend.key.ck
     const p = this.table.pending.get(ck) as MapPending | undefined
     if (p !== undefined) layers.push(p)
     const frozen = this.table.frozen
@@ -124,7 +124,7 @@ export class LmdbMapState<K, V> implements MapState<K, V> {
       }
     }
     if (!known) {
-      const bytes = b.db.getBinaryFast(b.keyFor(table))
+      const bytes = b.db.getBinaryFast(b.key.keyFor(table.id))
       t = bytes === undefined ? undefined : bytes.readDoubleBE(0)
     }
     if (t === undefined) return false
@@ -152,13 +152,13 @@ export class LmdbMapState<K, V> implements MapState<K, V> {
     let from = layers.findIndex((l) => l.cleared)
     if (from < 0) {
       from = layers.length - 1
-      const prefix = b.keyFor(this.table)
+      const prefix = b.key.keyFor(this.table.id)
       const start = Buffer.from(prefix.buf.subarray(0, prefix.len))
       for (const { key, value } of b.db.getRange({ start, end: prefixEnd(start) }) as Iterable<{ key: Buffer; value: Buffer }>) {
         if (key.length === start.length) continue // the TTL header
         const text = decodeKeyText(key, start.length)
         const mk = decodedComposite ? JSON.parse(text as string) : text
-        const mck = decodedComposite ? b.intern(text as string, mk) : mk
+        const mck = decodedComposite ? b.key.intern(text as string, mk) : mk
         byCk.set(mck, [mk, unpackr.unpack(value)])
       }
     }
@@ -184,13 +184,13 @@ export class LmdbMapState<K, V> implements MapState<K, V> {
       }
       if (layers[i]!.cleared) return true
     }
-    const prefix = b.keyFor(this.table)
+    const prefix = b.key.keyFor(this.table.id)
     const start = Buffer.from(prefix.buf.subarray(0, prefix.len))
     for (const key of b.db.getKeys({ start, end: prefixEnd(start) }) as Iterable<Buffer>) {
       if (key.length === start.length) continue
       if (layers.length === 0) return false
       const text = decodeKeyText(key, start.length)
-      const mck = decodedComposite ? b.intern(text as string, JSON.parse(text as string)) : text
+      const mck = decodedComposite ? b.key.intern(text as string, JSON.parse(text as string)) : text
       if (!layers.some((l) => l.entries.has(mck))) return false
     }
     return true

@@ -29,7 +29,7 @@ export function cleanupSome(b: LmdbKeyedStateBackend, table: Table, ttl: TtlPoli
     const text = decodeKeyText(key, 4)
     if (table.kind === 'map' && decodedEnd !== key.length) continue // an entry: the header times the map
     checked++
-    if (ttl.isExpired(value.readDoubleBE(0), now)) expired.push(decodedComposite ? b.intern(text as string, JSON.parse(text as string)) : text)
+    if (ttl.isExpired(value.readDoubleBE(0), now)) expired.push(decodedComposite ? b.key.intern(text as string, JSON.parse(text as string)) : text)
     if (checked >= budget) break
   }
   table.cleanupCursor = scanned < budget * 4 && checked < budget ? null : last

@@ -3,8 +3,8 @@
 // never modified again, read asynchronously by the capture and committed with the next regular
 // commit). Captures between two commits stack their generations (newest first) instead of
 // merging them, so that a capture costs O(states), not O(uncommitted writes); past
-// MAX_FROZEN_GENERATIONS the two oldest are merged. The last committed batch stays as a decoded
-// read cache ("clean"): a skewed stream's hot keys are written in every batch. Values are
+// MAX_FROZEN_GENERATIONS the two oldest are merged. Committed writes move to the read cache
+// (read-cache.ts). Values are
 // MessagePack (msgpackr, no records); for a state with a TTL they are prefixed with the last
 // write time (f64, 8 bytes).
 
@@ -47,8 +47,8 @@ export interface Table {
    * array are ever modified (a capture keeps the array it saw); a capture or commit replaces it.
    */
   frozen: ReadonlyArray<Map<unknown, unknown>>
-  /** Value-like states: the writes of the last commit, kept decoded as a read cache until the next. */
-  clean: Map<unknown, unknown>
+  /** Value-like states: committed stored forms by cache key (DELETED: none), see read-cache.ts. */
+  cache: Map<unknown, unknown>
   cleanupCursor: Buffer | null
   cleanupCountdown: number
   state: unknown

@@ -34,6 +34,9 @@ function lmdb(options: LmdbBackendOptions & { incremental?: boolean; sharedDir?:
 runKeyedStateBackendContract('lmdb, commit per write', ({ now }) => lmdb({ flushEvery: 1, incremental: false, now }))
 runKeyedStateBackendContract('lmdb, commit every 3 writes', ({ now }) => lmdb({ flushEvery: 3, now }))
 runKeyedStateBackendContract('lmdb, incremental checkpoints', ({ now }) => lmdb({ now }))
+// And with caches far smaller than the contract's states: values are evicted and read back.
+runKeyedStateBackendContract('lmdb, a cache of 3 entries', ({ now }) => lmdb({ cacheSize: 3, incremental: false, now }))
+runKeyedStateBackendContract('lmdb, a cache of 7 entries, incremental', ({ now }) => lmdb({ cacheSize: 7, now }))
 
 const counter = new ValueStateDescriptor<number>('count', 0)
 const payload = new ValueStateDescriptor<string>('payload')

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict'
 import { createKeyedStateBackend } from '../../../src/state/backend-factory.ts'
 import { ValueStateDescriptor } from '../../../src/api/state.ts'
 
-test('state.backend.lmdb.cache-size bounds the writes held in memory before a commit', () => {
+test('state.backend.lmdb.cache-size bounds the cached entries, and writes are committed every half as many', () => {
   const make = (lmdbCacheSize?: number) => createKeyedStateBackend({ type: 'lmdb', localDir: null, incremental: false, jobId: `cache-${crypto.randomUUID()}`, attempt: 0, lmdbCacheSize }, { maxParallelism: 128, operatorUid: 'op', subtaskIndex: 0 }) as LmdbKeyedStateBackend
-  for (const [size, heldAfterThree] of [[undefined, 3], [2, 1], [1, 0]] as const) {
+  for (const [size, heldAfterThree] of [[undefined, 3], [4, 1], [1, 0]] as const) {
     const b = make(size)
     try {
       const s = b.getState(new ValueStateDescriptor<number>('v', 0))
@@ -17,9 +17,16 @@ test('state.backend.lmdb.cache-size bounds the writes held in memory before a co
         b.setCurrentKey(k)
         s.update(k + 1)
       }
-      assert.equal(b.pendingEntries, heldAfterThree, `cache-size ${size ?? 'default'}`)
-      b.setCurrentKey(2)
-      assert.equal(s.value(), 3)
+      assert.equal(b.pendingEntries, heldAfterThree, `cache-size ${size ?? 'default'}: writes held`)
+      for (let k = 3; k < 50; k++) {
+        b.setCurrentKey(k)
+        s.update(s.value() + k)
+      }
+      assert.ok(b.cachedEntries <= (size ?? 100_000), `cache-size ${size ?? 'default'}: ${b.cachedEntries} entries cached`)
+      for (let k = 0; k < 50; k++) {
+        b.setCurrentKey(k)
+        assert.equal(s.value(), k < 3 ? k + 1 : k, `cache-size ${size ?? 'default'}: key ${k}`)
+      }
     } finally {
       b.dispose()
     }

@@ -1,0 +1,71 @@
+// The LMDB backend's read cache: per value-like state, decoded stored forms of committed keys
+// (what LMDB holds for them, DELETED when it holds nothing), bounded in entries across the
+// states (state.backend.lmdb.cache-size). Writes never go here directly: they go to the pending
+// layer (write-generations.ts) and are merged in after their commit, so the cache always equals
+// LMDB for the keys it holds and may drop any of them at any time. Reads look at the pending
+// and frozen layers first, then here, then LMDB (a miss is cached).
+//
+// Eviction is by insertion order with a second chance for keys written in the last batch (a
+// skewed stream writes its hot keys in every batch): they are moved to the end instead of being
+// dropped. A Map keeps insertion order, so the policy costs nothing per access.
+
+import type { Table } from './write-generations.ts'
+
+export class ReadCache {
+  /** Entries in all states' caches. */
+  entries = 0
+
+  constructor(readonly capacity: number) {}
+
+  /** Caches what LMDB holds for `ck` (just read), evicting if the cache is full. */
+  insert(table: Table, ck: unknown, stored: unknown): void {
+    const cache = table.cache
+    const size = cache.size
+    cache.set(ck, stored)
+    // Evicting in batches: a Map iterated from its start skips the entries deleted before.
+    if (cache.size !== size && ++this.entries > this.capacity) this.evict([table], this.entries - Math.floor(this.capacity * 0.75))
+  }
+
+  /**
+   * After a commit: the committed generations' writes (`written`: per state, newest first) become the cached forms of
+   * their keys, then the cache is cut back to its capacity, keeping the keys just written.
+   */
+  committed(tables: readonly Table[], written: ReadonlyMap<Table, ReadonlyArray<ReadonlyMap<unknown, unknown>>>): void {
+    for (const [table, gens] of written) {
+      const cache = table.cache
+      const size = cache.size
+      for (let i = gens.length - 1; i >= 0; i--) for (const [ck, stored] of gens[i]!) cache.set(ck, stored)
+      this.entries += cache.size - size
+    }
+    // Cut a quarter below the capacity, so that evictions come in batches, not per insert.
+    if (this.entries > this.capacity) this.evict(tables, this.entries - Math.floor(this.capacity * 0.75), written)
+  }
+
+  /** Drops `count` entries across `tables` (each its share), oldest first, sparing keys just written. */
+  private evict(tables: readonly Table[], count: number, written?: ReadonlyMap<Table, ReadonlyArray<ReadonlyMap<unknown, unknown>>>): void {
+    let total = 0
+    for (const t of tables) total += t.cache.size
+    if (total === 0) return
+    for (const table of tables) {
+      const cache = table.cache
+      const quota = Math.ceil((count * cache.size) / total)
+      const recent = written?.get(table)?.at(0) ?? table.pending
+      let dropped = 0
+      let seen = 0
+      const limit = cache.size
+      for (const [ck, stored] of cache) {
+        if (dropped >= quota || seen++ >= limit) break
+        cache.delete(ck)
+        if (recent.has(ck)) cache.set(ck, stored) // to the end: visited again only past `limit`
+        else dropped++
+      }
+      this.entries -= dropped
+    }
+  }
+
+  /** Forgets every cached entry of `tables` (LMDB was written around the cache: restore, TTL change). */
+  clear(tables: Iterable<Table>): void {
+    for (const t of tables) t.cache = new Map()
+    this.entries = 0
+  }
+}

@@ -1,0 +1,134 @@
+import { test, describe, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { throughCodec } from '../keyed-state-backend.contract.ts'
+import { ReadCache } from '../../../src/state/lmdb/read-cache.ts'
+import { NO_GENERATIONS, type Table } from '../../../src/state/lmdb/write-generations.ts'
+import { CLEANUP_EVERY } from '../../../src/state/lmdb/ttl-maintenance.ts'
+import { LmdbKeyedStateBackend, type LmdbBackendOptions } from '../../../src/state/lmdb/lmdb-keyed-state-backend.ts'
+import { ListStateDescriptor, ValueStateDescriptor } from '../../../src/api/state.ts'
+
+const root = mkdtempSync(join(tmpdir(), 'weir-lmdb-cache-test-'))
+after(() => rmSync(root, { recursive: true, force: true }))
+const MAX_P = 128
+let n = 0
+
+function lmdb(options: LmdbBackendOptions & { incremental?: boolean } = {}): LmdbKeyedStateBackend {
+  return new LmdbKeyedStateBackend(
+    { type: 'lmdb', localDir: join(root, 'local'), incremental: options.incremental ?? false, jobId: `cache-${n++}`, attempt: 0, sharedDir: join(root, 'shared') },
+    { maxParallelism: MAX_P, operatorUid: 'op', subtaskIndex: 0 },
+    Date.now,
+    options,
+  )
+}
+
+function table(): Table {
+  return { name: 's', id: 1, kind: 'value', ttl: null, timestamped: false, pending: new Map(), frozen: NO_GENERATIONS, cache: new Map(), cleanupCursor: null, cleanupCountdown: CLEANUP_EVERY, state: null }
+}
+
+/** Keys of three kinds (composite, string, number). */
+function keyOf(k: number): unknown {
+  return k % 3 === 0 ? [k, 'composite'] : k % 3 === 1 ? `key-${k}` : k
+}
+
+describe('read cache', () => {
+  test('a commit past the capacity drops the oldest entries, and keeps the keys just written', () => {
+    const cache = new ReadCache(8)
+    const t = table()
+    for (let k = 0; k < 8; k++) cache.insert(t, k, k)
+    assert.equal(cache.entries, 8)
+    // Key 0 is the oldest entry, but written again in the batch just committed.
+    cache.committed([t], new Map([[t, [new Map<unknown, unknown>([[0, 100], [8, 8], [9, 9]])]]]))
+    assert.ok(cache.entries <= 6, `cut below the capacity, got ${cache.entries}`)
+    assert.equal(cache.entries, t.cache.size)
+    assert.equal(t.cache.get(0), 100, 'the rewritten old key stays, with its committed value')
+    assert.equal(t.cache.get(8), 8)
+    assert.equal(t.cache.get(9), 9)
+    assert.equal(t.cache.has(1), false, 'the oldest key not written again goes first')
+  })
+
+  test('reads past the capacity evict in batches and never exceed it', () => {
+    const cache = new ReadCache(10)
+    const t = table()
+    for (let k = 0; k < 100; k++) {
+      cache.insert(t, k, k)
+      assert.ok(cache.entries <= 10)
+      assert.equal(cache.entries, t.cache.size)
+    }
+    assert.equal(t.cache.get(99), 99)
+  })
+
+  test('values evicted from a small cache are read back from LMDB, for every kind of key', () => {
+    const b = lmdb({ cacheSize: 16 })
+    try {
+      const count = b.getState(new ValueStateDescriptor<number>('count', 0))
+      const log = b.getState(new ListStateDescriptor<number>('log'))
+      const expected = new Map<number, number>()
+      let seed = 7
+      for (let i = 0; i < 3000; i++) {
+        seed = (seed * 1103515245 + 12345) >>> 0
+        // Skewed: a few hot keys, many cold ones.
+        const k = seed % 4 === 0 ? seed % 500 : seed % 5
+        b.setCurrentKey(keyOf(k))
+        count.update(count.value() + 1)
+        log.add(i)
+        expected.set(k, (expected.get(k) ?? 0) + 1)
+        assert.ok(b.cachedEntries <= 16)
+      }
+      for (const [k, c] of expected) {
+        b.setCurrentKey(keyOf(k))
+        assert.equal(count.value(), c, `count of key ${JSON.stringify(keyOf(k))}`)
+        assert.equal(log.get().length, c, `log of key ${JSON.stringify(keyOf(k))}`)
+      }
+    } finally {
+      b.dispose()
+    }
+  })
+
+  test('a checkpoint taken with writes held and then evicted restores to its moment', async () => {
+    for (const incremental of [false, true]) {
+      const b = lmdb({ cacheSize: 8, flushEvery: 64, incremental })
+      try {
+        const s = b.getState(new ValueStateDescriptor<string>('v'))
+        for (let k = 0; k < 100; k++) {
+          b.setCurrentKey(keyOf(k))
+          s.update(`a${k}`)
+        }
+        assert.ok(b.pendingEntries > 0, 'writes are held when the capture freezes them')
+        const capture = b.captureSnapshot(1, { savepoint: false })
+        // After the capture: commits, evictions and rewrites of the same keys.
+        for (let k = 0; k < 100; k++) {
+          b.setCurrentKey(keyOf(k))
+          s.update(`b${k}`)
+          b.setCurrentKey(keyOf(k + 1000))
+          s.update(`c${k}`)
+        }
+        b.flush()
+        const snapshot = throughCodec(await b.materializeSnapshot(capture))
+        b.notifyCheckpointComplete(1)
+        const r = lmdb({ cacheSize: 8, incremental })
+        try {
+          r.restore(snapshot, { start: 0, end: MAX_P - 1 })
+          const rs = r.getState(new ValueStateDescriptor<string>('v'))
+          for (let k = 0; k < 100; k++) {
+            r.setCurrentKey(keyOf(k))
+            assert.equal(rs.value(), `a${k}`, `incremental ${incremental}: key ${k}`)
+            r.setCurrentKey(keyOf(k + 1000))
+            assert.equal(rs.value(), undefined, `incremental ${incremental}: key ${k + 1000} was written after the capture`)
+          }
+        } finally {
+          r.dispose()
+        }
+        // The live backend has the newer values, whether cached or read back.
+        for (let k = 0; k < 100; k++) {
+          b.setCurrentKey(keyOf(k))
+          assert.equal(s.value(), `b${k}`)
+        }
+      } finally {
+        b.dispose()
+      }
+    }
+  })
+})
