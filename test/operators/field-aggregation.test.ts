@@ -108,3 +108,69 @@ test('on the heap, aggregates restored from a snapshot go on from their values',
   again.op.processElement(['a', 1, 'y'])
   assert.deepEqual(again.out, [['a', 5, 'x'], ['a', 6, 'x']])
 })
+
+/** A word count's sum: pairs of (word, n) keyed by the word, on a given backend. */
+function pairs(kind: 'sum' | 'min' | 'max', backend: KeyedStateBackend = new HeapKeyedStateBackend(128), field: 0 | 1 = 1) {
+  const out: unknown[] = []
+  const op = new FieldAggregationOperator<[unknown, unknown]>(kind, field, (r) => r[1 - field])
+  op.setup({ keyedBackend: backend, location: { operator: kind, subtask: 0 } } as unknown as OperatorContext, { collect: (r: unknown) => out.push(r) } as never)
+  op.open()
+  return { backend, op, out }
+}
+
+test('a pair of the key and a number keeps only the number as its aggregate, and emits the same records as the general form', async () => {
+  const { backend, op, out } = pairs('sum')
+  const inputs: Array<[string, number]> = [['a', 1], ['b', 5], ['a', 2], ['a', 3]]
+  for (const r of inputs) op.processElement(r)
+  assert.deepEqual(out, [['a', 1], ['b', 5], ['a', 3], ['a', 6]])
+  assert.deepEqual(inputs, [['a', 1], ['b', 5], ['a', 2], ['a', 3]], 'input records are not changed')
+  assert.equal(new Set(out).size, out.length, 'every emitted record is an object of its own')
+  const s = (await backend.materializeSnapshot(backend.captureSnapshot(1, { savepoint: false }))) as { states: Record<string, { entries: unknown[] }> }
+  assert.deepEqual(s.states._sum!.entries.filter((_v, i) => i % 3 !== 0).sort(), ['a', 6, 'b', 5].sort())
+  // The general form (a third element) gives the same records for the same pairs.
+  const general = run('sum', inputs.map(([w, n]) => [w, n, ''] as [string, number, string])).out.map((r) => (r as unknown[]).slice(0, 2))
+  assert.deepEqual(general, out)
+})
+
+test('the compact form works with the field first, for min and max, and after a snapshot froze the aggregate', async () => {
+  const min = pairs('min', undefined, 0)
+  for (const r of [[4, 'a'], [2, 'a'], [9, 'a']] as Array<[number, string]>) min.op.processElement(r)
+  assert.deepEqual(min.out, [[4, 'a'], [2, 'a'], [2, 'a']])
+  const max = pairs('max')
+  max.op.processElement(['a', 4])
+  const capture = max.backend.captureSnapshot(1, { savepoint: false })
+  max.op.processElement(['a', 9])
+  max.op.processElement(['a', 1])
+  const s = (await max.backend.materializeSnapshot(capture)) as { states: Record<string, { entries: unknown[] }> }
+  assert.deepEqual(s.states._max!.entries.slice(1), ['a', 4])
+  assert.deepEqual(max.out, [['a', 4], ['a', 9], ['a', 9]])
+})
+
+test('pairs that do not carry their key, or whose key is not a string, keep the general form', () => {
+  // keyed by something else than the pair's other element
+  const out: unknown[] = []
+  const op = new FieldAggregationOperator<[string, number]>('sum', 1, (r) => r[0].toUpperCase())
+  op.setup({ keyedBackend: new HeapKeyedStateBackend(128), location: { operator: 'sum', subtask: 0 } } as unknown as OperatorContext, { collect: (r: unknown) => out.push(r) } as never)
+  op.open()
+  op.processElement(['a', 1])
+  op.processElement(['A', 2])
+  assert.deepEqual(out, [['a', 1], ['a', 3]], 'the first record of the key, with the sum')
+  const numeric = pairs('sum')
+  numeric.op.processElement([7, 1])
+  numeric.op.processElement([7, 1])
+  assert.deepEqual(numeric.out, [[7, 1], [7, 2]])
+})
+
+test('restored general-form aggregates of pairs go on in that form', async () => {
+  const first = pairs('sum')
+  first.op.processElement(['a', 1])
+  const snapshot = (await first.backend.materializeSnapshot(first.backend.captureSnapshot(1, { savepoint: false }))) as { states: Record<string, { entries: unknown[] }> }
+  // What an older version wrote: the record as the aggregate.
+  snapshot.states._sum!.entries[2] = ['a', 10]
+  const restored = new HeapKeyedStateBackend(128)
+  restored.restore(snapshot as never, { start: 0, end: 127 })
+  const again = pairs('sum', restored)
+  again.op.processElement(['a', 1])
+  again.op.processElement(['a', 2])
+  assert.deepEqual(again.out, [['a', 11], ['a', 13]])
+})
