@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { FORMAT_VERSION, FileKind, frame, readFramedFile, unframe, writeFramedFile } from '../../src/checkpoint/file-format.ts'
+import { FORMAT_VERSION, FileKind, frame, readFramedFile, unframe, writeFramedChunks, writeFramedFile } from '../../src/checkpoint/file-format.ts'
 import { isWeirError } from '../../src/errors.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'weir-file-format-test-'))
@@ -30,6 +30,16 @@ test('a framed payload reads back byte for byte, from memory and from a file', a
   assert.equal(written, bytes.length)
   assert.equal(readFileSync(path).length, written)
   assert.deepEqual(new Uint8Array(await readFramedFile(path, FileKind.TASK_STATE)), payload)
+})
+
+test('a payload of more chunks than one writev takes, some empty, reads back as their concatenation', async () => {
+  const chunks: Uint8Array[] = []
+  for (let i = 0; i < 2500; i++) chunks.push(i % 7 === 0 ? new Uint8Array(0) : Uint8Array.from({ length: 1 + (i % 13) }, (_v, j) => (i + j) & 0xff))
+  const whole = Buffer.concat(chunks)
+  const path = join(root, 'chunks', 'task.state')
+  const written = await writeFramedChunks(path, FileKind.TASK_STATE, chunks)
+  assert.equal(written, frame(FileKind.TASK_STATE, whole).length)
+  assert.deepEqual(new Uint8Array(await readFramedFile(path, FileKind.TASK_STATE)), new Uint8Array(whole))
 })
 
 test('an empty payload round-trips', async () => {

@@ -12,7 +12,7 @@ import type { StateDescriptor, StateKind } from '../../api/state.ts'
 import { assignToKeyGroup, type KeyGroupRange } from '../key-groups.ts'
 import { checkDescriptorKind, TtlPolicy, type CanonicalStateEntries, type KeyedStateBackend, type KeyedStateSnapshot, type SnapshotCapture, type SnapshotOptions, type StateFor } from '../keyed-state-backend.ts'
 import { WeirError } from '../../errors.ts'
-import { LayeredMap, visibleEntries, type FrozenView } from './layered-map.ts'
+import { LayeredMap, TOMBSTONE, type FrozenView } from './layered-map.ts'
 import { HeapMapState, HeapValueState } from './heap-state-objects.ts'
 import { HEAP_INCREMENTAL_FORMAT, restoreHeapIncremental, writeHeapIncremental, type HeapIncrementalSnapshot, type IncrementalCapture, type TableChanges } from './incremental-heap-snapshot.ts'
 import { ChainTracker } from '../incremental-chain.ts'
@@ -163,22 +163,32 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   static async toCanonical(capture: HeapCapture, now: number, sliceMs = Infinity): Promise<KeyedStateSnapshot> {
     const states: Record<string, CanonicalStateEntries> = {}
     let deadline = performance.now() + sliceMs
+    let n = 0
     for (const table of capture.tables) {
       const flat: unknown[] = []
       const ttl = table.ttl
-      let n = 0
-      for (const [mapKey, stored] of visibleEntries(table.view)) {
-        if ((++n & 1023) === 0 && performance.now() > deadline) {
-          await new Promise((resolve) => setImmediate(resolve))
-          deadline = performance.now() + sliceMs
+      const layers = table.view
+      const composite = capture.compositeKeys
+      const copyInPlace = table.inPlace
+      // The layers one after another, newest first; a key a newer layer holds is shadowed
+      // (checked only below the first layer: after a fold, the only one). No generator: its
+      // per-entry objects cost more than the entries' conversion.
+      for (let i = 0; i < layers.length; i++) {
+        for (const [mapKey, stored] of layers[i]!) {
+          if ((++n & 1023) === 0 && performance.now() > deadline) {
+            await new Promise((resolve) => setImmediate(resolve))
+            deadline = performance.now() + sliceMs
+          }
+          if (stored === TOMBSTONE) continue
+          if (i > 0 && shadowed(layers, i, mapKey)) continue
+          if (ttl && ttl.cleanupFullSnapshot && ttl.isExpired((stored as Timestamped).t, now)) continue
+          const key = typeof mapKey === 'string' && composite.size > 0 && composite.has(mapKey) ? composite.get(mapKey) : mapKey
+          const plain = ttl ? (stored as Timestamped).v : stored
+          // A value changed in place may change once the capture is released, before the
+          // canonical form is serialized: keep a copy of what the capture saw.
+          const value = table.kind === 'map' ? [...(plain as Map<unknown, unknown>)] : copyInPlace && typeof plain === 'object' ? shallowCopy(plain) : plain
+          flat.push(assignToKeyGroup(key, capture.maxParallelism), key, ttl ? [value, (stored as Timestamped).t] : value)
         }
-        if (ttl && ttl.cleanupFullSnapshot && ttl.isExpired((stored as Timestamped).t, now)) continue
-        const key = typeof mapKey === 'string' && capture.compositeKeys.has(mapKey) ? capture.compositeKeys.get(mapKey) : mapKey
-        const plain = ttl ? (stored as Timestamped).v : stored
-        // A value changed in place may change once the capture is released, before the
-        // canonical form is serialized: keep a copy of what the capture saw.
-        const value = table.kind === 'map' ? [...(plain as Map<unknown, unknown>)] : table.inPlace ? shallowCopy(plain) : plain
-        flat.push(assignToKeyGroup(key, capture.maxParallelism), key, ttl ? [value, (stored as Timestamped).t] : value)
       }
       states[table.name] = { kind: table.kind, ttl: ttl !== null, entries: flat }
     }
@@ -404,4 +414,10 @@ function shallowCopy(value: unknown): unknown {
   if (Array.isArray(value)) return value.slice()
   if (typeof value === 'object' && value !== null) return { ...value }
   return value
+}
+
+/** Whether a layer newer than layers[i] holds `key` (a value or a tombstone). */
+function shadowed(layers: FrozenView, i: number, key: unknown): boolean {
+  for (let j = 0; j < i; j++) if (layers[j]!.has(key)) return true
+  return false
 }
