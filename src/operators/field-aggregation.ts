@@ -66,7 +66,7 @@ export class FieldAggregationOperator<T> extends BaseOperator<T, T> {
       this.output.collect(copyRecord(owned) as T)
       return
     }
-    if (stored === undefined) stored = this.aggregate.value()
+    if (stored === undefined) stored = this.inPlace !== null ? this.inPlace.valueAfterMiss() : this.aggregate.value()
     if (typeof stored === 'number') {
       const next = this.combine(stored, value)
       this.aggregate.update(next)

@@ -75,6 +75,8 @@ export interface KeyedStateBackend {
  */
 export interface InPlaceValueState<T> extends ValueState<T> {
   valueForChange(): T | undefined
+  /** value() right after valueForChange() found nothing: the same answer without looking where valueForChange already did. */
+  valueAfterMiss(): T
 }
 
 export function checkDescriptorKind(name: string, registered: StateKind, requested: StateKind): void {

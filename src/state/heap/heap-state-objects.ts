@@ -10,6 +10,8 @@ import type { HeapKeyedStateBackend, StateTable } from './keyed-state-backend.ts
 
 export class HeapValueState<T> implements InPlaceValueState<T> {
   private readonly plainMap: LayeredMap | null
+  /** Whether the last valueForChange() found the key deleted in `live`. */
+  private liveDeleted = false
   constructor(private readonly backend: HeapKeyedStateBackend, private readonly table: StateTable, private readonly defaultValue: T | undefined) {
     // Without a TTL, read the table directly: the hot path of most jobs.
     this.plainMap = table.ttl === null ? table.data : null
@@ -25,7 +27,19 @@ export class HeapValueState<T> implements InPlaceValueState<T> {
     if (map === null) return undefined
     this.table.inPlace = true
     const v = map.live.get(this.backend.currentMapKey)
-    return v === TOMBSTONE ? undefined : (v as T | undefined)
+    if (v === TOMBSTONE) {
+      this.liveDeleted = true
+      return undefined
+    }
+    this.liveDeleted = false
+    return v as T | undefined
+  }
+  valueAfterMiss(): T {
+    const map = this.plainMap
+    if (map === null) return this.value()
+    // A tombstone in `live` hides what the frozen layers hold.
+    const v = this.liveDeleted ? undefined : map.getBelowLive(this.backend.currentMapKey)
+    return (v === undefined ? this.defaultValue : v) as T
   }
   value(): T {
     const v = this.plainMap !== null ? this.plainMap.get(this.backend.currentMapKey) : this.backend.read(this.table)

@@ -51,6 +51,16 @@ export class LayeredMap {
     return undefined
   }
 
+  /** get() for a key `live` is known not to hold: the frozen layers only. */
+  getBelowLive(key: unknown): unknown {
+    const frozen = this.frozen
+    for (let i = 0; i < frozen.length; i++) {
+      const f = frozen[i]!.get(key)
+      if (f !== undefined) return f === TOMBSTONE ? undefined : f
+    }
+    return undefined
+  }
+
   set(key: unknown, value: unknown): void {
     this.live.set(key, value)
   }
