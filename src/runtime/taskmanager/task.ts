@@ -16,8 +16,8 @@ import type { InputChannel } from '../network/channels.ts'
 import { END_OF_PARTITION, MAX_WATERMARK, MIN_WATERMARK, NO_TIMESTAMP, type CheckpointBarrier } from '../network/events.ts'
 import { WatermarkValve } from './watermark-valve.ts'
 import { SourceDriver } from './source-driver.ts'
-import { BarrierHandler } from './barrier-handler.ts'
-import type { TaskRestore, ChannelState } from './task-snapshot.ts'
+import { TaskCheckpoints } from './task-checkpoints.ts'
+import type { TaskRestore } from './task-snapshot.ts'
 import { TASK_NOT_RUNNING, type TaskHost } from './task-host.ts'
 import { anyBlocked, bytesReceived, bytesSent, recordsEmitted } from './task-io-counters.ts'
 import { UserFunctionError, WeirError, type TaskLocation } from '../../errors.ts'
@@ -28,7 +28,7 @@ import { buildChain } from './chain-builder.ts'
 import type { OperatorMetricGroup } from '../../metrics/metric-group.ts'
 import { InputProcessor } from './input-processor.ts'
 import { TaskTimers } from './task-timers.ts'
-import { captureChain, materializeChain, restoreChain, restoreChannelState, statefulUids, type ChainParts, type KeyedOperatorRuntime } from './chain-state.ts'
+import { restoreChain, restoreChannelState, type ChainParts, type KeyedOperatorRuntime } from './chain-state.ts'
 import type { ChainContextDeps } from './operator-context.ts'
 
 type TaskState = 'running' | 'ended' | 'finished' | 'failed' | 'canceled'
@@ -48,7 +48,8 @@ export class Task {
   /** Combines the input channels' watermarks (tasks with inputs). */
   private readonly valve: WatermarkValve | null
   private readonly timers: TaskTimers
-  private readonly barriers: BarrierHandler | null
+  /** Barrier alignment and the synchronous phase of checkpoints. */
+  private readonly checkpoints: TaskCheckpoints
   /** Takes the input channels' items (tasks with inputs). */
   private readonly input: InputProcessor | null
   private readonly keyGroupRange: KeyGroupRange
@@ -61,9 +62,6 @@ export class Task {
   readonly location: TaskLocation
   /** Busy / idle / back-pressured time, accounted by the run loop once per step. */
   readonly activity = new TaskTime(performance.now())
-  /** Of the latest checkpoint this task took part in. */
-  lastAlignmentMs = 0
-  lastStartDelayMs = 0
   /** User metrics, one group per operator of the chain that registered any. */
   readonly metricGroups: OperatorMetricGroup[] = []
   /** The parts of the chain that hold state, for checkpoints and restores. */
@@ -115,39 +113,16 @@ export class Task {
           emitWatermarkStatus: (idle) => head.processWatermarkStatus(idle),
         })
       : null
-    this.barriers = inputs.length > 0
-      ? new BarrierHandler({
-          blockChannel: (c) => (this.inputs[c]!.blocked = true),
-          unblockAllChannels: () => {
-            for (const input of this.inputs) input.blocked = false
-            this.host.wake()
-          },
-          snapshotAndForward: (barrier, alignmentMs) => this.checkpoint(barrier, alignmentMs, null),
-          snapshotUnaligned: (barrier, done, alignmentMs) => this.checkpoint(barrier, alignmentMs, done),
-          barrierReachedChannel: (channel, id) => this.input!.recordInFlight(channel, id),
-          isBarrierQueued: (channel, id) => this.inputs[channel]!.hasBarrierQueued(id),
-          channelStateComplete: () => this.input!.completeRecording(),
-          abortCheckpoint: (id, reason) => {
-            this.input!.completeRecording(id)
-            this.host.declineCheckpoint(this, id, reason)
-          },
-          now: () => performance.now(),
-        }, inputs.length, host.exactlyOnce)
-      : null
-    this.input = head !== null && this.valve !== null && this.barriers !== null
-      ? new InputProcessor(inputs, head, this.valve, this.barriers, this.time, {
-          barrierTaken: () => this.armAlignmentTimeout(),
+    this.chain = { reader: this.source?.reader ?? null, sourceUid: this.source?.uid ?? null, operators: this.operators, operatorUids: this.operatorUids, keyed: this.keyed, stateShapes: this.stateShapes }
+    const checkpoints = new TaskCheckpoints({ task: this, host, inputs, writers, chain: this.chain, timers: this.timers, input: () => this.input })
+    this.checkpoints = checkpoints
+    const barriers = checkpoints.barriers
+    this.input = head !== null && this.valve !== null && barriers !== null
+      ? new InputProcessor(inputs, head, this.valve, barriers, this.time, {
+          barrierTaken: () => checkpoints.armAlignmentTimeout(),
           allInputsEnded: () => this.endOfInput(),
         })
       : null
-    this.chain = { reader: this.source?.reader ?? null, sourceUid: this.source?.uid ?? null, operators: this.operators, operatorUids: this.operatorUids, keyed: this.keyed, stateShapes: this.stateShapes }
-    if (this.barriers && host.exactlyOnce) {
-      inputs.forEach((input, index) => {
-        input.onPriorityBarrier = (barrier) => this.post(() => {
-          if (this.state === 'running') this.barriers!.onPriorityBarrier(index, barrier)
-        })
-      })
-    }
   }
 
   /** Restores state (if any), opens operators (tail first, so nothing emits into an unopened operator), starts the reader. */
@@ -187,6 +162,15 @@ export class Task {
       for (const op of periodicOperators) op.onPeriodicWatermark!()
     }
     this.timers.startPeriodic(interval, () => this.post(emit))
+  }
+
+  /** Of the latest checkpoint this task took part in. */
+  get lastAlignmentMs(): number {
+    return this.checkpoints.lastAlignmentMs
+  }
+
+  get lastStartDelayMs(): number {
+    return this.checkpoints.lastStartDelayMs
   }
 
   /** Records (not watermarks) taken from the input channels. */
@@ -236,7 +220,7 @@ export class Task {
   triggerCheckpoint(barrier: CheckpointBarrier): void {
     this.post(() => {
       if (this.state !== 'running') return this.host.declineCheckpoint(this, barrier.id, `${TASK_NOT_RUNNING}: task is ${this.state}`)
-      this.checkpoint(barrier, 0, barrier.unaligned ? new Set() : null)
+      this.checkpoints.take(barrier, 0, barrier.unaligned ? new Set() : null)
       // Stop with savepoint: nothing after the savepoint's barrier.
       if (barrier.stop) this.source!.suspendedBy = barrier.id
     })
@@ -245,7 +229,7 @@ export class Task {
   /** The final checkpoint of a bounded job: all input is consumed and no channel carries data any more. */
   triggerFinalCheckpoint(barrier: CheckpointBarrier): void {
     this.post(() => {
-      if (this.state === 'ended') this.checkpoint(barrier, 0, null)
+      if (this.state === 'ended') this.checkpoints.take(barrier, 0, null)
       else this.host.declineCheckpoint(this, barrier.id, `${TASK_NOT_RUNNING}: task is ${this.state}, not ended`)
     })
   }
@@ -261,7 +245,7 @@ export class Task {
   notifyCheckpointAborted(checkpointId: number): void {
     this.post(() => {
       if (this.state !== 'running' && this.state !== 'ended') return
-      this.barriers?.onAbort(checkpointId)
+      this.checkpoints.barriers?.onAbort(checkpointId)
       // A failed stop with savepoint: the source goes on reading (a failed stop never halts the job).
       if (this.source !== null && this.source.suspendedBy === checkpointId) this.source.suspendedBy = null
       for (const op of this.operators) op.notifyCheckpointAborted?.(checkpointId)
@@ -398,56 +382,6 @@ export class Task {
     this.timers.stop()
     this.state = 'ended'
     this.host.taskEnded(this)
-  }
-
-  /**
-   * Synchronous phase of a checkpoint: capture every operator's state, then forward the barrier
-   * (behind all records emitted before it; or, unaligned, ahead of them, keeping them as
-   * channel state). Serializing and writing happen afterwards, in the host, while this task
-   * keeps processing. `unalignedDone` (unaligned only) lists input channels whose barrier
-   * already arrived in order, so that they have no in-flight records.
-   */
-  private checkpoint(barrier: CheckpointBarrier, alignmentMs: number, unalignedDone: ReadonlySet<number> | null): void {
-    const started = performance.now()
-    this.timers.clearAlignment()
-    const capture = captureChain(this.chain, barrier)
-    let channels: ChannelState | null = null
-    let ready: Promise<void> | null = null
-    if (unalignedDone !== null) {
-      const outputs: Record<string, unknown[]> = {}
-      if (this.state === 'running') for (const w of this.writers) for (const c of w.channels) outputs[c.id] = c.sendPriorityEvent(barrier)
-      // A source has no input channels: its channel state (the overtaken output) is complete at once.
-      const recording = this.input?.startRecording(barrier.id, unalignedDone) ?? null
-      ready = recording?.ready ?? null
-      channels = {
-        outputs,
-        get inputs() {
-          return recording ? recording.inputsById() : {}
-        },
-      }
-    } else if (this.state === 'running') {
-      for (const w of this.writers) w.broadcastEvent(barrier)
-    }
-    const syncMs = performance.now() - started
-    this.lastAlignmentMs = alignmentMs
-    // The first barrier arrived when alignment began, alignmentMs before the snapshot started.
-    this.lastStartDelayMs = Math.max(0, Date.now() - syncMs - alignmentMs - barrier.timestamp)
-    const chain = this.chain
-    this.host.snapshotTaken(this, barrier, () => materializeChain(chain, capture, channels),
-      { syncMs, alignmentMs, startDelayMs: this.lastStartDelayMs, unaligned: unalignedDone !== null, operatorState: capture.operatorState, stateUids: statefulUids(chain, capture) },
-      ready)
-  }
-
-  /** With an aligned-checkpoint timeout, an alignment that takes too long becomes unaligned. */
-  private armAlignmentTimeout(): void {
-    const timeout = this.host.alignedTimeoutMs
-    const id = this.barriers!.aligningId
-    if (timeout <= 0 || id === null) return
-    // Measured from the checkpoint's start, as in Flink: time the barrier spent behind full buffers counts.
-    const barrierStart = this.barriers!.aligningTimestamp ?? Date.now()
-    this.timers.armAlignment(barrierStart + timeout, () => this.post(() => {
-      if (this.state === 'running') this.barriers!.onAlignmentTimeout(id)
-    }))
   }
 
   private restoreState(): void {
