@@ -209,10 +209,8 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     if (p === undefined) p = table.cache.get(ck)
     if (p !== undefined) return p === DELETED ? undefined : p
     const bytes = this.db.getBinaryFast(this.key.keyFor(table.id))
-    if (bytes === undefined) {
-      this.cache.insert(table, ck, DELETED)
-      return undefined
-    }
+    // An absent key is not cached: a new key is mostly written right after (then pending holds it).
+    if (bytes === undefined) return undefined
     const v = table.timestamped ? unpackr.unpack(bytes, { start: 8, end: bytes.length }) : unpackr.unpack(bytes)
     if (table.kind === 'list') this.owned.add(v as object) // a fresh decode
     const stored = table.timestamped ? ({ v, t: bytes.readDoubleBE(0) } satisfies Timestamped) : v

@@ -3,7 +3,7 @@
 // states (state.backend.lmdb.cache-size). Writes never go here directly: they go to the pending
 // layer (write-generations.ts) and are merged in after their commit, so the cache always equals
 // LMDB for the keys it holds and may drop any of them at any time. Reads look at the pending
-// and frozen layers first, then here, then LMDB (a miss is cached).
+// and frozen layers first, then here, then LMDB (a value found there is cached).
 //
 // Eviction is by insertion order with a second chance for keys written in the last batch (a
 // skewed stream writes its hot keys in every batch): they are moved to the end instead of being
