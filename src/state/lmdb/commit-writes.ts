@@ -18,11 +18,36 @@ export interface CommitContext {
 }
 
 /**
- * Commits every state's uncommitted generations in one transaction, empties them, and hands the
- * value-like states' writes to the read cache. Returns the value-like states.
+ * Commits the states' uncommitted generations in one transaction and hands the value-like
+ * states' committed writes to the read cache. With a `holdBudget`, up to that many pending
+ * writes of hot keys stay pending instead (write-back): keys written again since the last
+ * commit, with a new value, are likely written again before the next one, and committing them
+ * in every batch was about half of the puts of a skewed stream. Everything else is committed:
+ * frozen generations always (captures read them). Returns the writes still pending.
  */
-export function commitAll(ctx: CommitContext, tables: Iterable<Table>, dirty: Set<string> | null, cache: ReadCache): Table[] {
+export function commitAll(ctx: CommitContext, tables: Iterable<Table>, dirty: Set<string> | null, cache: ReadCache, holdBudget: number): number {
   const all = [...tables]
+  const held = new Map<Table, Map<unknown, unknown>>()
+  let budget = holdBudget
+  for (const table of all) {
+    if (table.kind === 'map' || table.pending.size === 0) continue
+    const last = table.lastBatch
+    table.lastBatch = table.pending
+    if (budget <= 0 || last === null) continue
+    const now = new Map<unknown, unknown>()
+    const hold = new Map<unknown, unknown>()
+    for (const [ck, stored] of table.pending) {
+      const before = last.get(ck)
+      if (budget > 0 && before !== undefined && before !== stored) {
+        hold.set(ck, stored)
+        budget--
+      } else {
+        now.set(ck, stored)
+      }
+    }
+    table.pending = now
+    held.set(table, hold)
+  }
   ctx.db.transactionSync(() => {
     for (const table of all) commitTable(ctx, table, dirty)
   })
@@ -30,17 +55,19 @@ export function commitAll(ctx: CommitContext, tables: Iterable<Table>, dirty: Se
   // holds the committed bytes, and the write that follows puts them in pending.
   const written = new Map<Table, ReadonlyArray<Map<unknown, unknown>>>()
   const valueTables: Table[] = []
+  let pending = 0
   for (const table of all) {
     if (table.kind !== 'map') {
       valueTables.push(table)
       if (table.pending.size > 0) written.set(table, [table.pending, ...table.frozen])
       else if (table.frozen.length > 0) written.set(table, table.frozen)
     }
-    table.pending = new Map()
+    table.pending = held.get(table) ?? new Map()
     table.frozen = NO_GENERATIONS
+    pending += table.pending.size
   }
   cache.committed(valueTables, written)
-  return valueTables
+  return pending
 }
 
 /** Writes one state's uncommitted generations, oldest first (inside the caller's transaction). */

@@ -77,8 +77,8 @@ export class CurrentKey {
 
   /**
    * Forgets tokens no cache or layer holds any more, when there are many more than `liveBound`:
-   * `live` lists every cache key and map key still held (called when nothing is uncommitted,
-   * so only the read caches hold tokens).
+   * `live` lists every cache key still held (called after a commit, when no frozen generation
+   * or map change is left: only read caches and value-like pending writes hold tokens).
    */
   pruneTokens(liveBound: number, live: () => Iterable<unknown>): void {
     if (this.tokens.size <= liveBound + TOKEN_SLACK) return

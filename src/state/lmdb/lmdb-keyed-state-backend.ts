@@ -19,9 +19,10 @@
 //
 // State ids are small integers per state name, given at registration and recorded in snapshots.
 // Writes go to a per-state pending Map (decoded values, by key) and are committed to LMDB in one
-// synchronous transaction every `flushEvery` distinct uncommitted entries (half the cache size);
-// committed writes and values read from LMDB stay decoded in a read cache bounded by
-// state.backend.lmdb.cache-size entries. Reads consult pending, the frozen generations, that
+// synchronous transaction every `flushEvery` new distinct uncommitted entries (half the cache
+// size), but for up to half as many writes of hot keys that stay pending (write-back, see
+// commit-writes.ts); committed writes and values read from LMDB stay decoded in a read cache
+// bounded by state.backend.lmdb.cache-size entries. Reads consult pending, the frozen generations, that
 // cache, then LMDB (a synchronous get). Values come back decoded
 // (copies): plain data round-trips, a Map inside a value comes back as an object (msgpackr
 // without records). Composite map keys of a MapState are compared by JSON value, not identity.
@@ -48,9 +49,9 @@ import { closeWorkingEnvironment, openWorkingEnvironment } from './working-envir
 import { KEY_BUFFER_BYTES, KeyRef, storedUserKeys } from './lmdb-key-layout.ts'
 import { CurrentKey } from './current-key.ts'
 import { ReadCache } from './read-cache.ts'
-import { DELETED, freezePending, frozenGet, NO_GENERATIONS, TimestampedEncoder, unpackr, type MapPending, type Table, type Timestamped } from './write-generations.ts'
+import { DELETED, freezePending, frozenGet, NO_GENERATIONS, TimestampedEncoder, unpackr, type Table, type Timestamped } from './write-generations.ts'
 import { commitAll, type CommitContext } from './commit-writes.ts'
-import { LmdbMapState } from './lmdb-map-state.ts'
+import { LmdbMapState, mapRemoveAll } from './lmdb-map-state.ts'
 import { CLEANUP_EVERY, cleanupSome, retimestamp } from './ttl-maintenance.ts'
 import type { LmdbCapture } from './capture-view.ts'
 import type { RestoreContext } from './lmdb-restore.ts'
@@ -96,6 +97,8 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   }
 
   private readonly flushEvery: number
+  /** The next commit is at this many uncommitted entries: `flushEvery` more than were held back. */
+  private commitAt: number
   private disposed = false
   /** Captures in flight and the incremental chain (incremental only with a shared directory). */
   private readonly snapshots: LmdbSnapshots
@@ -113,6 +116,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     this.cache = new ReadCache(cacheSize)
     this.flushEvery = options.flushEvery ?? Math.max(1, Math.floor(cacheSize / 2))
     if (!(this.flushEvery >= 1)) throw new UserError('WEIR_INVALID_ARGUMENT', `flushEvery must be at least 1, got ${this.flushEvery}`)
+    this.commitAt = this.flushEvery
     this.dir = workingDirFor(settings.localDir, settings.jobId, scope.operatorUid, scope.subtaskIndex, settings.attempt)
     const filePrefix = `lmdb-${scope.operatorUid.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)}-${scope.subtaskIndex}-${randomBytes(6).toString('hex')}`
     removeEarlierAttempts(settings.localDir, settings.jobId, scope.operatorUid, scope.subtaskIndex, settings.attempt)
@@ -178,7 +182,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     while (this.byId.has(id)) id++
     if (id > 0xfffe) throw new UserError('WEIR_INVALID_JOB', `too many keyed states in one operator (the lmdb backend numbers them up to ${0xfffe})`)
     this.nextId = Math.max(this.nextId, id + 1)
-    const table: Table = { name, id, kind, ttl: null, timestamped, pending: new Map(), frozen: NO_GENERATIONS, cache: new Map(), cleanupCursor: null, cleanupCountdown: CLEANUP_EVERY, state: null }
+    const table: Table = { name, id, kind, ttl: null, timestamped, pending: new Map(), frozen: NO_GENERATIONS, cache: new Map(), lastBatch: null, cleanupCursor: null, cleanupCountdown: CLEANUP_EVERY, state: null }
     this.tables.set(name, table)
     this.byId.set(id, table)
     return table
@@ -261,7 +265,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
 
   remove(table: Table): void {
     if (table.kind === 'map') {
-      this.mapRemoveAll(table)
+      mapRemoveAll(this, table)
       this.maybeFlush()
     } else {
       this.setPending(table, this.key.ck, DELETED)
@@ -272,37 +276,16 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     const p = table.pending
     const size = p.size
     p.set(ck, stored)
-    if (p.size !== size && ++this.pendingEntries >= this.flushEvery) this.flush()
+    if (p.size !== size && ++this.pendingEntries >= this.commitAt) this.commit(this.flushEvery >> 1)
   }
 
   /** Commits when enough is pending (map operations call it last: they hold a MapPending until then). */
   maybeFlush(): void {
-    if (this.pendingEntries >= this.flushEvery) this.flush()
+    if (this.pendingEntries >= this.commitAt) this.commit(this.flushEvery >> 1)
   }
 
   cleanupSome(table: Table, ttl: TtlPolicy): void {
     cleanupSome(this, table, ttl)
-  }
-
-  // ---- map states: the pending layer of the current key (the rest is in lmdb-map-state.ts) ----
-
-  mapPending(table: Table): MapPending {
-    const ck = this.key.ck
-    let mp = table.pending.get(ck) as MapPending | undefined
-    if (mp === undefined) {
-      mp = { cleared: false, entries: new Map(), t: undefined }
-      table.pending.set(ck, mp)
-      this.pendingEntries++
-    }
-    return mp
-  }
-
-  /** Drops the current key's whole map (pending entries and stored ones, at the next commit). */
-  mapRemoveAll(table: Table): void {
-    const mp = this.mapPending(table)
-    mp.cleared = true
-    mp.entries.clear()
-    mp.t = undefined
   }
 
   // ---------------------------------------------------------------------------------------
@@ -311,11 +294,24 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
 
   /** Commits every uncommitted write (frozen, then pending) to LMDB in one transaction. */
   flush(): void {
+    this.commit(0)
+  }
+
+  /** Commits the uncommitted writes but up to `hold` pending writes of hot keys (see commitAll). */
+  private commit(hold: number): void {
     if (this.pendingEntries === 0) return
-    const valueTables = commitAll(this.commitContext, this.tables.values(), this.snapshots.dirty, this.cache)
-    this.pendingEntries = 0
-    // Nothing is uncommitted now: only the read caches hold composite keys' tokens.
-    this.key.pruneTokens(this.cache.entries, () => valueTables.flatMap((t) => [...t.cache.keys()]))
+    this.pendingEntries = commitAll(this.commitContext, this.tables.values(), this.snapshots.dirty, this.cache, hold)
+    this.commitAt = this.pendingEntries + this.flushEvery
+    // Frozen and map writes are all committed now: only the read caches and the value-like
+    // states' held writes hold composite keys' tokens.
+    this.key.pruneTokens(this.cache.entries + this.pendingEntries, () => this.liveKeys())
+  }
+
+  private *liveKeys(): Iterable<unknown> {
+    for (const t of this.tables.values()) {
+      yield* t.cache.keys()
+      yield* t.pending.keys()
+    }
   }
 
   // ---------------------------------------------------------------------------------------

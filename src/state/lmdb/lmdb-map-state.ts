@@ -35,7 +35,7 @@ export class LmdbMapState<K, V> implements MapState<K, V> {
   putAll(entries: Iterable<readonly [K, V]>): void {
     const b = this.backend
     if (this.table.ttl !== null) this.visible()
-    const mp = b.mapPending(this.table)
+    const mp = mapPending(b, this.table)
     let added = 0
     for (const [k, v] of entries) {
       const size = mp.entries.size
@@ -50,12 +50,12 @@ export class LmdbMapState<K, V> implements MapState<K, V> {
   remove(key: K): void {
     const b = this.backend
     if (!this.contains(key)) return
-    const mp = b.mapPending(this.table)
+    const mp = mapPending(b, this.table)
     const size = mp.entries.size
     mp.entries.set(b.key.mapCacheKey(key), DELETED)
     b.pendingEntries += mp.entries.size - size
     if (this.table.timestamped) mp.t = b.now()
-    if (this.emptyRaw()) b.mapRemoveAll(this.table)
+    if (this.emptyRaw()) mapRemoveAll(b, this.table)
     b.maybeFlush()
   }
 
@@ -131,11 +131,11 @@ export class LmdbMapState<K, V> implements MapState<K, V> {
     const now = b.now()
     if (ttl.isExpired(t, now)) {
       if (ttl.returnExpired) return true
-      b.mapRemoveAll(table)
+      mapRemoveAll(b, table)
       return false
     }
     if (ttl.refreshOnRead) {
-      b.mapPending(table).t = now
+      mapPending(b, table).t = now
       b.maybeFlush()
     }
     return true
@@ -195,4 +195,24 @@ export class LmdbMapState<K, V> implements MapState<K, V> {
     }
     return true
   }
+}
+
+/** The current key's pending map changes in `table` (made if none). */
+export function mapPending(b: LmdbKeyedStateBackend, table: Table): MapPending {
+  const ck = b.key.ck
+  let mp = table.pending.get(ck) as MapPending | undefined
+  if (mp === undefined) {
+    mp = { cleared: false, entries: new Map(), t: undefined }
+    table.pending.set(ck, mp)
+    b.pendingEntries++
+  }
+  return mp
+}
+
+/** Drops the current key's whole map (pending entries and stored ones, at the next commit). */
+export function mapRemoveAll(b: LmdbKeyedStateBackend, table: Table): void {
+  const mp = mapPending(b, table)
+  mp.cleared = true
+  mp.entries.clear()
+  mp.t = undefined
 }

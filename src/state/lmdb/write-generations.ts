@@ -49,6 +49,8 @@ export interface Table {
   frozen: ReadonlyArray<Map<unknown, unknown>>
   /** Value-like states: committed stored forms by cache key (DELETED: none), see read-cache.ts. */
   cache: Map<unknown, unknown>
+  /** Value-like states: the pending writes at the last commit (what tells hot keys, see commit-writes.ts). */
+  lastBatch: ReadonlyMap<unknown, unknown> | null
   cleanupCursor: Buffer | null
   cleanupCountdown: number
   state: unknown

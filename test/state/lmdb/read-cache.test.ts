@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { throughCodec } from '../keyed-state-backend.contract.ts'
 import { ReadCache } from '../../../src/state/lmdb/read-cache.ts'
-import { NO_GENERATIONS, type Table } from '../../../src/state/lmdb/write-generations.ts'
+import { NO_GENERATIONS, unpackr, type Table } from '../../../src/state/lmdb/write-generations.ts'
 import { CLEANUP_EVERY } from '../../../src/state/lmdb/ttl-maintenance.ts'
 import { LmdbKeyedStateBackend, type LmdbBackendOptions } from '../../../src/state/lmdb/lmdb-keyed-state-backend.ts'
 import { ListStateDescriptor, ValueStateDescriptor } from '../../../src/api/state.ts'
@@ -25,7 +25,7 @@ function lmdb(options: LmdbBackendOptions & { incremental?: boolean } = {}): Lmd
 }
 
 function table(): Table {
-  return { name: 's', id: 1, kind: 'value', ttl: null, timestamped: false, pending: new Map(), frozen: NO_GENERATIONS, cache: new Map(), cleanupCursor: null, cleanupCountdown: CLEANUP_EVERY, state: null }
+  return { name: 's', id: 1, kind: 'value', ttl: null, timestamped: false, pending: new Map(), frozen: NO_GENERATIONS, cache: new Map(), lastBatch: null, cleanupCursor: null, cleanupCountdown: CLEANUP_EVERY, state: null }
 }
 
 /** Keys of three kinds (composite, string, number). */
@@ -129,6 +129,95 @@ describe('read cache', () => {
       } finally {
         b.dispose()
       }
+    }
+  })
+})
+
+describe('write-back of hot keys', () => {
+  test('keys written again since the last commit stay pending across commits, a flush commits them, and reads see the newest value', () => {
+    const b = lmdb({ cacheSize: 40 }) // commits every 20 new keys, holds up to 10 hot ones
+    try {
+      const s = b.getState(new ValueStateDescriptor<number>('count', 0))
+      /** What LMDB holds for the current key of the first state (id 1). */
+      const stored = (): unknown => {
+        const bytes = b.db.getBinaryFast(b.key.keyFor(1))
+        return bytes === undefined ? undefined : unpackr.unpack(bytes)
+      }
+      // Key 0 is written between every two cold keys, in every batch.
+      for (let i = 1; i <= 100; i++) {
+        b.setCurrentKey(0)
+        s.update(s.value() + 1)
+        b.setCurrentKey(1000 + i)
+        s.update(i)
+      }
+      assert.ok(b.pendingEntries >= 1, 'the hot key is still pending')
+      b.setCurrentKey(0)
+      assert.equal(s.value(), 100)
+      assert.notEqual(stored(), 100, 'LMDB holds an older count of the hot key: its writes were held back')
+      b.flush()
+      assert.equal(b.pendingEntries, 0)
+      b.setCurrentKey(0)
+      assert.equal(stored(), 100, 'a flush commits the held writes')
+      assert.equal(s.value(), 100)
+      for (let i = 1; i <= 100; i++) {
+        b.setCurrentKey(1000 + i)
+        assert.equal(s.value(), i)
+      }
+    } finally {
+      b.dispose()
+    }
+  })
+
+  test('a checkpoint taken while hot keys are held restores to its moment', async () => {
+    const b = lmdb({ cacheSize: 16, incremental: true })
+    try {
+      const s = b.getState(new ValueStateDescriptor<number>('count', 0))
+      const hot = (i: number) => i % 3
+      const expected = new Map<unknown, number>()
+      const round = (from: number, to: number) => {
+        for (let i = from; i < to; i++) {
+          for (const k of [hot(i), 100 + i]) {
+            b.setCurrentKey(keyOf(k))
+            s.update(s.value() + 1)
+          }
+        }
+      }
+      const snapshotOf = async (id: number) => {
+        const capture = b.captureSnapshot(id, { savepoint: false })
+        const snapshot = throughCodec(await b.materializeSnapshot(capture))
+        b.notifyCheckpointComplete(id)
+        return snapshot
+      }
+      round(0, 60)
+      await snapshotOf(1)
+      round(60, 120)
+      assert.ok(b.pendingEntries > 0)
+      // The values of the moment of checkpoint 2.
+      for (let k = 0; k < 3; k++) {
+        b.setCurrentKey(keyOf(k))
+        expected.set(k, s.value())
+      }
+      const capture = b.captureSnapshot(2, { savepoint: false })
+      round(120, 200) // more commits and held writes after the capture
+      const snapshot = throughCodec(await b.materializeSnapshot(capture))
+      b.notifyCheckpointComplete(2)
+      const r = lmdb({ cacheSize: 16, incremental: true })
+      try {
+        r.restore(snapshot, { start: 0, end: MAX_P - 1 })
+        const rs = r.getState(new ValueStateDescriptor<number>('count', 0))
+        for (let k = 0; k < 3; k++) {
+          r.setCurrentKey(keyOf(k))
+          assert.equal(rs.value(), expected.get(k), `hot key ${k}`)
+        }
+        for (let i = 0; i < 200; i++) {
+          r.setCurrentKey(keyOf(100 + i))
+          assert.equal(rs.value(), i < 120 ? 1 : 0, `cold key ${100 + i}`)
+        }
+      } finally {
+        r.dispose()
+      }
+    } finally {
+      b.dispose()
     }
   })
 })
