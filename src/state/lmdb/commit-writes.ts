@@ -28,39 +28,39 @@ export interface CommitContext {
 export function commitAll(ctx: CommitContext, tables: Iterable<Table>, dirty: Set<string> | null, cache: ReadCache, holdBudget: number): number {
   const all = [...tables]
   const held = new Map<Table, Map<unknown, unknown>>()
-  let budget = holdBudget
-  for (const table of all) {
-    if (table.kind === 'map' || table.pending.size === 0) continue
-    const last = table.lastBatch
-    table.lastBatch = table.pending
-    if (budget <= 0 || last === null) continue
-    const now = new Map<unknown, unknown>()
-    const hold = new Map<unknown, unknown>()
-    for (const [ck, stored] of table.pending) {
-      const before = last.get(ck)
-      if (budget > 0 && before !== undefined && before !== stored) {
-        hold.set(ck, stored)
-        budget--
+  const budget = { left: holdBudget }
+  ctx.db.transactionSync(() => {
+    for (const table of all) {
+      const commit = table.kind === 'map' ? commitMapGeneration : commitValueGeneration
+      // Frozen writes are already accounted for as changes of the captures that froze them.
+      for (let i = table.frozen.length - 1; i >= 0; i--) commit(ctx, table, table.frozen[i]!, null)
+      if (table.pending.size === 0) continue
+      const last = table.kind === 'map' ? null : table.lastBatch
+      if (last === null || budget.left <= 0) {
+        commit(ctx, table, table.pending, dirty)
       } else {
-        now.set(ck, stored)
+        const hold = new Map<unknown, unknown>()
+        held.set(table, hold)
+        commitValueGeneration(ctx, table, table.pending, dirty, { last, hold, budget })
       }
     }
-    table.pending = now
-    held.set(table, hold)
-  }
-  ctx.db.transactionSync(() => {
-    for (const table of all) commitTable(ctx, table, dirty)
   })
-  // Values in the cache may be extended in place by ListState, as on the heap: LMDB already
-  // holds the committed bytes, and the write that follows puts them in pending.
+  // The whole pending generation goes to the cache, held writes too: a cached value may be newer
+  // than LMDB's while pending still holds it, and reads look at pending first. Values there may
+  // be extended in place by ListState, as on the heap: LMDB (or pending) holds what was written,
+  // and the write that follows puts them in pending.
   const written = new Map<Table, ReadonlyArray<Map<unknown, unknown>>>()
   const valueTables: Table[] = []
   let pending = 0
   for (const table of all) {
     if (table.kind !== 'map') {
       valueTables.push(table)
-      if (table.pending.size > 0) written.set(table, [table.pending, ...table.frozen])
-      else if (table.frozen.length > 0) written.set(table, table.frozen)
+      if (table.pending.size > 0) {
+        written.set(table, [table.pending, ...table.frozen])
+        table.lastBatch = table.pending
+      } else if (table.frozen.length > 0) {
+        written.set(table, table.frozen)
+      }
     }
     table.pending = held.get(table) ?? new Map()
     table.frozen = NO_GENERATIONS
@@ -70,18 +70,25 @@ export function commitAll(ctx: CommitContext, tables: Iterable<Table>, dirty: Se
   return pending
 }
 
-/** Writes one state's uncommitted generations, oldest first (inside the caller's transaction). */
-export function commitTable(ctx: CommitContext, table: Table, dirty: Set<string> | null): void {
-  const commit = table.kind === 'map' ? commitMapGeneration : commitValueGeneration
-  // Frozen writes are already accounted for as changes of the captures that froze them.
-  for (let i = table.frozen.length - 1; i >= 0; i--) commit(ctx, table, table.frozen[i]!, null)
-  if (table.pending.size > 0) commit(ctx, table, table.pending, dirty)
+/** Which pending writes a commit holds back: those of keys `last` (the batch before) has with another value, while `budget` lasts. */
+interface HoldBack {
+  readonly last: ReadonlyMap<unknown, unknown>
+  readonly hold: Map<unknown, unknown>
+  readonly budget: { left: number }
 }
 
-export function commitValueGeneration(ctx: CommitContext, table: Table, gen: Map<unknown, unknown>, dirty: Set<string> | null): void {
+export function commitValueGeneration(ctx: CommitContext, table: Table, gen: Map<unknown, unknown>, dirty: Set<string> | null, holdBack?: HoldBack): void {
   const db = ctx.db
   const ref = ctx.key
   for (const [ck, stored] of gen) {
+    if (holdBack !== undefined && holdBack.budget.left > 0) {
+      const before = holdBack.last.get(ck)
+      if (before !== undefined && before !== stored) {
+        holdBack.hold.set(ck, stored)
+        holdBack.budget.left--
+        continue
+      }
+    }
     encodeStateKey(ck, table.id, ref, ctx.maxParallelism)
     if (stored === DELETED) db.removeSync(ref)
     else db.putSync(ref, table.timestamped ? ctx.timestamped.encode((stored as Timestamped).v, (stored as Timestamped).t) : packr.pack(stored))

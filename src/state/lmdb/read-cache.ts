@@ -1,9 +1,10 @@
 // The LMDB backend's read cache: per value-like state, decoded stored forms of committed keys
 // (what LMDB holds for them, DELETED when it holds nothing), bounded in entries across the
 // states (state.backend.lmdb.cache-size). Writes never go here directly: they go to the pending
-// layer (write-generations.ts) and are merged in after their commit, so the cache always equals
-// LMDB for the keys it holds and may drop any of them at any time. Reads look at the pending
-// and frozen layers first, then here, then LMDB (a value found there is cached).
+// layer (write-generations.ts) and are merged in at a commit, so for a key it holds the cache
+// has LMDB's value or, for a write the commit held back, the newer one pending still holds;
+// it may drop any key at any time. Reads look at the pending and frozen layers first, then
+// here, then LMDB (a value found there is cached).
 //
 // Eviction is by insertion order with a second chance for keys written in the last batch (a
 // skewed stream writes its hot keys in every batch): they are moved to the end instead of being
