@@ -113,7 +113,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     this.key = new CurrentKey(this.maxParallelism)
     const cacheSize = options.cacheSize ?? DEFAULT_CACHE_SIZE
     if (!(cacheSize >= 1)) throw new UserError('WEIR_INVALID_ARGUMENT', `the lmdb cache size must be at least 1, got ${cacheSize}`)
-    this.cache = new ReadCache(cacheSize)
+    this.cache = new ReadCache(cacheSize, () => this.tables.values())
     this.flushEvery = options.flushEvery ?? Math.max(1, Math.floor(cacheSize / 2))
     if (!(this.flushEvery >= 1)) throw new UserError('WEIR_INVALID_ARGUMENT', `flushEvery must be at least 1, got ${this.flushEvery}`)
     this.commitAt = this.flushEvery

@@ -16,7 +16,8 @@ export class ReadCache {
   /** Entries in all states' caches. */
   entries = 0
 
-  constructor(readonly capacity: number) {}
+  /** `tables`: every state's table (the caches of all of them share the capacity). */
+  constructor(readonly capacity: number, private readonly tables: () => Iterable<Table>) {}
 
   /** Caches what LMDB holds for `ck` (just read), evicting if the cache is full. */
   insert(table: Table, ck: unknown, stored: unknown): void {
@@ -24,12 +25,13 @@ export class ReadCache {
     const size = cache.size
     cache.set(ck, stored)
     // Evicting in batches: a Map iterated from its start skips the entries deleted before.
-    if (cache.size !== size && ++this.entries > this.capacity) this.evict([table], this.entries - Math.floor(this.capacity * 0.75))
+    if (cache.size !== size && ++this.entries > this.capacity) this.evict([...this.tables()], this.entries - Math.floor(this.capacity * 0.75))
   }
 
   /**
-   * After a commit: the committed generations' writes (`written`: per state, newest first) become the cached forms of
-   * their keys, then the cache is cut back to its capacity, keeping the keys just written.
+   * After a commit: the committed generations' writes (`written`: per state, newest first)
+   * become the cached forms of their keys, then the cache is cut back below its capacity,
+   * keeping the keys just written.
    */
   committed(tables: readonly Table[], written: ReadonlyMap<Table, ReadonlyArray<ReadonlyMap<unknown, unknown>>>): void {
     for (const [table, gens] of written) {

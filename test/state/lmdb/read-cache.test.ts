@@ -35,8 +35,8 @@ function keyOf(k: number): unknown {
 
 describe('read cache', () => {
   test('a commit past the capacity drops the oldest entries, and keeps the keys just written', () => {
-    const cache = new ReadCache(8)
     const t = table()
+    const cache = new ReadCache(8, () => [t])
     for (let k = 0; k < 8; k++) cache.insert(t, k, k)
     assert.equal(cache.entries, 8)
     // Key 0 is the oldest entry, but written again in the batch just committed.
@@ -50,14 +50,27 @@ describe('read cache', () => {
   })
 
   test('reads past the capacity evict in batches and never exceed it', () => {
-    const cache = new ReadCache(10)
     const t = table()
+    const cache = new ReadCache(10, () => [t])
     for (let k = 0; k < 100; k++) {
       cache.insert(t, k, k)
       assert.ok(cache.entries <= 10)
       assert.equal(cache.entries, t.cache.size)
     }
     assert.equal(t.cache.get(99), 99)
+  })
+
+  test('states share the capacity: reads of one state evict the entries of another', () => {
+    const a = table()
+    const b: Table = { ...table(), name: 't', id: 2, cache: new Map() }
+    const cache = new ReadCache(10, () => [a, b])
+    for (let k = 0; k < 9; k++) cache.insert(a, k, k)
+    for (let k = 0; k < 50; k++) {
+      cache.insert(b, k, k)
+      assert.ok(cache.entries <= 10, `${cache.entries} entries`)
+      assert.equal(cache.entries, a.cache.size + b.cache.size)
+    }
+    assert.equal(a.cache.size, 0, 'the other state gave up its share at every eviction')
   })
 
   test('values evicted from a small cache are read back from LMDB, for every kind of key', () => {
