@@ -37,8 +37,15 @@ export class LayeredMap {
   lastFrozen: ReadonlyMap<unknown, unknown> | null = null
   /** Snapshots holding the frozen layers: nothing is folded while there are any. */
   private pins = 0
-  /** Entries of the layer above the base already folded into it (layers are never changed: incremental snapshots keep them as change sets). */
-  private folded = 0
+  /**
+   * A fold under way: the layer above the base and where in it the last slice stopped. Layers
+   * are never changed once frozen (incremental snapshots keep them as change sets), so the
+   * iterator stays valid across slices; a slice goes on from it instead of walking past what the
+   * slices before it folded (that walk, without a deadline check, held the task for tens of
+   * milliseconds per slice on millions of entries).
+   */
+  private foldLayer: ReadonlyMap<unknown, unknown> | null = null
+  private foldCursor: Iterator<[unknown, unknown]> | null = null
 
   get(key: unknown): unknown {
     const v = this.live.get(key)
@@ -102,19 +109,21 @@ export class LayeredMap {
     while (frozen.length > 1) {
       const base = frozen[frozen.length - 1]!
       const layer = frozen[frozen.length - 2]!
+      // Entries already folded stay in the layer: they are equal to the base's now.
+      if (this.foldLayer !== layer || this.foldCursor === null) {
+        this.foldLayer = layer
+        this.foldCursor = layer.entries()
+      }
+      const cursor = this.foldCursor
       let n = 0
-      const skip = this.folded
-      for (const [k, v] of layer) {
-        // Entries already folded stay in the layer: they are equal to the base's now.
-        if (n++ < skip) continue
+      for (let step = cursor.next(); !step.done; step = cursor.next()) {
+        const [k, v] = step.value
         if (v === TOMBSTONE) base.delete(k)
         else base.set(k, v)
-        if (n % this.tuning.check === 0 && performance.now() > deadline) {
-          this.folded = n
-          return true
-        }
+        if (++n % this.tuning.check === 0 && performance.now() > deadline) return true
       }
-      this.folded = 0
+      this.foldLayer = null
+      this.foldCursor = null
       frozen.splice(frozen.length - 2, 1)
     }
     if (keepLive || frozen.length === 0) return false
@@ -150,6 +159,8 @@ export class LayeredMap {
   clear(): void {
     this.live = new Map()
     this.frozen = []
+    this.foldLayer = null
+    this.foldCursor = null
   }
 }
 

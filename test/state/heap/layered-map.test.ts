@@ -75,3 +75,38 @@ test('captures that are never materialized do not pin the heap backend for ever'
   assert.equal((last as { states: Record<string, { entries: unknown[] }> }).states.v!.entries.length, 60)
   b.dispose()
 })
+
+/** A Map that counts the steps taken by iterators over it. */
+class CountingMap<K, V> extends Map<K, V> {
+  steps = 0
+  override entries(): MapIterator<[K, V]> {
+    const inner = super.entries()
+    const counter = { next: () => (this.steps++, inner.next()), [Symbol.iterator]() { return this } }
+    return counter as unknown as MapIterator<[K, V]>
+  }
+  override [Symbol.iterator](): MapIterator<[K, V]> {
+    return this.entries()
+  }
+}
+
+test('a fold in slices goes on where its last slice stopped instead of walking the layer from its start again', () => {
+  const m = new LayeredMap({ check: 10, tail: 5 })
+  m.set('base', 0)
+  m.freeze() // the base
+  m.release()
+  const layer = new CountingMap<unknown, unknown>()
+  m.live = layer
+  for (let i = 0; i < 1000; i++) m.set(i, i)
+  m.freeze() // the layer above the base
+  m.release()
+  let slices = 0
+  // A deadline in the past: each slice folds `check` entries.
+  while (m.needsFold(true)) {
+    m.foldSome(0, true)
+    slices++
+  }
+  assert.ok(slices >= 100, `folded in ${slices} slices`)
+  assert.ok(layer.steps <= 1000 + slices, `the layer was walked ${layer.steps} steps for 1000 entries`)
+  for (let i = 0; i < 1000; i++) assert.equal(m.get(i), i)
+  assert.equal(m.get('base'), 0)
+})
