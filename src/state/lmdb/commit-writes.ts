@@ -9,12 +9,15 @@ import type { RootDatabase } from 'lmdb'
 import { encodeStateKey, prefixEnd, writeMapCacheKey, type KeyRef } from './lmdb-key-layout.ts'
 import { DELETED, NO_GENERATIONS, packr, timeBytes, type MapPending, type Table, type Timestamped, type TimestampedEncoder } from './write-generations.ts'
 import type { ReadCache } from './read-cache.ts'
+import type { KeyFilter } from './key-filter.ts'
 
 export interface CommitContext {
   readonly db: RootDatabase<Buffer, any>
   readonly maxParallelism: number
   readonly key: KeyRef
   readonly timestamped: TimestampedEncoder
+  /** The keys value-like states have stored values under. */
+  readonly filter: KeyFilter
 }
 
 /**
@@ -90,8 +93,12 @@ export function commitValueGeneration(ctx: CommitContext, table: Table, gen: Map
       }
     }
     encodeStateKey(ck, table.id, ref, ctx.maxParallelism)
-    if (stored === DELETED) db.removeSync(ref)
-    else db.putSync(ref, table.timestamped ? ctx.timestamped.encode((stored as Timestamped).v, (stored as Timestamped).t) : packr.pack(stored))
+    if (stored === DELETED) {
+      db.removeSync(ref)
+    } else {
+      db.putSync(ref, table.timestamped ? ctx.timestamped.encode((stored as Timestamped).v, (stored as Timestamped).t) : packr.pack(stored))
+      ctx.filter.add(ref.buf, ref.len)
+    }
     if (dirty !== null) dirty.add(ref.buf.toString('latin1', 0, ref.len))
   }
 }

@@ -8,6 +8,7 @@
 //   current-key.ts         the current key: its cache key, interned composite keys, its LMDB key
 //   write-generations.ts   the in-memory layers of writes (pending, frozen) and value bytes
 //   read-cache.ts          the bounded cache of committed values, decoded
+//   key-filter.ts          a Bloom filter of stored keys: reads of new keys skip LMDB
 //   commit-writes.ts       committing a generation of writes to LMDB
 //   lmdb-map-state.ts      MapState (the other states are ../state-objects.ts, shared with the heap)
 //   ttl-maintenance.ts     incremental TTL cleanup and TTL setting changes
@@ -49,6 +50,7 @@ import { closeWorkingEnvironment, openWorkingEnvironment } from './working-envir
 import { KEY_BUFFER_BYTES, KeyRef, storedUserKeys } from './lmdb-key-layout.ts'
 import { CurrentKey } from './current-key.ts'
 import { ReadCache } from './read-cache.ts'
+import { KeyFilter } from './key-filter.ts'
 import { DELETED, freezePending, frozenGet, NO_GENERATIONS, TimestampedEncoder, unpackr, type Table, type Timestamped } from './write-generations.ts'
 import { commitAll, type CommitContext } from './commit-writes.ts'
 import { LmdbMapState, mapRemoveAll } from './lmdb-map-state.ts'
@@ -86,6 +88,8 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   /** The current key, its cache key and LMDB key. */
   readonly key: CurrentKey
   private readonly cache: ReadCache
+  /** The keys value-like states stored values under: reads of other keys skip LMDB. */
+  private readonly filter = new KeyFilter()
   private readonly aux = new KeyRef(Buffer.allocUnsafe(KEY_BUFFER_BYTES))
   private readonly snap = new KeyRef(Buffer.allocUnsafe(KEY_BUFFER_BYTES))
   private readonly timestamped = new TimestampedEncoder()
@@ -124,7 +128,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     this.snapshots = new LmdbSnapshots(this.db,
       { db: this.db, maxParallelism: this.maxParallelism, now: this.now, snapKey: this.snap, timestamped: this.timestamped, checkOpen: () => this.checkOpen() },
       { sharedDir: settings.incremental ? (settings.sharedDir ?? null) : null, filePrefix, maxDeltas: options.maxDeltas ?? 10 })
-    this.commitContext = { db: this.db, maxParallelism: this.maxParallelism, key: this.aux, timestamped: this.timestamped }
+    this.commitContext = { db: this.db, maxParallelism: this.maxParallelism, key: this.aux, timestamped: this.timestamped, filter: this.filter }
     this.restoreContext = {
       db: this.db,
       maxParallelism: this.maxParallelism,
@@ -212,7 +216,9 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     if (p === undefined && table.frozen.length > 0) p = frozenGet(table.frozen, ck)
     if (p === undefined) p = table.cache.get(ck)
     if (p !== undefined) return p === DELETED ? undefined : p
-    const bytes = this.db.getBinaryFast(this.key.keyFor(table.id))
+    const ref = this.key.keyFor(table.id)
+    if (!this.filter.mayContain(ref)) return undefined // never stored: no lookup
+    const bytes = this.db.getBinaryFast(ref)
     // An absent key is not cached: a new key is mostly written right after (then pending holds it).
     if (bytes === undefined) return undefined
     const v = table.timestamped ? unpackr.unpack(bytes, { start: 8, end: bytes.length }) : unpackr.unpack(bytes)
@@ -350,7 +356,11 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     this.cache.clear(this.tables.values())
     const fresh = this.restores === 0 && this.tables.size === 0
     this.restores++
-    this.snapshots.restore(this.restoreContext, snapshot, range, fresh)
+    try {
+      this.snapshots.restore(this.restoreContext, snapshot, range, fresh)
+    } finally {
+      this.filter.rebuild(this.db) // whatever the restore wrote, even if it failed midway
+    }
   }
 
   private restoreTable(name: string, kind: StateKind, timestamped: boolean, preferredId: number | null): Table {
