@@ -151,9 +151,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     return this.key.mapKey
   }
 
-  // ---------------------------------------------------------------------------------------
-  // States
-  // ---------------------------------------------------------------------------------------
+  // ---- States ----
 
   getState<D extends StateDescriptor>(descriptor: D): StateFor<D> {
     let table = this.tables.get(descriptor.name)
@@ -294,9 +292,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     cleanupSome(this, table, ttl)
   }
 
-  // ---------------------------------------------------------------------------------------
-  // Committing pending writes
-  // ---------------------------------------------------------------------------------------
+  // ---- Committing pending writes ----
 
   /** Commits every uncommitted write (frozen, then pending) to LMDB in one transaction. */
   flush(): void {
@@ -320,9 +316,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     }
   }
 
-  // ---------------------------------------------------------------------------------------
-  // Snapshots
-  // ---------------------------------------------------------------------------------------
+  // ---- Snapshots ----
 
   /**
    * Synchronous phase, O(states) and nothing written or copied: freezes each state's pending
@@ -372,9 +366,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     return this.newTable(name, kind, timestamped, preferredId)
   }
 
-  // ---------------------------------------------------------------------------------------
-  // Lifecycle
-  // ---------------------------------------------------------------------------------------
+  // ---- Lifecycle ----
 
   /** Size of the LMDB data file, in bytes. */
   storedBytes(): number {
