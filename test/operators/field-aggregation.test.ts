@@ -1,5 +1,9 @@
-import { test } from 'node:test'
+import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { LmdbKeyedStateBackend } from '../../src/state/lmdb/lmdb-keyed-state-backend.ts'
 import { FieldAggregationOperator } from '../../src/operators/field-aggregation.ts'
 import { HeapKeyedStateBackend } from '../../src/state/heap/keyed-state-backend.ts'
 import type { OperatorContext } from '../../src/operators/operator.ts'
@@ -173,4 +177,30 @@ test('restored general-form aggregates of pairs go on in that form', async () =>
   again.op.processElement(['a', 1])
   again.op.processElement(['a', 2])
   assert.deepEqual(again.out, [['a', 11], ['a', 13]])
+})
+
+test('compact aggregates taken on the heap go on from a savepoint on LMDB, and back', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'weir-field-aggregation-test-'))
+  after(() => rmSync(root, { recursive: true, force: true }))
+  const heap = pairs('sum')
+  for (const r of [['a', 1], ['b', 2], ['a', 3]] as Array<[string, number]>) heap.op.processElement(r)
+  const savepoint = await heap.backend.materializeSnapshot(heap.backend.captureSnapshot(1, { savepoint: true }))
+  const lmdbBackend = new LmdbKeyedStateBackend({ type: 'lmdb', localDir: join(root, 'local'), incremental: false, jobId: 'j', attempt: 0, sharedDir: join(root, 'shared') }, { maxParallelism: 128, operatorUid: 'sum', subtaskIndex: 0 })
+  try {
+    lmdbBackend.restore(savepoint, { start: 0, end: 127 })
+    const onLmdb = pairs('sum', lmdbBackend)
+    onLmdb.op.processElement(['a', 10])
+    onLmdb.op.processElement(['b', 1])
+    assert.deepEqual(onLmdb.out, [['a', 14], ['b', 3]])
+    const back = await lmdbBackend.materializeSnapshot(lmdbBackend.captureSnapshot(2, { savepoint: true }))
+    const again = pairs('sum', (() => {
+      const b = new HeapKeyedStateBackend(128)
+      b.restore(back, { start: 0, end: 127 })
+      return b
+    })())
+    again.op.processElement(['a', 1])
+    assert.deepEqual(again.out, [['a', 15]])
+  } finally {
+    lmdbBackend.dispose()
+  }
 })
