@@ -8,7 +8,7 @@
 // keys as it is sized for, a layer twice as large takes the new ones; a query asks every layer.
 
 import type { RootDatabase } from 'lmdb'
-import type { KeyRef } from './lmdb-key-layout.ts'
+import { LOWEST_KEY, type KeyRef } from './lmdb-key-layout.ts'
 
 /** Bits per key a layer is sized for (two probes: about 5 % false "maybe" when full). */
 const BITS_PER_KEY = 8
@@ -65,8 +65,7 @@ export class KeyFilter {
   /** Forgets every key, then notes every key `db` holds (after a restore wrote it directly). */
   rebuild(db: RootDatabase<Buffer, any>): void {
     this.clear()
-    // From the lowest key: without a start, lmdb-js hands the backend's key encoder no key.
-    for (const key of db.getKeys({ start: Buffer.alloc(1) }) as Iterable<Buffer>) this.add(key, key.length)
+    for (const key of db.getKeys({ start: LOWEST_KEY }) as Iterable<Buffer>) this.add(key, key.length)
   }
 
   private clear(): void {

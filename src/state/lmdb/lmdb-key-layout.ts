@@ -117,6 +117,12 @@ export function storedUserKeys(db: RootDatabase<Buffer, any>, sid: number, map: 
   return out
 }
 
+/**
+ * The lowest key, where every scan of the whole database starts: without a start, lmdb-js hands
+ * this backend's key encoder no key, and the scan yields nothing.
+ */
+export const LOWEST_KEY: Buffer = Buffer.alloc(1)
+
 /** The first key after every key that starts with `prefix`. */
 export function prefixEnd(prefix: Buffer): Buffer | undefined {
   const end = Buffer.from(prefix)

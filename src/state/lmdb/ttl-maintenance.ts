@@ -4,7 +4,7 @@
 
 import type { TtlPolicy } from '../keyed-state-backend.ts'
 import { decodeKey, decodeKeyText, decodedComposite, decodedEnd } from './key-codec.ts'
-import { stateRange } from './lmdb-key-layout.ts'
+import { LOWEST_KEY, stateRange } from './lmdb-key-layout.ts'
 import { DELETED, timeBytes, type MapPending, type Table } from './write-generations.ts'
 import type { LmdbKeyedStateBackend } from './lmdb-keyed-state-backend.ts'
 
@@ -20,7 +20,7 @@ export function cleanupSome(b: LmdbKeyedStateBackend, table: Table, ttl: TtlPoli
   let checked = 0
   let scanned = 0
   let last: Buffer | null = null
-  const start = table.cleanupCursor ?? Buffer.alloc(1)
+  const start = table.cleanupCursor ?? LOWEST_KEY
   const expired: unknown[] = []
   for (const { key, value } of b.db.getRange({ start, exclusiveStart: table.cleanupCursor !== null, limit: budget * 4 }) as Iterable<{ key: Buffer; value: Buffer }>) {
     scanned++

@@ -130,6 +130,24 @@ export function snapshotContract(ctx: ContractContext): void {
     assert.deepEqual(normalize(await savepoint(merged)), expected)
   })
 
+  test('a savepoint restored over a key that already holds a map replaces that map', async () => {
+    const first = make()
+    const m1 = first.getState(map)
+    first.setCurrentKey('k')
+    m1.put('x', 1)
+    m1.put('y', 2)
+    const second = make()
+    const m2 = second.getState(map)
+    second.setCurrentKey('k')
+    m2.put('z', 3)
+    const r = make()
+    r.restore(await savepoint(first), ALL)
+    r.restore(await savepoint(second), ALL)
+    const m = r.getState(map)
+    r.setCurrentKey('k')
+    assert.deepEqual([...m.entries()].sort(), [['z', 3]])
+  })
+
   test('canonical snapshots move between this backend and the heap backend both ways', async () => {
     const clock = new ManualClock()
     const ttlDescriptor = new ValueStateDescriptor<number>('timed').enableTimeToLive(ttl({ ttlMs: 1_000_000 }))
