@@ -83,37 +83,31 @@ export function parseOptions(argv: string[]): Options {
       if (v === undefined) usage(`${flag} needs a value`)
       return v
     }
+    /** The flag's value as a number of at least `min` (an integer with `integer`; `_` separates thousands). */
+    const number = (min: number, integer: boolean): number => {
+      const n = Number(value().replaceAll('_', ''))
+      if (!(integer ? Number.isSafeInteger(n) : Number.isFinite(n)) || n < min) usage(`${flag} must be ${integer ? 'an integer' : 'a number'} >= ${min}`)
+      return n
+    }
     switch (flag) {
-      case '--words': {
-        const n = Number(value().replaceAll('_', ''))
-        if (!Number.isSafeInteger(n) || n < 1) usage('--words must be a positive integer')
-        options.words = n
+      case '--words':
+        options.words = number(1, true)
         break
-      }
       case '--only': {
         const names = value().split(',').map((s) => s.trim()).filter((s) => s.length > 0)
         for (const n of names) if (!(CONFIGS as readonly string[]).includes(n)) usage(`--only: unknown configuration '${n}' (known: ${CONFIGS.join(', ')})`)
         options.only = CONFIGS.filter((c) => names.includes(c))
         break
       }
-      case '--repeat': {
-        const n = Number(value())
-        if (!Number.isSafeInteger(n) || n < 1) usage('--repeat must be a positive integer')
-        options.repeat = n
+      case '--repeat':
+        options.repeat = number(1, true)
         break
-      }
-      case '--bp-seconds': {
-        const n = Number(value())
-        if (!Number.isFinite(n) || n < 1) usage('--bp-seconds must be a number >= 1')
-        options.bpSeconds = n
+      case '--bp-seconds':
+        options.bpSeconds = number(1, false)
         break
-      }
-      case '--bp-sink-us': {
-        const n = Number(value())
-        if (!Number.isFinite(n) || n < 0) usage('--bp-sink-us must be a number >= 0')
-        options.bpSinkUs = n
+      case '--bp-sink-us':
+        options.bpSinkUs = number(0, false)
         break
-      }
       case '--cpu-prof':
         options.cpuProf = true
         break

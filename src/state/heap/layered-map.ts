@@ -50,12 +50,7 @@ export class LayeredMap {
   get(key: unknown): unknown {
     const v = this.live.get(key)
     if (v !== undefined) return v === TOMBSTONE ? undefined : v
-    const frozen = this.frozen
-    for (let i = 0; i < frozen.length; i++) {
-      const f = frozen[i]!.get(key)
-      if (f !== undefined) return f === TOMBSTONE ? undefined : f
-    }
-    return undefined
+    return this.getBelowLive(key)
   }
 
   /** get() for a key `live` is known not to hold: the frozen layers only. */
