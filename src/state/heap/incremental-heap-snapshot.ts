@@ -20,6 +20,7 @@ import { packr, unpackr } from '../lmdb/write-generations.ts'
 import { HEAP_INCREMENTAL_FORMAT } from './heap-incremental-format.ts'
 import { extendChain, type Chain as IncrementalChain, type IncrementalSnapshotOf } from '../incremental-chain.ts'
 import { TOMBSTONE, type FrozenView } from './layered-map.ts'
+import { TaskSlices } from '../task-slices.ts'
 
 export { HEAP_INCREMENTAL_FORMAT }
 
@@ -60,15 +61,9 @@ export async function writeHeapIncremental(capture: IncrementalCapture, sharedDi
   const maxP = capture.maxParallelism
   // Entries by key group: [table index, stored key, value or TOMBSTONE].
   const byKg: Array<unknown[] | undefined> = new Array(maxP)
-  let deadline = performance.now() + SLICE_MS
-  let n = 0
-  const pause = async () => {
-    if ((++n & 1023) === 0 && performance.now() > deadline) {
-      await new Promise((resolve) => setImmediate(resolve))
-      deadline = performance.now() + SLICE_MS
-    }
-  }
-  const originalKey = (mapKey: unknown) => (typeof mapKey === 'string' && capture.compositeKeys.has(mapKey) ? capture.compositeKeys.get(mapKey) : mapKey)
+  const slices = new TaskSlices(SLICE_MS)
+  const composite = capture.compositeKeys
+  const originalKey = (mapKey: unknown) => (typeof mapKey === 'string' && composite.size > 0 && composite.has(mapKey) ? composite.get(mapKey) : mapKey)
   const add = (t: number, mapKey: unknown, stored: unknown) => {
     const kg = assignToKeyGroup(originalKey(mapKey), maxP)
     ;(byKg[kg] ??= []).push(t, mapKey, stored)
@@ -78,7 +73,7 @@ export async function writeHeapIncremental(capture: IncrementalCapture, sharedDi
       const view = capture.tables[t]!.view
       for (let i = 0; i < view.length; i++) {
         for (const [k, v] of view[i]!) {
-          await pause()
+          if (slices.due()) await slices.yield()
           if (v === TOMBSTONE) continue
           let shadowed = false
           for (let j = 0; j < i && !shadowed; j++) shadowed = view[j]!.has(k)
@@ -88,21 +83,35 @@ export async function writeHeapIncremental(capture: IncrementalCapture, sharedDi
     }
   } else {
     const index = new Map(capture.tables.map((t, i) => [t.name, i]))
-    const changed = capture.tables.map(() => new Set<unknown>())
+    const layers = capture.tables.map((): Array<ReadonlyMap<unknown, unknown>> => [])
     for (const changes of capture.changes) {
       for (const c of changes) {
         const t = index.get(c.name)
-        if (t === undefined) continue
-        for (const k of c.layer.keys()) {
-          await pause()
-          changed[t]!.add(k)
-        }
+        if (t !== undefined) layers[t]!.push(c.layer)
       }
     }
     for (let t = 0; t < capture.tables.length; t++) {
       const view = capture.tables[t]!.view
-      for (const k of changed[t]!) {
-        await pause()
+      const changes = layers[t]!
+      if (changes.length === 0) continue
+      if (changes.length === 1 && changes[0] === view[0]) {
+        // The common case (one checkpoint at a time): the changes since the last completed
+        // checkpoint are the capture's newest layer, which holds their current values.
+        for (const [k, v] of changes[0]) {
+          if (slices.due()) await slices.yield()
+          add(t, k, v)
+        }
+        continue
+      }
+      const changed = new Set<unknown>()
+      for (const layer of changes) {
+        for (const k of layer.keys()) {
+          if (slices.due()) await slices.yield()
+          changed.add(k)
+        }
+      }
+      for (const k of changed) {
+        if (slices.due()) await slices.yield()
         let v: unknown
         for (let i = 0; i < view.length && v === undefined; i++) v = view[i]!.get(k)
         add(t, k, v === undefined ? TOMBSTONE : v)
@@ -116,7 +125,7 @@ export async function writeHeapIncremental(capture: IncrementalCapture, sharedDi
     const entries = byKg[kg]
     if (entries === undefined) continue
     for (let i = 0; i < entries.length; i += 3) {
-      await pause()
+      if (slices.due()) await slices.yield()
       const table = capture.tables[entries[i] as number]!
       const mapKey = entries[i + 1]
       const stored = entries[i + 2]

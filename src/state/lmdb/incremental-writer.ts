@@ -8,9 +8,10 @@
 import type { StateKind } from '../../api/state.ts'
 import type { Transaction } from 'lmdb'
 import { SegmentWriter } from './segment-file.ts'
+import { TaskSlices } from '../task-slices.ts'
 import { LMDB_INCREMENTAL_FORMAT, type LmdbIncrementalSnapshot } from './incremental-snapshot.ts'
 import { extendChain } from '../incremental-chain.ts'
-import { mergedScan, rawOverlay, SLICE_MS, yieldToTask, type CaptureContext, type Chain, type LmdbCapture } from './capture-view.ts'
+import { mergedScan, rawOverlay, SLICE_MS, type CaptureContext, type Chain, type LmdbCapture } from './capture-view.ts'
 import { encodeStateKey, writeMapCacheKey } from './lmdb-key-layout.ts'
 import { decodeKey, decodedEnd } from './key-codec.ts'
 import { DELETED, packr, timeBytes, type GenTable, type MapPending, type OverlayTable, type Timestamped } from './write-generations.ts'
@@ -32,13 +33,13 @@ const VALUE: unique symbol = Symbol('value')
 
 /**
  * Adds the LMDB keys a generation of writes touched (with where their values are), and the
- * prefixes of the maps it cleared, calling `pause` after each entry (a generation holds up to
+ * prefixes of the maps it cleared, yielding between `slices` (a generation holds up to
  * the cache size of entries: one pass over it is too long a slice).
  */
-async function addGeneration(ctx: CaptureContext, t: GenTable, add: (k: string, w: Written) => void, clearedPrefixes: Set<string>, pause: () => Promise<void>): Promise<void> {
+async function addGeneration(ctx: CaptureContext, t: GenTable, add: (k: string, w: Written) => void, clearedPrefixes: Set<string>, slices: TaskSlices): Promise<void> {
   const ref = ctx.snapKey
   for (const [ck, stored] of t.entries) {
-    await pause()
+    if (slices.due()) await slices.yield()
     const prefixLen = encodeStateKey(ck, t.id, ref, ctx.maxParallelism)
     if (t.kind !== 'map') {
       add(ref.buf.toString('latin1', 0, prefixLen), new Written(t.id, ck, VALUE))
@@ -106,15 +107,7 @@ async function writeDelta(ctx: CaptureContext, capture: LmdbCapture, writer: Seg
   const inc = capture.incremental!
   const byKg: Array<Map<string, Written | null> | undefined> = new Array(ctx.maxParallelism)
   const clearedPrefixes = new Set<string>()
-  let slice = performance.now()
-  let n = 0
-  const pause = async () => {
-    if ((++n & 255) === 0 && performance.now() - slice > SLICE_MS) {
-      await yieldToTask()
-      ctx.checkOpen()
-      slice = performance.now()
-    }
-  }
+  const slices = new TaskSlices(SLICE_MS, 256, () => ctx.checkOpen())
   const group = (k: string) => (byKg[(k.charCodeAt(0) << 8) | k.charCodeAt(1)] ??= new Map())
   const addWritten = (k: string, w: Written) => {
     group(k).set(k, w)
@@ -123,11 +116,11 @@ async function writeDelta(ctx: CaptureContext, capture: LmdbCapture, writer: Seg
     for (const k of changes.dirty) {
       const g = group(k)
       if (!g.has(k)) g.set(k, null)
-      await pause()
+      if (slices.due()) await slices.yield()
     }
     for (const gen of changes.gens) {
       for (const t of gen) {
-        await addGeneration(ctx, t, addWritten, clearedPrefixes, pause)
+        await addGeneration(ctx, t, addWritten, clearedPrefixes, slices)
       }
     }
   }
@@ -142,7 +135,7 @@ async function writeDelta(ctx: CaptureContext, capture: LmdbCapture, writer: Seg
     if (group === undefined) continue
     byKg[kg] = undefined
     const keys = [...group.keys()].sort()
-    await pause()
+    if (slices.due()) await slices.yield()
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!
       ref.len = ref.buf.write(k, 0, 'latin1')
@@ -168,7 +161,7 @@ async function writeDelta(ctx: CaptureContext, capture: LmdbCapture, writer: Seg
       }
       writer.add(ref.buf.subarray(0, ref.len), value)
       if ((i & 1023) === 1023) await writer.drain()
-      await pause()
+      if (slices.due()) await slices.yield()
     }
   }
 }
