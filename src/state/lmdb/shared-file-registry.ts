@@ -26,7 +26,7 @@ export function sharedFilesOf(snapshot: KeyedStateSnapshot): string[] {
 
 /** Bytes of the shared files a keyed snapshot references, and of those written for `checkpointId`. */
 export function sharedBytesOf(snapshot: KeyedStateSnapshot, checkpointId: number): { total: number; written: number } {
-  if (snapshot.format !== LMDB_INCREMENTAL_FORMAT) return { total: 0, written: 0 }
+  if (snapshot.format !== LMDB_INCREMENTAL_FORMAT && snapshot.format !== HEAP_INCREMENTAL_FORMAT) return { total: 0, written: 0 }
   const s = snapshot as unknown as LmdbIncrementalSnapshot
   let total = 0
   let written = 0

@@ -3,13 +3,15 @@
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { writeSnapshot } from '../../../src/runtime/taskmanager/snapshot-writer.ts'
 import { readTaskRestore } from '../../../src/checkpoint/read-task-state.ts'
 import type { TaskSnapshot } from '../../../src/runtime/taskmanager/task-snapshot.ts'
 import type { CheckpointBarrier } from '../../../src/runtime/network/events.ts'
+import { HeapKeyedStateBackend } from '../../../src/state/heap/keyed-state-backend.ts'
+import { ValueStateDescriptor } from '../../../src/api/state.ts'
 
 const barrier: CheckpointBarrier = { type: 'barrier', id: 7, timestamp: 0, isSavepoint: false, unaligned: false }
 const timing = { syncMs: 1.5, alignmentMs: 2, startDelayMs: 3, unaligned: false, stateUids: ['counter'] }
@@ -58,4 +60,37 @@ test("an unaligned checkpoint's in-flight records are counted as persisted bytes
 
 test('a snapshot that fails to serialize rejects, for the task to decline the checkpoint', async () => {
   await assert.rejects(writeSnapshot({ location: { type: 'jobmanager', maxStateBytes: 1 << 20 }, vertex: 0, subtask: 0, attempt: 0 }, barrier, async () => { throw new Error('state too odd') }, timing, null), /state too odd/)
+})
+
+test("a heap backend's incremental snapshot counts its shared files: all of them in the state size, this checkpoint's in the checkpointed size", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weir-snapshot-writer-'))
+  try {
+    const backend = new HeapKeyedStateBackend(128, Date.now, { sharedDir: join(dir, 'shared'), filePrefix: 'op-0' })
+    const count = backend.getState(new ValueStateDescriptor<number>('count'))
+    for (let k = 0; k < 2000; k++) {
+      backend.setCurrentKey(`key-${k}`)
+      count.update(k)
+    }
+    const write = async (id: number) => {
+      const keyed = await backend.materializeSnapshot(backend.captureSnapshot(id, { savepoint: false }))
+      const ack = await writeSnapshot({ location: { type: 'filesystem', dir }, vertex: 1, subtask: 0, attempt: 0 }, { ...barrier, id }, async () => ({ version: 1, operators: { count: { keyed } } }), timing, null)
+      backend.notifyCheckpointComplete(id)
+      return ack
+    }
+    const first = await write(1)
+    const segments = readdirSync(join(dir, 'shared')).map((f) => statSync(join(dir, 'shared', f)).size)
+    const segmentBytes = segments.reduce((a, b) => a + b, 0)
+    assert.ok(segmentBytes > 2000, `the base's segments hold 2000 entries: ${segmentBytes} bytes`)
+    assert.ok(first.stateSize > segmentBytes, `state size ${first.stateSize} counts the segments (${segmentBytes} bytes) and the task's file`)
+    assert.equal(first.checkpointedSize, first.stateSize, 'the first checkpoint wrote its base')
+    // One key changed: the delta is small, the full size still counts the base.
+    backend.setCurrentKey('key-7')
+    count.update(-1)
+    const second = await write(2)
+    assert.ok(second.stateSize > segmentBytes, `state size ${second.stateSize} still counts the base`)
+    assert.ok(second.checkpointedSize! < second.stateSize - segmentBytes / 2, `checkpointed size ${second.checkpointedSize} is the delta, not the base`)
+    backend.dispose()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
