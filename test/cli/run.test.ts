@@ -112,6 +112,13 @@ test('weir run -p 2 prefixes every line with the subtask, 1> or 2>', async () =>
   assert.deepEqual(finalCounts(run.stdout), EXPECTED)
 })
 
+test('weir started by node with V8 flags (a bigger heap, no background GC) runs its job in slot threads: the threads do without the flags, which apply to the whole process', async () => {
+  const child = spawn(process.execPath, ['--max-old-space-size=700', '--single-threaded-gc', bin, 'run', ...REST, '-p', '2', wordcount, '--input', input], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } })
+  const run = await exited(child, WAIT_MS)
+  assert.equal(run.code, 0, run.stderr)
+  assert.deepEqual(finalCounts(run.stdout), EXPECTED)
+})
+
 test('weir run -D parallelism.default=1 runs at parallelism 1: lines carry no prefix', async () => {
   const run = await weir(['run', ...REST, '-D', 'parallelism.default=1', wordcount, '--input', input])
   assert.equal(run.code, 0, run.stderr)

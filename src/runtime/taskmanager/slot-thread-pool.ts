@@ -15,6 +15,7 @@
 import { Worker } from 'node:worker_threads'
 import { pathToFileURL } from 'node:url'
 import { codeFile, FROM_SOURCES } from '../../package-layout.ts'
+import { slotThreadExecArgv } from './worker-exec-argv.ts'
 
 const WORKER_ENTRY = pathToFileURL(codeFile('runtime/taskmanager/slot-worker'))
 
@@ -24,31 +25,9 @@ const WORKER_ENTRY = pathToFileURL(codeFile('runtime/taskmanager/slot-worker'))
  * worker first registers tsx and then imports the .ts entry.
  */
 function workerEntry(): [URL | string, { eval?: boolean; execArgv?: string[] }] {
-  if (!FROM_SOURCES) return [WORKER_ENTRY, { execArgv: withoutTypeScriptHooks(process.execArgv) }]
+  if (!FROM_SOURCES) return [WORKER_ENTRY, { execArgv: slotThreadExecArgv() }]
   const tsx = import.meta.resolve('tsx/esm/api')
   return [`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_ENTRY.href)}) })`, { eval: true }]
-}
-
-/**
- * A thread inherits the process's execArgv. Built code needs no TypeScript loader: the runtime
- * is JavaScript and a job arrives bundled, so a thread of a process started with `--import tsx`
- * (tests, a development CLI) would only pay for tsx's hooks on every module it loads (measured:
- * 580 ms instead of 350 ms of CPU to start a thread and load the runtime).
- */
-export function withoutTypeScriptHooks(execArgv: readonly string[]): string[] {
-  const isTsx = (value: string | undefined) => value !== undefined && /^tsx(\/|$)/.test(value)
-  const out: string[] = []
-  for (let i = 0; i < execArgv.length; i++) {
-    const arg = execArgv[i]!
-    if ((arg === '--import' || arg === '--loader' || arg === '--experimental-loader' || arg === '--require' || arg === '-r') && isTsx(execArgv[i + 1])) {
-      i++
-      continue
-    }
-    const m = /^--(?:import|loader|experimental-loader|require)=(.*)$/.exec(arg)
-    if (m && isTsx(m[1])) continue
-    out.push(arg)
-  }
-  return out
 }
 
 /** What a thread is told in workerData. */

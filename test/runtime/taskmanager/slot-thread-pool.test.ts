@@ -12,7 +12,7 @@ import { bundleJob } from '../../../src/cli/bundle.ts'
 import { Dispatcher } from '../../../src/runtime/jobmanager/dispatcher.ts'
 import { MemoryHaServices } from '../../../src/runtime/jobmanager/ha/memory-ha-services.ts'
 import { defaultSlotThreads, spareSlotThreads, TaskManager } from '../../../src/runtime/taskmanager/task-manager.ts'
-import { SlotThreadPool, withoutTypeScriptHooks } from '../../../src/runtime/taskmanager/slot-thread-pool.ts'
+import { SlotThreadPool } from '../../../src/runtime/taskmanager/slot-thread-pool.ts'
 import { checkSequences } from '../../helpers/sequence-check.ts'
 
 const sequenceJob = fileURLToPath(new URL('../../fixtures/recovery/sequence-job.ts', import.meta.url))
@@ -124,10 +124,4 @@ test('a restart after a failure runs on a fresh spare thread, never the one the 
   }
   await until(() => tm.threads.live === 0, 'every thread of the TaskManager to exit')
   assert.equal(tm.threads.spareCount, 0)
-})
-
-test('threads of built code start without the TypeScript loader the process was started with, and keep every other flag', () => {
-  assert.deepEqual(withoutTypeScriptHooks(['--import', 'tsx', '--max-old-space-size=512']), ['--max-old-space-size=512'])
-  assert.deepEqual(withoutTypeScriptHooks(['--import=tsx', '--require', 'tsx/cjs', '--loader', 'tsx/esm']), [])
-  assert.deepEqual(withoutTypeScriptHooks(['--import', './telemetry.mjs', '--enable-source-maps', '--import', 'tsx-like']), ['--import', './telemetry.mjs', '--enable-source-maps', '--import', 'tsx-like'])
 })
