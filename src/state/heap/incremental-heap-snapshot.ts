@@ -21,6 +21,7 @@ import { HEAP_INCREMENTAL_FORMAT } from './heap-incremental-format.ts'
 import { extendChain, type Chain as IncrementalChain, type IncrementalSnapshotOf } from '../incremental-chain.ts'
 import { TOMBSTONE, type FrozenView } from './layered-map.ts'
 import { TaskSlices } from '../task-slices.ts'
+import { packTransient } from '../transient-pack.ts'
 
 export { HEAP_INCREMENTAL_FORMAT }
 
@@ -133,7 +134,7 @@ export async function writeHeapIncremental(capture: IncrementalCapture, sharedDi
       const ck = key !== mapKey ? ({ key, text: mapKey as string, kg } satisfies KeyToken) : key
       encodeStateKey(ck, table.id, ref, maxP)
       const keyBytes = ref.buf.subarray(0, ref.len)
-      writer.add(keyBytes, stored === TOMBSTONE ? null : packr.pack(canonicalValue(table, stored)))
+      writer.add(keyBytes, stored === TOMBSTONE ? null : packTransient(packr, canonicalValue(table, stored)))
       if (++written % 4096 === 0) await writer.drain()
     }
     byKg[kg] = undefined
