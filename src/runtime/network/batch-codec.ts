@@ -17,6 +17,7 @@
 import { Packr, Unpackr } from 'msgpackr'
 import { WeirError } from '../../errors.ts'
 import { NO_TIMESTAMP, WATERMARK_TAG } from './events.ts'
+import { packTransient } from '../../io/transient-pack.ts'
 
 const packr = new Packr({ useRecords: true, moreTypes: true })
 const unpackr = new Unpackr({ useRecords: true, moreTypes: true })
@@ -96,7 +97,7 @@ class BatchEncoder {
   private encodePacked(pairs: readonly unknown[]): void {
     let bytes: Uint8Array
     try {
-      bytes = packr.pack(pairs)
+      bytes = packTransient(packr, pairs)
     } catch (cause) {
       throw new WeirError('WEIR_SERIALIZATION_FAILED', `a record could not be serialized: ${(cause as Error).message}`, { cause, domain: 'user' })
     }
@@ -361,7 +362,7 @@ export function decodeBatch(bytes: Uint8Array): unknown[] {
 
 /** Encodes one value into a fresh, owned buffer (for state and control messages). */
 export function encodeValue(value: unknown): Uint8Array {
-  return Uint8Array.prototype.slice.call(packr.pack(value))
+  return Uint8Array.prototype.slice.call(packTransient(packr, value))
 }
 
 export function decodeValue<T>(bytes: Uint8Array): T {

@@ -21,7 +21,7 @@ import { HEAP_INCREMENTAL_FORMAT } from './heap-incremental-format.ts'
 import { extendChain, type Chain as IncrementalChain, type IncrementalSnapshotOf } from '../incremental-chain.ts'
 import { TOMBSTONE, type FrozenView } from './layered-map.ts'
 import { TaskSlices } from '../task-slices.ts'
-import { packTransient } from '../transient-pack.ts'
+import { packTransient } from '../../io/transient-pack.ts'
 
 export { HEAP_INCREMENTAL_FORMAT }
 

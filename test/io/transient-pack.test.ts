@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Packr, Unpackr } from 'msgpackr'
-import { packTransient } from '../../src/state/transient-pack.ts'
+import { packTransient } from '../../src/io/transient-pack.ts'
 
 const packr = new Packr({ useRecords: false, moreTypes: true })
 const unpackr = new Unpackr({ useRecords: false, moreTypes: true })
