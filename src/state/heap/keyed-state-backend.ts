@@ -9,10 +9,11 @@
 
 import { AccessListState, AccessReducingState, AccessAggregatingState } from '../state-objects.ts'
 import type { StateDescriptor, StateKind } from '../../api/state.ts'
-import { assignToKeyGroup, type KeyGroupRange } from '../key-groups.ts'
+import type { KeyGroupRange } from '../key-groups.ts'
 import { checkDescriptorKind, TtlPolicy, type CanonicalStateEntries, type KeyedStateBackend, type KeyedStateSnapshot, type SnapshotCapture, type SnapshotOptions, type StateFor } from '../keyed-state-backend.ts'
 import { WeirError } from '../../errors.ts'
-import { LayeredMap, TOMBSTONE, type FrozenView } from './layered-map.ts'
+import { LayeredMap } from './layered-map.ts'
+import { canonicalHeapSnapshot, type CanonicalCapture } from './canonical-heap-snapshot.ts'
 import { HeapMapState, HeapValueState } from './heap-state-objects.ts'
 import { HEAP_INCREMENTAL_FORMAT, restoreHeapIncremental, writeHeapIncremental, type HeapIncrementalSnapshot, type IncrementalCapture, type TableChanges } from './incremental-heap-snapshot.ts'
 import { ChainTracker } from '../incremental-chain.ts'
@@ -52,11 +53,8 @@ export interface StateTable {
   inPlace: boolean
 }
 
-interface HeapCapture {
-  readonly tables: Array<{ name: string; kind: StateKind; ttl: TtlPolicy | null; view: FrozenView; data: LayeredMap; inPlace: boolean }>
-  /** Shared with the backend: it only grows, and a key's original form never changes. */
-  readonly compositeKeys: ReadonlyMap<string, unknown>
-  readonly maxParallelism: number
+interface HeapCapture extends CanonicalCapture {
+  readonly tables: Array<CanonicalCapture['tables'][number] & { data: LayeredMap }>
   /** Incremental checkpoints: what to write (null: the canonical format). */
   readonly incremental: IncrementalCapture | null
   done: boolean
@@ -147,52 +145,13 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     const capture = captured as HeapCapture
     if (capture.done) throw new WeirError('WEIR_INTERNAL', 'this heap snapshot was already materialized or released')
     try {
-      if (capture.incremental === null) return await HeapKeyedStateBackend.toCanonical(capture, this.now(), SLICE_MS)
+      if (capture.incremental === null) return await canonicalHeapSnapshot(capture, this.now(), SLICE_MS)
       const { snapshot, chain } = await writeHeapIncremental(capture.incremental, this.incremental!.sharedDir, this.incremental!.filePrefix)
       this.chain.written(capture.incremental.checkpointId, chain)
       return snapshot
     } finally {
       this.release(capture)
     }
-  }
-
-  /**
-   * The canonical form of a capture. With `sliceMs`, yields to the event loop (the task) every
-   * `sliceMs` milliseconds; without, converts in one go.
-   */
-  static async toCanonical(capture: HeapCapture, now: number, sliceMs = Infinity): Promise<KeyedStateSnapshot> {
-    const states: Record<string, CanonicalStateEntries> = {}
-    let deadline = performance.now() + sliceMs
-    let n = 0
-    for (const table of capture.tables) {
-      const flat: unknown[] = []
-      const ttl = table.ttl
-      const layers = table.view
-      const composite = capture.compositeKeys
-      const copyInPlace = table.inPlace
-      // The layers one after another, newest first; a key a newer layer holds is shadowed
-      // (checked only below the first layer: after a fold, the only one). No generator: its
-      // per-entry objects cost more than the entries' conversion.
-      for (let i = 0; i < layers.length; i++) {
-        for (const [mapKey, stored] of layers[i]!) {
-          if ((++n & 1023) === 0 && performance.now() > deadline) {
-            await new Promise((resolve) => setImmediate(resolve))
-            deadline = performance.now() + sliceMs
-          }
-          if (stored === TOMBSTONE) continue
-          if (i > 0 && shadowed(layers, i, mapKey)) continue
-          if (ttl && ttl.cleanupFullSnapshot && ttl.isExpired((stored as Timestamped).t, now)) continue
-          const key = typeof mapKey === 'string' && composite.size > 0 && composite.has(mapKey) ? composite.get(mapKey) : mapKey
-          const plain = ttl ? (stored as Timestamped).v : stored
-          // A value changed in place may change once the capture is released, before the
-          // canonical form is serialized: keep a copy of what the capture saw.
-          const value = table.kind === 'map' ? [...(plain as Map<unknown, unknown>)] : copyInPlace && typeof plain === 'object' ? shallowCopy(plain) : plain
-          flat.push(assignToKeyGroup(key, capture.maxParallelism), key, ttl ? [value, (stored as Timestamped).t] : value)
-        }
-      }
-      states[table.name] = { kind: table.kind, ttl: ttl !== null, entries: flat }
-    }
-    return { format: 'canonical', maxParallelism: capture.maxParallelism, states }
   }
 
   notifyCheckpointComplete(checkpointId: number): void {
@@ -407,17 +366,4 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
         return new AccessAggregatingState(this, table, descriptor.aggregate)
     }
   }
-}
-
-/** A shallow copy of an array or plain object (other values as they are). */
-function shallowCopy(value: unknown): unknown {
-  if (Array.isArray(value)) return value.slice()
-  if (typeof value === 'object' && value !== null) return { ...value }
-  return value
-}
-
-/** Whether a layer newer than layers[i] holds `key` (a value or a tombstone). */
-function shadowed(layers: FrozenView, i: number, key: unknown): boolean {
-  for (let j = 0; j < i; j++) if (layers[j]!.has(key)) return true
-  return false
 }
