@@ -22,6 +22,8 @@ export const ERROR_CODES = [
   'WEIR_CHECKPOINT_CORRUPT',
   'WEIR_STORAGE_FAILED',
   'WEIR_RESTORE_FAILED',
+  /** The LMDB state backend could not commit a batch of writes (its write thread failed): the task fails and restarts from a checkpoint. */
+  'WEIR_STATE_COMMIT_FAILED',
   /** A restore from a checkpoint older than one whose output an exactly-once sink already committed (it would duplicate output). */
   'WEIR_RESTORE_BEHIND_COMMITTED_OUTPUT',
   'WEIR_RESTARTS_EXHAUSTED',

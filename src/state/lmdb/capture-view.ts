@@ -6,7 +6,7 @@ import type { RootDatabase, Transaction } from 'lmdb'
 import type { StateKind } from '../../api/state.ts'
 import type { TtlPolicy } from '../keyed-state-backend.ts'
 import { decodeKey, decodedEnd } from './key-codec.ts'
-import { encodeStateKey, writeMapCacheKey, type KeyRef } from './lmdb-key-layout.ts'
+import { encodeStateKey, LOWEST_KEY, STATE_KEYS_END, writeMapCacheKey, type KeyRef } from './lmdb-key-layout.ts'
 import { DELETED, packr, timeBytes, type Changes, type MapPending, type OverlayTable, type Timestamped, type TimestampedEncoder } from './write-generations.ts'
 import type { SegmentRef } from './segment-file.ts'
 import type { Chain as IncrementalChain } from '../incremental-chain.ts'
@@ -152,7 +152,7 @@ async function scan(ctx: CaptureContext, capture: LmdbCapture, onEntry: (key: Bu
     ctx.checkOpen()
     let n = 0
     let last: Buffer | undefined
-    for (const { key, value } of ctx.db.getRange({ start, exclusiveStart: start !== undefined, limit: SCAN_CHUNK, transaction: capture.txn }) as Iterable<{ key: Buffer; value: Buffer }>) {
+    for (const { key, value } of ctx.db.getRange({ start: start ?? LOWEST_KEY, end: STATE_KEYS_END, exclusiveStart: start !== undefined, limit: SCAN_CHUNK, transaction: capture.txn }) as Iterable<{ key: Buffer; value: Buffer }>) {
       onEntry(key, value)
       last = key
       n++

@@ -8,7 +8,7 @@
 // keys as it is sized for, a layer twice as large takes the new ones; a query asks every layer.
 
 import type { RootDatabase } from 'lmdb'
-import { LOWEST_KEY, type KeyRef } from './lmdb-key-layout.ts'
+import { LOWEST_KEY, STATE_KEYS_END, type KeyRef } from './lmdb-key-layout.ts'
 
 /** Bits per key a layer is sized for (two probes: about 5 % false "maybe" when full). */
 const BITS_PER_KEY = 8
@@ -65,7 +65,7 @@ export class KeyFilter {
   /** Forgets every key, then notes every key `db` holds (after a restore wrote it directly). */
   rebuild(db: RootDatabase<Buffer, any>): void {
     this.clear()
-    for (const key of db.getKeys({ start: LOWEST_KEY }) as Iterable<Buffer>) this.add(key, key.length)
+    for (const key of db.getKeys({ start: LOWEST_KEY, end: STATE_KEYS_END }) as Iterable<Buffer>) this.add(key, key.length)
   }
 
   private clear(): void {

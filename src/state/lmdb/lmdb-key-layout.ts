@@ -5,7 +5,8 @@
 // User and map keys are in key-codec.ts's self-delimiting byte form. The key group leads, so one
 // key group's entries are contiguous and a snapshot reads in key-group order; within it a state's
 // entries, then one user key's map entries, are contiguous too. This file writes such keys into
-// reusable buffers (KeyRef) and builds the ranges the backend scans.
+// reusable buffers (KeyRef) and builds the ranges the backend scans. Past every state's keys lies
+// the backend's commit marker (COMMIT_MARKER_KEY); whole-database scans end before it.
 
 import { assignToKeyGroup } from '../key-groups.ts'
 import { UserError } from '../../errors.ts'
@@ -122,6 +123,15 @@ export function storedUserKeys(db: RootDatabase<Buffer, any>, sid: number, map: 
  * this backend's key encoder no key, and the scan yields nothing.
  */
 export const LOWEST_KEY: Buffer = Buffer.alloc(1)
+
+/**
+ * The end (exclusive) of the states' keys: key groups are below 2^15, so no state key starts
+ * with 0xffff. Whole-database scans end here, before the backend's own entries.
+ */
+export const STATE_KEYS_END: Buffer = Buffer.from([0xff, 0xff])
+
+/** The backend's own entry past the states' keys: the sequence number of the last commit batch that landed (commits-in-flight.ts). */
+export const COMMIT_MARKER_KEY: Buffer = Buffer.from([0xff, 0xff, 0x01])
 
 /** The first key after every key that starts with `prefix`. */
 export function prefixEnd(prefix: Buffer): Buffer | undefined {

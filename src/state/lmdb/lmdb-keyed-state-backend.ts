@@ -10,6 +10,7 @@
 //   read-cache.ts          the bounded cache of committed values, decoded
 //   key-filter.ts          a Bloom filter of stored keys: reads of new keys skip LMDB
 //   commit-writes.ts       committing a generation of writes to LMDB
+//   commits-in-flight.ts   asynchronous commits until they land (back-pressure, failures)
 //   lmdb-map-state.ts      MapState (the other states are ../state-objects.ts, shared with the heap)
 //   ttl-maintenance.ts     incremental TTL cleanup and TTL setting changes
 //   capture-view.ts        what a capture sees and how its asynchronous phase reads it
@@ -20,16 +21,20 @@
 //
 // State ids are small integers per state name, given at registration and recorded in snapshots.
 // Writes go to a per-state pending Map (decoded values, by key) and are committed to LMDB in one
-// synchronous transaction every `flushEvery` new distinct uncommitted entries (half the cache
-// size), but for up to half as many writes of hot keys that stay pending (write-back, see
-// commit-writes.ts); committed writes and values read from LMDB stay decoded in a read cache
-// bounded by state.backend.lmdb.cache-size entries. Reads consult pending, the frozen generations, that
-// cache, then LMDB (a synchronous get). Values come back decoded
+// asynchronous batch every `flushEvery` new distinct uncommitted entries (half the cache size),
+// but for up to half as many writes of hot keys that stay pending (write-back, see
+// commit-writes.ts): the task thread encodes the batch, lmdb-js's write thread applies and
+// commits it, and until it lands its generations stay readable (the committing layer; at most
+// MAX_COMMITS_IN_FLIGHT batches, then a commit waits). Committed writes and values read from
+// LMDB stay decoded in a read cache bounded by state.backend.lmdb.cache-size entries. Reads
+// consult pending, the frozen generations, that cache, the committing generations, then LMDB
+// (a synchronous get). flush(), restore and dispose wait until LMDB holds every batch; a
+// capture takes the batches in flight into its overlay. Values come back decoded
 // (copies): plain data round-trips, a Map inside a value comes back as an object (msgpackr
 // without records). Composite map keys of a MapState are compared by JSON value, not identity.
 //
-// Snapshots: the synchronous phase freezes the uncommitted writes (an overlay, committed with the
-// next regular commit) and pins an LMDB read transaction (MVCC: a consistent view that later
+// Snapshots: the synchronous phase freezes the uncommitted writes (an overlay, with the commits
+// in flight; committed with the next regular commit) and pins an LMDB read transaction (MVCC: a consistent view that later
 // commits do not touch; nothing is copied or written). The asynchronous phase (lmdb-snapshots.ts)
 // reads view and overlay merged, in chunks, yielding to the task between them, and writes either
 // the canonical format (savepoints; checkpoints unless incremental) or incremental files.
@@ -51,8 +56,9 @@ import { KEY_BUFFER_BYTES, KeyRef, storedUserKeys } from './lmdb-key-layout.ts'
 import { CurrentKey } from './current-key.ts'
 import { ReadCache } from './read-cache.ts'
 import { KeyFilter } from './key-filter.ts'
-import { DELETED, freezePending, frozenGet, NO_GENERATIONS, TimestampedEncoder, unpackr, type Table, type Timestamped } from './write-generations.ts'
+import { DELETED, freezePending, frozenGet, NO_GENERATIONS, TimestampedEncoder, unpackr, type MapPending, type Table, type Timestamped } from './write-generations.ts'
 import { commitAll, type CommitContext } from './commit-writes.ts'
+import { CommitsInFlight, MAX_COMMITS_IN_FLIGHT } from './commits-in-flight.ts'
 import { LmdbMapState, mapRemoveAll } from './lmdb-map-state.ts'
 import { CLEANUP_EVERY, cleanupSome, retimestamp } from './ttl-maintenance.ts'
 import type { LmdbCapture } from './capture-view.ts'
@@ -111,6 +117,8 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   private restores = 0
   private readonly restoreContext: RestoreContext
   private readonly commitContext: CommitContext
+  /** Commit batches lmdb-js has not landed yet. */
+  readonly commits: CommitsInFlight
 
   constructor(settings: BackendSettings, scope: BackendScope, readonly now: () => number = Date.now, options: LmdbBackendOptions = {}) {
     this.maxParallelism = scope.maxParallelism
@@ -128,7 +136,8 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     this.snapshots = new LmdbSnapshots(this.db,
       { db: this.db, maxParallelism: this.maxParallelism, now: this.now, snapKey: this.snap, timestamped: this.timestamped, checkOpen: () => this.checkOpen() },
       { sharedDir: settings.incremental ? (settings.sharedDir ?? null) : null, filePrefix, maxDeltas: options.maxDeltas ?? 10 })
-    this.commitContext = { db: this.db, maxParallelism: this.maxParallelism, key: this.aux, timestamped: this.timestamped, filter: this.filter }
+    this.commits = new CommitsInFlight(this.db)
+    this.commitContext = { db: this.db, maxParallelism: this.maxParallelism, key: this.aux, timestamped: this.timestamped, filter: this.filter, commits: this.commits }
     this.restoreContext = {
       db: this.db,
       maxParallelism: this.maxParallelism,
@@ -184,7 +193,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     while (this.byId.has(id)) id++
     if (id > 0xfffe) throw new UserError('WEIR_INVALID_JOB', `too many keyed states in one operator (the lmdb backend numbers them up to ${0xfffe})`)
     this.nextId = Math.max(this.nextId, id + 1)
-    const table: Table = { name, id, kind, ttl: null, timestamped, pending: new Map(), frozen: NO_GENERATIONS, cache: new Map(), lastBatch: null, cleanupCursor: null, cleanupCountdown: CLEANUP_EVERY, state: null }
+    const table: Table = { name, id, kind, ttl: null, timestamped, pending: new Map(), frozen: NO_GENERATIONS, committing: NO_GENERATIONS, cache: new Map(), lastBatch: null, cleanupCursor: null, cleanupCountdown: CLEANUP_EVERY, state: null }
     this.tables.set(name, table)
     this.byId.set(id, table)
     return table
@@ -213,6 +222,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     let p = table.pending.get(ck)
     if (p === undefined && table.frozen.length > 0) p = frozenGet(table.frozen, ck)
     if (p === undefined) p = table.cache.get(ck)
+    if (p === undefined && table.committing.length > 0) p = frozenGet(table.committing, ck)
     if (p !== undefined) return p === DELETED ? undefined : p
     const ref = this.key.keyFor(table.id)
     if (!this.filter.mayContain(ref)) return undefined // never stored: no lookup
@@ -294,25 +304,37 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
 
   // ---- Committing pending writes ----
 
-  /** Commits every uncommitted write (frozen, then pending) to LMDB in one transaction. */
+  /** Commits every uncommitted write (frozen, then pending) to LMDB and waits until LMDB holds them. */
   flush(): void {
     this.commit(0)
+    this.commits.settle()
   }
 
-  /** Commits the uncommitted writes but up to `hold` pending writes of hot keys (see commitAll). */
+  /**
+   * Commits the uncommitted writes but up to `hold` pending writes of hot keys (see commitAll),
+   * as an asynchronous batch; first waits for room if MAX_COMMITS_IN_FLIGHT are in flight.
+   */
   private commit(hold: number): void {
+    this.commits.throwIfFailed()
     if (this.pendingEntries === 0) return
+    this.commits.waitUntilFewer(MAX_COMMITS_IN_FLIGHT)
     this.pendingEntries = commitAll(this.commitContext, this.tables.values(), this.snapshots.dirty, this.cache, hold)
     this.commitAt = this.pendingEntries + this.flushEvery
-    // Frozen and map writes are all committed now: only the read caches and the value-like
-    // states' held writes hold composite keys' tokens.
-    this.key.pruneTokens(this.cache.entries + this.pendingEntries, () => this.liveKeys())
+    // Frozen writes are all committed now: the read caches, the value-like states' held writes
+    // and the commits in flight hold composite keys' tokens.
+    let live = this.cache.entries + this.pendingEntries
+    for (const t of this.tables.values()) for (const g of t.committing) live += g.size
+    this.key.pruneTokens(live, () => this.liveKeys())
   }
 
   private *liveKeys(): Iterable<unknown> {
     for (const t of this.tables.values()) {
       yield* t.cache.keys()
       yield* t.pending.keys()
+      for (const g of t.committing) {
+        yield* g.keys()
+        if (t.kind === 'map') for (const mp of g.values()) yield* (mp as MapPending).entries.keys()
+      }
     }
   }
 
@@ -327,11 +349,13 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
    */
   captureSnapshot(checkpointId: number, options: SnapshotOptions): SnapshotCapture {
     this.checkOpen()
-    const { gen, overlay } = freezePending(this.tables.values())
+    this.commits.throwIfFailed()
+    this.commits.poll() // batches landed since leave the overlay
+    const { gen, overlay, inFlight } = freezePending(this.tables.values())
     // Lists in the overlay are shared with the capture from now on: copy before extending.
     this.owned = new WeakSet()
     const tables = [...this.tables.values()].map((t) => ({ name: t.name, id: t.id, kind: t.kind, ttl: t.ttl, timestamped: t.timestamped }))
-    return this.snapshots.capture(checkpointId, options, gen, overlay, tables)
+    return this.snapshots.capture(checkpointId, options, gen, overlay, tables, inFlight)
   }
 
   /** Asynchronous phase: the canonical format, or incremental files plus the snapshot that lists them. */
@@ -376,6 +400,14 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   dispose(): void {
     if (this.disposed) return
     this.disposed = true
+    // LMDB closes after the batches in flight land; waiting keeps the directory's removal after
+    // them (unless a batch failed: then nothing more lands).
+    try {
+      if (this.commits.failure === null) this.commits.settle()
+    } catch {
+      // Disposing a backend whose commit failed: its task fails with that error already.
+    }
+    this.commits.abandon(this.tables.values())
     this.snapshots.releaseAll()
     for (const t of this.tables.values()) {
       t.pending = new Map()

@@ -1,6 +1,6 @@
 // MapState on the LMDB backend: a user key's map is its entries under [key group][state id]
-// [user key] (one LMDB entry per map key), with the uncommitted changes (pending, then frozen
-// by a capture) layered on top, newest first. Composite map keys are compared by JSON value.
+// [user key] (one LMDB entry per map key), with the changes LMDB may not hold yet (pending,
+// frozen by a capture, then in a commit in flight) layered on top, newest first. Composite map keys are compared by JSON value.
 
 import type { MapState } from '../../api/state.ts'
 import { decodeKeyText, decodedComposite } from './key-codec.ts'
@@ -93,7 +93,7 @@ export class LmdbMapState<K, V> implements MapState<K, V> {
     this.backend.remove(this.table)
   }
 
-  /** The current key's uncommitted map changes, newest first (pending, then frozen). */
+  /** The current key's map changes LMDB may not hold yet, newest first (pending, frozen, then in commits in flight). */
   private layers(): MapPending[] {
     const layers: MapPending[] = []
     const ck = this.backend.key.ck
@@ -103,6 +103,11 @@ export class LmdbMapState<K, V> implements MapState<K, V> {
     for (let i = 0; i < frozen.length; i++) {
       const f = frozen[i]!.get(ck) as MapPending | undefined
       if (f !== undefined) layers.push(f)
+    }
+    const committing = this.table.committing
+    for (let i = 0; i < committing.length; i++) {
+      const c = committing[i]!.get(ck) as MapPending | undefined
+      if (c !== undefined) layers.push(c)
     }
     return layers
   }

@@ -10,7 +10,7 @@ import { WeirError } from '../../errors.ts'
 import { decodeKey, decodedEnd } from './key-codec.ts'
 import { forEachSegmentEntry, readSegment } from './segment-file.ts'
 import type { LmdbIncrementalSnapshot } from './incremental-snapshot.ts'
-import { encodeStateKey, LOWEST_KEY, prefixEnd, writeMapKey, type KeyRef, type KeyToken } from './lmdb-key-layout.ts'
+import { encodeStateKey, LOWEST_KEY, STATE_KEYS_END, prefixEnd, writeMapKey, type KeyRef, type KeyToken } from './lmdb-key-layout.ts'
 import { packr, timeBytes, withTime, type Table, type TimestampedEncoder } from './write-generations.ts'
 
 /** Restores commit every this many entries. */
@@ -34,7 +34,7 @@ export function restoreCanonical(ctx: RestoreContext, snapshot: Extract<KeyedSta
   const now = ctx.now()
   const ref = ctx.key
   let empty = true
-  for (const _ of db.getKeys({ start: LOWEST_KEY, limit: 1 })) empty = false
+  for (const _ of db.getKeys({ start: LOWEST_KEY, end: STATE_KEYS_END, limit: 1 })) empty = false
   for (const [name, entries] of Object.entries(snapshot.states)) {
     const table = ctx.restoreTable(name, entries.kind, entries.ttl, null)
     const flat = entries.entries

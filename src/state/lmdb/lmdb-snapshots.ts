@@ -49,12 +49,15 @@ export class LmdbSnapshots {
   /**
    * The synchronous phase's bookkeeping: pins LMDB's view of this moment (MVCC: later commits do
    * not touch it) and decides what the capture writes. `frozen` are the writes this capture froze
-   * (they become changes of the chain), `overlay` every uncommitted write it must see on top.
+   * (they become changes of the chain), `overlay` every uncommitted write it must see on top,
+   * `inFlight` the generations of commits in flight: their keys are in `dirty` already, but a
+   * delta must read their values from the overlay, so they are changes as generations too.
    */
-  capture(checkpointId: number, options: SnapshotOptions, frozen: GenTable[], overlay: OverlayTable[], tables: CaptureTable[]): LmdbCapture {
+  capture(checkpointId: number, options: SnapshotOptions, frozen: GenTable[], overlay: OverlayTable[], tables: CaptureTable[], inFlight: GenTable[] = []): LmdbCapture {
     const txn = this.db.useReadTransaction()
     let incremental: LmdbCapture['incremental'] = null
     if (this.dirty !== null) {
+      if (inFlight.length > 0) this.dirtyGens.push(inFlight)
       if (frozen.length > 0) this.dirtyGens.push(frozen)
       if (!options.savepoint) {
         incremental = this.chain.plan(checkpointId, { dirty: this.dirty, gens: this.dirtyGens })

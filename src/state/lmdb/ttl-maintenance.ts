@@ -4,7 +4,7 @@
 
 import type { TtlPolicy } from '../keyed-state-backend.ts'
 import { decodeKey, decodeKeyText, decodedComposite, decodedEnd } from './key-codec.ts'
-import { LOWEST_KEY, stateRange } from './lmdb-key-layout.ts'
+import { LOWEST_KEY, STATE_KEYS_END, stateRange } from './lmdb-key-layout.ts'
 import { DELETED, timeBytes, type MapPending, type Table } from './write-generations.ts'
 import type { LmdbKeyedStateBackend } from './lmdb-keyed-state-backend.ts'
 
@@ -22,7 +22,7 @@ export function cleanupSome(b: LmdbKeyedStateBackend, table: Table, ttl: TtlPoli
   let last: Buffer | null = null
   const start = table.cleanupCursor ?? LOWEST_KEY
   const expired: unknown[] = []
-  for (const { key, value } of b.db.getRange({ start, exclusiveStart: table.cleanupCursor !== null, limit: budget * 4 }) as Iterable<{ key: Buffer; value: Buffer }>) {
+  for (const { key, value } of b.db.getRange({ start, end: STATE_KEYS_END, exclusiveStart: table.cleanupCursor !== null, limit: budget * 4 }) as Iterable<{ key: Buffer; value: Buffer }>) {
     scanned++
     last = key
     if (((key[2]! << 8) | key[3]!) !== table.id) continue
@@ -34,7 +34,7 @@ export function cleanupSome(b: LmdbKeyedStateBackend, table: Table, ttl: TtlPoli
   }
   table.cleanupCursor = scanned < budget * 4 && checked < budget ? null : last
   for (const ck of expired) {
-    if (table.pending.has(ck) || table.frozen.some((gen) => gen.has(ck))) continue
+    if (table.pending.has(ck) || table.frozen.some((gen) => gen.has(ck)) || table.committing.some((gen) => gen.has(ck))) continue
     table.pending.set(ck, table.kind === 'map' ? ({ cleared: true, entries: new Map(), t: undefined } satisfies MapPending) : DELETED)
     b.pendingEntries++
   }

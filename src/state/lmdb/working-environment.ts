@@ -37,6 +37,9 @@ export function openWorkingEnvironment(dir: string, pageSize: number): RootDatab
     noMetaSync: true,
     noMemInit: true,
     overlappingSync: false,
+    // Asynchronous commits (commits-in-flight.ts) must start and land while the task thread runs
+    // on without yielding: no batch that waits for the end of the event turn.
+    eventTurnBatching: false,
   } as Parameters<typeof open>[0]) as RootDatabase<Buffer, any>
 }
 

@@ -3,8 +3,9 @@
 // never modified again, read asynchronously by the capture and committed with the next regular
 // commit). Captures between two commits stack their generations (newest first) instead of
 // merging them, so that a capture costs O(states), not O(uncommitted writes); past
-// MAX_FROZEN_GENERATIONS the two oldest are merged. Committed writes move to the read cache
-// (read-cache.ts). Values are
+// MAX_FROZEN_GENERATIONS the two oldest are merged. A commit hands the generations to LMDB
+// asynchronously; until they land they stay readable as the committing layer, and their writes
+// move to the read cache (read-cache.ts). Values are
 // MessagePack (msgpackr, no records); for a state with a TTL they are prefixed with the last
 // write time (f64, 8 bytes).
 
@@ -47,6 +48,11 @@ export interface Table {
    * array are ever modified (a capture keeps the array it saw); a capture or commit replaces it.
    */
   frozen: ReadonlyArray<Map<unknown, unknown>>
+  /**
+   * Generations handed to LMDB in a commit that has not landed yet (commits-in-flight.ts), newest
+   * first, same form: older than frozen, newer than LMDB. Replaced, never modified, as `frozen`.
+   */
+  committing: ReadonlyArray<Map<unknown, unknown>>
   /** Value-like states: committed stored forms by cache key (DELETED: none), see read-cache.ts. */
   cache: Map<unknown, unknown>
   /** Value-like states: the pending writes at the last commit (what tells hot keys, see commit-writes.ts). */
@@ -106,21 +112,27 @@ export interface OverlayTable {
 /**
  * A capture's synchronous share, O(states): each state's pending writes become a frozen
  * generation on top of the older ones. Returns the generations frozen now (changes for the
- * incremental chain) and every state's uncommitted generations (the capture's overlay).
+ * incremental chain), every state's uncommitted generations (the capture's overlay) and the
+ * generations of the commits in flight (their keys are changes too, whose values a delta must
+ * take from the overlay: the capture's LMDB view may not hold them).
  */
-export function freezePending(tables: Iterable<Table>): { gen: GenTable[]; overlay: OverlayTable[] } {
+export function freezePending(tables: Iterable<Table>): { gen: GenTable[]; overlay: OverlayTable[]; inFlight: GenTable[] } {
   const overlay: OverlayTable[] = []
   const gen: GenTable[] = []
+  const inFlight: GenTable[] = []
   for (const table of tables) {
+    for (const entries of table.committing) inFlight.push({ id: table.id, kind: table.kind, timestamped: table.timestamped, entries })
     const pending = table.pending
     if (pending.size > 0) {
       gen.push({ id: table.id, kind: table.kind, timestamped: table.timestamped, entries: pending })
       table.frozen = stackGeneration(table.kind, table.frozen, pending)
       table.pending = new Map()
     }
-    if (table.frozen.length > 0) overlay.push({ id: table.id, kind: table.kind, timestamped: table.timestamped, gens: table.frozen })
+    // Commits in flight are not in the capture's LMDB view (or may be, with the same values).
+    const gens = table.committing.length === 0 ? table.frozen : [...table.frozen, ...table.committing]
+    if (gens.length > 0) overlay.push({ id: table.id, kind: table.kind, timestamped: table.timestamped, gens })
   }
-  return { gen, overlay }
+  return { gen, overlay, inFlight }
 }
 
 /** One generation of writes over an older one (too many generations stacked between commits). */

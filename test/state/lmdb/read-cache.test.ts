@@ -25,7 +25,7 @@ function lmdb(options: LmdbBackendOptions & { incremental?: boolean } = {}): Lmd
 }
 
 function table(): Table {
-  return { name: 's', id: 1, kind: 'value', ttl: null, timestamped: false, pending: new Map(), frozen: NO_GENERATIONS, cache: new Map(), lastBatch: null, cleanupCursor: null, cleanupCountdown: CLEANUP_EVERY, state: null }
+  return { name: 's', id: 1, kind: 'value', ttl: null, timestamped: false, pending: new Map(), frozen: NO_GENERATIONS, committing: NO_GENERATIONS, cache: new Map(), lastBatch: null, cleanupCursor: null, cleanupCountdown: CLEANUP_EVERY, state: null }
 }
 
 /** Keys of three kinds (composite, string, number). */

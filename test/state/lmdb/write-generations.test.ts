@@ -4,7 +4,7 @@ import { DELETED, freezePending, frozenGet, MAX_FROZEN_GENERATIONS, NO_GENERATIO
 import { CLEANUP_EVERY } from '../../../src/state/lmdb/ttl-maintenance.ts'
 
 function table(kind: Table['kind'] = 'value'): Table {
-  return { name: 's', id: 1, kind, ttl: null, timestamped: false, pending: new Map(), frozen: NO_GENERATIONS, cache: new Map(), lastBatch: null, cleanupCursor: null, cleanupCountdown: CLEANUP_EVERY, state: null }
+  return { name: 's', id: 1, kind, ttl: null, timestamped: false, pending: new Map(), frozen: NO_GENERATIONS, committing: NO_GENERATIONS, cache: new Map(), lastBatch: null, cleanupCursor: null, cleanupCountdown: CLEANUP_EVERY, state: null }
 }
 
 describe('frozen generations', () => {

@@ -1,0 +1,250 @@
+import { test, describe, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { throughCodec } from '../keyed-state-backend.contract.ts'
+import { LmdbKeyedStateBackend, type LmdbBackendOptions } from '../../../src/state/lmdb/lmdb-keyed-state-backend.ts'
+import { ASYNC_MIN_WRITES } from '../../../src/state/lmdb/commits-in-flight.ts'
+import { MapStateDescriptor, ValueStateDescriptor } from '../../../src/api/state.ts'
+import { isWeirError } from '../../../src/errors.ts'
+import { KeyRef } from '../../../src/state/lmdb/lmdb-key-layout.ts'
+
+const root = mkdtempSync(join(tmpdir(), 'weir-lmdb-inflight-test-'))
+after(() => rmSync(root, { recursive: true, force: true }))
+const MAX_P = 128
+const ALL = { start: 0, end: MAX_P - 1 }
+/**
+ * Distinct writes per commit: a commit may hold back up to half of them (hot keys), and the
+ * other half are enough for an asynchronous one.
+ */
+const BATCH = 2 * (ASYNC_MIN_WRITES + 500)
+let n = 0
+
+/** A small read cache: most reads of keys just written go past it, to the committing layer or LMDB. */
+function lmdb(options: LmdbBackendOptions = {}): LmdbKeyedStateBackend {
+  return new LmdbKeyedStateBackend(
+    { type: 'lmdb', localDir: join(root, 'local'), incremental: true, jobId: `inflight-${n++}`, attempt: 0, sharedDir: join(root, 'shared') },
+    { maxParallelism: MAX_P, operatorUid: 'op', subtaskIndex: 0 },
+    Date.now,
+    { cacheSize: 16, flushEvery: BATCH, ...options },
+  )
+}
+
+const value = new ValueStateDescriptor<string>('v')
+
+function keyOf(k: number): unknown {
+  return k % 3 === 0 ? [k, 'composite'] : k % 3 === 1 ? `key-${k}` : k
+}
+
+/** Writes keys [0, count) with `tag`; the last write starts an asynchronous commit of them all. */
+function writeAll(b: LmdbKeyedStateBackend, count: number, tag: string): void {
+  const s = b.getState(value)
+  for (let k = 0; k < count; k++) {
+    b.setCurrentKey(keyOf(k))
+    s.update(`${tag}${k}`)
+  }
+}
+
+function readAll(b: LmdbKeyedStateBackend, count: number): Array<string | undefined> {
+  const s = b.getState(value)
+  const out: Array<string | undefined> = []
+  for (let k = 0; k < count; k++) {
+    b.setCurrentKey(keyOf(k))
+    out.push(s.value())
+  }
+  return out
+}
+
+const tagged = (count: number, tag: string) => Array.from({ length: count }, (_, k) => `${tag}${k}`)
+
+type Db = { batch: (cb: () => void) => Promise<unknown>; put: (k: unknown, v: unknown) => unknown; remove: (k: unknown) => unknown }
+
+/**
+ * Holds the backend's asynchronous commits back from LMDB: a batch's puts and removes are
+ * recorded as the commit issues them (keys copied, as lmdb-js does), and applied, in order, in
+ * real batches only at release(). Until then LMDB holds none of them, so whatever a read or a
+ * capture sees of them came from the committing layer.
+ */
+function stallCommits(b: LmdbKeyedStateBackend): { release(): void } {
+  const db = b.db as unknown as Db
+  const realBatch = db.batch
+  const held: Array<() => void> = []
+  db.batch = (cb) => {
+    const ops: Array<[boolean, Buffer, unknown]> = []
+    const copy = (k: unknown) => Buffer.from(k instanceof KeyRef ? k.buf.subarray(0, k.len) : (k as Buffer))
+    const put = db.put
+    const remove = db.remove
+    db.put = (k, v) => ops.push([true, copy(k), v])
+    db.remove = (k) => ops.push([false, copy(k), undefined])
+    try {
+      cb()
+    } finally {
+      db.put = put
+      db.remove = remove
+    }
+    return new Promise((resolve, reject) => {
+      held.push(() => realBatch.call(db, () => {
+        for (const [isPut, k, v] of ops) void (isPut ? db.put(k, v) : db.remove(k))
+      }).then(resolve, reject))
+    })
+  }
+  return {
+    release() {
+      db.batch = realBatch
+      for (const start of held.splice(0)) start()
+    },
+  }
+}
+
+/** Resolves once `condition` holds, checking after each turn of the event loop. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setImmediate(resolve))
+}
+
+describe('lmdb commits in flight', () => {
+  test('reads of keys whose commit is in flight return the new values, not LMDB\'s older ones', () => {
+    const b = lmdb()
+    try {
+      writeAll(b, BATCH, 'a')
+      b.flush()
+      assert.equal(b.commits.busy, false)
+      const stall = stallCommits(b)
+      writeAll(b, BATCH, 'b')
+      assert.equal(b.commits.inFlight, 1, 'the commit of the b writes is in flight')
+      // A commit of other keys, in flight too, takes the read cache's room.
+      const s = b.getState(value)
+      for (let k = BATCH; k < 2 * BATCH; k++) {
+        b.setCurrentKey(k)
+        s.update('x')
+      }
+      assert.equal(b.commits.inFlight, 2)
+      assert.deepEqual(readAll(b, BATCH), tagged(BATCH, 'b'))
+      stall.release()
+      b.flush()
+      assert.equal(b.commits.busy, false)
+      assert.deepEqual(readAll(b, BATCH), tagged(BATCH, 'b'))
+    } finally {
+      b.dispose()
+    }
+  })
+
+  test('counts over many commits in a loop that never yields are exact (back-pressure, landing seen without the event loop)', () => {
+    const b = lmdb()
+    const counts = b.getState(new ValueStateDescriptor<number>('count', 0))
+    const keys = 3 * BATCH
+    const expected = new Array<number>(keys).fill(0)
+    try {
+      let seed = 7
+      for (let i = 0; i < 12 * BATCH; i++) {
+        seed = (seed * 1103515245 + 12345) >>> 0
+        const k = seed % keys
+        expected[k]!++
+        b.setCurrentKey(k)
+        counts.update(counts.value() + 1)
+      }
+      for (let k = 0; k < keys; k++) {
+        b.setCurrentKey(k)
+        assert.equal(counts.value(), expected[k], `key ${k}`)
+      }
+      b.flush()
+      for (let k = 0; k < keys; k++) {
+        b.setCurrentKey(k)
+        assert.equal(counts.value(), expected[k], `key ${k} after the flush`)
+      }
+    } finally {
+      b.dispose()
+    }
+  })
+
+  test('a capture taken while a commit is in flight sees every write (savepoint and incremental delta), and restores to its moment', async () => {
+    const b = lmdb()
+    try {
+      writeAll(b, BATCH, 'a')
+      const base = b.captureSnapshot(1, { savepoint: false })
+      const baseSnapshot = throughCodec(await b.materializeSnapshot(base))
+      b.notifyCheckpointComplete(1)
+      const stall = stallCommits(b)
+      writeAll(b, BATCH, 'b')
+      assert.equal(b.commits.busy, true, 'the commit of the b writes is in flight')
+      const delta = b.captureSnapshot(2, { savepoint: false })
+      const savepoint = b.captureSnapshot(3, { savepoint: true })
+      writeAll(b, 100, 'c') // after the captures: in neither
+      const deltaSnapshot = throughCodec(await b.materializeSnapshot(delta))
+      const savepointSnapshot = throughCodec(await b.materializeSnapshot(savepoint))
+      stall.release()
+      for (const [name, snapshot, tag] of [['base', baseSnapshot, 'a'], ['delta', deltaSnapshot, 'b'], ['savepoint', savepointSnapshot, 'b']] as const) {
+        const r = lmdb()
+        try {
+          r.restore(snapshot, ALL)
+          assert.deepEqual(readAll(r, BATCH), tagged(BATCH, tag), name)
+        } finally {
+          r.dispose()
+        }
+      }
+      // A restore into the backend itself while a commit is in flight: the snapshot's values win.
+      writeAll(b, BATCH, 'd')
+      assert.equal(b.commits.busy, true, 'the commit of the d writes is in flight')
+      b.restore(savepointSnapshot, ALL)
+      assert.equal(b.commits.busy, false)
+      assert.deepEqual(readAll(b, BATCH), tagged(BATCH, 'b'))
+    } finally {
+      b.dispose()
+    }
+  })
+
+  test('a map cleared while the commit that filled it is in flight loses those entries too', () => {
+    const b = lmdb()
+    const tags = b.getState(new MapStateDescriptor<string, number>('tags'))
+    const stall = stallCommits(b)
+    try {
+      // A new user key's map counts twice (its map and its entry): this fills a batch.
+      for (let k = 0; k < BATCH / 2; k++) {
+        b.setCurrentKey(k)
+        tags.put(`t${k}`, k)
+      }
+      assert.equal(b.commits.busy, true, 'the commit of the map entries is in flight')
+      for (let k = 0; k < 100; k++) {
+        b.setCurrentKey(k)
+        tags.clear()
+      }
+      // A second commit (of the clears and most of these) while the first is in flight.
+      for (let k = BATCH / 2; k < BATCH; k++) {
+        b.setCurrentKey(k)
+        tags.put(`t${k}`, k)
+      }
+      assert.equal(b.commits.inFlight, 2)
+      const check = (when: string) => {
+        for (let k = 0; k < BATCH; k += 7) {
+          b.setCurrentKey(k)
+          assert.deepEqual([...tags.entries()], k < 100 ? [] : [[`t${k}`, k]], `${when}: key ${k}`)
+        }
+      }
+      check('in flight')
+      stall.release()
+      b.flush()
+      check('after the flush')
+    } finally {
+      b.dispose()
+    }
+  })
+
+  test('a commit that fails fails the next commit, flush and capture with a typed error', async () => {
+    const b = lmdb()
+    try {
+      writeAll(b, 10, 'a')
+      b.flush()
+      const db = b.db as unknown as { batch: (cb: () => void) => Promise<unknown> }
+      db.batch = () => Promise.reject(new Error('injected: no space left on device'))
+      writeAll(b, BATCH, 'b')
+      assert.equal(b.commits.busy, true)
+      await until(() => b.commits.failure !== null)
+      const typed = (e: unknown) => isWeirError(e) && (e as { code: string }).code === 'WEIR_STATE_COMMIT_FAILED' && /no space left/.test((e as Error).message)
+      assert.throws(() => b.flush(), typed)
+      assert.throws(() => b.captureSnapshot(5, { savepoint: false }), typed)
+      assert.throws(() => writeAll(b, BATCH, 'c'), typed)
+    } finally {
+      b.dispose()
+    }
+  })
+})
