@@ -52,6 +52,7 @@ export function commitAll(ctx: CommitContext, tables: Iterable<Table>, dirty: Se
     }
   }
   writes -= Math.min(holdBudget, holdable)
+  if (dirty !== null) for (const table of all) if (table.pending.size > 0) ctx.commits.changes.add(table.pending)
   ctx.commits.commit(() => {
     for (const table of all) {
       // Frozen writes are already accounted for as changes of the captures that froze them.

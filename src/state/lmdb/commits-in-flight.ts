@@ -41,6 +41,8 @@ export class CommitsInFlight {
   private readonly batches: Batch[] = []
   private seq = 0
   private landed = 0
+  /** Generations whose keys a commit noted as changed for the next incremental checkpoint (pending ones, not frozen). */
+  readonly changes = new WeakSet<ReadonlyMap<unknown, unknown>>()
   /** Why a commit failed; thrown by every later commit, flush and capture. */
   failure: WeirError | null = null
   private readonly sleeper = new Int32Array(new SharedArrayBuffer(4))
@@ -63,6 +65,7 @@ export class CommitsInFlight {
    * marker is written, and `gens` (per state, newest first) become the top of the states'
    * committing layers until it lands; a small one is committed at once, in a synchronous
    * transaction after every batch in flight has landed (so that it never lands before them).
+   * Waits first while MAX_COMMITS_IN_FLIGHT are in flight; throws an earlier batch's failure.
    */
   commit(write: () => void, gens: ReadonlyMap<Table, ReadonlyArray<Map<unknown, unknown>>>, writes: number): void {
     if (writes < ASYNC_MIN_WRITES) {
@@ -70,6 +73,7 @@ export class CommitsInFlight {
       this.db.transactionSync(write)
       return
     }
+    this.waitUntilFewer(MAX_COMMITS_IN_FLIGHT)
     const seq = ++this.seq
     const marker = Buffer.allocUnsafe(8)
     marker.writeDoubleBE(seq, 0)
@@ -97,8 +101,9 @@ export class CommitsInFlight {
     if (this.failure !== null) throw this.failure
   }
 
-  /** Drops the batches LMDB holds (read synchronously from the marker). */
+  /** Drops the batches LMDB holds (read synchronously from the marker); throws an earlier batch's failure. */
   poll(): void {
+    this.throwIfFailed()
     if (this.batches.length === 0) return
     this.db.resetReadTxn() // a fresh view: the marker of a batch landed since the last read
     const bytes = this.db.getBinaryFast(COMMIT_MARKER_KEY)

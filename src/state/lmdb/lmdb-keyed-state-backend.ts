@@ -20,24 +20,23 @@
 //   working-environment.ts opening and removing the working LMDB environment
 //
 // State ids are small integers per state name, given at registration and recorded in snapshots.
-// Writes go to a per-state pending Map (decoded values, by key) and are committed to LMDB in one
-// asynchronous batch every `flushEvery` new distinct uncommitted entries (half the cache size),
-// but for up to half as many writes of hot keys that stay pending (write-back, see
-// commit-writes.ts): the task thread encodes the batch, lmdb-js's write thread applies and
-// commits it, and until it lands its generations stay readable (the committing layer; at most
-// MAX_COMMITS_IN_FLIGHT batches, then a commit waits). Committed writes and values read from
-// LMDB stay decoded in a read cache bounded by state.backend.lmdb.cache-size entries. Reads
-// consult pending, the frozen generations, that cache, the committing generations, then LMDB
-// (a synchronous get). flush(), restore and dispose wait until LMDB holds every batch; a
-// capture takes the batches in flight into its overlay. Values come back decoded
-// (copies): plain data round-trips, a Map inside a value comes back as an object (msgpackr
-// without records). Composite map keys of a MapState are compared by JSON value, not identity.
+// Writes go to a per-state pending Map (decoded values, by key), committed every `flushEvery`
+// new distinct uncommitted entries (half the cache size) but for up to half as many writes of
+// hot keys that stay pending (write-back, commit-writes.ts), as an asynchronous batch that
+// lmdb-js's write thread applies; until it lands its generations stay readable (the committing
+// layer, commits-in-flight.ts). Committed writes and values read from LMDB stay decoded in a
+// read cache bounded by state.backend.lmdb.cache-size entries. Reads consult pending, the frozen
+// generations, that cache, the committing ones, then LMDB (a synchronous get). flush(), restore
+// and dispose wait until LMDB holds every batch. Values come back decoded (copies): plain data
+// round-trips, a Map inside a value comes back as an object (msgpackr without records).
+// Composite map keys of a MapState are compared by JSON value, not identity.
 //
 // Snapshots: the synchronous phase freezes the uncommitted writes (an overlay, with the commits
-// in flight; committed with the next regular commit) and pins an LMDB read transaction (MVCC: a consistent view that later
-// commits do not touch; nothing is copied or written). The asynchronous phase (lmdb-snapshots.ts)
-// reads view and overlay merged, in chunks, yielding to the task between them, and writes either
-// the canonical format (savepoints; checkpoints unless incremental) or incremental files.
+// in flight; committed with the next regular commit) and pins an LMDB read transaction (MVCC:
+// a consistent view later commits do not touch; nothing is copied or written). The
+// asynchronous phase (lmdb-snapshots.ts) reads view and overlay merged, in chunks, yielding to
+// the task between them, and writes the canonical format (savepoints; checkpoints unless
+// incremental) or incremental files.
 
 import { AccessValueState, AccessListState, AccessReducingState, AccessAggregatingState } from '../state-objects.ts'
 import type { RootDatabase } from 'lmdb'
@@ -56,9 +55,9 @@ import { KEY_BUFFER_BYTES, KeyRef, storedUserKeys } from './lmdb-key-layout.ts'
 import { CurrentKey } from './current-key.ts'
 import { ReadCache } from './read-cache.ts'
 import { KeyFilter } from './key-filter.ts'
-import { DELETED, freezePending, frozenGet, NO_GENERATIONS, TimestampedEncoder, unpackr, type MapPending, type Table, type Timestamped } from './write-generations.ts'
+import { committingEntries, DELETED, freezePending, frozenGet, heldCacheKeys, NO_GENERATIONS, TimestampedEncoder, unpackr, type Table, type Timestamped } from './write-generations.ts'
 import { commitAll, type CommitContext } from './commit-writes.ts'
-import { CommitsInFlight, MAX_COMMITS_IN_FLIGHT } from './commits-in-flight.ts'
+import { CommitsInFlight } from './commits-in-flight.ts'
 import { LmdbMapState, mapRemoveAll } from './lmdb-map-state.ts'
 import { CLEANUP_EVERY, cleanupSome, retimestamp } from './ttl-maintenance.ts'
 import type { LmdbCapture } from './capture-view.ts'
@@ -310,32 +309,13 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     this.commits.settle()
   }
 
-  /**
-   * Commits the uncommitted writes but up to `hold` pending writes of hot keys (see commitAll),
-   * as an asynchronous batch; first waits for room if MAX_COMMITS_IN_FLIGHT are in flight.
-   */
+  /** Commits the uncommitted writes but up to `hold` pending writes of hot keys (see commitAll). */
   private commit(hold: number): void {
-    this.commits.throwIfFailed()
     if (this.pendingEntries === 0) return
-    this.commits.waitUntilFewer(MAX_COMMITS_IN_FLIGHT)
     this.pendingEntries = commitAll(this.commitContext, this.tables.values(), this.snapshots.dirty, this.cache, hold)
     this.commitAt = this.pendingEntries + this.flushEvery
-    // Frozen writes are all committed now: the read caches, the value-like states' held writes
-    // and the commits in flight hold composite keys' tokens.
-    let live = this.cache.entries + this.pendingEntries
-    for (const t of this.tables.values()) for (const g of t.committing) live += g.size
-    this.key.pruneTokens(live, () => this.liveKeys())
-  }
-
-  private *liveKeys(): Iterable<unknown> {
-    for (const t of this.tables.values()) {
-      yield* t.cache.keys()
-      yield* t.pending.keys()
-      for (const g of t.committing) {
-        yield* g.keys()
-        if (t.kind === 'map') for (const mp of g.values()) yield* (mp as MapPending).entries.keys()
-      }
-    }
+    // No frozen writes are left: the caches, held writes and commits in flight hold tokens.
+    this.key.pruneTokens(this.cache.entries + this.pendingEntries + committingEntries(this.tables.values()), () => heldCacheKeys(this.tables.values()))
   }
 
   // ---- Snapshots ----
@@ -349,9 +329,8 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
    */
   captureSnapshot(checkpointId: number, options: SnapshotOptions): SnapshotCapture {
     this.checkOpen()
-    this.commits.throwIfFailed()
-    this.commits.poll() // batches landed since leave the overlay
-    const { gen, overlay, inFlight } = freezePending(this.tables.values())
+    this.commits.poll() // batches landed since leave the overlay (a failed one throws)
+    const { gen, overlay, inFlight } = freezePending(this.tables.values(), (g) => this.commits.changes.has(g))
     // Lists in the overlay are shared with the capture from now on: copy before extending.
     this.owned = new WeakSet()
     const tables = [...this.tables.values()].map((t) => ({ name: t.name, id: t.id, kind: t.kind, ttl: t.ttl, timestamped: t.timestamped }))
@@ -400,13 +379,11 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   dispose(): void {
     if (this.disposed) return
     this.disposed = true
-    // LMDB closes after the batches in flight land; waiting keeps the directory's removal after
-    // them (unless a batch failed: then nothing more lands).
+    // The directory is removed after the batches in flight land (none will if one failed; then
+    // the task fails with that error already).
     try {
       if (this.commits.failure === null) this.commits.settle()
-    } catch {
-      // Disposing a backend whose commit failed: its task fails with that error already.
-    }
+    } catch {}
     this.commits.abandon(this.tables.values())
     this.snapshots.releaseAll()
     for (const t of this.tables.values()) {

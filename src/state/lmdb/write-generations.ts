@@ -113,15 +113,16 @@ export interface OverlayTable {
  * A capture's synchronous share, O(states): each state's pending writes become a frozen
  * generation on top of the older ones. Returns the generations frozen now (changes for the
  * incremental chain), every state's uncommitted generations (the capture's overlay) and the
- * generations of the commits in flight (their keys are changes too, whose values a delta must
- * take from the overlay: the capture's LMDB view may not hold them).
+ * generations of the commits in flight that `isChange` (pending ones whose keys went to the
+ * changed keys; frozen ones are changes of the captures that froze them): a delta must take
+ * their values from the overlay, as the capture's LMDB view may not hold them.
  */
-export function freezePending(tables: Iterable<Table>): { gen: GenTable[]; overlay: OverlayTable[]; inFlight: GenTable[] } {
+export function freezePending(tables: Iterable<Table>, isChange: (gen: ReadonlyMap<unknown, unknown>) => boolean = () => false): { gen: GenTable[]; overlay: OverlayTable[]; inFlight: GenTable[] } {
   const overlay: OverlayTable[] = []
   const gen: GenTable[] = []
   const inFlight: GenTable[] = []
   for (const table of tables) {
-    for (const entries of table.committing) inFlight.push({ id: table.id, kind: table.kind, timestamped: table.timestamped, entries })
+    for (const entries of table.committing) if (isChange(entries)) inFlight.push({ id: table.id, kind: table.kind, timestamped: table.timestamped, entries })
     const pending = table.pending
     if (pending.size > 0) {
       gen.push({ id: table.id, kind: table.kind, timestamped: table.timestamped, entries: pending })
@@ -133,6 +134,25 @@ export function freezePending(tables: Iterable<Table>): { gen: GenTable[]; overl
     if (gens.length > 0) overlay.push({ id: table.id, kind: table.kind, timestamped: table.timestamped, gens })
   }
   return { gen, overlay, inFlight }
+}
+
+/** Entries in the states' committing generations. */
+export function committingEntries(tables: Iterable<Table>): number {
+  let n = 0
+  for (const t of tables) for (const g of t.committing) n += g.size
+  return n
+}
+
+/** Every cache key the read caches, pending writes and commits in flight hold (after a commit: no frozen ones are left). */
+export function* heldCacheKeys(tables: Iterable<Table>): Iterable<unknown> {
+  for (const t of tables) {
+    yield* t.cache.keys()
+    yield* t.pending.keys()
+    for (const g of t.committing) {
+      yield* g.keys()
+      if (t.kind === 'map') for (const mp of g.values()) yield* (mp as MapPending).entries.keys()
+    }
+  }
 }
 
 /** One generation of writes over an older one (too many generations stacked between commits). */

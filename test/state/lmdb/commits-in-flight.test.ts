@@ -9,6 +9,7 @@ import { ASYNC_MIN_WRITES } from '../../../src/state/lmdb/commits-in-flight.ts'
 import { MapStateDescriptor, ValueStateDescriptor } from '../../../src/api/state.ts'
 import { isWeirError } from '../../../src/errors.ts'
 import { KeyRef } from '../../../src/state/lmdb/lmdb-key-layout.ts'
+import type { LmdbCapture } from '../../../src/state/lmdb/capture-view.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'weir-lmdb-inflight-test-'))
 after(() => rmSync(root, { recursive: true, force: true }))
@@ -66,6 +67,13 @@ type Db = { batch: (cb: () => void) => Promise<unknown>; put: (k: unknown, v: un
  * real batches only at release(). Until then LMDB holds none of them, so whatever a read or a
  * capture sees of them came from the committing layer.
  */
+const stalls: Array<{ release(): void }> = []
+
+/** Releases every stalled backend (before disposing: dispose waits for the commits in flight). */
+function releaseStalls(): void {
+  for (const s of stalls.splice(0)) s.release()
+}
+
 function stallCommits(b: LmdbKeyedStateBackend): { release(): void } {
   const db = b.db as unknown as Db
   const realBatch = db.batch
@@ -89,12 +97,14 @@ function stallCommits(b: LmdbKeyedStateBackend): { release(): void } {
       }).then(resolve, reject))
     })
   }
-  return {
+  const stall = {
     release() {
       db.batch = realBatch
       for (const start of held.splice(0)) start()
     },
   }
+  stalls.push(stall)
+  return stall
 }
 
 /** Resolves once `condition` holds, checking after each turn of the event loop. */
@@ -125,6 +135,7 @@ describe('lmdb commits in flight', () => {
       assert.equal(b.commits.busy, false)
       assert.deepEqual(readAll(b, BATCH), tagged(BATCH, 'b'))
     } finally {
+      releaseStalls()
       b.dispose()
     }
   })
@@ -153,6 +164,7 @@ describe('lmdb commits in flight', () => {
         assert.equal(counts.value(), expected[k], `key ${k} after the flush`)
       }
     } finally {
+      releaseStalls()
       b.dispose()
     }
   })
@@ -189,6 +201,45 @@ describe('lmdb commits in flight', () => {
       assert.equal(b.commits.busy, false)
       assert.deepEqual(readAll(b, BATCH), tagged(BATCH, 'b'))
     } finally {
+      releaseStalls()
+      b.dispose()
+    }
+  })
+
+  test('a delta taken while a commit of an earlier capture\'s frozen writes is in flight lists only the keys changed since that capture', async () => {
+    const b = lmdb()
+    try {
+      writeAll(b, BATCH + 100, 'a') // a commit of BATCH keys, then 100 pending
+      b.flush()
+      const s = b.getState(value)
+      for (let k = 0; k < 100; k++) {
+        b.setCurrentKey(keyOf(k))
+        s.update(`f${k}`)
+      }
+      const first = b.captureSnapshot(1, { savepoint: false }) // freezes the 100 f writes
+      await b.materializeSnapshot(first)
+      b.notifyCheckpointComplete(1)
+      const stall = stallCommits(b)
+      for (let k = BATCH + 100; b.commits.inFlight === 0; k++) {
+        b.setCurrentKey(keyOf(k))
+        s.update(`n${k}`)
+      }
+      const second = b.captureSnapshot(2, { savepoint: false }) as unknown as LmdbCapture
+      const changed = new Set<unknown>()
+      for (const c of second.incremental!.changes) for (const gen of c.gens) for (const t of gen) for (const ck of t.entries.keys()) changed.add(ck)
+      // (primitive keys: composite ones are interned tokens)
+      for (let k = 0; k < 100; k++) if (k % 3 !== 0) assert.equal(changed.has(keyOf(k)), false, `key ${k} was frozen by the first capture, not changed since`)
+      assert.ok(changed.size > 0)
+      stall.release()
+      const r = lmdb()
+      try {
+        r.restore(throughCodec(await b.materializeSnapshot(second as never)), ALL)
+        assert.deepEqual(readAll(r, 100), tagged(100, 'f'))
+      } finally {
+        r.dispose()
+      }
+    } finally {
+      releaseStalls()
       b.dispose()
     }
   })
@@ -225,6 +276,7 @@ describe('lmdb commits in flight', () => {
       b.flush()
       check('after the flush')
     } finally {
+      releaseStalls()
       b.dispose()
     }
   })
@@ -244,6 +296,7 @@ describe('lmdb commits in flight', () => {
       assert.throws(() => b.captureSnapshot(5, { savepoint: false }), typed)
       assert.throws(() => writeAll(b, BATCH, 'c'), typed)
     } finally {
+      releaseStalls()
       b.dispose()
     }
   })
