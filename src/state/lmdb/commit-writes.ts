@@ -21,6 +21,33 @@ export interface CommitContext {
   /** The keys value-like states have stored values under. */
   readonly filter: KeyFilter
   readonly commits: CommitsInFlight
+  readonly values: ValueArena
+}
+
+/**
+ * Where a commit's value bytes live until lmdb-js's write thread has written them: it copies a
+ * key at once but reads the value later, and packr's results are views of msgpackr's output
+ * buffer, which the next packing anywhere on the thread may overwrite (a network batch,
+ * io/transient-pack.ts). Values are copied one after another into chunks that are never
+ * reused (lmdb-js holds each value until written; a full chunk is left to the collector).
+ */
+export class ValueArena {
+  static readonly CHUNK = 1 << 20
+  private chunk = Buffer.allocUnsafeSlow(ValueArena.CHUNK)
+  private pos = 0
+
+  copy(bytes: Uint8Array): Buffer {
+    const n = bytes.length
+    if (n > ValueArena.CHUNK >> 4) return Buffer.from(bytes) // a large value: a buffer of its own
+    if (this.pos + n > this.chunk.length) {
+      this.chunk = Buffer.allocUnsafeSlow(ValueArena.CHUNK)
+      this.pos = 0
+    }
+    this.chunk.set(bytes, this.pos)
+    const view = this.chunk.subarray(this.pos, this.pos + n)
+    this.pos += (n + 7) & ~7
+    return view
+  }
 }
 
 /**
@@ -118,12 +145,10 @@ export function commitValueGeneration(ctx: CommitContext, table: Table, gen: Map
       }
     }
     encodeStateKey(ck, table.id, ref, ctx.maxParallelism)
-    // Asynchronous writes: lmdb-js copies the key at once, but reads the value when its write
-    // thread gets to it, so values are never in a reused buffer (packr's results are not reused).
     if (stored === DELETED) {
       void db.remove(ref)
     } else {
-      void db.put(ref, table.timestamped ? Buffer.from(ctx.timestamped.encode((stored as Timestamped).v, (stored as Timestamped).t)) : packr.pack(stored))
+      void db.put(ref, ctx.values.copy(table.timestamped ? ctx.timestamped.encode((stored as Timestamped).v, (stored as Timestamped).t) : packr.pack(stored)))
       ctx.filter.add(ref.buf, ref.len)
     }
     if (dirty !== null) dirty.add(ref.buf.toString('latin1', 0, ref.len))
@@ -169,7 +194,7 @@ export function commitMapGeneration(ctx: CommitContext, table: Table, gen: Map<u
     for (const [mck, v] of mp.entries) {
       ref.len = writeMapCacheKey(mck, ref.buf, prefixLen)
       if (v === DELETED) void db.remove(ref)
-      else void db.put(ref, packr.pack(v))
+      else void db.put(ref, ctx.values.copy(packr.pack(v)))
       if (dirty !== null) dirty.add(ref.buf.toString('latin1', 0, ref.len))
     }
   }

@@ -56,7 +56,7 @@ import { CurrentKey } from './current-key.ts'
 import { ReadCache } from './read-cache.ts'
 import { KeyFilter } from './key-filter.ts'
 import { committingEntries, DELETED, freezePending, frozenGet, heldCacheKeys, NO_GENERATIONS, TimestampedEncoder, unpackr, type Table, type Timestamped } from './write-generations.ts'
-import { commitAll, type CommitContext } from './commit-writes.ts'
+import { commitAll, ValueArena, type CommitContext } from './commit-writes.ts'
 import { CommitsInFlight } from './commits-in-flight.ts'
 import { LmdbMapState, mapRemoveAll } from './lmdb-map-state.ts'
 import { CLEANUP_EVERY, cleanupSome, retimestamp } from './ttl-maintenance.ts'
@@ -136,7 +136,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
       { db: this.db, maxParallelism: this.maxParallelism, now: this.now, snapKey: this.snap, timestamped: this.timestamped, checkOpen: () => this.checkOpen() },
       { sharedDir: settings.incremental ? (settings.sharedDir ?? null) : null, filePrefix, maxDeltas: options.maxDeltas ?? 10 })
     this.commits = new CommitsInFlight(this.db)
-    this.commitContext = { db: this.db, maxParallelism: this.maxParallelism, key: this.aux, timestamped: this.timestamped, filter: this.filter, commits: this.commits }
+    this.commitContext = { db: this.db, maxParallelism: this.maxParallelism, key: this.aux, timestamped: this.timestamped, filter: this.filter, commits: this.commits, values: new ValueArena() }
     this.restoreContext = {
       db: this.db,
       maxParallelism: this.maxParallelism,

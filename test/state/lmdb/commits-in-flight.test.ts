@@ -10,6 +10,8 @@ import { MapStateDescriptor, ValueStateDescriptor } from '../../../src/api/state
 import { isWeirError } from '../../../src/errors.ts'
 import { KeyRef } from '../../../src/state/lmdb/lmdb-key-layout.ts'
 import type { LmdbCapture } from '../../../src/state/lmdb/capture-view.ts'
+import { packTransient } from '../../../src/io/transient-pack.ts'
+import { Packr } from 'msgpackr'
 
 const root = mkdtempSync(join(tmpdir(), 'weir-lmdb-inflight-test-'))
 after(() => rmSync(root, { recursive: true, force: true }))
@@ -200,6 +202,30 @@ describe('lmdb commits in flight', () => {
       b.restore(savepointSnapshot, ALL)
       assert.equal(b.commits.busy, false)
       assert.deepEqual(readAll(b, BATCH), tagged(BATCH, 'b'))
+    } finally {
+      releaseStalls()
+      b.dispose()
+    }
+  })
+
+  test('values in flight survive other packing on the thread before they are written (a network batch reuses msgpackr\'s buffer)', async () => {
+    const b = lmdb()
+    try {
+      const packr = new Packr({ useRecords: false })
+      packTransient(packr, 'x') // msgpackr's output buffer is the reused one from here on
+      const stall = stallCommits(b)
+      writeAll(b, BATCH, 'v')
+      assert.equal(b.commits.inFlight, 1)
+      for (let i = 0; i < 8; i++) packTransient(packr, 'z'.repeat(5000)) // packed over and over at its start
+      stall.release()
+      b.flush()
+      const restored = lmdb()
+      try {
+        restored.restore(throughCodec(await b.materializeSnapshot(b.captureSnapshot(1, { savepoint: true }))), ALL)
+        assert.deepEqual(readAll(restored, BATCH), tagged(BATCH, 'v'))
+      } finally {
+        restored.dispose()
+      }
     } finally {
       releaseStalls()
       b.dispose()
