@@ -100,16 +100,14 @@ export function commitAll(ctx: CommitContext, tables: Iterable<Table>, dirty: Se
       }
     }
   }, gens, writes)
-  // The whole pending generation goes to the cache, held writes too: a cached value may be newer
-  // than LMDB's while pending still holds it, and reads look at pending first. Values there may
+  // Cached keys of the whole pending generation take its values, held writes too: a cached value
+  // may be newer than LMDB's while pending still holds it, and reads look at pending first. Values there may
   // be extended in place by ListState, as on the heap: LMDB (or pending) holds what was written,
   // and the write that follows puts them in pending.
   const written = new Map<Table, ReadonlyArray<Map<unknown, unknown>>>()
-  const valueTables: Table[] = []
   let pending = 0
   for (const table of all) {
     if (table.kind !== 'map') {
-      valueTables.push(table)
       if (table.pending.size > 0) {
         written.set(table, [table.pending, ...table.frozen])
         table.lastBatch = table.pending
@@ -121,7 +119,7 @@ export function commitAll(ctx: CommitContext, tables: Iterable<Table>, dirty: Se
     table.frozen = NO_GENERATIONS
     pending += table.pending.size
   }
-  cache.committed(valueTables, written)
+  cache.committed(written)
   return pending
 }
 

@@ -1,10 +1,13 @@
 // The LMDB backend's read cache: per value-like state, decoded stored forms of committed keys
 // (what LMDB holds for them, DELETED when it holds nothing), bounded in entries across the
-// states (state.backend.lmdb.cache-size). Writes never go here directly: they go to the pending
-// layer (write-generations.ts) and are merged in at a commit, so for a key it holds the cache
-// has LMDB's value or, for a write the commit held back, the newer one pending still holds;
-// it may drop any key at any time. Reads look at the pending and frozen layers first, then
-// here, then LMDB (a value found there is cached).
+// states (state.backend.lmdb.cache-size). Values enter it when read from LMDB. Writes never go
+// here directly: they go to the pending layer (write-generations.ts), and a commit gives the
+// keys the cache holds their committed values (keys it does not hold are not added: most keys
+// a skewed stream writes are cold, and adding and evicting every committed write was 16 % of
+// the task thread's time; a key's committed value is read from the committing layer or LMDB
+// when needed, once). So for a key it holds the cache has LMDB's value, or a newer one that
+// pending or a commit in flight holds too; it may drop any key at any time. Reads look at the
+// pending and frozen layers first, then here, then the commits in flight, then LMDB.
 //
 // Eviction is by insertion order with a second chance for keys written in the last batch (a
 // skewed stream writes its hot keys in every batch): they are moved to the end instead of being
@@ -28,31 +31,24 @@ export class ReadCache {
     if (cache.size !== size && ++this.entries > this.capacity) this.evict([...this.tables()], this.entries - Math.floor(this.capacity * 0.75))
   }
 
-  /**
-   * After a commit: the committed generations' writes (`written`: per state, newest first)
-   * become the cached forms of their keys, then the cache is cut back below its capacity,
-   * keeping the keys just written.
-   */
-  committed(tables: readonly Table[], written: ReadonlyMap<Table, ReadonlyArray<ReadonlyMap<unknown, unknown>>>): void {
+  /** After a commit: the keys the cache holds take their values from the committed generations (`written`: per state, newest first). */
+  committed(written: ReadonlyMap<Table, ReadonlyArray<ReadonlyMap<unknown, unknown>>>): void {
     for (const [table, gens] of written) {
       const cache = table.cache
-      const size = cache.size
-      for (let i = gens.length - 1; i >= 0; i--) for (const [ck, stored] of gens[i]!) cache.set(ck, stored)
-      this.entries += cache.size - size
+      if (cache.size === 0) continue
+      for (let i = gens.length - 1; i >= 0; i--) for (const [ck, stored] of gens[i]!) if (cache.has(ck)) cache.set(ck, stored)
     }
-    // Cut a quarter below the capacity, so that evictions come in batches, not per insert.
-    if (this.entries > this.capacity) this.evict(tables, this.entries - Math.floor(this.capacity * 0.75), written)
   }
 
-  /** Drops `count` entries across `tables` (each its share), oldest first, sparing keys just written. */
-  private evict(tables: readonly Table[], count: number, written?: ReadonlyMap<Table, ReadonlyArray<ReadonlyMap<unknown, unknown>>>): void {
+  /** Drops `count` entries across `tables` (each its share), oldest first, sparing keys written in the last batch. */
+  private evict(tables: readonly Table[], count: number): void {
     let total = 0
     for (const t of tables) total += t.cache.size
     if (total === 0) return
     for (const table of tables) {
       const cache = table.cache
       const quota = Math.ceil((count * cache.size) / total)
-      const recent = written?.get(table)?.at(0) ?? table.pending
+      const recent = table.lastBatch ?? table.pending
       let dropped = 0
       let seen = 0
       const limit = cache.size

@@ -34,19 +34,24 @@ function keyOf(k: number): unknown {
 }
 
 describe('read cache', () => {
-  test('a commit past the capacity drops the oldest entries, and keeps the keys just written', () => {
+  test('a commit gives the cached keys their committed values, adds no others, and reads past the capacity then spare the keys it wrote', () => {
     const t = table()
     const cache = new ReadCache(8, () => [t])
     for (let k = 0; k < 8; k++) cache.insert(t, k, k)
     assert.equal(cache.entries, 8)
     // Key 0 is the oldest entry, but written again in the batch just committed.
-    cache.committed([t], new Map([[t, [new Map<unknown, unknown>([[0, 100], [8, 8], [9, 9]])]]]))
+    const batch = new Map<unknown, unknown>([[0, 100], [8, 8], [9, 9]])
+    cache.committed(new Map([[t, [batch]]]))
+    t.lastBatch = batch
+    assert.equal(cache.entries, 8)
+    assert.equal(t.cache.get(0), 100, 'the cached key has its committed value')
+    assert.equal(t.cache.has(8), false, 'a key not cached is not added')
+    cache.insert(t, 10, 10)
     assert.ok(cache.entries <= 6, `cut below the capacity, got ${cache.entries}`)
     assert.equal(cache.entries, t.cache.size)
-    assert.equal(t.cache.get(0), 100, 'the rewritten old key stays, with its committed value')
-    assert.equal(t.cache.get(8), 8)
-    assert.equal(t.cache.get(9), 9)
+    assert.equal(t.cache.get(0), 100, 'the rewritten old key stays')
     assert.equal(t.cache.has(1), false, 'the oldest key not written again goes first')
+    assert.equal(t.cache.get(10), 10)
   })
 
   test('reads past the capacity evict in batches and never exceed it', () => {
