@@ -22,7 +22,12 @@ export class TaskSlices {
 
   /** Counts a step; true when the slice is over: then `await slices.yield()` before the next. */
   due(): boolean {
-    return (++this.steps & this.mask) === 0 && this.now() > this.deadline
+    return (++this.steps & this.mask) === 0 && this.overdue()
+  }
+
+  /** Whether the slice's time is up, counting no step (after one long step, such as a sort). */
+  overdue(): boolean {
+    return this.now() > this.deadline
   }
 
   /** Ends the slice: the task runs, then a new slice starts. */

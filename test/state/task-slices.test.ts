@@ -25,3 +25,12 @@ test('a slice ends only at a clock check after its time is up, and the next slic
 test('the steps between clock checks must be a power of two', () => {
   assert.throws(() => new TaskSlices(4, 1000), /power of two, got 1000/)
 })
+
+test('overdue() reads the clock without counting a step: for one long step, such as a sort', () => {
+  let now = 0
+  const slices = new TaskSlices(4, 1024, null, () => now)
+  assert.equal(slices.overdue(), false)
+  now = 5
+  assert.equal(slices.overdue(), true)
+  assert.equal(slices.due(), false, 'a step that is not a multiple of 1024 does not look at the clock')
+})

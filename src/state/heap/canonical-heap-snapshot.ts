@@ -7,7 +7,7 @@ import type { StateKind } from '../../api/state.ts'
 import { assignToKeyGroup } from '../key-groups.ts'
 import type { CanonicalStateEntries, KeyedStateSnapshot, TtlPolicy } from '../keyed-state-backend.ts'
 import { TaskSlices } from '../task-slices.ts'
-import { TOMBSTONE, type FrozenView } from './layered-map.ts'
+import { shadowedAbove, TOMBSTONE, type FrozenView } from './layered-map.ts'
 import type { Timestamped } from './keyed-state-backend.ts'
 
 /** What a canonical conversion reads of a capture. */
@@ -35,9 +35,9 @@ export async function canonicalHeapSnapshot(capture: CanonicalCapture, now: numb
       for (const [mapKey, stored] of layers[i]!) {
         if (slices.due()) await slices.yield()
         if (stored === TOMBSTONE) continue
-        if (i > 0 && shadowed(layers, i, mapKey)) continue
+        if (i > 0 && shadowedAbove(layers, i, mapKey)) continue
         if (ttl && ttl.cleanupFullSnapshot && ttl.isExpired((stored as Timestamped).t, now)) continue
-        const key = typeof mapKey === 'string' && composite.size > 0 && composite.has(mapKey) ? composite.get(mapKey) : mapKey
+        const key = originalKey(composite, mapKey)
         const plain = ttl ? (stored as Timestamped).v : stored
         // A value changed in place may change once the capture is released, before the
         // canonical form is serialized: keep a copy of what the capture saw.
@@ -57,8 +57,7 @@ function shallowCopy(value: unknown): unknown {
   return value
 }
 
-/** Whether a layer newer than layers[i] holds `key` (a value or a tombstone). */
-function shadowed(layers: FrozenView, i: number, key: unknown): boolean {
-  for (let j = 0; j < i; j++) if (layers[j]!.has(key)) return true
-  return false
+/** A key as the user's selector returned it: composite keys are stored under their JSON text. */
+export function originalKey(composite: ReadonlyMap<string, unknown>, mapKey: unknown): unknown {
+  return typeof mapKey === 'string' && composite.size > 0 && composite.has(mapKey) ? composite.get(mapKey) : mapKey
 }

@@ -19,9 +19,10 @@ import { forEachSegmentEntry, readSegment, SegmentWriter, type SegmentRef } from
 import { packr, unpackr } from '../lmdb/write-generations.ts'
 import { HEAP_INCREMENTAL_FORMAT } from './heap-incremental-format.ts'
 import { extendChain, type Chain as IncrementalChain, type IncrementalSnapshotOf } from '../incremental-chain.ts'
-import { TOMBSTONE, type FrozenView } from './layered-map.ts'
+import { shadowedAbove, TOMBSTONE, type FrozenView } from './layered-map.ts'
 import { TaskSlices } from '../task-slices.ts'
 import { packTransient } from '../../io/transient-pack.ts'
+import { originalKey } from './canonical-heap-snapshot.ts'
 
 export { HEAP_INCREMENTAL_FORMAT }
 
@@ -64,9 +65,8 @@ export async function writeHeapIncremental(capture: IncrementalCapture, sharedDi
   const byKg: Array<unknown[] | undefined> = new Array(maxP)
   const slices = new TaskSlices(SLICE_MS)
   const composite = capture.compositeKeys
-  const originalKey = (mapKey: unknown) => (typeof mapKey === 'string' && composite.size > 0 && composite.has(mapKey) ? composite.get(mapKey) : mapKey)
   const add = (t: number, mapKey: unknown, stored: unknown) => {
-    const kg = assignToKeyGroup(originalKey(mapKey), maxP)
+    const kg = assignToKeyGroup(originalKey(composite, mapKey), maxP)
     ;(byKg[kg] ??= []).push(t, mapKey, stored)
   }
   if (capture.full) {
@@ -75,10 +75,7 @@ export async function writeHeapIncremental(capture: IncrementalCapture, sharedDi
       for (let i = 0; i < view.length; i++) {
         for (const [k, v] of view[i]!) {
           if (slices.due()) await slices.yield()
-          if (v === TOMBSTONE) continue
-          let shadowed = false
-          for (let j = 0; j < i && !shadowed; j++) shadowed = view[j]!.has(k)
-          if (!shadowed) add(t, k, v)
+          if (v !== TOMBSTONE && !shadowedAbove(view, i, k)) add(t, k, v)
         }
       }
     }
@@ -130,7 +127,7 @@ export async function writeHeapIncremental(capture: IncrementalCapture, sharedDi
       const table = capture.tables[entries[i] as number]!
       const mapKey = entries[i + 1]
       const stored = entries[i + 2]
-      const key = originalKey(mapKey)
+      const key = originalKey(composite, mapKey)
       const ck = key !== mapKey ? ({ key, text: mapKey as string, kg } satisfies KeyToken) : key
       encodeStateKey(ck, table.id, ref, maxP)
       const keyBytes = ref.buf.subarray(0, ref.len)

@@ -163,10 +163,17 @@ export class LayeredMap {
 export function* visibleEntries(layers: FrozenView): IterableIterator<[unknown, unknown]> {
   for (let i = 0; i < layers.length; i++) {
     for (const [k, v] of layers[i]!) {
-      if (v === TOMBSTONE) continue
-      let shadowed = false
-      for (let j = 0; j < i && !shadowed; j++) shadowed = layers[j]!.has(k)
-      if (!shadowed) yield [k, v]
+      if (v !== TOMBSTONE && !shadowedAbove(layers, i, k)) yield [k, v]
     }
   }
+}
+
+/**
+ * Whether a layer newer than layers[i] holds `key` (a value or a tombstone): then layers[i]'s
+ * entry is not the visible one. Snapshot walks over millions of entries call this in their own
+ * loops (a generator's per-entry objects cost more than the entries' conversion).
+ */
+export function shadowedAbove(layers: FrozenView, i: number, key: unknown): boolean {
+  for (let j = 0; j < i; j++) if (layers[j]!.has(key)) return true
+  return false
 }

@@ -10,6 +10,7 @@ import { encodeStateKey, LOWEST_KEY, STATE_KEYS_END, writeMapCacheKey, type KeyR
 import { DELETED, packr, timeBytes, type Changes, type MapPending, type OverlayTable, type Timestamped, type TimestampedEncoder } from './write-generations.ts'
 import type { SegmentRef } from './segment-file.ts'
 import type { Chain as IncrementalChain } from '../incremental-chain.ts'
+import { TaskSlices } from '../task-slices.ts'
 
 /** Snapshots and scans read this many entries per LMDB range query. */
 export const SCAN_CHUNK = 4096
@@ -72,18 +73,13 @@ export async function rawOverlay(ctx: CaptureContext, capture: LmdbCapture): Pro
   const byKey = new Map<string, Buffer | null>()
   const cleared = new Set<string>()
   const ref = ctx.snapKey
-  let slice = performance.now()
-  let n = 0
+  const slices = new TaskSlices(SLICE_MS, 256, () => ctx.checkOpen())
   for (const t of capture.overlay) {
     // Map prefixes a newer generation cleared: older generations' entries under them are gone.
     const clearedNewer = new Set<string>()
     for (const gen of t.gens) {
       for (const [ck, stored] of gen) {
-        if ((++n & 255) === 0 && performance.now() - slice > SLICE_MS) {
-          await yieldToTask()
-          ctx.checkOpen()
-          slice = performance.now()
-        }
+        if (slices.due()) await slices.yield()
         const prefixLen = encodeStateKey(ck, t.id, ref, ctx.maxParallelism)
         const prefix = ref.buf.toString('latin1', 0, prefixLen)
         if (t.kind !== 'map') {
@@ -109,10 +105,7 @@ export async function rawOverlay(ctx: CaptureContext, capture: LmdbCapture): Pro
     }
   }
   const keys = [...byKey.keys()].sort()
-  if (performance.now() - slice > SLICE_MS) {
-    await yieldToTask()
-    ctx.checkOpen()
-  }
+  if (slices.overdue()) await slices.yield()
   const points: Array<[Buffer, Buffer | null]> = new Array(keys.length)
   for (let i = 0; i < keys.length; i++) points[i] = [Buffer.from(keys[i]!, 'latin1'), byKey.get(keys[i]!)!]
   return { points, cleared }
@@ -147,7 +140,8 @@ export async function mergedScan(ctx: CaptureContext, capture: LmdbCapture, raw:
 /** Reads every entry of the capture's LMDB view in key order, in chunks, yielding between them. */
 async function scan(ctx: CaptureContext, capture: LmdbCapture, onEntry: (key: Buffer, value: Buffer) => void, between?: () => Promise<void>): Promise<void> {
   let start: Buffer | undefined
-  let slice = performance.now()
+  // A step is a chunk of entries: the clock is read after each.
+  const slices = new TaskSlices(SLICE_MS, 1)
   for (;;) {
     ctx.checkOpen()
     let n = 0
@@ -160,13 +154,6 @@ async function scan(ctx: CaptureContext, capture: LmdbCapture, onEntry: (key: Bu
     if (between) await between()
     if (n < SCAN_CHUNK) return
     start = last
-    if (performance.now() - slice > SLICE_MS) {
-      await yieldToTask()
-      slice = performance.now()
-    }
+    if (slices.due()) await slices.yield()
   }
-}
-
-export function yieldToTask(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
 }
