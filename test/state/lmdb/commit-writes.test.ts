@@ -1,27 +1,15 @@
-import { test, describe, after } from 'node:test'
+import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { throughCodec } from '../keyed-state-backend.contract.ts'
-import { LmdbKeyedStateBackend, type LmdbBackendOptions, type LmdbIncrementalSnapshot } from '../../../src/state/lmdb/lmdb-keyed-state-backend.ts'
+import { LmdbKeyedStateBackend, type LmdbIncrementalSnapshot } from '../../../src/state/lmdb/lmdb-keyed-state-backend.ts'
 import { ValueStateDescriptor, MapStateDescriptor } from '../../../src/api/state.ts'
 import type { KeyedStateSnapshot } from '../../../src/state/keyed-state-backend.ts'
+import { lmdbBackends } from './fixtures.ts'
 
-const root = mkdtempSync(join(tmpdir(), 'weir-lmdb-commit-test-'))
-after(() => rmSync(root, { recursive: true, force: true }))
 const MAX_P = 128
 const ALL = { start: 0, end: MAX_P - 1 }
-let n = 0
 
-function lmdb(options: LmdbBackendOptions = {}): LmdbKeyedStateBackend {
-  return new LmdbKeyedStateBackend(
-    { type: 'lmdb', localDir: join(root, 'local'), incremental: true, jobId: `job-${n++}`, attempt: 0, sharedDir: join(root, 'shared') },
-    { maxParallelism: MAX_P, operatorUid: 'op', subtaskIndex: 0 },
-    Date.now,
-    options,
-  )
-}
+const lmdb = lmdbBackends('commit', { incremental: true })
 
 const value = new ValueStateDescriptor<string>('v')
 const tags = new MapStateDescriptor<string, number>('tags')

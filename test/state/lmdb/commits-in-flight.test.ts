@@ -1,10 +1,7 @@
-import { test, describe, after } from 'node:test'
+import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { throughCodec } from '../keyed-state-backend.contract.ts'
-import { LmdbKeyedStateBackend, type LmdbBackendOptions } from '../../../src/state/lmdb/lmdb-keyed-state-backend.ts'
+import { LmdbKeyedStateBackend } from '../../../src/state/lmdb/lmdb-keyed-state-backend.ts'
 import { ASYNC_MIN_WRITES } from '../../../src/state/lmdb/commits-in-flight.ts'
 import { MapStateDescriptor, ValueStateDescriptor } from '../../../src/api/state.ts'
 import { isWeirError } from '../../../src/errors.ts'
@@ -12,9 +9,8 @@ import { KeyRef } from '../../../src/state/lmdb/lmdb-key-layout.ts'
 import type { LmdbCapture } from '../../../src/state/lmdb/capture-view.ts'
 import { packTransient } from '../../../src/io/transient-pack.ts'
 import { Packr } from 'msgpackr'
+import { lmdbBackends } from './fixtures.ts'
 
-const root = mkdtempSync(join(tmpdir(), 'weir-lmdb-inflight-test-'))
-after(() => rmSync(root, { recursive: true, force: true }))
 const MAX_P = 128
 const ALL = { start: 0, end: MAX_P - 1 }
 /**
@@ -22,17 +18,9 @@ const ALL = { start: 0, end: MAX_P - 1 }
  * other half are enough for an asynchronous one.
  */
 const BATCH = 2 * (ASYNC_MIN_WRITES + 500)
-let n = 0
 
 /** A small read cache: most reads of keys just written go past it, to the committing layer or LMDB. */
-function lmdb(options: LmdbBackendOptions = {}): LmdbKeyedStateBackend {
-  return new LmdbKeyedStateBackend(
-    { type: 'lmdb', localDir: join(root, 'local'), incremental: true, jobId: `inflight-${n++}`, attempt: 0, sharedDir: join(root, 'shared') },
-    { maxParallelism: MAX_P, operatorUid: 'op', subtaskIndex: 0 },
-    Date.now,
-    { cacheSize: 16, flushEvery: BATCH, ...options },
-  )
-}
+const lmdb = lmdbBackends('inflight', { incremental: true, cacheSize: 16, flushEvery: BATCH })
 
 const value = new ValueStateDescriptor<string>('v')
 
@@ -57,6 +45,17 @@ function readAll(b: LmdbKeyedStateBackend, count: number): Array<string | undefi
     out.push(s.value())
   }
   return out
+}
+
+/** What a fresh backend reads for keys [0, count) after restoring `snapshot`. */
+function readAfterRestore(snapshot: Parameters<LmdbKeyedStateBackend['restore']>[0], count: number): Array<string | undefined> {
+  const r = lmdb()
+  try {
+    r.restore(snapshot, ALL)
+    return readAll(r, count)
+  } finally {
+    r.dispose()
+  }
 }
 
 const tagged = (count: number, tag: string) => Array.from({ length: count }, (_, k) => `${tag}${k}`)
@@ -188,13 +187,7 @@ describe('lmdb commits in flight', () => {
       const savepointSnapshot = throughCodec(await b.materializeSnapshot(savepoint))
       stall.release()
       for (const [name, snapshot, tag] of [['base', baseSnapshot, 'a'], ['delta', deltaSnapshot, 'b'], ['savepoint', savepointSnapshot, 'b']] as const) {
-        const r = lmdb()
-        try {
-          r.restore(snapshot, ALL)
-          assert.deepEqual(readAll(r, BATCH), tagged(BATCH, tag), name)
-        } finally {
-          r.dispose()
-        }
+        assert.deepEqual(readAfterRestore(snapshot, BATCH), tagged(BATCH, tag), name)
       }
       // A restore into the backend itself while a commit is in flight: the snapshot's values win.
       writeAll(b, BATCH, 'd')
@@ -219,13 +212,8 @@ describe('lmdb commits in flight', () => {
       for (let i = 0; i < 8; i++) packTransient(packr, 'z'.repeat(5000)) // packed over and over at its start
       stall.release()
       b.flush()
-      const restored = lmdb()
-      try {
-        restored.restore(throughCodec(await b.materializeSnapshot(b.captureSnapshot(1, { savepoint: true }))), ALL)
-        assert.deepEqual(readAll(restored, BATCH), tagged(BATCH, 'v'))
-      } finally {
-        restored.dispose()
-      }
+      const savepoint = throughCodec(await b.materializeSnapshot(b.captureSnapshot(1, { savepoint: true })))
+      assert.deepEqual(readAfterRestore(savepoint, BATCH), tagged(BATCH, 'v'))
     } finally {
       releaseStalls()
       b.dispose()
@@ -257,13 +245,7 @@ describe('lmdb commits in flight', () => {
       for (let k = 0; k < 100; k++) if (k % 3 !== 0) assert.equal(changed.has(keyOf(k)), false, `key ${k} was frozen by the first capture, not changed since`)
       assert.ok(changed.size > 0)
       stall.release()
-      const r = lmdb()
-      try {
-        r.restore(throughCodec(await b.materializeSnapshot(second as never)), ALL)
-        assert.deepEqual(readAll(r, 100), tagged(100, 'f'))
-      } finally {
-        r.dispose()
-      }
+      assert.deepEqual(readAfterRestore(throughCodec(await b.materializeSnapshot(second as never)), 100), tagged(100, 'f'))
     } finally {
       releaseStalls()
       b.dispose()

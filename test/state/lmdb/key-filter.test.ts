@@ -1,26 +1,15 @@
-import { test, describe, after } from 'node:test'
+import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { KeyFilter } from '../../../src/state/lmdb/key-filter.ts'
 import { KeyRef } from '../../../src/state/lmdb/lmdb-key-layout.ts'
 import { LmdbKeyedStateBackend } from '../../../src/state/lmdb/lmdb-keyed-state-backend.ts'
 import { ValueStateDescriptor } from '../../../src/api/state.ts'
 import { throughCodec } from '../keyed-state-backend.contract.ts'
+import { lmdbBackends } from './fixtures.ts'
 
-const root = mkdtempSync(join(tmpdir(), 'weir-lmdb-filter-test-'))
-after(() => rmSync(root, { recursive: true, force: true }))
-let n = 0
 
-function lmdb(): LmdbKeyedStateBackend {
-  return new LmdbKeyedStateBackend(
-    { type: 'lmdb', localDir: join(root, 'local'), incremental: false, jobId: `filter-${n++}`, attempt: 0 },
-    { maxParallelism: 128, operatorUid: 'op', subtaskIndex: 0 },
-    Date.now,
-    { cacheSize: 4 }, // commits every 2 keys: reads go past the cache
-  )
-}
+// commits every 2 keys: reads go past the cache
+const lmdb = lmdbBackends('filter', { cacheSize: 4 })
 
 function ref(text: string): KeyRef {
   const r = new KeyRef(Buffer.alloc(64))

@@ -1,28 +1,15 @@
-import { test, describe, after } from 'node:test'
+import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { throughCodec } from '../keyed-state-backend.contract.ts'
 import { ReadCache } from '../../../src/state/lmdb/read-cache.ts'
 import { NO_GENERATIONS, unpackr, type Table } from '../../../src/state/lmdb/write-generations.ts'
 import { CLEANUP_EVERY } from '../../../src/state/lmdb/ttl-maintenance.ts'
-import { LmdbKeyedStateBackend, type LmdbBackendOptions } from '../../../src/state/lmdb/lmdb-keyed-state-backend.ts'
 import { ListStateDescriptor, ValueStateDescriptor } from '../../../src/api/state.ts'
+import { lmdbBackends } from './fixtures.ts'
 
-const root = mkdtempSync(join(tmpdir(), 'weir-lmdb-cache-test-'))
-after(() => rmSync(root, { recursive: true, force: true }))
 const MAX_P = 128
-let n = 0
 
-function lmdb(options: LmdbBackendOptions & { incremental?: boolean } = {}): LmdbKeyedStateBackend {
-  return new LmdbKeyedStateBackend(
-    { type: 'lmdb', localDir: join(root, 'local'), incremental: options.incremental ?? false, jobId: `cache-${n++}`, attempt: 0, sharedDir: join(root, 'shared') },
-    { maxParallelism: MAX_P, operatorUid: 'op', subtaskIndex: 0 },
-    Date.now,
-    options,
-  )
-}
+const lmdb = lmdbBackends('cache')
 
 function table(): Table {
   return { name: 's', id: 1, kind: 'value', ttl: null, timestamped: false, pending: new Map(), frozen: NO_GENERATIONS, committing: NO_GENERATIONS, cache: new Map(), lastBatch: null, cleanupCursor: null, cleanupCountdown: CLEANUP_EVERY, state: null }
