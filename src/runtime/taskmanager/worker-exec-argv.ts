@@ -40,21 +40,15 @@ function readV8Flags(): Map<string, boolean> {
   return flags
 }
 
-function v8Flag(name: string): { isV8: boolean; isBool: boolean } {
+/** Whether `name` (without its dashes) is a V8 flag: undefined when it is not, else whether it is a boolean one. */
+function v8FlagIsBool(name: string): boolean | undefined {
   v8Flags ??= readV8Flags()
   const normalized = name.replace(/_/g, '-')
   const direct = v8Flags.get(normalized)
-  if (direct !== undefined) return { isV8: true, isBool: direct }
+  if (direct !== undefined) return direct
   // A boolean flag turned off: --no-flag.
-  if (normalized.startsWith('no-') && v8Flags.get(normalized.slice(3)) === true) return { isV8: true, isBool: true }
-  return { isV8: false, isBool: false }
+  return normalized.startsWith('no-') && v8Flags.get(normalized.slice(3)) === true ? true : undefined
 }
-
-/**
- * Options Node handles itself, which must not be taken for V8's even where V8 has a flag of the
- * same name (Node consumes them before V8 sees its flags).
- */
-const NODE_OWN = /^--(?:inspect|inspect-brk|inspect-port|debug-port|cpu-prof|cpu-prof-dir|cpu-prof-name|cpu-prof-interval|heap-prof|heap-prof-dir|heap-prof-name|heap-prof-interval|enable-source-maps|conditions|import|require|loader|experimental-loader|no-warnings|trace-warnings|unhandled-rejections)$/
 
 /** execArgv without V8's flags and the process-wide options a worker refuses (with their separate values). */
 export function withoutProcessWideOptions(execArgv: readonly string[]): string[] {
@@ -67,19 +61,15 @@ export function withoutProcessWideOptions(execArgv: readonly string[]): string[]
     }
     const eq = arg.indexOf('=')
     const name = eq < 0 ? arg : arg.slice(0, eq)
-    if (NODE_OWN.test(name)) {
-      out.push(arg)
-      continue
-    }
     const takesNext = eq < 0 && i + 1 < execArgv.length && !execArgv[i + 1]!.startsWith('-')
     const processWide = PROCESS_WIDE.get(name)
     if (processWide !== undefined) {
       if (takesNext && processWide) i++
       continue
     }
-    const v8 = v8Flag(name.slice(2))
-    if (v8.isV8) {
-      if (takesNext && !v8.isBool) i++
+    const v8Bool = v8FlagIsBool(name.slice(2))
+    if (v8Bool !== undefined) {
+      if (takesNext && !v8Bool) i++
       continue
     }
     out.push(arg)
