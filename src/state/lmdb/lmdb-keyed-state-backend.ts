@@ -6,6 +6,7 @@
 //
 //   lmdb-key-layout.ts     the layout of LMDB keys ([key group][state id][user key][map key])
 //   current-key.ts         the current key: its cache key, interned composite keys, its LMDB key
+//   state-tables.ts        the registered states: name, id, kind and layers of each
 //   write-generations.ts   the in-memory layers of writes (pending, frozen) and value bytes
 //   read-cache.ts          the bounded cache of committed values, decoded
 //   key-filter.ts          a Bloom filter of stored keys: reads of new keys skip LMDB
@@ -19,7 +20,6 @@
 //   lmdb-restore.ts        loading either format
 //   working-environment.ts opening and removing the working LMDB environment
 //
-// State ids are small integers per state name, given at registration and recorded in snapshots.
 // Writes go to a per-state pending Map (decoded values, by key), committed every `flushEvery`
 // new distinct uncommitted entries (half the cache size) but for up to half as many writes of
 // hot keys that stay pending (write-back, commit-writes.ts), as an asynchronous batch that
@@ -43,7 +43,7 @@ import type { RootDatabase } from 'lmdb'
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import type { StateDescriptor, StateKind } from '../../api/state.ts'
+import type { StateDescriptor } from '../../api/state.ts'
 import { assignToKeyGroup, type KeyGroupRange } from '../key-groups.ts'
 import { checkDescriptorKind, TtlPolicy, type KeyedStateBackend, type KeyedStateSnapshot, type SnapshotCapture, type SnapshotOptions, type StateFor } from '../keyed-state-backend.ts'
 import { registerLmdbBackend, type BackendScope, type BackendSettings } from '../backend-factory.ts'
@@ -59,7 +59,8 @@ import { committingEntries, DELETED, freezePending, frozenGet, heldCacheKeys, NO
 import { commitAll, ValueArena, type CommitContext } from './commit-writes.ts'
 import { CommitsInFlight } from './commits-in-flight.ts'
 import { LmdbMapState, mapRemoveAll } from './lmdb-map-state.ts'
-import { CLEANUP_EVERY, cleanupSome, retimestamp } from './ttl-maintenance.ts'
+import { cleanupSome, retimestamp } from './ttl-maintenance.ts'
+import { StateTables } from './state-tables.ts'
 import type { LmdbCapture } from './capture-view.ts'
 import type { RestoreContext } from './lmdb-restore.ts'
 import { LmdbSnapshots } from './lmdb-snapshots.ts'
@@ -87,9 +88,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   /** The working directory of the LMDB environment. */
   readonly dir: string
   readonly db: RootDatabase<Buffer, any>
-  private readonly tables = new Map<string, Table>()
-  private readonly byId = new Map<number, Table>()
-  private nextId = 1
+  private readonly tables = new StateTables()
   /** The current key, its cache key and LMDB key. */
   readonly key: CurrentKey
   private readonly cache: ReadCache
@@ -143,7 +142,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
       now: this.now,
       key: this.aux,
       timestamped: this.timestamped,
-      restoreTable: (name, kind, timestamped, preferredId) => this.restoreTable(name, kind, timestamped, preferredId),
+      restoreTable: (name, kind, timestamped, preferredId) => this.tables.forRestore(name, kind, timestamped, preferredId),
     }
   }
 
@@ -169,7 +168,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     }
     if (table) checkDescriptorKind(descriptor.name, table.kind, descriptor.kind)
     const ttl = descriptor.ttl ? new TtlPolicy(descriptor.ttl, this.now) : null
-    table ??= this.newTable(descriptor.name, descriptor.kind, ttl !== null, null)
+    table ??= this.tables.create(descriptor.name, descriptor.kind, ttl !== null, null)
     if ((ttl !== null) !== table.timestamped) {
       this.flush()
       this.cache.clear(this.tables.values())
@@ -185,17 +184,6 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     if (!table) return []
     this.flush()
     return storedUserKeys(this.db, table.id, table.kind === 'map', this.maxParallelism)
-  }
-
-  private newTable(name: string, kind: StateKind, timestamped: boolean, preferredId: number | null): Table {
-    let id = preferredId !== null && !this.byId.has(preferredId) ? preferredId : this.nextId
-    while (this.byId.has(id)) id++
-    if (id > 0xfffe) throw new UserError('WEIR_INVALID_JOB', `too many keyed states in one operator (the lmdb backend numbers them up to ${0xfffe})`)
-    this.nextId = Math.max(this.nextId, id + 1)
-    const table: Table = { name, id, kind, ttl: null, timestamped, pending: new Map(), frozen: NO_GENERATIONS, committing: NO_GENERATIONS, cache: new Map(), lastBatch: null, cleanupCursor: null, cleanupCountdown: CLEANUP_EVERY, state: null }
-    this.tables.set(name, table)
-    this.byId.set(id, table)
-    return table
   }
 
   private createState(descriptor: StateDescriptor, table: Table): unknown {
@@ -358,15 +346,6 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     } finally {
       this.filter.rebuild(this.db) // whatever the restore wrote, even if it failed midway
     }
-  }
-
-  private restoreTable(name: string, kind: StateKind, timestamped: boolean, preferredId: number | null): Table {
-    const table = this.tables.get(name)
-    if (table) {
-      checkDescriptorKind(name, table.kind, kind)
-      return table
-    }
-    return this.newTable(name, kind, timestamped, preferredId)
   }
 
   // ---- Lifecycle ----
