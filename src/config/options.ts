@@ -103,7 +103,7 @@ function notZero(option: ConfigOption<number>): ConfigOption<number> {
   }
 }
 export const OBJECT_REUSE = boolOption('pipeline.object-reuse', false, 'Whether records passed between chained operators may be reused (Weir never copies them; kept for Flink compatibility).')
-export const OPERATOR_CHAINING = boolOption('pipeline.operator-chaining.enabled', true, 'Chain operators that need no redistribution into one task.')
+export const OPERATOR_CHAINING = boolOption('pipeline.operator-chaining.enabled', true, 'Chain operators that need no redistribution into one task (a `keyBy` between two operators of parallelism 1 included).')
 export const BUFFER_TIMEOUT = withFallbackKeys(durationOption('execution.buffer-timeout.interval', 100, 'The longest a partly filled network buffer waits before it is sent.'), 'execution.buffer-timeout')
 export const NETWORK_BATCH_RECORDS = intOption('taskmanager.network.batch-records', 1024, 'Records per network buffer (batch) between tasks.', 1, 1 << 20)
 export const NETWORK_CREDITS = intOption('taskmanager.network.credits-per-channel', 4, 'Buffers a receiver grants each input channel: the back-pressure window.', 1, 1024)

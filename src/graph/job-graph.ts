@@ -1,6 +1,6 @@
 // Turns the stream graph (transformations) into the job graph: operators that need no
-// redistribution are chained into one vertex, and vertices are connected by edges that carry
-// a partitioner. Pure and deterministic: every worker computes the same job graph.
+// redistribution are chained into one vertex (a keyBy between two operators of parallelism 1
+// needs none either), and vertices are connected by edges that carry a partitioner. Pure and deterministic: every worker computes the same job graph.
 
 import { createHash } from 'node:crypto'
 import type { PartitionerSpec, PhysicalTransformation, Transformation } from './transformation.ts'
@@ -119,7 +119,20 @@ export function buildJobGraph(transformations: readonly Transformation[], option
     if (inputs.length !== 1) return false
     const up = inputs[0]!
     // A side output always crosses a channel, and so does the main output of an operator whose side output is read.
-    return up.outputTag === null && partitionerFor(up, target).type === 'forward' && consumersOf.get(up.node)!.length === 1
+    return up.outputTag === null && consumersOf.get(up.node)!.length === 1 && oneToOne(up, target)
+  }
+  /**
+   * Whether every record of `up` goes to the same subtask of `target`: a forward edge, or a keyBy
+   * between two operators that each run once. Flink never chains a keyBy; at parallelism 1 its
+   * one channel only delays the records (batched, handed over, taken apart again: a fifth of a
+   * word count's thread time), since the keyed operator computes each record's key itself. The
+   * keyed operator's key groups come from its vertex, so its max parallelism must be the chain's.
+   */
+  const oneToOne = (up: PhysicalInput, target: PhysicalTransformation): boolean => {
+    const type = partitionerFor(up, target).type
+    if (type === 'forward') return true
+    if (type !== 'hash' || parallelism.get(up.node) !== 1 || parallelism.get(target) !== 1) return false
+    return resolveMaxParallelism(target, 1, options) === vertexOf.get(up.node)!.maxParallelism
   }
 
   // Build chains in creation order (which is topological: inputs are created first).

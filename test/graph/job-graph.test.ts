@@ -38,6 +38,30 @@ test('source and map chain into one vertex, keyBy starts a new one, and the sink
   assert.equal(g.channelCount, 4) // all-to-all: 2 x 2
 })
 
+test('at parallelism 1 a keyBy chains too: one vertex, no edge, no channel', () => {
+  const e = env()
+  wordCount(e)
+  const g = build(e, { defaultParallelism: 1 })
+  assert.deepEqual(names(g), [['Sequence Source', 'Map', 'Keyed Aggregation', 'Print to Std. Out']])
+  assert.deepEqual(g.edges, [])
+  assert.equal(g.channelCount, 0)
+  assert.deepEqual(g.vertices[0]!.maxParallelism, 128)
+})
+
+test('a keyBy does not chain into or out of a wider operator, nor when the keyed operator has its own max parallelism', () => {
+  const wider = env()
+  wider.fromSequence(1, 10).setParallelism(1).map((x) => [String(x % 3), x] as [string, number]).setParallelism(1).keyBy((t) => t[0]).sum(1).print()
+  assert.deepEqual(names(build(wider)), [['Sequence Source', 'Map'], ['Keyed Aggregation', 'Print to Std. Out']])
+  assert.deepEqual(edges(build(wider)).map((x) => x.type), ['hash'])
+  const ownMax = env()
+  ownMax.fromSequence(1, 10).map((x) => [String(x % 3), x] as [string, number]).keyBy((t) => t[0]).sum(1).setMaxParallelism(256).print()
+  const g = build(ownMax, { defaultParallelism: 1 })
+  assert.deepEqual(names(g), [['Sequence Source', 'Map'], ['Keyed Aggregation', 'Print to Std. Out']])
+  assert.deepEqual(g.vertices.map((v) => v.maxParallelism), [128, 256])
+  // The same max parallelism from the options for every operator: chained again.
+  assert.deepEqual(names(build(ownMax, { defaultParallelism: 1, maxParallelism: 256 })), [['Sequence Source', 'Map', 'Keyed Aggregation', 'Print to Std. Out']])
+})
+
 test('a different parallelism breaks the chain and redistributes with rebalance', () => {
   const e = env()
   e.fromSequence(1, 10)
