@@ -21,10 +21,10 @@ import { NO_GENERATIONS, type Table } from './write-generations.ts'
 /** Commits in flight at most: the next one waits until the oldest has landed (back-pressure). */
 export const MAX_COMMITS_IN_FLIGHT = 2
 /**
- * Batches of fewer writes commit synchronously (after the ones in flight): lmdb-js starts a
- * batch's write thread from the task thread only past 1 000 writes (batchStartThreshold), a
- * smaller one on the next event turn, which a task that never yields would not reach; and
- * they are cheap.
+ * Batches of fewer writes commit synchronously (after the ones in flight) by default: they are
+ * cheap, and an asynchronous one costs marker writes, a committing layer and a wake-up of the
+ * write thread. The backend's `asyncMinWrites` option changes it (tests: 0 sends every commit,
+ * however small, to the write thread).
  */
 export const ASYNC_MIN_WRITES = 4096
 /** A synchronous wait gives up (a failed commit whose rejection the event loop has not delivered) after this long. */
@@ -47,7 +47,11 @@ export class CommitsInFlight {
   failure: WeirError | null = null
   private readonly sleeper = new Int32Array(new SharedArrayBuffer(4))
 
-  constructor(private readonly db: RootDatabase<Buffer, any>) {}
+  /** Batches committed asynchronously so far. */
+  asyncBatches = 0
+
+  /** `asyncMinWrites`: batches of fewer writes commit synchronously. */
+  constructor(private readonly db: RootDatabase<Buffer, any>, private readonly asyncMinWrites: number = ASYNC_MIN_WRITES) {}
 
   /** Whether any commit is in flight. */
   get busy(): boolean {
@@ -68,17 +72,21 @@ export class CommitsInFlight {
    * Waits first while MAX_COMMITS_IN_FLIGHT are in flight; throws an earlier batch's failure.
    */
   commit(write: () => void, gens: ReadonlyMap<Table, ReadonlyArray<Map<unknown, unknown>>>, writes: number): void {
-    if (writes < ASYNC_MIN_WRITES) {
+    if (writes < this.asyncMinWrites) {
       this.settle()
       this.db.transactionSync(write)
       return
     }
     this.waitUntilFewer(MAX_COMMITS_IN_FLIGHT)
     const seq = ++this.seq
+    this.asyncBatches++
     const marker = Buffer.allocUnsafe(8)
     marker.writeDoubleBE(seq, 0)
     const landed = this.db.batch(() => {
       write()
+      // Twice: a batch of fewer than two writes (every write held back) would not start
+      // without the event loop (working-environment.ts).
+      void this.db.put(COMMIT_MARKER_KEY, marker)
       void this.db.put(COMMIT_MARKER_KEY, marker)
     })
     const added = new Map<Table, number>()

@@ -79,6 +79,11 @@ export interface LmdbBackendOptions {
   readonly maxDeltas?: number
   /** LMDB page size of the working database (default 16 KiB). */
   readonly pageSize?: number
+  /**
+   * Commits of fewer writes are synchronous (default ASYNC_MIN_WRITES, commits-in-flight.ts).
+   * Internal, for tests: 0 makes every commit asynchronous, which small test data never reach.
+   */
+  readonly asyncMinWrites?: number
 }
 
 // Members without `private` below are used by the other files of this folder, not by callers.
@@ -134,7 +139,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     this.snapshots = new LmdbSnapshots(this.db,
       { db: this.db, maxParallelism: this.maxParallelism, now: this.now, snapKey: this.snap, timestamped: this.timestamped, checkOpen: () => this.checkOpen() },
       { sharedDir: settings.incremental ? (settings.sharedDir ?? null) : null, filePrefix, maxDeltas: options.maxDeltas ?? 10 })
-    this.commits = new CommitsInFlight(this.db)
+    this.commits = new CommitsInFlight(this.db, options.asyncMinWrites)
     this.commitContext = { db: this.db, maxParallelism: this.maxParallelism, key: this.aux, timestamped: this.timestamped, filter: this.filter, commits: this.commits, values: new ValueArena() }
     this.restoreContext = {
       db: this.db,

@@ -38,8 +38,16 @@ export function openWorkingEnvironment(dir: string, pageSize: number): RootDatab
     noMemInit: true,
     overlappingSync: false,
     // Asynchronous commits (commits-in-flight.ts) must start and land while the task thread runs
-    // on without yielding: no batch that waits for the end of the event turn.
+    // on without yielding: no batch that waits for the end of the event turn. lmdb-js hands a
+    // batch to its write thread from this thread only once more than batchStartThreshold of its
+    // writes are queued, and then once more than txnStartThreshold writes are outstanding; below
+    // that (1 000 and 5 by default) it starts on setImmediate, which a task that never yields,
+    // or a synchronous wait for the batch (flush, restore, back-pressure), never reaches: the
+    // wait ran out and failed the task. With both at 1 a batch of two writes or more starts at
+    // once (commits-in-flight.ts writes at least two).
     eventTurnBatching: false,
+    batchStartThreshold: 1,
+    txnStartThreshold: 1,
   } as Parameters<typeof open>[0]) as RootDatabase<Buffer, any>
 }
 

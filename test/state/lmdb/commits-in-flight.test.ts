@@ -308,4 +308,42 @@ describe('lmdb commits in flight', () => {
       b.dispose()
     }
   })
+
+  test('with asyncMinWrites 0 every commit goes to the write thread, a batch of one write or none too, and lands without the event loop', () => {
+    const b = lmdb({ asyncMinWrites: 0, flushEvery: 1 })
+    const counts = b.getState(new ValueStateDescriptor<number>('count', 0))
+    try {
+      // A commit per write, never yielding: each waits on the ones in flight (back-pressure),
+      // which must start on lmdb-js's write thread from this thread, however small.
+      for (let i = 0; i < 60; i++) {
+        b.setCurrentKey(i % 7)
+        counts.update(counts.value() + 1)
+      }
+      assert.ok(b.commits.asyncBatches >= 30, `${b.commits.asyncBatches} asynchronous commits`)
+      b.flush()
+      assert.equal(b.commits.busy, false)
+      for (let k = 0; k < 7; k++) {
+        b.setCurrentKey(k)
+        assert.equal(counts.value(), k < 4 ? 9 : 8, `key ${k}`)
+      }
+      // A batch with no state write at all (its writes all held back): only the marker.
+      const before = b.commits.asyncBatches
+      for (let i = 0; i < 3; i++) b.commits.commit(() => {}, new Map(), 0)
+      b.commits.settle()
+      assert.equal(b.commits.asyncBatches, before + 3)
+    } finally {
+      b.dispose()
+    }
+  })
+
+  test('by default a commit of fewer than ASYNC_MIN_WRITES writes is synchronous', () => {
+    const b = lmdb({ flushEvery: 10 })
+    try {
+      writeAll(b, 100, 'a')
+      assert.equal(b.commits.asyncBatches, 0)
+      assert.equal(b.commits.busy, false)
+    } finally {
+      b.dispose()
+    }
+  })
 })

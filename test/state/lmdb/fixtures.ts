@@ -9,6 +9,8 @@ import { LmdbKeyedStateBackend, type LmdbBackendOptions } from '../../../src/sta
 
 export interface TestBackendOptions extends LmdbBackendOptions {
   readonly incremental?: boolean
+  /** The clock TTL reads (default Date.now). */
+  readonly now?: () => number
 }
 
 /** A factory of backends at max parallelism `maxParallelism`; `defaults` apply to each unless its own options say otherwise. */
@@ -21,7 +23,7 @@ export function lmdbBackends(name: string, defaults: TestBackendOptions = {}, ma
     return new LmdbKeyedStateBackend(
       { type: 'lmdb', localDir: join(root, 'local'), incremental: o.incremental ?? false, jobId: `${name}-${n++}`, attempt: 0, sharedDir: join(root, 'shared') },
       { maxParallelism, operatorUid: 'op', subtaskIndex: 0 },
-      Date.now,
+      o.now ?? Date.now,
       o,
     )
   }
