@@ -17,10 +17,11 @@ export class HeapValueState<T> implements InPlaceValueState<T> {
     this.plainMap = table.ttl === null ? table.data : null
   }
   /**
-   * Only the layer of writes since the last capture (`live`) may be changed in place: a capture
-   * freezes it and starts a new one, and a value a frozen layer holds reaches `live` again only
-   * as a copy the caller writes (or, when folding, once no capture pins any layer; canonical
-   * snapshots copy in-place values before their capture is released).
+   * Only the layer of writes since the last capture (`live`) may be changed in place, and the
+   * base while a fold sends writes to it (LayeredMap.writeThrough; nothing pins it then): a
+   * capture freezes `live` and starts a new one, and a value a frozen layer holds reaches `live`
+   * again only as a copy the caller writes (or, when folding, once no capture pins any layer;
+   * canonical snapshots copy in-place values before their capture is released).
    */
   valueForChange(): T | undefined {
     const map = this.plainMap
@@ -32,6 +33,8 @@ export class HeapValueState<T> implements InPlaceValueState<T> {
       return undefined
     }
     this.liveDeleted = false
+    // While `live` is folded into the base, the base is where writes go, and no snapshot sees it.
+    if (v === undefined && map.writeThrough !== null) return map.writeThrough.get(this.backend.currentMapKey) as T | undefined
     return v as T | undefined
   }
   valueAfterMiss(): T {

@@ -19,7 +19,7 @@ test('freezing copies nothing: the live Map becomes the snapshot layer as it is'
 
 function check(seed: number, keepLive: boolean): void {
   const random = new SeededRandom(seed)
-  const m = new LayeredMap({ check: 7, tail: 5 })
+  const m = new LayeredMap({ check: 7 })
   const model = new Map<unknown, unknown>()
   const views: Array<{ view: FrozenView; expected: Map<unknown, unknown> }> = []
   for (let step = 0; step < 4000; step++) {
@@ -90,7 +90,7 @@ class CountingMap<K, V> extends Map<K, V> {
 }
 
 test('a fold in slices goes on where its last slice stopped instead of walking the layer from its start again', () => {
-  const m = new LayeredMap({ check: 10, tail: 5 })
+  const m = new LayeredMap({ check: 10 })
   m.set('base', 0)
   m.freeze() // the base
   m.release()
@@ -109,4 +109,61 @@ test('a fold in slices goes on where its last slice stopped instead of walking t
   assert.ok(layer.steps <= 1000 + slices, `the layer was walked ${layer.steps} steps for 1000 entries`)
   for (let i = 0; i < 1000; i++) assert.equal(m.get(i), i)
   assert.equal(m.get('base'), 0)
+})
+
+test('a fold of live ends even when every key is written again between its slices, and reads stay the newest', () => {
+  const m = new LayeredMap({ check: 10 })
+  for (let i = 0; i < 1000; i++) m.set(i, 0)
+  m.freeze() // the base
+  m.release()
+  while (m.needsFold(false)) m.foldSome(performance.now() + 1000, false)
+  m.freeze()
+  for (let i = 0; i < 1000; i++) m.set(i, 1) // live: every key
+  m.release()
+  let slices = 0
+  let round = 1
+  // A deadline in the past: each slice folds `check` entries; between slices every key is written.
+  while (m.needsFold(false)) {
+    m.foldSome(0, false)
+    slices++
+    round++
+    for (let i = 0; i < 1000; i++) m.set(i, round)
+    for (let i = 0; i < 1000; i += 97) assert.equal(m.get(i), round, `key ${i} after slice ${slices}`)
+    assert.ok(slices <= 1000, 'the fold keeps up with the writes')
+  }
+  // Writes during the fold went to the base and emptied live: the second slice found nothing left.
+  assert.equal(slices, 2)
+  assert.equal(m.frozen.length, 0)
+  for (let i = 0; i < 1000; i++) assert.equal(m.get(i), round)
+  m.delete(5)
+  assert.equal(m.get(5), undefined)
+})
+
+test('a snapshot taken in the middle of a fold of live sees the writes the base took, and the fold goes on after it', () => {
+  const m = new LayeredMap({ check: 10 })
+  for (let i = 0; i < 100; i++) m.set(i, 'base')
+  m.freeze()
+  m.release()
+  while (m.needsFold(false)) m.foldSome(performance.now() + 1000, false)
+  m.freeze()
+  for (let i = 0; i < 100; i++) m.set(i, 'live')
+  m.release()
+  m.foldSome(0, false) // one slice: 10 of the 100 folded, writes now go to the base
+  m.set(50, 'through')
+  m.delete(60)
+  const view = m.freeze()
+  m.set(50, 'after')
+  m.set(70, 'after')
+  const seen = new Map(visibleEntries(view))
+  assert.equal(seen.get(50), 'through')
+  assert.equal(seen.has(60), false)
+  assert.equal(seen.get(70), 'live')
+  assert.equal(seen.size, 99)
+  m.release()
+  while (m.needsFold(false)) m.foldSome(0, false)
+  assert.equal(m.frozen.length, 0)
+  assert.equal(m.get(50), 'after')
+  assert.equal(m.get(70), 'after')
+  assert.equal(m.get(60), undefined)
+  assert.equal(m.get(10), 'live')
 })
