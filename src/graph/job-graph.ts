@@ -1,6 +1,7 @@
 // Turns the stream graph (transformations) into the job graph: operators that need no
 // redistribution are chained into one vertex (a keyBy between two operators of parallelism 1
-// needs none either), and vertices are connected by edges that carry a partitioner. Pure and deterministic: every worker computes the same job graph.
+// needs none either), and vertices are connected by edges that carry a partitioner. Pure and
+// deterministic: every worker computes the same job graph.
 
 import { createHash } from 'node:crypto'
 import type { PartitionerSpec, PhysicalTransformation, Transformation } from './transformation.ts'
