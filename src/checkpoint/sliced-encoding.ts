@@ -7,12 +7,17 @@
 // structures with the outer document or with each other. The outer document is packed with
 // 16-byte markers in place of the bins, and each marker is then cut out and replaced by the bin's
 // header and the slice's bytes. joinSlicedArrays, after decodeValue, puts the arrays back.
+// A part encoded beforehand (EncodedPart: an unaligned checkpoint's in-flight records, whose
+// size the checkpoint reports) is embedded the same way, as { [EMBEDDED]: bin } holding its
+// chunks as they are, so that the bytes counted are the bytes written, encoded once.
 
 import { randomBytes } from 'node:crypto'
 import { decodeValue, encodeValue } from '../runtime/network/batch-codec.ts'
 
 /** The key that marks a sliced array in a decoded document. */
 export const SLICED = '__weirSlicedArray'
+/** The key that marks a part encoded on its own (EncodedPart) in a decoded document. */
+export const EMBEDDED = '__weirEmbeddedDocument'
 /** Arrays with more elements than this are packed in slices. */
 const LARGE = 4096
 /** Elements per slice. */
@@ -22,9 +27,18 @@ const SLICE_MS = 4
 /** How deep a snapshot's structure is searched for large arrays. */
 const MAX_DEPTH = 8
 
+/** A part of a document already encoded by encodeInSlices: encodeInSlices embeds its chunks, joinSlicedArrays decodes them in place. */
+export class EncodedPart {
+  readonly bytes: number
+  constructor(readonly chunks: readonly Uint8Array[]) {
+    this.bytes = chunksLength(chunks)
+  }
+}
+
 /** `value` as MessagePack chunks, packed in slices; their concatenation decodes (decodeValue, then joinSlicedArrays) to `value`. */
 export async function encodeInSlices(value: unknown): Promise<Uint8Array[]> {
-  const large: unknown[][] = []
+  // Large arrays and encoded parts, in the order of their markers in the outer document.
+  const large: Array<unknown[] | EncodedPart> = []
   const tag = randomBytes(12)
   let markers = 0
   const marker = () => {
@@ -36,6 +50,10 @@ export async function encodeInSlices(value: unknown): Promise<Uint8Array[]> {
   // Copies the path to every large array, with the array replaced by its sliced form.
   const strip = (v: unknown, depth: number): unknown => {
     if (depth > MAX_DEPTH || typeof v !== 'object' || v === null || ArrayBuffer.isView(v)) return v
+    if (v instanceof EncodedPart) {
+      large.push(v)
+      return { [EMBEDDED]: marker() }
+    }
     if (Array.isArray(v)) {
       if (v.length > LARGE) {
         large.push(v)
@@ -65,21 +83,29 @@ export async function encodeInSlices(value: unknown): Promise<Uint8Array[]> {
   let deadline = performance.now() + SLICE_MS
   let from = 0
   let index = 0
+  // Replaces the next marker with a bin 32 of `parts` (`length` bytes in all).
+  const splice = (parts: readonly Uint8Array[], length: number) => {
+    // A marker is a bin 8 of 16 bytes: 0xc4 0x10, then its bytes.
+    const m = Buffer.alloc(18)
+    m[0] = 0xc4
+    m[1] = 0x10
+    tag.copy(m, 2)
+    m.writeUInt32BE(index++, 14)
+    const at = buf.indexOf(m, from)
+    if (at < 0) throw new Error(`sliced encoding: marker ${index - 1} is missing from the outer document`)
+    chunks.push(outer.subarray(from, at))
+    chunks.push(Uint8Array.of(0xc6, (length >>> 24) & 0xff, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff))
+    chunks.push(...parts)
+    from = at + 18
+  }
   for (const array of large) {
+    if (array instanceof EncodedPart) {
+      splice(array.chunks, array.bytes)
+      continue
+    }
     for (let s = 0; s < array.length; s += SLICE_ELEMENTS) {
-      // A marker is a bin 8 of 16 bytes: 0xc4 0x10, then its bytes.
-      const m = Buffer.alloc(18)
-      m[0] = 0xc4
-      m[1] = 0x10
-      tag.copy(m, 2)
-      m.writeUInt32BE(index++, 14)
-      const at = buf.indexOf(m, from)
-      if (at < 0) throw new Error(`sliced encoding: marker ${index - 1} is missing from the outer document`)
       const slice = encodeValue(array.slice(s, s + SLICE_ELEMENTS))
-      chunks.push(outer.subarray(from, at))
-      chunks.push(Uint8Array.of(0xc6, (slice.length >>> 24) & 0xff, (slice.length >>> 16) & 0xff, (slice.length >>> 8) & 0xff, slice.length & 0xff))
-      chunks.push(slice)
-      from = at + 18
+      splice([slice], slice.length)
       if (performance.now() > deadline) {
         await new Promise((resolve) => setImmediate(resolve))
         deadline = performance.now() + SLICE_MS
@@ -102,6 +128,7 @@ function join(v: unknown, depth: number): unknown {
     return v
   }
   const o = v as Record<string, unknown>
+  if (o[EMBEDDED] instanceof Uint8Array) return join(decodeValue(o[EMBEDDED]), 0)
   if (typeof o[SLICED] === 'number' && Array.isArray(o.slices)) {
     const out: unknown[] = []
     for (const slice of o.slices as Uint8Array[]) for (const x of decodeValue<unknown[]>(slice)) out.push(x)

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { encodeInSlices, chunksLength, joinSlicedArrays } from '../../src/checkpoint/sliced-encoding.ts'
+import { encodeInSlices, chunksLength, joinSlicedArrays, EncodedPart, EMBEDDED } from '../../src/checkpoint/sliced-encoding.ts'
 import { decodeValue, encodeValue } from '../../src/runtime/network/batch-codec.ts'
 
 function join(chunks: Uint8Array[]): Uint8Array {
@@ -53,4 +53,16 @@ test('a payload written as chunks is the same framed file as the joined payload'
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+})
+
+test('a part encoded beforehand is embedded byte for byte, and joins back in place', async () => {
+  const records = { inputs: { 3: Array.from({ length: 9000 }, (_, i) => ({ n: i })) }, outputs: { 1: ['x'] } }
+  const part = new EncodedPart(await encodeInSlices(records))
+  assert.ok(part.chunks.length > 1, 'the part holds sliced arrays of its own')
+  assert.equal(part.bytes, chunksLength(part.chunks))
+  const chunks = await encodeInSlices({ version: 1, operators: { a: { timers: Array.from({ length: 5000 }, (_, i) => i) } }, channels: part })
+  for (const c of part.chunks) assert.ok(chunks.includes(c), 'the part\'s own chunks, not a copy')
+  const decoded = decodeValue<{ channels: Record<string, Uint8Array> }>(join(chunks))
+  assert.ok(Buffer.from(decoded.channels[EMBEDDED]!).equals(join([...part.chunks])), 'the embedded bytes are the part')
+  assert.deepEqual(joinSlicedArrays(decoded), { version: 1, operators: { a: { timers: Array.from({ length: 5000 }, (_, i) => i) } }, channels: records })
 })

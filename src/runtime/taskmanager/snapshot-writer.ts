@@ -8,9 +8,8 @@ import type { CheckpointLocation } from '../../checkpoint/storage/checkpoint-sto
 import type { TaskAck } from '../../checkpoint/state-handle.ts'
 import type { SnapshotTiming } from './task-host.ts'
 import type { TaskSnapshot } from './task-snapshot.ts'
-import { encodeValue } from '../network/batch-codec.ts'
 import { writeTaskState } from '../../checkpoint/storage/task-state-writer.ts'
-import { chunksLength, encodeInSlices } from '../../checkpoint/sliced-encoding.ts'
+import { chunksLength, EncodedPart, encodeInSlices } from '../../checkpoint/sliced-encoding.ts'
 import { sharedFilesOf, sharedBytesOf } from '../../state/lmdb/shared-file-registry.ts'
 
 /** Which subtask of which attempt the snapshot belongs to, and where it goes. */
@@ -31,7 +30,11 @@ export async function writeSnapshot(target: SnapshotTarget, barrier: CheckpointB
   const taken = await snapshot()
   const keyed = Object.values(taken.operators).flatMap((op) => (op.keyed ? [op.keyed] : []))
   const sharedFiles = keyed.flatMap((k) => sharedFilesOf(k))
-  const payload = await encodeInSlices(taken)
+  // In-flight data of an unaligned checkpoint (measured apart only when there is some): encoded
+  // once, on its own, and embedded as it is, so that the persisted bytes reported are those written.
+  const channels = taken.channels && (Object.keys(taken.channels.inputs).length > 0 || Object.keys(taken.channels.outputs).length > 0) ? new EncodedPart(await encodeInSlices(taken.channels)) : null
+  const payload = await encodeInSlices(channels === null ? taken : { ...taken, channels })
+  const persistedBytes = channels === null ? 0 : channels.bytes
   const payloadBytes = chunksLength(payload)
   // Incremental state: the full size counts every shared file the state references; the
   // checkpointed size only those written for this checkpoint.
@@ -42,8 +45,6 @@ export async function writeSnapshot(target: SnapshotTarget, barrier: CheckpointB
     sharedTotal += b.total
     sharedNew += b.written
   }
-  // In-flight data of an unaligned checkpoint (measured apart only when there is some).
-  const persistedBytes = taken.channels && (Object.keys(taken.channels.inputs).length > 0 || Object.keys(taken.channels.outputs).length > 0) ? encodeValue(taken.channels).length : 0
   const { vertex, subtask } = target
   const handle = await writeTaskState(target.location, vertex, subtask, target.attempt, payload)
   return {

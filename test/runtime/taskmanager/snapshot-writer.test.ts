@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { writeSnapshot } from '../../../src/runtime/taskmanager/snapshot-writer.ts'
 import { readTaskRestore } from '../../../src/checkpoint/read-task-state.ts'
+import { EMBEDDED } from '../../../src/checkpoint/sliced-encoding.ts'
+import { decodeValue, encodeValue } from '../../../src/runtime/network/batch-codec.ts'
 import type { TaskSnapshot } from '../../../src/runtime/taskmanager/task-snapshot.ts'
 import type { CheckpointBarrier } from '../../../src/runtime/network/events.ts'
 import { HeapKeyedStateBackend } from '../../../src/state/heap/keyed-state-backend.ts'
@@ -47,15 +49,24 @@ test("an unaligned checkpoint's in-flight records are counted as persisted bytes
   let channelsCaptured!: () => void
   const ready = new Promise<void>((resolve) => (channelsCaptured = resolve))
   let snapshotTaken = false
-  const snapshot: TaskSnapshot = { version: 1, operators: {}, channels: { inputs: { 3: ['a', 'b'] }, outputs: {} } }
+  // Past the sliced encoding's threshold (4 096): the bytes written differ from a plain encoding.
+  const channels = { inputs: { 3: Array.from({ length: 5000 }, (_, i) => `record-${i}`) }, outputs: { 1: [{ n: 1 }] } }
+  const snapshot: TaskSnapshot = { version: 1, operators: { op: { state: 'x' } }, channels }
   const writing = writeSnapshot({ location: { type: 'jobmanager', maxStateBytes: 1 << 20 }, vertex: 0, subtask: 0, attempt: 0 }, { ...barrier, unaligned: true }, async () => ((snapshotTaken = true), snapshot), { ...timing, unaligned: true }, ready)
   await new Promise((r) => setImmediate(r))
   assert.equal(snapshotTaken, false, 'the snapshot waits for the channel state')
   channelsCaptured()
   const ack = await writing
   assert.equal(ack.handle?.type, 'inline')
-  assert.ok(ack.persistedBytes! > 0)
   assert.equal(ack.unaligned, true)
+  // The bytes counted are the in-flight records' document in what was written, not a second encoding.
+  const written = decodeValue<{ channels: Record<string, Uint8Array> }>((ack.handle as { bytes: Uint8Array }).bytes)
+  assert.equal(ack.persistedBytes, written.channels[EMBEDDED]!.length)
+  assert.notEqual(ack.persistedBytes, encodeValue(channels).length, 'a plain encoding of the records has another length')
+  assert.ok(ack.stateSize > ack.persistedBytes!, 'the state size counts them too')
+  const restored = readTaskRestore([{ handle: ack.handle!, keyed: true, operatorState: true, rescaled: false }])
+  assert.deepEqual(restored.channels, channels)
+  assert.deepEqual(restored.operators.op!.states, ['x'])
 })
 
 test('a snapshot that fails to serialize rejects, for the task to decline the checkpoint', async () => {
