@@ -4,7 +4,8 @@
 //   count        keyed count over --keys distinct keys, --records updates (default 2 per key),
 //                keys drawn uniformly at random (--dist uniform; the worst case for any cache)
 //                or Zipf-distributed (--dist zipf, like words): updates/s on hashmap and lmdb,
-//                and the ratio
+//                and the ratio; memory: heap at the end, heap and external (Buffers) at their
+//                highest, the peak resident set
 //   checkpoint   --state-mb of state (1 KiB values): on lmdb a full incremental checkpoint, then
 //                one after changing 1 % of the keys (bytes, synchronous-phase pause, asynchronous
 //                duration), a savepoint (canonical), and restores from both (MB/s); on hashmap
@@ -105,14 +106,30 @@ async function count(type: 'hashmap' | 'lmdb', dir: string): Promise<Record<stri
   const idx = keyIndexes()
   const backend = type === 'hashmap' ? new HeapKeyedStateBackend(MAX_P) : await lmdbBackend(dir, false, 'count')
   const state = backend.getState(new ValueStateDescriptor<number>('count', 0))
+  // Memory sampled every 64 Ki updates: the JS heap, and memory outside it (Buffers: values in
+  // flight to LMDB live there), at their highest; the process's peak resident set (with LMDB's
+  // mapped pages) at the end.
+  let peakHeap = 0
+  let peakExternal = 0
+  const sample = () => {
+    const m = process.memoryUsage()
+    if (m.heapUsed > peakHeap) peakHeap = m.heapUsed
+    if (m.external > peakExternal) peakExternal = m.external
+  }
   const started = performance.now()
   for (let i = 0; i < records; i++) {
     backend.setCurrentKey(`k${idx[i]}`)
     state.update(state.value() + 1)
+    if ((i & 0xffff) === 0) sample()
   }
   if (type === 'lmdb') (backend as Awaited<ReturnType<typeof lmdbBackend>>).flush()
   const seconds = (performance.now() - started) / 1000
-  const result: Record<string, number> = { updatesPerSec: Math.round(records / seconds), seconds: +seconds.toFixed(2), heapMB: Math.round(process.memoryUsage().heapUsed / 2 ** 20) }
+  sample()
+  const mb = (bytes: number) => Math.round(bytes / 2 ** 20)
+  const result: Record<string, number> = {
+    updatesPerSec: Math.round(records / seconds), seconds: +seconds.toFixed(2), heapMB: mb(process.memoryUsage().heapUsed),
+    peakHeapMB: mb(peakHeap), peakExternalMB: mb(peakExternal), maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+  }
   if (type === 'lmdb') result.fileMB = Math.round((backend as Awaited<ReturnType<typeof lmdbBackend>>).storedBytes() / 2 ** 20)
   backend.dispose()
   return result

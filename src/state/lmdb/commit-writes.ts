@@ -35,9 +35,12 @@ export class ValueArena {
   static readonly CHUNK = 1 << 20
   private chunk = Buffer.allocUnsafeSlow(ValueArena.CHUNK)
   private pos = 0
+  /** Bytes copied so far (what a commit's batch holds in flight is its share, commits-in-flight.ts). */
+  copied = 0
 
   copy(bytes: Uint8Array): Buffer {
     const n = bytes.length
+    this.copied += n
     if (n > ValueArena.CHUNK >> 4) return Buffer.from(bytes) // a large value: a buffer of its own
     if (this.pos + n > this.chunk.length) {
       this.chunk = Buffer.allocUnsafeSlow(ValueArena.CHUNK)

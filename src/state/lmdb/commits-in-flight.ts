@@ -21,6 +21,14 @@ import { NO_GENERATIONS, type Table } from './write-generations.ts'
 /** Commits in flight at most: the next one waits until the oldest has landed (back-pressure). */
 export const MAX_COMMITS_IN_FLIGHT = 2
 /**
+ * Bytes of writes in flight at most by default (value bytes, plus WRITE_OVERHEAD_BYTES a write):
+ * past it, a commit waits until the older batches have landed, so that batches of large values
+ * (a batch is bounded in entries, not in bytes) do not hold two of them in memory at once.
+ */
+export const MAX_BYTES_IN_FLIGHT = 64 * 2 ** 20
+/** What a write in flight holds besides its value: its key in lmdb-js's buffer, lmdb-js's record of it, its entry in the committing layer. */
+export const WRITE_OVERHEAD_BYTES = 128
+/**
  * Batches of fewer writes commit synchronously (after the ones in flight) by default: they are
  * cheap, and an asynchronous one costs marker writes, a committing layer and a wake-up of the
  * write thread. The backend's `asyncMinWrites` option changes it (tests: 0 sends every commit,
@@ -32,6 +40,8 @@ export const COMMIT_WAIT_LIMIT_MS = 60_000
 
 interface Batch {
   readonly seq: number
+  /** Its value bytes plus WRITE_OVERHEAD_BYTES per write. */
+  readonly bytes: number
   /** Per state, how many generations this batch added to its committing layer. */
   readonly added: Map<Table, number>
 }
@@ -50,8 +60,20 @@ export class CommitsInFlight {
   /** Batches committed asynchronously so far. */
   asyncBatches = 0
 
-  /** `asyncMinWrites`: batches of fewer writes commit synchronously. */
-  constructor(private readonly db: RootDatabase<Buffer, any>, private readonly asyncMinWrites: number = ASYNC_MIN_WRITES) {}
+  /** Bytes of the batches in flight (Batch.bytes). */
+  bytesInFlight = 0
+
+  /**
+   * `valueBytes`: the value bytes commits have handed to lmdb-js so far (what a batch adds is its
+   * share); `asyncMinWrites`: batches of fewer writes commit synchronously; `maxBytesInFlight`:
+   * past this many bytes in flight a commit waits for the older batches (one may always be).
+   */
+  constructor(
+    private readonly db: RootDatabase<Buffer, any>,
+    private readonly valueBytes: () => number = () => 0,
+    private readonly asyncMinWrites: number = ASYNC_MIN_WRITES,
+    private readonly maxBytesInFlight: number = MAX_BYTES_IN_FLIGHT,
+  ) {}
 
   /** Whether any commit is in flight. */
   get busy(): boolean {
@@ -82,6 +104,7 @@ export class CommitsInFlight {
     this.asyncBatches++
     const marker = Buffer.allocUnsafe(8)
     marker.writeDoubleBE(seq, 0)
+    const valuesBefore = this.valueBytes()
     const landed = this.db.batch(() => {
       write()
       // Twice: a batch of fewer than two writes (every write held back) would not start
@@ -95,13 +118,33 @@ export class CommitsInFlight {
       table.committing = table.committing.length === 0 ? list : [...list, ...table.committing]
       added.set(table, list.length)
     }
-    this.batches.push({ seq, added })
+    const bytes = this.valueBytes() - valuesBefore + writes * WRITE_OVERHEAD_BYTES
+    this.batches.push({ seq, bytes, added })
+    this.bytesInFlight += bytes
+    this.watch(landed, seq)
+    if (this.bytesInFlight > this.maxBytesInFlight) this.waitWhileOverBudget()
+  }
+
+  /**
+   * Notes when batch `seq` lands or fails. The handlers are made here, not in commit(): closures
+   * made in one function share its captured variables, so handlers made beside the batch's
+   * callback kept `write` and with it the batch's generations reachable until the event loop
+   * ran them, after the batch had landed; a task that did not yield kept every batch it had
+   * committed (uniform 1 M keys: 123 MB live after a flush, against 21 MB).
+   */
+  private watch(landed: PromiseLike<unknown>, seq: number): void {
     landed.then(
       () => this.landedUpTo(seq),
       (error: unknown) => {
         this.failure ??= new WeirError('WEIR_STATE_COMMIT_FAILED', `the lmdb state backend could not commit its writes (batch ${seq}): ${error instanceof Error ? error.message : String(error)}`, { cause: error, domain: 'external', retriable: true })
       },
     )
+  }
+
+  /** Waits (blocking) until the batches in flight hold at most maxBytesInFlight, or only one is left. */
+  private waitWhileOverBudget(): void {
+    // Each wait returns once the oldest has landed at least (or throws: a failure, or too long).
+    while (this.bytesInFlight > this.maxBytesInFlight && this.batches.length > 1) this.waitUntilFewer(this.batches.length)
   }
 
   /** Throws the failure of an earlier commit, if any. */
@@ -144,6 +187,7 @@ export class CommitsInFlight {
   /** Forgets the batches in flight (the backend is disposed). */
   abandon(tables: Iterable<Table>): void {
     this.batches.length = 0
+    this.bytesInFlight = 0
     for (const t of tables) t.committing = NO_GENERATIONS
   }
 
@@ -153,6 +197,7 @@ export class CommitsInFlight {
     let dropped = false
     while (this.batches.length > 0 && this.batches[0]!.seq <= seq) {
       const batch = this.batches.shift()!
+      this.bytesInFlight -= batch.bytes
       for (const [table, count] of batch.added) {
         // The oldest generations are last; a capture may hold the array: make a new one.
         table.committing = table.committing.length <= count ? NO_GENERATIONS : table.committing.slice(0, table.committing.length - count)

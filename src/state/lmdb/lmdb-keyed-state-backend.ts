@@ -84,6 +84,8 @@ export interface LmdbBackendOptions {
    * Internal, for tests: 0 makes every commit asynchronous, which small test data never reach.
    */
   readonly asyncMinWrites?: number
+  /** Bytes of writes in flight to LMDB before a commit waits for the older ones (default MAX_BYTES_IN_FLIGHT, commits-in-flight.ts). Internal, for tests. */
+  readonly maxBytesInFlight?: number
 }
 
 // Members without `private` below are used by the other files of this folder, not by callers.
@@ -139,8 +141,9 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     this.snapshots = new LmdbSnapshots(this.db,
       { db: this.db, maxParallelism: this.maxParallelism, now: this.now, snapKey: this.snap, timestamped: this.timestamped, checkOpen: () => this.checkOpen() },
       { sharedDir: settings.incremental ? (settings.sharedDir ?? null) : null, filePrefix, maxDeltas: options.maxDeltas ?? 10 })
-    this.commits = new CommitsInFlight(this.db, options.asyncMinWrites)
-    this.commitContext = { db: this.db, maxParallelism: this.maxParallelism, key: this.aux, timestamped: this.timestamped, filter: this.filter, commits: this.commits, values: new ValueArena() }
+    const values = new ValueArena()
+    this.commits = new CommitsInFlight(this.db, () => values.copied, options.asyncMinWrites, options.maxBytesInFlight)
+    this.commitContext = { db: this.db, maxParallelism: this.maxParallelism, key: this.aux, timestamped: this.timestamped, filter: this.filter, commits: this.commits, values }
     this.restoreContext = {
       db: this.db,
       maxParallelism: this.maxParallelism,

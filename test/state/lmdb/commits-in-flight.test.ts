@@ -2,10 +2,10 @@ import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import { throughCodec } from '../keyed-state-backend.contract.ts'
 import { LmdbKeyedStateBackend } from '../../../src/state/lmdb/lmdb-keyed-state-backend.ts'
-import { ASYNC_MIN_WRITES } from '../../../src/state/lmdb/commits-in-flight.ts'
+import { ASYNC_MIN_WRITES, CommitsInFlight, WRITE_OVERHEAD_BYTES } from '../../../src/state/lmdb/commits-in-flight.ts'
 import { MapStateDescriptor, ValueStateDescriptor } from '../../../src/api/state.ts'
 import { isWeirError } from '../../../src/errors.ts'
-import { KeyRef } from '../../../src/state/lmdb/lmdb-key-layout.ts'
+import { COMMIT_MARKER_KEY, KeyRef } from '../../../src/state/lmdb/lmdb-key-layout.ts'
 import type { LmdbCapture } from '../../../src/state/lmdb/capture-view.ts'
 import { packTransient } from '../../../src/io/transient-pack.ts'
 import { Packr } from 'msgpackr'
@@ -345,5 +345,81 @@ describe('lmdb commits in flight', () => {
     } finally {
       b.dispose()
     }
+  })
+})
+
+/**
+ * A stand-in for lmdb-js under CommitsInFlight: batches never resolve, and the marker LMDB
+ * holds is what the test says has landed: `land(seq)`, or `landOnceIssued(seq, after)`, batch
+ * `seq` lands once batch `after` has been issued (a write thread finishing it while the task
+ * waits after handing over the next).
+ */
+function fakeDb() {
+  const issued: number[] = []
+  let landedSeq = 0
+  const later: Array<{ seq: number; after: number }> = []
+  const fake = {
+    issued,
+    land(seq: number) {
+      landedSeq = Math.max(landedSeq, seq)
+    },
+    landOnceIssued(seq: number, after: number) {
+      later.push({ seq, after })
+    },
+    db: {
+      batch(cb: () => void) {
+        cb()
+        return new Promise(() => {})
+      },
+      put(key: Buffer, value: Buffer) {
+        if (key.equals(COMMIT_MARKER_KEY) && issued.at(-1) !== value.readDoubleBE(0)) issued.push(value.readDoubleBE(0))
+      },
+      resetReadTxn() {},
+      getBinaryFast() {
+        for (const l of later) if (issued.includes(l.after)) fake.land(l.seq)
+        if (landedSeq === 0) return undefined
+        const b = Buffer.alloc(8)
+        b.writeDoubleBE(landedSeq, 0)
+        return b
+      },
+      transactionSync(cb: () => void) {
+        cb()
+      },
+    },
+  }
+  return fake
+}
+
+describe('lmdb commits in flight, bytes', () => {
+  const noGens = new Map()
+  /** Batches of 500, 100 and 900 value bytes (one write each); the first has landed before the third, the second lands once the third is issued. */
+  function threeBatches(maxBytesInFlight: number): CommitsInFlight {
+    const fake = fakeDb()
+    let values = 0
+    const commits = new CommitsInFlight(fake.db as never, () => values, 0, maxBytesInFlight)
+    const commitOf = (valueBytes: number) => commits.commit(() => (values += valueBytes), noGens, 1)
+    commitOf(500)
+    assert.equal(commits.bytesInFlight, 500 + WRITE_OVERHEAD_BYTES)
+    commitOf(100)
+    assert.equal(commits.inFlight, 2)
+    assert.equal(commits.bytesInFlight, 600 + 2 * WRITE_OVERHEAD_BYTES)
+    fake.land(1)
+    fake.landOnceIssued(2, 3)
+    commitOf(900)
+    assert.deepEqual(fake.issued, [1, 2, 3])
+    return commits
+  }
+
+  test('a commit that takes the bytes in flight past the budget waits until the older batches have landed, and never for itself', () => {
+    const commits = threeBatches(1000)
+    // 228 + 1028 bytes were in flight: past 1000, so it waited until batch 2 had landed.
+    assert.equal(commits.inFlight, 1)
+    assert.equal(commits.bytesInFlight, 900 + WRITE_OVERHEAD_BYTES, 'alone past the budget, it is in flight')
+  })
+
+  test('under the budget the same batches stay in flight together', () => {
+    const commits = threeBatches(1_000_000)
+    assert.equal(commits.inFlight, 2, 'batches 2 and 3')
+    assert.equal(commits.bytesInFlight, 1000 + 2 * WRITE_OVERHEAD_BYTES)
   })
 })
