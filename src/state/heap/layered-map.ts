@@ -121,33 +121,28 @@ export class LayeredMap {
     if (this.pins > 0) return false
     const frozen = this.frozen
     while (frozen.length > 1) {
-      const base = frozen[frozen.length - 1]!
-      const layer = frozen[frozen.length - 2]!
-      // Entries already folded stay in the layer: they are equal to the base's now.
-      if (this.foldLayer !== layer || this.foldCursor === null) {
-        this.foldLayer = layer
-        this.foldCursor = layer.entries()
-      }
-      const cursor = this.foldCursor
-      let n = 0
-      for (let step = cursor.next(); !step.done; step = cursor.next()) {
-        const [k, v] = step.value
-        if (v === TOMBSTONE) base.delete(k)
-        else base.set(k, v)
-        if (++n % this.tuning.check === 0 && performance.now() > deadline) return true
-      }
-      this.foldLayer = null
-      this.foldCursor = null
+      if (this.foldInto(frozen[frozen.length - 1]!, frozen[frozen.length - 2]!, deadline)) return true
       frozen.splice(frozen.length - 2, 1)
     }
     if (keepLive || frozen.length === 0) return false
     const base = frozen[0]!
-    const live = this.live
     // From here on `live` only loses keys (writes go to the base), so one walk of it ends.
     this.writeThrough = base
-    if (this.foldLayer !== live || this.foldCursor === null) {
-      this.foldLayer = live
-      this.foldCursor = live.entries()
+    if (this.foldInto(base, this.live, deadline)) return true
+    this.writeThrough = null
+    this.live = base
+    this.frozen = []
+    return false
+  }
+
+  /**
+   * Folds `layer` into `base` from where the last slice stopped; true when `deadline` came
+   * first. Entries already folded stay in the layer: they are equal to the base's now.
+   */
+  private foldInto(base: Map<unknown, unknown>, layer: ReadonlyMap<unknown, unknown>, deadline: number): boolean {
+    if (this.foldLayer !== layer || this.foldCursor === null) {
+      this.foldLayer = layer
+      this.foldCursor = layer.entries()
     }
     const cursor = this.foldCursor
     let n = 0
@@ -159,9 +154,6 @@ export class LayeredMap {
     }
     this.foldLayer = null
     this.foldCursor = null
-    this.writeThrough = null
-    this.live = base
-    this.frozen = []
     return false
   }
 
