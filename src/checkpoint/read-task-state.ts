@@ -9,14 +9,14 @@ import { FileKind, unframe } from './file-format.ts'
 import { decodeValue } from '../runtime/network/batch-codec.ts'
 import { joinSlicedArrays } from './sliced-encoding.ts'
 import { UserError, WeirError } from '../errors.ts'
-import type { ChannelState } from '../runtime/taskmanager/task-snapshot.ts'
+import { hasInFlightRecords, type ChannelState } from '../runtime/taskmanager/task-snapshot.ts'
 
 export function readTaskRestore(sources: readonly RestoreSource[], operatorState: TaskRestore['operatorState'] = {}): TaskRestore {
   const operators: TaskRestore['operators'] = {}
   let channels: ChannelState | null = null
   for (const source of sources) {
     const snapshot = readSnapshot(source)
-    if (source.operatorState && snapshot.channels && hasRecords(snapshot.channels)) {
+    if (source.operatorState && hasInFlightRecords(snapshot.channels)) {
       if (source.rescaled) {
         throw new UserError('WEIR_RESTORE_FAILED', 'this unaligned checkpoint holds in-flight records, which can only be restored at the same parallelism; resume at the old parallelism, or take a savepoint (always aligned) to rescale')
       }
@@ -36,10 +36,6 @@ export function readTaskRestore(sources: readonly RestoreSource[], operatorState
     }
   }
   return { operators, channels, operatorState }
-}
-
-function hasRecords(c: ChannelState): boolean {
-  return Object.values(c.inputs).some((r) => r.length > 0) || Object.values(c.outputs).some((r) => r.length > 0)
 }
 
 function readSnapshot(source: RestoreSource): TaskSnapshot {

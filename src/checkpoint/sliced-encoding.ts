@@ -13,6 +13,7 @@
 
 import { randomBytes } from 'node:crypto'
 import { decodeValue, encodeValue } from '../runtime/network/batch-codec.ts'
+import { TaskSlices } from '../state/task-slices.ts'
 
 /** The key that marks a sliced array in a decoded document. */
 export const SLICED = '__weirSlicedArray'
@@ -80,7 +81,7 @@ export async function encodeInSlices(value: unknown): Promise<Uint8Array[]> {
   if (large.length === 0) return [outer]
   const buf = Buffer.from(outer.buffer, outer.byteOffset, outer.length)
   const chunks: Uint8Array[] = []
-  let deadline = performance.now() + SLICE_MS
+  const slices = new TaskSlices(SLICE_MS)
   let from = 0
   let index = 0
   // Replaces the next marker with a bin 32 of `parts` (`length` bytes in all).
@@ -106,10 +107,7 @@ export async function encodeInSlices(value: unknown): Promise<Uint8Array[]> {
     for (let s = 0; s < array.length; s += SLICE_ELEMENTS) {
       const slice = encodeValue(array.slice(s, s + SLICE_ELEMENTS))
       splice([slice], slice.length)
-      if (performance.now() > deadline) {
-        await new Promise((resolve) => setImmediate(resolve))
-        deadline = performance.now() + SLICE_MS
-      }
+      if (slices.overdue()) await slices.yield()
     }
   }
   chunks.push(outer.subarray(from))

@@ -7,7 +7,7 @@ import type { CheckpointBarrier } from '../network/events.ts'
 import type { CheckpointLocation } from '../../checkpoint/storage/checkpoint-storage.ts'
 import type { TaskAck } from '../../checkpoint/state-handle.ts'
 import type { SnapshotTiming } from './task-host.ts'
-import type { TaskSnapshot } from './task-snapshot.ts'
+import { hasInFlightRecords, type TaskSnapshot } from './task-snapshot.ts'
 import { writeTaskState } from '../../checkpoint/storage/task-state-writer.ts'
 import { chunksLength, EncodedPart, encodeInSlices } from '../../checkpoint/sliced-encoding.ts'
 import { sharedFilesOf, sharedBytesOf } from '../../state/lmdb/shared-file-registry.ts'
@@ -32,7 +32,7 @@ export async function writeSnapshot(target: SnapshotTarget, barrier: CheckpointB
   const sharedFiles = keyed.flatMap((k) => sharedFilesOf(k))
   // In-flight data of an unaligned checkpoint (measured apart only when there is some): encoded
   // once, on its own, and embedded as it is, so that the persisted bytes reported are those written.
-  const channels = taken.channels && (Object.keys(taken.channels.inputs).length > 0 || Object.keys(taken.channels.outputs).length > 0) ? new EncodedPart(await encodeInSlices(taken.channels)) : null
+  const channels = hasInFlightRecords(taken.channels) ? new EncodedPart(await encodeInSlices(taken.channels)) : null
   const payload = await encodeInSlices(channels === null ? taken : { ...taken, channels })
   const persistedBytes = channels === null ? 0 : channels.bytes
   const payloadBytes = chunksLength(payload)

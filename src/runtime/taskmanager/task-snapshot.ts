@@ -23,6 +23,14 @@ export interface ChannelState {
   readonly outputs: Record<string, unknown[]>
 }
 
+/** Whether an unaligned checkpoint's channel state holds any in-flight record. */
+export function hasInFlightRecords(c: ChannelState | null | undefined): c is ChannelState {
+  if (!c) return false
+  for (const records of Object.values(c.inputs)) if (records.length > 0) return true
+  for (const records of Object.values(c.outputs)) if (records.length > 0) return true
+  return false
+}
+
 export interface TaskSnapshot {
   readonly version: 1
   readonly operators: Record<string, OperatorSnapshot>
