@@ -113,239 +113,198 @@ async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setImmediate(resolve))
 }
 
-describe('lmdb commits in flight', () => {
-  test('reads of keys whose commit is in flight return the new values, not LMDB\'s older ones', () => {
-    const b = lmdb()
-    try {
-      writeAll(b, BATCH, 'a')
-      b.flush()
-      assert.equal(b.commits.busy, false)
-      const stall = stallCommits(b)
-      writeAll(b, BATCH, 'b')
-      assert.equal(b.commits.inFlight, 1, 'the commit of the b writes is in flight')
-      // A commit of other keys, in flight too, takes the read cache's room.
-      const s = b.getState(value)
-      for (let k = BATCH; k < 2 * BATCH; k++) {
-        b.setCurrentKey(k)
-        s.update('x')
-      }
-      assert.equal(b.commits.inFlight, 2)
-      assert.deepEqual(readAll(b, BATCH), tagged(BATCH, 'b'))
-      stall.release()
-      b.flush()
-      assert.equal(b.commits.busy, false)
-      assert.deepEqual(readAll(b, BATCH), tagged(BATCH, 'b'))
-    } finally {
-      releaseStalls()
-      b.dispose()
-    }
-  })
+/** Runs `fn` on a fresh backend, then releases any stalled commits and disposes it (dispose waits for the commits in flight). */
+async function withBackend(fn: (b: LmdbKeyedStateBackend) => void | Promise<void>, options?: Parameters<typeof lmdb>[0]): Promise<void> {
+  const b = lmdb(options)
+  try {
+    await fn(b)
+  } finally {
+    releaseStalls()
+    b.dispose()
+  }
+}
 
-  test('counts over many commits in a loop that never yields are exact (back-pressure, landing seen without the event loop)', () => {
-    const b = lmdb()
+describe('lmdb commits in flight', () => {
+  test('reads of keys whose commit is in flight return the new values, not LMDB\'s older ones', () => withBackend((b) => {
+    writeAll(b, BATCH, 'a')
+    b.flush()
+    assert.equal(b.commits.busy, false)
+    const stall = stallCommits(b)
+    writeAll(b, BATCH, 'b')
+    assert.equal(b.commits.inFlight, 1, 'the commit of the b writes is in flight')
+    // A commit of other keys, in flight too, takes the read cache's room.
+    const s = b.getState(value)
+    for (let k = BATCH; k < 2 * BATCH; k++) {
+      b.setCurrentKey(k)
+      s.update('x')
+    }
+    assert.equal(b.commits.inFlight, 2)
+    assert.deepEqual(readAll(b, BATCH), tagged(BATCH, 'b'))
+    stall.release()
+    b.flush()
+    assert.equal(b.commits.busy, false)
+    assert.deepEqual(readAll(b, BATCH), tagged(BATCH, 'b'))
+  }))
+
+  test('counts over many commits in a loop that never yields are exact (back-pressure, landing seen without the event loop)', () => withBackend((b) => {
     const counts = b.getState(new ValueStateDescriptor<number>('count', 0))
     const keys = 3 * BATCH
     const expected = new Array<number>(keys).fill(0)
-    try {
-      let seed = 7
-      for (let i = 0; i < 12 * BATCH; i++) {
-        seed = (seed * 1103515245 + 12345) >>> 0
-        const k = seed % keys
-        expected[k]!++
-        b.setCurrentKey(k)
-        counts.update(counts.value() + 1)
-      }
-      for (let k = 0; k < keys; k++) {
-        b.setCurrentKey(k)
-        assert.equal(counts.value(), expected[k], `key ${k}`)
-      }
-      b.flush()
-      for (let k = 0; k < keys; k++) {
-        b.setCurrentKey(k)
-        assert.equal(counts.value(), expected[k], `key ${k} after the flush`)
-      }
-    } finally {
-      releaseStalls()
-      b.dispose()
+    let seed = 7
+    for (let i = 0; i < 12 * BATCH; i++) {
+      seed = (seed * 1103515245 + 12345) >>> 0
+      const k = seed % keys
+      expected[k]!++
+      b.setCurrentKey(k)
+      counts.update(counts.value() + 1)
     }
-  })
-
-  test('a capture taken while a commit is in flight sees every write (savepoint and incremental delta), and restores to its moment', async () => {
-    const b = lmdb()
-    try {
-      writeAll(b, BATCH, 'a')
-      const base = b.captureSnapshot(1, { savepoint: false })
-      const baseSnapshot = throughCodec(await b.materializeSnapshot(base))
-      b.notifyCheckpointComplete(1)
-      const stall = stallCommits(b)
-      writeAll(b, BATCH, 'b')
-      assert.equal(b.commits.busy, true, 'the commit of the b writes is in flight')
-      const delta = b.captureSnapshot(2, { savepoint: false })
-      const savepoint = b.captureSnapshot(3, { savepoint: true })
-      writeAll(b, 100, 'c') // after the captures: in neither
-      const deltaSnapshot = throughCodec(await b.materializeSnapshot(delta))
-      const savepointSnapshot = throughCodec(await b.materializeSnapshot(savepoint))
-      stall.release()
-      for (const [name, snapshot, tag] of [['base', baseSnapshot, 'a'], ['delta', deltaSnapshot, 'b'], ['savepoint', savepointSnapshot, 'b']] as const) {
-        assert.deepEqual(readAfterRestore(snapshot, BATCH), tagged(BATCH, tag), name)
-      }
-      // A restore into the backend itself while a commit is in flight: the snapshot's values win.
-      writeAll(b, BATCH, 'd')
-      assert.equal(b.commits.busy, true, 'the commit of the d writes is in flight')
-      b.restore(savepointSnapshot, ALL)
-      assert.equal(b.commits.busy, false)
-      assert.deepEqual(readAll(b, BATCH), tagged(BATCH, 'b'))
-    } finally {
-      releaseStalls()
-      b.dispose()
+    for (let k = 0; k < keys; k++) {
+      b.setCurrentKey(k)
+      assert.equal(counts.value(), expected[k], `key ${k}`)
     }
-  })
-
-  test('values in flight survive other packing on the thread before they are written (a network batch reuses msgpackr\'s buffer)', async () => {
-    const b = lmdb()
-    try {
-      const packr = new Packr({ useRecords: false })
-      packTransient(packr, 'x') // msgpackr's output buffer is the reused one from here on
-      const stall = stallCommits(b)
-      writeAll(b, BATCH, 'v')
-      assert.equal(b.commits.inFlight, 1)
-      for (let i = 0; i < 8; i++) packTransient(packr, 'z'.repeat(5000)) // packed over and over at its start
-      stall.release()
-      b.flush()
-      const savepoint = throughCodec(await b.materializeSnapshot(b.captureSnapshot(1, { savepoint: true })))
-      assert.deepEqual(readAfterRestore(savepoint, BATCH), tagged(BATCH, 'v'))
-    } finally {
-      releaseStalls()
-      b.dispose()
+    b.flush()
+    for (let k = 0; k < keys; k++) {
+      b.setCurrentKey(k)
+      assert.equal(counts.value(), expected[k], `key ${k} after the flush`)
     }
-  })
+  }))
 
-  test('a delta taken while a commit of an earlier capture\'s frozen writes is in flight lists only the keys changed since that capture', async () => {
-    const b = lmdb()
-    try {
-      writeAll(b, BATCH + 100, 'a') // a commit of BATCH keys, then 100 pending
-      b.flush()
-      const s = b.getState(value)
-      for (let k = 0; k < 100; k++) {
-        b.setCurrentKey(keyOf(k))
-        s.update(`f${k}`)
-      }
-      const first = b.captureSnapshot(1, { savepoint: false }) // freezes the 100 f writes
-      await b.materializeSnapshot(first)
-      b.notifyCheckpointComplete(1)
-      const stall = stallCommits(b)
-      for (let k = BATCH + 100; b.commits.inFlight === 0; k++) {
-        b.setCurrentKey(keyOf(k))
-        s.update(`n${k}`)
-      }
-      const second = b.captureSnapshot(2, { savepoint: false }) as unknown as LmdbCapture
-      const changed = new Set<unknown>()
-      for (const c of second.incremental!.changes) for (const gen of c.gens) for (const t of gen) for (const ck of t.entries.keys()) changed.add(ck)
-      // (primitive keys: composite ones are interned tokens)
-      for (let k = 0; k < 100; k++) if (k % 3 !== 0) assert.equal(changed.has(keyOf(k)), false, `key ${k} was frozen by the first capture, not changed since`)
-      assert.ok(changed.size > 0)
-      stall.release()
-      assert.deepEqual(readAfterRestore(throughCodec(await b.materializeSnapshot(second as never)), 100), tagged(100, 'f'))
-    } finally {
-      releaseStalls()
-      b.dispose()
+  test('a capture taken while a commit is in flight sees every write (savepoint and incremental delta), and restores to its moment', () => withBackend(async (b) => {
+    writeAll(b, BATCH, 'a')
+    const base = b.captureSnapshot(1, { savepoint: false })
+    const baseSnapshot = throughCodec(await b.materializeSnapshot(base))
+    b.notifyCheckpointComplete(1)
+    const stall = stallCommits(b)
+    writeAll(b, BATCH, 'b')
+    assert.equal(b.commits.busy, true, 'the commit of the b writes is in flight')
+    const delta = b.captureSnapshot(2, { savepoint: false })
+    const savepoint = b.captureSnapshot(3, { savepoint: true })
+    writeAll(b, 100, 'c') // after the captures: in neither
+    const deltaSnapshot = throughCodec(await b.materializeSnapshot(delta))
+    const savepointSnapshot = throughCodec(await b.materializeSnapshot(savepoint))
+    stall.release()
+    for (const [name, snapshot, tag] of [['base', baseSnapshot, 'a'], ['delta', deltaSnapshot, 'b'], ['savepoint', savepointSnapshot, 'b']] as const) {
+      assert.deepEqual(readAfterRestore(snapshot, BATCH), tagged(BATCH, tag), name)
     }
-  })
+    // A restore into the backend itself while a commit is in flight: the snapshot's values win.
+    writeAll(b, BATCH, 'd')
+    assert.equal(b.commits.busy, true, 'the commit of the d writes is in flight')
+    b.restore(savepointSnapshot, ALL)
+    assert.equal(b.commits.busy, false)
+    assert.deepEqual(readAll(b, BATCH), tagged(BATCH, 'b'))
+  }))
 
-  test('a map cleared while the commit that filled it is in flight loses those entries too', () => {
-    const b = lmdb()
+  test('values in flight survive other packing on the thread before they are written (a network batch reuses msgpackr\'s buffer)', () => withBackend(async (b) => {
+    const packr = new Packr({ useRecords: false })
+    packTransient(packr, 'x') // msgpackr's output buffer is the reused one from here on
+    const stall = stallCommits(b)
+    writeAll(b, BATCH, 'v')
+    assert.equal(b.commits.inFlight, 1)
+    for (let i = 0; i < 8; i++) packTransient(packr, 'z'.repeat(5000)) // packed over and over at its start
+    stall.release()
+    b.flush()
+    const savepoint = throughCodec(await b.materializeSnapshot(b.captureSnapshot(1, { savepoint: true })))
+    assert.deepEqual(readAfterRestore(savepoint, BATCH), tagged(BATCH, 'v'))
+  }))
+
+  test('a delta taken while a commit of an earlier capture\'s frozen writes is in flight lists only the keys changed since that capture', () => withBackend(async (b) => {
+    writeAll(b, BATCH + 100, 'a') // a commit of BATCH keys, then 100 pending
+    b.flush()
+    const s = b.getState(value)
+    for (let k = 0; k < 100; k++) {
+      b.setCurrentKey(keyOf(k))
+      s.update(`f${k}`)
+    }
+    const first = b.captureSnapshot(1, { savepoint: false }) // freezes the 100 f writes
+    await b.materializeSnapshot(first)
+    b.notifyCheckpointComplete(1)
+    const stall = stallCommits(b)
+    for (let k = BATCH + 100; b.commits.inFlight === 0; k++) {
+      b.setCurrentKey(keyOf(k))
+      s.update(`n${k}`)
+    }
+    const second = b.captureSnapshot(2, { savepoint: false }) as unknown as LmdbCapture
+    const changed = new Set<unknown>()
+    for (const c of second.incremental!.changes) for (const gen of c.gens) for (const t of gen) for (const ck of t.entries.keys()) changed.add(ck)
+    // (primitive keys: composite ones are interned tokens)
+    for (let k = 0; k < 100; k++) if (k % 3 !== 0) assert.equal(changed.has(keyOf(k)), false, `key ${k} was frozen by the first capture, not changed since`)
+    assert.ok(changed.size > 0)
+    stall.release()
+    assert.deepEqual(readAfterRestore(throughCodec(await b.materializeSnapshot(second as never)), 100), tagged(100, 'f'))
+  }))
+
+  test('a map cleared while the commit that filled it is in flight loses those entries too', () => withBackend((b) => {
     const tags = b.getState(new MapStateDescriptor<string, number>('tags'))
     const stall = stallCommits(b)
-    try {
-      // A new user key's map counts twice (its map and its entry): this fills a batch.
-      for (let k = 0; k < BATCH / 2; k++) {
-        b.setCurrentKey(k)
-        tags.put(`t${k}`, k)
-      }
-      assert.equal(b.commits.busy, true, 'the commit of the map entries is in flight')
-      for (let k = 0; k < 100; k++) {
-        b.setCurrentKey(k)
-        tags.clear()
-      }
-      // A second commit (of the clears and most of these) while the first is in flight.
-      for (let k = BATCH / 2; k < BATCH; k++) {
-        b.setCurrentKey(k)
-        tags.put(`t${k}`, k)
-      }
-      assert.equal(b.commits.inFlight, 2)
-      const check = (when: string) => {
-        for (let k = 0; k < BATCH; k += 7) {
-          b.setCurrentKey(k)
-          assert.deepEqual([...tags.entries()], k < 100 ? [] : [[`t${k}`, k]], `${when}: key ${k}`)
-        }
-      }
-      check('in flight')
-      stall.release()
-      b.flush()
-      check('after the flush')
-    } finally {
-      releaseStalls()
-      b.dispose()
+    // A new user key's map counts twice (its map and its entry): this fills a batch.
+    for (let k = 0; k < BATCH / 2; k++) {
+      b.setCurrentKey(k)
+      tags.put(`t${k}`, k)
     }
-  })
-
-  test('a commit that fails fails the next commit, flush and capture with a typed error', async () => {
-    const b = lmdb()
-    try {
-      writeAll(b, 10, 'a')
-      b.flush()
-      const db = b.db as unknown as { batch: (cb: () => void) => Promise<unknown> }
-      db.batch = () => Promise.reject(new Error('injected: no space left on device'))
-      writeAll(b, BATCH, 'b')
-      assert.equal(b.commits.busy, true)
-      await until(() => b.commits.failure !== null)
-      const typed = (e: unknown) => isWeirError(e) && (e as { code: string }).code === 'WEIR_STATE_COMMIT_FAILED' && /no space left/.test((e as Error).message)
-      assert.throws(() => b.flush(), typed)
-      assert.throws(() => b.captureSnapshot(5, { savepoint: false }), typed)
-      assert.throws(() => writeAll(b, BATCH, 'c'), typed)
-    } finally {
-      releaseStalls()
-      b.dispose()
+    assert.equal(b.commits.busy, true, 'the commit of the map entries is in flight')
+    for (let k = 0; k < 100; k++) {
+      b.setCurrentKey(k)
+      tags.clear()
     }
-  })
+    // A second commit (of the clears and most of these) while the first is in flight.
+    for (let k = BATCH / 2; k < BATCH; k++) {
+      b.setCurrentKey(k)
+      tags.put(`t${k}`, k)
+    }
+    assert.equal(b.commits.inFlight, 2)
+    const check = (when: string) => {
+      for (let k = 0; k < BATCH; k += 7) {
+        b.setCurrentKey(k)
+        assert.deepEqual([...tags.entries()], k < 100 ? [] : [[`t${k}`, k]], `${when}: key ${k}`)
+      }
+    }
+    check('in flight')
+    stall.release()
+    b.flush()
+    check('after the flush')
+  }))
 
-  test('with asyncMinWrites 0 every commit goes to the write thread, a batch of one write or none too, and lands without the event loop', () => {
-    const b = lmdb({ asyncMinWrites: 0, flushEvery: 1 })
+  test('a commit that fails fails the next commit, flush and capture with a typed error', () => withBackend(async (b) => {
+    writeAll(b, 10, 'a')
+    b.flush()
+    const db = b.db as unknown as { batch: (cb: () => void) => Promise<unknown> }
+    db.batch = () => Promise.reject(new Error('injected: no space left on device'))
+    writeAll(b, BATCH, 'b')
+    assert.equal(b.commits.busy, true)
+    await until(() => b.commits.failure !== null)
+    const typed = (e: unknown) => isWeirError(e) && (e as { code: string }).code === 'WEIR_STATE_COMMIT_FAILED' && /no space left/.test((e as Error).message)
+    assert.throws(() => b.flush(), typed)
+    assert.throws(() => b.captureSnapshot(5, { savepoint: false }), typed)
+    assert.throws(() => writeAll(b, BATCH, 'c'), typed)
+  }))
+
+  test('with asyncMinWrites 0 every commit goes to the write thread, a batch of one write or none too, and lands without the event loop', () => withBackend((b) => {
     const counts = b.getState(new ValueStateDescriptor<number>('count', 0))
-    try {
-      // A commit per write, never yielding: each waits on the ones in flight (back-pressure),
-      // which must start on lmdb-js's write thread from this thread, however small.
-      for (let i = 0; i < 60; i++) {
-        b.setCurrentKey(i % 7)
-        counts.update(counts.value() + 1)
-      }
-      assert.ok(b.commits.asyncBatches >= 30, `${b.commits.asyncBatches} asynchronous commits`)
-      b.flush()
-      assert.equal(b.commits.busy, false)
-      for (let k = 0; k < 7; k++) {
-        b.setCurrentKey(k)
-        assert.equal(counts.value(), k < 4 ? 9 : 8, `key ${k}`)
-      }
-      // A batch with no state write at all (its writes all held back): only the marker.
-      const before = b.commits.asyncBatches
-      for (let i = 0; i < 3; i++) b.commits.commit(() => {}, new Map(), 0)
-      b.commits.settle()
-      assert.equal(b.commits.asyncBatches, before + 3)
-    } finally {
-      b.dispose()
+    // A commit per write, never yielding: each waits on the ones in flight (back-pressure),
+    // which must start on lmdb-js's write thread from this thread, however small.
+    for (let i = 0; i < 60; i++) {
+      b.setCurrentKey(i % 7)
+      counts.update(counts.value() + 1)
     }
-  })
+    assert.ok(b.commits.asyncBatches >= 30, `${b.commits.asyncBatches} asynchronous commits`)
+    b.flush()
+    assert.equal(b.commits.busy, false)
+    for (let k = 0; k < 7; k++) {
+      b.setCurrentKey(k)
+      assert.equal(counts.value(), k < 4 ? 9 : 8, `key ${k}`)
+    }
+    // A batch with no state write at all (its writes all held back): only the marker.
+    const before = b.commits.asyncBatches
+    for (let i = 0; i < 3; i++) b.commits.commit(() => {}, new Map(), 0)
+    b.commits.settle()
+    assert.equal(b.commits.asyncBatches, before + 3)
+  }, { asyncMinWrites: 0, flushEvery: 1 }))
 
-  test('by default a commit of fewer than ASYNC_MIN_WRITES writes is synchronous', () => {
-    const b = lmdb({ flushEvery: 10 })
-    try {
-      writeAll(b, 100, 'a')
-      assert.equal(b.commits.asyncBatches, 0)
-      assert.equal(b.commits.busy, false)
-    } finally {
-      b.dispose()
-    }
-  })
+  test('by default a commit of fewer than ASYNC_MIN_WRITES writes is synchronous', () => withBackend((b) => {
+    writeAll(b, 100, 'a')
+    assert.equal(b.commits.asyncBatches, 0)
+    assert.equal(b.commits.busy, false)
+  }, { flushEvery: 10 }))
 })
 
 /**
