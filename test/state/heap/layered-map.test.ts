@@ -111,15 +111,24 @@ test('a fold in slices goes on where its last slice stopped instead of walking t
   assert.equal(m.get('base'), 0)
 })
 
-test('a fold of live ends even when every key is written again between its slices, and reads stay the newest', () => {
+/**
+ * A table of keys [0, count) with `base` folded into one Map, then a released snapshot after
+ * which every key was written `live`: the fold of live into the base has not begun.
+ */
+function liveOverBase(count: number, base: unknown, live: unknown): LayeredMap {
   const m = new LayeredMap({ check: 10 })
-  for (let i = 0; i < 1000; i++) m.set(i, 0)
-  m.freeze() // the base
+  for (let i = 0; i < count; i++) m.set(i, base)
+  m.freeze()
   m.release()
   while (m.needsFold(false)) m.foldSome(performance.now() + 1000, false)
   m.freeze()
-  for (let i = 0; i < 1000; i++) m.set(i, 1) // live: every key
+  for (let i = 0; i < count; i++) m.set(i, live)
   m.release()
+  return m
+}
+
+test('a fold of live ends even when every key is written again between its slices, and reads stay the newest', () => {
+  const m = liveOverBase(1000, 0, 1)
   let slices = 0
   let round = 1
   // A deadline in the past: each slice folds `check` entries; between slices every key is written.
@@ -140,14 +149,7 @@ test('a fold of live ends even when every key is written again between its slice
 })
 
 test('a snapshot taken in the middle of a fold of live sees the writes the base took, and the fold goes on after it', () => {
-  const m = new LayeredMap({ check: 10 })
-  for (let i = 0; i < 100; i++) m.set(i, 'base')
-  m.freeze()
-  m.release()
-  while (m.needsFold(false)) m.foldSome(performance.now() + 1000, false)
-  m.freeze()
-  for (let i = 0; i < 100; i++) m.set(i, 'live')
-  m.release()
+  const m = liveOverBase(100, 'base', 'live')
   m.foldSome(0, false) // one slice: 10 of the 100 folded, writes now go to the base
   m.set(50, 'through')
   m.delete(60)
