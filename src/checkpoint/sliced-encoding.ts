@@ -3,8 +3,10 @@
 // in-flight records) are packed a slice at a time, yielding to the event loop between slices,
 // and the result is a list of chunks written out one after another (never joined into one
 // buffer). In the document, a large array becomes { [SLICED]: n, slices: [bin, ...] }: each bin
-// is a MessagePack document of its own (one slice of the array), so that slices share no record
-// structures with the outer document or with each other. The outer document is packed with
+// holds one slice of the array as a MessagePack document of its own, or as several in a row
+// when the slice's elements are large (a slice of 2,048 values of 1 KiB packed at once held the
+// thread for tens of milliseconds), so that slices share no record structures with the outer
+// document or with each other. The outer document is packed with
 // 16-byte markers in place of the bins, and each marker is then cut out and replaced by the bin's
 // header and the slice's bytes. joinSlicedArrays, after decodeValue, puts the arrays back.
 // A part encoded beforehand (EncodedPart: an unaligned checkpoint's in-flight records, whose
@@ -12,7 +14,7 @@
 // chunks as they are, so that the bytes counted are the bytes written, encoded once.
 
 import { randomBytes } from 'node:crypto'
-import { decodeValue, encodeValue } from '../runtime/network/batch-codec.ts'
+import { decodeSequence, decodeValue, encodeValue } from '../runtime/network/batch-codec.ts'
 import { TaskSlices } from '../state/task-slices.ts'
 
 /** The key that marks a sliced array in a decoded document. */
@@ -23,6 +25,10 @@ export const EMBEDDED = '__weirEmbeddedDocument'
 const LARGE = 4096
 /** Elements per slice. */
 const SLICE_ELEMENTS = 2048
+/** A slice's elements are packed as several documents when one would pass this many bytes. */
+const DOCUMENT_BYTES = 64 << 10
+/** Elements in a large array's first document, before their size is known. */
+const FIRST_DOCUMENT_ELEMENTS = 64
 /** Yield to the event loop after this long. */
 const SLICE_MS = 4
 /** How deep a snapshot's structure is searched for large arrays. */
@@ -104,10 +110,26 @@ export async function encodeInSlices(value: unknown): Promise<Uint8Array[]> {
       splice(array.chunks, array.bytes)
       continue
     }
+    // Elements per document: a few to start with, then as many as keep a document small.
+    let elementsPerDocument = FIRST_DOCUMENT_ELEMENTS
     for (let s = 0; s < array.length; s += SLICE_ELEMENTS) {
-      const slice = encodeValue(array.slice(s, s + SLICE_ELEMENTS))
-      splice([slice], slice.length)
-      if (slices.overdue()) await slices.yield()
+      const end = Math.min(s + SLICE_ELEMENTS, array.length)
+      const documents: Uint8Array[] = []
+      let bytes = 0
+      for (let at = s; at < end; ) {
+        const to = Math.min(at + elementsPerDocument, end)
+        const document = encodeValue(array.slice(at, to))
+        documents.push(document)
+        bytes += document.length
+        // Large elements (1 KiB values, say) go fewer to a document, so that no one packing
+        // holds the thread for long; small ones go back to a whole slice per document.
+        const count = to - at
+        if (document.length > DOCUMENT_BYTES) elementsPerDocument = Math.max(1, Math.floor((count * DOCUMENT_BYTES) / document.length))
+        else if (document.length < DOCUMENT_BYTES / 4 && count === elementsPerDocument) elementsPerDocument = Math.min(SLICE_ELEMENTS, elementsPerDocument * 2)
+        at = to
+        if (slices.overdue()) await slices.yield()
+      }
+      splice(documents, bytes)
     }
   }
   chunks.push(outer.subarray(from))
@@ -129,7 +151,8 @@ function join(v: unknown, depth: number): unknown {
   if (o[EMBEDDED] instanceof Uint8Array) return join(decodeValue(o[EMBEDDED]), 0)
   if (typeof o[SLICED] === 'number' && Array.isArray(o.slices)) {
     const out: unknown[] = []
-    for (const slice of o.slices as Uint8Array[]) for (const x of decodeValue<unknown[]>(slice)) out.push(x)
+    // A slice is one document, or several in a row when its elements are large (encodeInSlices).
+    for (const slice of o.slices as Uint8Array[]) for (const part of decodeSequence<unknown[]>(slice)) for (const x of part) out.push(x)
     if (out.length !== o[SLICED]) throw new Error(`a sliced array holds ${out.length} elements, its header says ${o[SLICED] as number}`)
     return out
   }

@@ -66,3 +66,20 @@ test('a part encoded beforehand is embedded byte for byte, and joins back in pla
   assert.ok(Buffer.from(decoded.channels[EMBEDDED]!).equals(join([...part.chunks])), 'the embedded bytes are the part')
   assert.deepEqual(joinSlicedArrays(decoded), { version: 1, operators: { a: { timers: Array.from({ length: 5000 }, (_, i) => i) } }, channels: records })
 })
+
+test('a slice of large elements is packed as several small documents in a row, and decodes the same', async () => {
+  const { decodeSequence } = await import('../../src/runtime/network/batch-codec.ts')
+  const entries: unknown[] = []
+  for (let i = 0; i < 3 * 5000; i += 3) entries.push(i % 128, `user-${i}`, `${i}:`.padEnd(1000, 'abcdefghijklmnopqrstuvwxyz'))
+  // Small elements after the large ones: the documents grow back to whole slices.
+  for (let i = 0; i < 3 * 20_000; i += 3) entries.push(i % 128, i, i)
+  const snapshot = { version: 1, operators: { a: { keyed: { entries } } } }
+  const chunks = await encodeInSlices(snapshot)
+  const decoded = decodeValue<{ operators: { a: { keyed: { entries: { slices: Uint8Array[] } } } } }>(join(chunks))
+  const bins = decoded.operators.a.keyed.entries.slices
+  const first = decodeSequence<unknown[]>(bins[0]!)
+  assert.ok(first.length > 10, `the first slice (2,048 elements, about 700 KiB) went as ${first.length} documents`)
+  for (const part of first) assert.ok(encodeValue(part).length <= (64 << 10) + 1100, 'each document holds about 64 KiB at most')
+  assert.equal(decodeSequence(bins.at(-1)!).length, 1, 'a slice of small elements is one document')
+  assert.deepEqual(joinSlicedArrays(decodeValue(join(chunks))), snapshot)
+})

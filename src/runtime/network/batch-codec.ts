@@ -368,3 +368,8 @@ export function encodeValue(value: unknown): Uint8Array {
 export function decodeValue<T>(bytes: Uint8Array): T {
   return unpackr.unpack(bytes) as T
 }
+
+/** Decodes values packed one after another (each by encodeValue) in `bytes`, in order. */
+export function decodeSequence<T>(bytes: Uint8Array): T[] {
+  return unpackr.unpackMultiple(bytes) as T[]
+}
