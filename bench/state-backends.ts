@@ -19,8 +19,10 @@
 //                checkpoint at a time) on
 //                hashmap (full), hashmap incremental and lmdb incremental, each against the same backend without checkpoints: throughput
 //                ratio, checkpoint durations, and the longest pause of the task thread (the
-//                longest gap between two turns, or a capture); then the same pause with
-//                --pause-mb lists of 200 MB and 1 GiB of state (1 KiB values) on hashmap
+//                longest gap between two turns, or a capture), with and without the garbage
+//                collections inside it (and the longest collection); then the same pauses with
+//                --pause-mb lists of 200 MB and 1 GiB of state (1 KiB values) on hashmap, and
+//                without checkpoints for comparison
 //
 // Each measurement runs in a child process of its own (own heap, own page cache history).
 //
@@ -217,10 +219,16 @@ async function job(type: 'hashmap' | 'lmdb', incremental: boolean, intervalMs: n
   let nextCheckpoint = performance.now() + intervalMs
   let id = 0
   const checkpointFile = join(dir, `job-${type}-${incremental}-${process.pid}.bin`)
-  // Garbage collections pause the thread too: their longest, to tell them from checkpoint work.
+  // Garbage collections pause the thread too: their longest, and each gap between turns less
+  // the collections inside it, to tell them from checkpoint work.
   let maxGc = 0
+  const collections: Array<[number, number]> = []
+  const gaps: Array<[number, number]> = []
   const gcObserver = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) maxGc = Math.max(maxGc, e.duration)
+    for (const e of list.getEntries()) {
+      maxGc = Math.max(maxGc, e.duration)
+      collections.push([e.startTime, e.startTime + e.duration])
+    }
   })
   gcObserver.observe({ entryTypes: ['gc'] })
   const end = performance.now() + jobSeconds * 1000
@@ -229,6 +237,7 @@ async function job(type: 'hashmap' | 'lmdb', incremental: boolean, intervalMs: n
     const turn = () => {
       const start = performance.now()
       maxPause = Math.max(maxPause, start - lastTurnEnd)
+      if (start - lastTurnEnd > 1) gaps.push([lastTurnEnd, start])
       if (start >= end) {
         done()
         return
@@ -270,8 +279,16 @@ async function job(type: 'hashmap' | 'lmdb', incremental: boolean, intervalMs: n
   })
   // The checkpoint under way finishes before the backend goes.
   while (inFlight) await new Promise((resolve) => setTimeout(resolve, 10))
+  // The observer's last entries arrive a turn later.
+  await new Promise((resolve) => setImmediate(resolve))
   gcObserver.disconnect()
   backend.dispose()
+  let maxWorkPause = maxCapture
+  for (const [from, to] of gaps) {
+    let gc = 0
+    for (const [a, b] of collections) gc += Math.max(0, Math.min(b, to) - Math.max(a, from))
+    maxWorkPause = Math.max(maxWorkPause, to - from - gc)
+  }
   durations.sort((a, b) => a - b)
   return {
     recordsPerSec: Math.round(processed / jobSeconds),
@@ -280,6 +297,7 @@ async function job(type: 'hashmap' | 'lmdb', incremental: boolean, intervalMs: n
     checkpointMaxMs: Math.round(durations.at(-1) ?? 0),
     maxPauseMs: +Math.max(maxPause, maxCapture).toFixed(1),
     maxCaptureMs: +maxCapture.toFixed(2),
+    maxPauseLessGcMs: +maxWorkPause.toFixed(1),
     maxGcMs: +maxGc.toFixed(1),
     heapMB: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
   }
@@ -291,7 +309,7 @@ if (part !== '') {
   const result = what === 'count' ? await count(type, dir)
     : what === 'checkpoint' ? await checkpoint(type, dir)
     : what === 'job' ? await job(type, mode === 'incremental', size === 'none' ? 0 : 1000, jobKeys, 0, dir)
-    : await job(type, mode === 'incremental', 1000, Math.round((Number(size) * 2 ** 20) / 1024), 1000, dir)
+    : await job(type, mode === 'incremental', mode === 'none' ? 0 : 1000, Math.round((Number(size) * 2 ** 20) / 1024), 1000, dir)
   console.log(JSON.stringify(result))
 } else {
   const dir = mkdtempSync(join(arg('dir', tmpdir()), 'weir-bench-state-'))
@@ -324,6 +342,7 @@ if (part !== '') {
         console.log(`job  ${type} ${mode}  throughput with checkpoints / without: ${(every.recordsPerSec! / none.recordsPerSec!).toFixed(2)}; longest task-thread pause ${every.maxPauseMs} ms (without checkpoints ${none.maxPauseMs} ms)`)
       }
       for (const mb of pauseMbs) {
+        console.log(`pause  hashmap, ${mb} MiB of 1 KiB values, no checkpoints: ${JSON.stringify(run(`pause:hashmap:none:${mb}`))}`)
         for (const mode of ['full', 'incremental']) console.log(`pause  hashmap ${mode}, ${mb} MiB of 1 KiB values, checkpoint every 1 s: ${JSON.stringify(run(`pause:hashmap:${mode}:${mb}`))}`)
       }
     }
