@@ -11,11 +11,13 @@
 // header and the slice's bytes. joinSlicedArrays, after decodeValue, puts the arrays back.
 // A part encoded beforehand (EncodedPart: an unaligned checkpoint's in-flight records, whose
 // size the checkpoint reports) is embedded the same way, as { [EMBEDDED]: bin } holding its
-// chunks as they are, so that the bytes counted are the bytes written, encoded once.
+// chunks as they are, so that the bytes counted are the bytes written, encoded once. Canonical
+// entries built in chunks (EntryChunks) are sliced as the one array they stand for.
 
 import { randomBytes } from 'node:crypto'
 import { decodeSequence, decodeValue, encodeValue } from '../runtime/network/batch-codec.ts'
 import { TaskSlices } from '../state/task-slices.ts'
+import { EntryChunks } from '../state/entry-chunks.ts'
 
 /** The key that marks a sliced array in a decoded document. */
 export const SLICED = '__weirSlicedArray'
@@ -45,7 +47,7 @@ export class EncodedPart {
 /** `value` as MessagePack chunks, packed in slices; their concatenation decodes (decodeValue, then joinSlicedArrays) to `value`. */
 export async function encodeInSlices(value: unknown): Promise<Uint8Array[]> {
   // Large arrays and encoded parts, in the order of their markers in the outer document.
-  const large: Array<unknown[] | EncodedPart> = []
+  const large: Array<unknown[] | EntryChunks | EncodedPart> = []
   const tag = randomBytes(12)
   let markers = 0
   const marker = () => {
@@ -60,6 +62,13 @@ export async function encodeInSlices(value: unknown): Promise<Uint8Array[]> {
     if (v instanceof EncodedPart) {
       large.push(v)
       return { [EMBEDDED]: marker() }
+    }
+    if (v instanceof EntryChunks) {
+      // Chunks of one array: sliced as one, each chunk apart (a slice never spans two).
+      large.push(v)
+      const slices: Buffer[] = []
+      for (const chunk of v.chunks) for (let s = 0; s < chunk.length; s += SLICE_ELEMENTS) slices.push(marker())
+      return { [SLICED]: v.length, slices }
     }
     if (Array.isArray(v)) {
       if (v.length > LARGE) {
@@ -105,14 +114,14 @@ export async function encodeInSlices(value: unknown): Promise<Uint8Array[]> {
     chunks.push(...parts)
     from = at + 18
   }
-  for (const array of large) {
-    if (array instanceof EncodedPart) {
-      splice(array.chunks, array.bytes)
+  for (const item of large) {
+    if (item instanceof EncodedPart) {
+      splice(item.chunks, item.bytes)
       continue
     }
     // Elements per document: a few to start with, then as many as keep a document small.
     let elementsPerDocument = FIRST_DOCUMENT_ELEMENTS
-    for (let s = 0; s < array.length; s += SLICE_ELEMENTS) {
+    for (const array of item instanceof EntryChunks ? item.chunks : [item]) for (let s = 0; s < array.length; s += SLICE_ELEMENTS) {
       const end = Math.min(s + SLICE_ELEMENTS, array.length)
       const documents: Uint8Array[] = []
       let bytes = 0

@@ -7,6 +7,7 @@ import { metadataPath } from '../checkpoint/protocol/paths.ts'
 import { readTaskRestore } from '../checkpoint/read-task-state.ts'
 import { resolve } from 'node:path'
 import type { KeyedStateSnapshot, CanonicalStateEntries } from '../state/keyed-state-backend.ts'
+import { entryChunks } from '../state/entry-chunks.ts'
 import { UserError } from '../errors.ts'
 
 export interface InspectOptions {
@@ -65,11 +66,12 @@ function collectKeyed(snapshot: KeyedStateSnapshot, into: Record<string, Record<
   }
   for (const [name, s] of Object.entries((snapshot as { states: Record<string, CanonicalStateEntries> }).states)) {
     const table = (into[name] ??= {})
-    const flat = s.entries
-    for (let i = 0; i < flat.length; i += 3) {
-      const key = typeof flat[i + 1] === 'string' ? (flat[i + 1] as string) : JSON.stringify(flat[i + 1])
-      if (onlyKey !== undefined && key !== onlyKey) continue
-      table[key] = s.ttl ? { value: (flat[i + 2] as unknown[])[0], lastWrite: new Date((flat[i + 2] as number[])[1]!).toISOString() } : flat[i + 2]
+    for (const flat of entryChunks(s.entries)) {
+      for (let i = 0; i < flat.length; i += 3) {
+        const key = typeof flat[i + 1] === 'string' ? (flat[i + 1] as string) : JSON.stringify(flat[i + 1])
+        if (onlyKey !== undefined && key !== onlyKey) continue
+        table[key] = s.ttl ? { value: (flat[i + 2] as unknown[])[0], lastWrite: new Date((flat[i + 2] as number[])[1]!).toISOString() } : flat[i + 2]
+      }
     }
   }
 }

@@ -8,13 +8,15 @@ import type { StateDescriptor, ValueState, ListState, MapState, ReducingState, A
 import type { ValueStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor, AggregatingStateDescriptor } from '../api/state.ts'
 import type { KeyGroupRange } from './key-groups.ts'
 import { UserError } from '../errors.ts'
+import type { CanonicalEntryList } from './entry-chunks.ts'
 
 /** One state's entries in canonical form: flat [keyGroup, key, value, ...]. */
 export interface CanonicalStateEntries {
   readonly kind: StateKind
   /** Values are [value, lastWriteTimestamp] pairs when the state has a TTL. */
   readonly ttl: boolean
-  readonly entries: unknown[]
+  /** Flat as read from a file; in chunks as a snapshot builds them (entry-chunks.ts). */
+  readonly entries: CanonicalEntryList
 }
 
 /**

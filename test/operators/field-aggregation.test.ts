@@ -8,6 +8,10 @@ import { FieldAggregationOperator } from '../../src/operators/field-aggregation.
 import { HeapKeyedStateBackend } from '../../src/state/heap/keyed-state-backend.ts'
 import type { OperatorContext } from '../../src/operators/operator.ts'
 import type { KeyedStateBackend } from '../../src/state/keyed-state-backend.ts'
+import { entryChunks, type CanonicalEntryList } from '../../src/state/entry-chunks.ts'
+
+/** A snapshot's entries as one flat list (a heap snapshot builds them in chunks). */
+const flat = (entries: CanonicalEntryList) => entryChunks(entries).flat()
 
 /** Counts the state reads and writes the operator makes through the backend's value states. */
 function countingBackend(): { backend: KeyedStateBackend; reads: () => number; writes: () => number; states: string[] } {
@@ -84,8 +88,8 @@ test('on the heap, a snapshot keeps the aggregates of its capture while later re
   op.processElement(['b', 7, 'y'])
   const materialized = await backend.materializeSnapshot(first)
   const entries = () => {
-    const s = materialized as { states: Record<string, { entries: unknown[] }> }
-    return s.states._sum!.entries.filter((_v, i) => i % 3 !== 0)
+    const s = materialized as { states: Record<string, { entries: CanonicalEntryList }> }
+    return flat(s.states._sum!.entries).filter((_v, i) => i % 3 !== 0)
   }
   assert.deepEqual(entries(), ['a', ['a', 2, 'x']])
   // Released: the layers fold back together (between records, in slices) and the aggregate is
@@ -97,8 +101,8 @@ test('on the heap, a snapshot keeps the aggregates of its capture while later re
   assert.deepEqual(entries(), ['a', ['a', 2, 'x']])
   assert.deepEqual(out.at(-1), ['a', 502, 'x'])
   const second = await backend.materializeSnapshot(backend.captureSnapshot(2, { savepoint: false }))
-  const s2 = second as { states: Record<string, { entries: unknown[] }> }
-  assert.deepEqual(s2.states._sum!.entries.filter((_v, i) => i % 3 !== 0).sort(), ['a', ['a', 502, 'x'], 'b', ['b', 7, 'y']].sort())
+  const s2 = second as { states: Record<string, { entries: CanonicalEntryList }> }
+  assert.deepEqual(flat(s2.states._sum!.entries).filter((_v, i) => i % 3 !== 0).sort(), ['a', ['a', 502, 'x'], 'b', ['b', 7, 'y']].sort())
 })
 
 test('on the heap, aggregates restored from a snapshot go on from their values', async () => {
@@ -129,8 +133,8 @@ test('a pair of the key and a number keeps only the number as its aggregate, and
   assert.deepEqual(out, [['a', 1], ['b', 5], ['a', 3], ['a', 6]])
   assert.deepEqual(inputs, [['a', 1], ['b', 5], ['a', 2], ['a', 3]], 'input records are not changed')
   assert.equal(new Set(out).size, out.length, 'every emitted record is an object of its own')
-  const s = (await backend.materializeSnapshot(backend.captureSnapshot(1, { savepoint: false }))) as { states: Record<string, { entries: unknown[] }> }
-  assert.deepEqual(s.states._sum!.entries.filter((_v, i) => i % 3 !== 0).sort(), ['a', 6, 'b', 5].sort())
+  const s = (await backend.materializeSnapshot(backend.captureSnapshot(1, { savepoint: false }))) as { states: Record<string, { entries: CanonicalEntryList }> }
+  assert.deepEqual(flat(s.states._sum!.entries).filter((_v, i) => i % 3 !== 0).sort(), ['a', 6, 'b', 5].sort())
   // The general form (a third element) gives the same records for the same pairs.
   const general = run('sum', inputs.map(([w, n]) => [w, n, ''] as [string, number, string])).out.map((r) => (r as unknown[]).slice(0, 2))
   assert.deepEqual(general, out)
@@ -145,8 +149,8 @@ test('the compact form works with the field first, for min and max, and after a 
   const capture = max.backend.captureSnapshot(1, { savepoint: false })
   max.op.processElement(['a', 9])
   max.op.processElement(['a', 1])
-  const s = (await max.backend.materializeSnapshot(capture)) as { states: Record<string, { entries: unknown[] }> }
-  assert.deepEqual(s.states._max!.entries.slice(1), ['a', 4])
+  const s = (await max.backend.materializeSnapshot(capture)) as { states: Record<string, { entries: CanonicalEntryList }> }
+  assert.deepEqual(flat(s.states._max!.entries).slice(1), ['a', 4])
   assert.deepEqual(max.out, [['a', 4], ['a', 9], ['a', 9]])
 })
 
@@ -168,9 +172,11 @@ test('pairs that do not carry their key, or whose key is not a string, keep the 
 test('restored general-form aggregates of pairs go on in that form', async () => {
   const first = pairs('sum')
   first.op.processElement(['a', 1])
-  const snapshot = (await first.backend.materializeSnapshot(first.backend.captureSnapshot(1, { savepoint: false }))) as { states: Record<string, { entries: unknown[] }> }
+  const snapshot = (await first.backend.materializeSnapshot(first.backend.captureSnapshot(1, { savepoint: false }))) as { states: Record<string, { entries: CanonicalEntryList }> }
   // What an older version wrote: the record as the aggregate.
-  snapshot.states._sum!.entries[2] = ['a', 10]
+  const entries = flat(snapshot.states._sum!.entries)
+  entries[2] = ['a', 10]
+  snapshot.states._sum = { ...snapshot.states._sum!, entries }
   const restored = new HeapKeyedStateBackend(128)
   restored.restore(snapshot as never, { start: 0, end: 127 })
   const again = pairs('sum', restored)

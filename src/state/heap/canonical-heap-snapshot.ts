@@ -1,5 +1,5 @@
 // The canonical form of a heap backend's capture (every checkpoint without incremental mode,
-// and every savepoint): per state, flat [key group, key, value] entries of the capture's frozen
+// and every savepoint): per state, [key group, key, value] entries (in chunks) of the capture's frozen
 // view, newest layer first, keys a newer layer holds skipped, expired TTL values dropped (when
 // the TTL cleans up in full snapshots). Converted on the task thread in slices.
 
@@ -7,6 +7,7 @@ import type { StateKind } from '../../api/state.ts'
 import { assignToKeyGroup } from '../key-groups.ts'
 import type { CanonicalStateEntries, KeyedStateSnapshot, TtlPolicy } from '../keyed-state-backend.ts'
 import { TaskSlices } from '../task-slices.ts'
+import { EntryChunkBuilder } from '../entry-chunks.ts'
 import { shadowedAbove, TOMBSTONE, type FrozenView } from './layered-map.ts'
 import type { Timestamped } from './keyed-state-backend.ts'
 
@@ -24,7 +25,7 @@ export async function canonicalHeapSnapshot(capture: CanonicalCapture, now: numb
   const slices = new TaskSlices(sliceMs)
   const composite = capture.compositeKeys
   for (const table of capture.tables) {
-    const flat: unknown[] = []
+    const entries = new EntryChunkBuilder()
     const ttl = table.ttl
     const layers = table.view
     const copyInPlace = table.inPlace
@@ -42,10 +43,10 @@ export async function canonicalHeapSnapshot(capture: CanonicalCapture, now: numb
         // A value changed in place may change once the capture is released, before the
         // canonical form is serialized: keep a copy of what the capture saw.
         const value = table.kind === 'map' ? [...(plain as Map<unknown, unknown>)] : copyInPlace && typeof plain === 'object' ? shallowCopy(plain) : plain
-        flat.push(assignToKeyGroup(key, capture.maxParallelism), key, ttl ? [value, (stored as Timestamped).t] : value)
+        entries.add(assignToKeyGroup(key, capture.maxParallelism), key, ttl ? [value, (stored as Timestamped).t] : value)
       }
     }
-    states[table.name] = { kind: table.kind, ttl: ttl !== null, entries: flat }
+    states[table.name] = { kind: table.kind, ttl: ttl !== null, entries: entries.finish() }
   }
   return { format: 'canonical', maxParallelism: capture.maxParallelism, states }
 }

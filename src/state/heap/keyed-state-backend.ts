@@ -10,6 +10,7 @@
 import { AccessListState, AccessReducingState, AccessAggregatingState } from '../state-objects.ts'
 import type { StateDescriptor, StateKind } from '../../api/state.ts'
 import type { KeyGroupRange } from '../key-groups.ts'
+import { entryChunks } from '../entry-chunks.ts'
 import { checkDescriptorKind, TtlPolicy, type CanonicalStateEntries, type KeyedStateBackend, type KeyedStateSnapshot, type SnapshotCapture, type SnapshotOptions, type StateFor } from '../keyed-state-backend.ts'
 import { WeirError } from '../../errors.ts'
 import { LayeredMap } from './layered-map.ts'
@@ -234,15 +235,16 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       let table = this.tables.get(name)
       if (table) checkDescriptorKind(name, table.kind, entries.kind)
       table ??= this.newTable(name, entries.kind)
-      const flat = entries.entries
-      for (let i = 0; i < flat.length; i += 3) {
-        const kg = flat[i] as number
-        if (kg < range.start || kg > range.end) continue
-        this.setCurrentKey(flat[i + 1])
-        const raw = entries.ttl ? (flat[i + 2] as [unknown, number])[0] : flat[i + 2]
-        const value = entries.kind === 'map' ? new Map(raw as Array<[unknown, unknown]>) : raw
-        // Restored entries keep their write time; a table without a TTL (yet) stores plain values.
-        table.data.set(this.currentMapKey, entries.ttl ? { v: value, t: (flat[i + 2] as [unknown, number])[1] } : value)
+      for (const flat of entryChunks(entries.entries)) {
+        for (let i = 0; i < flat.length; i += 3) {
+          const kg = flat[i] as number
+          if (kg < range.start || kg > range.end) continue
+          this.setCurrentKey(flat[i + 1])
+          const raw = entries.ttl ? (flat[i + 2] as [unknown, number])[0] : flat[i + 2]
+          const value = entries.kind === 'map' ? new Map(raw as Array<[unknown, unknown]>) : raw
+          // Restored entries keep their write time; a table without a TTL (yet) stores plain values.
+          table.data.set(this.currentMapKey, entries.ttl ? { v: value, t: (flat[i + 2] as [unknown, number])[1] } : value)
+        }
       }
       if (entries.ttl && !table.ttl) table.ttl = new TtlPolicy({ ttlMs: Number.MAX_SAFE_INTEGER }, this.now)
     }

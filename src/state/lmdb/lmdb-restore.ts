@@ -6,6 +6,7 @@ import type { RootDatabase } from 'lmdb'
 import type { StateKind } from '../../api/state.ts'
 import { assignToKeyGroup, type KeyGroupRange } from '../key-groups.ts'
 import type { KeyedStateSnapshot } from '../keyed-state-backend.ts'
+import { entryChunks } from '../entry-chunks.ts'
 import { WeirError } from '../../errors.ts'
 import { decodeKey, decodedEnd } from './key-codec.ts'
 import { forEachSegmentEntry, readSegment } from './segment-file.ts'
@@ -37,36 +38,37 @@ export function restoreCanonical(ctx: RestoreContext, snapshot: Extract<KeyedSta
   for (const _ of db.getKeys({ start: LOWEST_KEY, end: STATE_KEYS_END, limit: 1 })) empty = false
   for (const [name, entries] of Object.entries(snapshot.states)) {
     const table = ctx.restoreTable(name, entries.kind, entries.ttl, null)
-    const flat = entries.entries
-    for (let from = 0; from < flat.length; from += 3 * RESTORE_BATCH) {
-      const to = Math.min(flat.length, from + 3 * RESTORE_BATCH)
-      db.transactionSync(() => {
-        for (let i = from; i < to; i += 3) {
-          const key = flat[i + 1]
-          const kg = rehash ? assignToKeyGroup(key, ctx.maxParallelism) : (flat[i] as number)
-          if (kg < range.start || kg > range.end) continue
-          const raw = flat[i + 2]
-          const value = entries.ttl ? (raw as [unknown, number])[0] : raw
-          const time = entries.ttl ? (raw as [unknown, number])[1] : now
-          const ck = typeof key === 'object' && key !== null ? ({ key, text: JSON.stringify(key), kg } satisfies KeyToken) : key
-          const prefixLen = encodeStateKey(ck, table.id, ref, ctx.maxParallelism)
-          if (table.kind === 'map') {
-            const start = Buffer.from(ref.buf.subarray(0, prefixLen))
-            // A map restored over one already here replaces it, as on the heap.
-            if (!empty) for (const k of [...(db.getKeys({ start, end: prefixEnd(start) }) as Iterable<Buffer>)]) db.removeSync(k)
-            const pairs = value as Array<[unknown, unknown]>
-            if (pairs.length === 0) continue
-            if (table.timestamped) db.putSync(start, timeBytes(time))
-            for (const [mk, mv] of pairs) {
-              ref.len = writeMapKey(mk, ref.buf, prefixLen)
-              db.putSync(ref, packr.pack(mv))
+    for (const flat of entryChunks(entries.entries)) {
+      for (let from = 0; from < flat.length; from += 3 * RESTORE_BATCH) {
+        const to = Math.min(flat.length, from + 3 * RESTORE_BATCH)
+        db.transactionSync(() => {
+          for (let i = from; i < to; i += 3) {
+            const key = flat[i + 1]
+            const kg = rehash ? assignToKeyGroup(key, ctx.maxParallelism) : (flat[i] as number)
+            if (kg < range.start || kg > range.end) continue
+            const raw = flat[i + 2]
+            const value = entries.ttl ? (raw as [unknown, number])[0] : raw
+            const time = entries.ttl ? (raw as [unknown, number])[1] : now
+            const ck = typeof key === 'object' && key !== null ? ({ key, text: JSON.stringify(key), kg } satisfies KeyToken) : key
+            const prefixLen = encodeStateKey(ck, table.id, ref, ctx.maxParallelism)
+            if (table.kind === 'map') {
+              const start = Buffer.from(ref.buf.subarray(0, prefixLen))
+              // A map restored over one already here replaces it, as on the heap.
+              if (!empty) for (const k of [...(db.getKeys({ start, end: prefixEnd(start) }) as Iterable<Buffer>)]) db.removeSync(k)
+              const pairs = value as Array<[unknown, unknown]>
+              if (pairs.length === 0) continue
+              if (table.timestamped) db.putSync(start, timeBytes(time))
+              for (const [mk, mv] of pairs) {
+                ref.len = writeMapKey(mk, ref.buf, prefixLen)
+                db.putSync(ref, packr.pack(mv))
+              }
+            } else {
+              if (value === undefined || value === null) continue
+              db.putSync(ref, table.timestamped ? ctx.timestamped.encode(value, time) : packr.pack(value))
             }
-          } else {
-            if (value === undefined || value === null) continue
-            db.putSync(ref, table.timestamped ? ctx.timestamped.encode(value, time) : packr.pack(value))
           }
-        }
-      })
+        })
+      }
     }
   }
 }

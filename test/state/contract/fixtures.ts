@@ -11,6 +11,7 @@ import {
 import type { KeyedStateBackend, KeyedStateSnapshot } from '../../../src/state/keyed-state-backend.ts'
 import type { HeapKeyedStateBackend } from '../../../src/state/heap/keyed-state-backend.ts'
 import type { KeyGroupRange } from '../../../src/state/key-groups.ts'
+import { entryChunks } from '../../../src/state/entry-chunks.ts'
 import { encodeValue, decodeValue } from '../../../src/runtime/network/batch-codec.ts'
 
 export interface ContractBackendOptions {
@@ -44,12 +45,13 @@ export function normalize(snapshot: KeyedStateSnapshot): Record<string, { kind: 
   const out: Record<string, { kind: string; ttl: boolean; entries: string[] }> = {}
   for (const [name, s] of Object.entries(states)) {
     const lines: string[] = []
-    for (let i = 0; i < s.entries.length; i += 3) {
-      let value = s.entries[i + 2]
+    const flat = entryChunks(s.entries).flat()
+    for (let i = 0; i < flat.length; i += 3) {
+      let value = flat[i + 2]
       const sortPairs = (pairs: Array<[unknown, unknown]>) => [...pairs].sort((a, b) => (JSON.stringify(a[0]) < JSON.stringify(b[0]) ? -1 : 1))
       // (map keys here are JSON-able; user keys may be bigints)
       if (s.kind === 'map') value = s.ttl ? [sortPairs((value as [Array<[unknown, unknown]>, number])[0]), (value as [unknown, number])[1]] : sortPairs(value as Array<[unknown, unknown]>)
-      lines.push(JSON.stringify([s.entries[i], s.entries[i + 1], value], (_k, v) => (typeof v === 'bigint' ? `${v}n` : v)))
+      lines.push(JSON.stringify([flat[i], flat[i + 1], value], (_k, v) => (typeof v === 'bigint' ? `${v}n` : v)))
     }
     out[name] = { kind: s.kind, ttl: s.ttl, entries: lines.sort() }
   }

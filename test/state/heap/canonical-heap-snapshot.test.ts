@@ -4,10 +4,11 @@ import { canonicalHeapSnapshot, type CanonicalCapture } from '../../../src/state
 import { TOMBSTONE } from '../../../src/state/heap/layered-map.ts'
 import { TtlPolicy, type CanonicalStateEntries } from '../../../src/state/keyed-state-backend.ts'
 import { assignToKeyGroup } from '../../../src/state/key-groups.ts'
+import { entryChunks } from '../../../src/state/entry-chunks.ts'
 
 const MAX_P = 128
 const table = (name: string, view: Array<Map<unknown, unknown>>, extra: Partial<CanonicalCapture['tables'][number]> = {}) => ({ name, kind: 'value' as const, ttl: null, view, inPlace: false, ...extra })
-const entries = (snapshot: Awaited<ReturnType<typeof canonicalHeapSnapshot>>, name: string) => (snapshot.states as Record<string, CanonicalStateEntries>)[name]!.entries
+const entries = (snapshot: Awaited<ReturnType<typeof canonicalHeapSnapshot>>, name: string) => entryChunks((snapshot.states as Record<string, CanonicalStateEntries>)[name]!.entries).flat()
 
 test('the newest layer holding a key gives its value; a tombstone there hides the older value; every entry carries its key group', async () => {
   const newest = new Map<unknown, unknown>([['a', 3], ['gone', TOMBSTONE]])
