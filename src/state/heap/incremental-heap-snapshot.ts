@@ -130,8 +130,8 @@ export async function writeHeapIncremental(capture: IncrementalCapture, sharedDi
       const key = originalKey(composite, mapKey)
       const ck = key !== mapKey ? ({ key, text: mapKey as string, kg } satisfies KeyToken) : key
       encodeStateKey(ck, table.id, ref, maxP)
-      const keyBytes = ref.buf.subarray(0, ref.len)
-      writer.add(keyBytes, stored === TOMBSTONE ? null : packTransient(packr, canonicalValue(table, stored)))
+      if (stored === TOMBSTONE) writer.add(ref.buf.subarray(0, ref.len), null)
+      else writer.addValue(ref.buf, ref.len, canonicalValue(table, stored), packValue)
       if (++written % 4096 === 0) await writer.drain()
     }
     byKg[kg] = undefined
@@ -145,6 +145,9 @@ export async function writeHeapIncremental(capture: IncrementalCapture, sharedDi
     chain,
   }
 }
+
+/** A value that is not a primitive, packed into the writer's shared buffer (SegmentWriter copies it at once). */
+const packValue = (v: unknown): Uint8Array => packTransient(packr, v)
 
 /** An entry's value as the canonical format stores it: maps as pairs, TTL values as [value, write time]. */
 function canonicalValue(table: IncrementalTable, stored: unknown): unknown {
