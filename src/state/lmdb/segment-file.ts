@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { unframe, writeFramedFile, FileKind } from '../../checkpoint/file-format.ts'
 import { WeirError } from '../../errors.ts'
-import { MAX_PRIMITIVE_BYTES, writePrimitive } from '../../io/primitive-msgpack.ts'
+import { MAX_PRIMITIVE_BYTES, writePrimitive } from './primitive-values.ts'
 
 /**
  * The file kind of a segment in the framing header. file-format.ts has no kind for it yet
@@ -83,7 +83,7 @@ export class SegmentWriter {
 
   /**
    * add() of the first `keyLength` bytes of `key` and a value not yet packed: a primitive is
-   * written in place (primitive-msgpack.ts), anything else is packed by `pack`.
+   * written in place (primitive-values.ts), anything else is packed by `pack`.
    */
   addValue(key: Buffer, keyLength: number, value: unknown, pack: (v: unknown) => Uint8Array): void {
     this.reserve(2 + keyLength + 4 + MAX_PRIMITIVE_BYTES)

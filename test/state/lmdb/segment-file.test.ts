@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Packr, Unpackr } from 'msgpackr'
 import { forEachSegmentEntry, readSegment, SEGMENT_BYTES, SegmentWriter } from '../../../src/state/lmdb/segment-file.ts'
-import { MAX_PRIMITIVE_BYTES } from '../../../src/io/primitive-msgpack.ts'
+import { MAX_PRIMITIVE_BYTES } from '../../../src/state/lmdb/primitive-values.ts'
 
 const packr = new Packr({ useRecords: false, moreTypes: true })
 const unpackr = new Unpackr({ useRecords: false, moreTypes: true })

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Unpackr } from 'msgpackr'
-import { MAX_PRIMITIVE_BYTES, writePrimitive } from '../../src/io/primitive-msgpack.ts'
+import { MAX_PRIMITIVE_BYTES, writePrimitive } from '../../../src/state/lmdb/primitive-values.ts'
 
 const unpackr = new Unpackr({ useRecords: false, moreTypes: true })
 
