@@ -10,6 +10,7 @@ import type { RootDatabase } from 'lmdb'
 import { encodeStateKey, prefixEnd, writeMapCacheKey, type KeyRef } from './lmdb-key-layout.ts'
 import { DELETED, NO_GENERATIONS, packr, timeBytes, type MapPending, type Table, type Timestamped, type TimestampedEncoder } from './write-generations.ts'
 import type { ReadCache } from './read-cache.ts'
+import { MAX_PRIMITIVE_BYTES, writePrimitive } from './primitive-values.ts'
 import type { KeyFilter } from './key-filter.ts'
 import type { CommitsInFlight } from './commits-in-flight.ts'
 
@@ -50,6 +51,20 @@ export class ValueArena {
     const view = this.chunk.subarray(this.pos, this.pos + n)
     this.pos += (n + 7) & ~7
     return view
+  }
+
+  /** `value` packed (as packr would) into the arena: a primitive written in place, anything else packed by msgpackr and copied. */
+  pack(value: unknown): Buffer {
+    if (this.pos + MAX_PRIMITIVE_BYTES > this.chunk.length) {
+      this.chunk = Buffer.allocUnsafeSlow(ValueArena.CHUNK)
+      this.pos = 0
+    }
+    const start = this.pos
+    const end = writePrimitive(this.chunk, start, value)
+    if (end < 0) return this.copy(packr.pack(value))
+    this.copied += end - start
+    this.pos += (end - start + 7) & ~7
+    return this.chunk.subarray(start, end)
   }
 }
 
@@ -149,7 +164,7 @@ export function commitValueGeneration(ctx: CommitContext, table: Table, gen: Map
     if (stored === DELETED) {
       void db.remove(ref)
     } else {
-      void db.put(ref, ctx.values.copy(table.timestamped ? ctx.timestamped.encode((stored as Timestamped).v, (stored as Timestamped).t) : packr.pack(stored)))
+      void db.put(ref, table.timestamped ? ctx.values.copy(ctx.timestamped.encode((stored as Timestamped).v, (stored as Timestamped).t)) : ctx.values.pack(stored))
       ctx.filter.add(ref.buf, ref.len)
     }
     if (dirty !== null) dirty.add(ref.buf.toString('latin1', 0, ref.len))
@@ -195,7 +210,7 @@ export function commitMapGeneration(ctx: CommitContext, table: Table, gen: Map<u
     for (const [mck, v] of mp.entries) {
       ref.len = writeMapCacheKey(mck, ref.buf, prefixLen)
       if (v === DELETED) void db.remove(ref)
-      else void db.put(ref, ctx.values.copy(packr.pack(v)))
+      else void db.put(ref, ctx.values.pack(v))
       if (dirty !== null) dirty.add(ref.buf.toString('latin1', 0, ref.len))
     }
   }

@@ -126,3 +126,17 @@ describe('lmdb commits and the write cache', () => {
     b.dispose()
   })
 })
+
+test('values packed into the arena stay intact while more are packed, across chunks, primitives and others alike', async () => {
+  const { ValueArena } = await import('../../../src/state/lmdb/commit-writes.ts')
+  const { unpackr, packr } = await import('../../../src/state/lmdb/write-generations.ts')
+  const arena = new ValueArena()
+  const values: unknown[] = []
+  for (let i = 0; i < 150_000; i++) values.push(i % 5 === 0 ? { n: i, s: `v${i}` } : i % 5 === 1 ? `word-${i}` : i % 5 === 2 ? i * 1.5 : i % 5 === 3 ? -i : i % 2 === 0)
+  const views = values.map((v) => arena.pack(v))
+  assert.ok(new Set(views.map((b) => b.buffer)).size > 1, 'more than one chunk')
+  // The views share chunks: none was overwritten by a later value.
+  assert.deepEqual(views.map((b) => unpackr.unpack(b)), values)
+  assert.equal(arena.copied, views.reduce((a, b) => a + b.length, 0), 'copied counts the bytes of every value')
+  for (const v of [7, 'x', { a: 1 }]) assert.deepEqual(unpackr.unpack(arena.pack(v)), unpackr.unpack(packr.pack(v)), 'decodes as packr\'s bytes do')
+})
