@@ -20,7 +20,10 @@
 //                hashmap (full), hashmap incremental and lmdb incremental, each against the same backend without checkpoints: throughput
 //                ratio, checkpoint durations, and the longest pause of the task thread (the
 //                longest gap between two turns, or a capture), with and without the garbage
-//                collections inside it (and the longest collection); then the same pauses with
+//                collections inside it (and the longest collection; V8 reports a collection's
+//                atomic pause, not the incremental marking steps it takes between turns, so the
+//                figure without them still holds some collector work: a CPU profile tells,
+//                --cpu-prof on the part); then the same pauses with
 //                --pause-mb lists of 200 MB and 1 GiB of state (1 KiB values) on hashmap, and
 //                without checkpoints for comparison
 //
