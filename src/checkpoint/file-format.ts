@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto'
 import { WeirError } from '../errors.ts'
 import { ensureDir } from '../io/directories.ts'
 import { storageFailure } from '../io/storage-error.ts'
+import { yieldTurn } from '../state/task-slices.ts'
 
 const MAGIC = 0x57454952 // "WEIR"
 export const FORMAT_VERSION = 1
@@ -70,6 +71,7 @@ export async function writeFramedChunks(path: string, kind: FileKind, chunks: re
   // Yield after every CRC_SLICE bytes, counted across chunks: a large sliced snapshot is many
   // small chunks, none of which alone would reach the slice.
   let sinceYield = 0
+  const owner = {}
   for (const c of chunks) {
     length += c.length
     for (let at = 0; at < c.length; at += CRC_SLICE) {
@@ -78,7 +80,7 @@ export async function writeFramedChunks(path: string, kind: FileKind, chunks: re
       sinceYield += piece.length
       if (sinceYield >= CRC_SLICE) {
         sinceYield = 0
-        await new Promise((resolve) => setImmediate(resolve))
+        await yieldTurn(owner)
       }
     }
   }

@@ -34,3 +34,33 @@ test('overdue() reads the clock without counting a step: for one long step, such
   assert.equal(slices.overdue(), true)
   assert.equal(slices.due(), false, 'a step that is not a multiple of 1024 does not look at the clock')
 })
+
+test('a slice that would start right behind another activity\'s waits; the activity that ended last never does', async () => {
+  const { behindAnotherSlice, sliceEnded } = await import('../../src/state/task-slices.ts')
+  const checkpoint = {}
+  const fold = {}
+  sliceEnded(checkpoint, 1000)
+  assert.equal(behindAnotherSlice(fold, 1000.05), true, 'right behind the checkpoint\'s slice: the fold waits')
+  assert.equal(behindAnotherSlice(checkpoint, 1000.05), false, 'the checkpoint goes on')
+  assert.equal(behindAnotherSlice(fold, 1001), false, 'after a turn of the task (time passed), the fold goes')
+  sliceEnded(fold, 1001)
+  assert.equal(behindAnotherSlice(checkpoint, 1001.05), true)
+})
+
+test('activities in slices at the same time all finish, one at a time between the turns of a task', async () => {
+  let turns = 0
+  let done = 0
+  const tick = () => {
+    turns++
+    if (done < 3) setImmediate(tick)
+  }
+  setImmediate(tick)
+  const activity = async () => {
+    const slices = new TaskSlices(0, 1)
+    for (let i = 0; i < 20; i++) if (slices.due()) await slices.yield()
+    done++
+  }
+  await Promise.all([activity(), activity(), activity()])
+  assert.equal(done, 3)
+  assert.ok(turns > 0)
+})

@@ -18,6 +18,7 @@ import { canonicalHeapSnapshot, type CanonicalCapture } from './canonical-heap-s
 import { HeapMapState, HeapValueState } from './heap-state-objects.ts'
 import { HEAP_INCREMENTAL_FORMAT, restoreHeapIncremental, writeHeapIncremental, type HeapIncrementalSnapshot, type IncrementalCapture, type TableChanges } from './incremental-heap-snapshot.ts'
 import { ChainTracker } from '../incremental-chain.ts'
+import { behindAnotherSlice, sliceEnded } from '../task-slices.ts'
 import type { SegmentRef } from '../lmdb/segment-file.ts'
 
 /** Incremental checkpoints (execution.checkpointing.incremental): where the shared files go. */
@@ -178,6 +179,8 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   private readonly foldSlice = (): void => {
     this.folding = false
     if (this.disposed || this.captures.size > 0) return
+    // Right after a checkpoint's slice, with no turn of the task between: the next turn.
+    if (behindAnotherSlice(this)) return this.scheduleFold()
     const deadline = performance.now() + SLICE_MS
     let more = false
     for (const t of this.tables.values()) {
@@ -189,6 +192,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
         break
       }
     }
+    sliceEnded(this)
     if (more) this.scheduleFold()
   }
 
