@@ -44,7 +44,7 @@ export function savepointTarget(targetDir: string, name: string, s3: () => S3Set
       const uploads = await Promise.allSettled(files.map((f) => bucket().putFile(joinKey(prefix, ...f.split('/')), join(localDir, f))))
       for (const u of uploads) if (u.status === 'rejected') throw u.reason
       // Last: its presence in the bucket says the savepoint is complete.
-      await bucket().putFile(joinKey(prefix, METADATA_FILE), join(localDir, METADATA_FILE))
+      await bucket().putMarkerFile(joinKey(prefix, METADATA_FILE), join(localDir, METADATA_FILE))
       await rm(localDir, { recursive: true, force: true })
     },
     async discard() {

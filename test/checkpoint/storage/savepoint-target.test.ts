@@ -101,6 +101,69 @@ test('REST savepoint targets under an s3:// savepoint-dir: a relative one is a p
   await live.stop()
 })
 
+test('an upload of _metadata cut off midway (its process killed) leaves no _metadata in the bucket: the marker is copied into place once whole', async () => {
+  const proxy = await cuttingProxy('_metadata')
+  try {
+    const target = savepointTarget(`s3://${BUCKET}/cut`, 'savepoint-000000-000000000001', () => ({ ...settings, endpoint: proxy.endpoint }))
+    mkdirSync(target.localDir, { recursive: true })
+    writeFileSync(join(target.localDir, 'task-0-0-0.state'), 'state')
+    await writeMetadata(target.localDir, { version: 1, kind: 'savepoint', jobId: '0'.repeat(32), jobName: 'x'.repeat(4000), checkpointId: 1, triggeredAt: 0, completedAt: 0, vertices: [], coordinators: {} })
+    await assert.rejects(target.commit())
+    assert.ok(proxy.cut() > 0, 'an upload was cut')
+    const keys = await keysUnder('cut/savepoint-000000-000000000001/')
+    assert.ok(keys.includes('task-0-0-0.state'))
+    assert.ok(!keys.includes('_metadata'), `no _metadata among ${keys.join(', ')}`)
+  } finally {
+    await proxy.close()
+  }
+  // Through s3rver itself, the same savepoint ends with its _metadata whole and no upload left.
+  const whole = savepointTarget(`s3://${BUCKET}/cut`, 'savepoint-000000-000000000002', () => settings)
+  mkdirSync(whole.localDir, { recursive: true })
+  writeFileSync(join(whole.localDir, 'task-0-0-0.state'), 'state')
+  await writeMetadata(whole.localDir, { version: 1, kind: 'savepoint', jobId: '0'.repeat(32), jobName: 'x', checkpointId: 1, triggeredAt: 0, completedAt: 0, vertices: [], coordinators: {} })
+  await whole.commit()
+  assert.deepEqual((await keysUnder('cut/savepoint-000000-000000000002/')).sort(), ['_metadata', 'task-0-0-0.state'])
+})
+
+/**
+ * A loopback proxy to s3rver that passes on only the first half of the body of every PUT of a key
+ * containing `cutAt`, then drops both connections, as when the uploading process is killed.
+ */
+async function cuttingProxy(cutAt: string): Promise<{ endpoint: string; cut(): number; close(): Promise<void> }> {
+  const target = new URL(s3.endpoint)
+  let cut = 0
+  const server = createServer((req, res) => {
+    const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers)
+      r.pipe(res)
+    })
+    upstream.on('error', () => res.destroy())
+    if (req.method !== 'PUT' || !decodeURIComponent(req.url ?? '').includes(cutAt) || req.headers['x-amz-copy-source'] !== undefined) {
+      req.pipe(upstream)
+      return
+    }
+    const half = Math.floor(Number(req.headers['content-length'] ?? 0) / 2)
+    let sent = 0
+    req.on('data', (chunk: Buffer) => {
+      if (sent >= half) return
+      const part = chunk.subarray(0, half - sent)
+      sent += part.length
+      upstream.write(part)
+      if (sent >= half) {
+        cut++
+        // Let the half reach the store, then drop both sides.
+        setTimeout(() => {
+          upstream.destroy()
+          res.destroy()
+        }, 50)
+      }
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return { endpoint: `http://127.0.0.1:${port}`, cut: () => cut, close: () => new Promise((resolve) => server.close(() => resolve())) }
+}
+
 /** A loopback proxy to s3rver that refuses (403) every PUT of a key containing `refused`. */
 async function refusingProxy(refused: string): Promise<{ endpoint: string; close(): Promise<void> }> {
   const target = new URL(s3.endpoint)

@@ -2,7 +2,8 @@
 // files into a local mirror of the checkpoint directory (the same code path as filesystem
 // storage); when every task has acknowledged, finalize() uploads the checkpoint's files and any
 // new shared files (incremental LMDB segments) and then `_metadata`, last: S3 has no rename, so
-// the presence of `_metadata` is the commit marker. A restore downloads a checkpoint (and the
+// the presence of `_metadata` is the commit marker (uploaded under another key and copied into
+// place, so that no store shows it before it is whole: ObjectStore.putMarkerFile). A restore downloads a checkpoint (and the
 // shared files) back into the same local paths, so that handles written with absolute paths
 // still resolve. Layout in the bucket, as on the file system:
 // <prefix>/<job-id>/chk-<n>/{_metadata,task-...}, <prefix>/<job-id>/shared/.
@@ -59,7 +60,7 @@ export class S3CheckpointStorage extends FsCheckpointStorage {
     }))
     const ref = await super.finalize(metadata)
     // Last: its presence in the bucket says the checkpoint is complete.
-    await this.store.putFile(this.key(name, METADATA_FILE), join(dir, METADATA_FILE))
+    await this.store.putMarkerFile(this.key(name, METADATA_FILE), join(dir, METADATA_FILE))
     return ref
   }
 
