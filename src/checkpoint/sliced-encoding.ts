@@ -52,9 +52,9 @@ export async function encodeInSlices(value: unknown): Promise<Uint8Array[]> {
   let markers = 0
   // Markers and bin headers are views of shared blocks: a buffer of its own for each (an
   // ArrayBuffer apiece, thousands of them for a large state) held the thread for 20 ms.
-  const bytes = new SmallBuffers()
+  const small = new SmallBuffers()
   const marker = () => {
-    const m = bytes.take(16)
+    const m = small.take(16)
     tag.copy(m, 0)
     m.writeUInt32BE(markers++, 12)
     return m
@@ -113,7 +113,7 @@ export async function encodeInSlices(value: unknown): Promise<Uint8Array[]> {
     const at = buf.indexOf(packedMarker, from)
     if (at < 0) throw new Error(`sliced encoding: marker ${index - 1} is missing from the outer document`)
     chunks.push(outer.subarray(from, at))
-    const header = bytes.take(5)
+    const header = small.take(5)
     header[0] = 0xc6
     header.writeUInt32BE(length, 1)
     chunks.push(header)
@@ -130,12 +130,12 @@ export async function encodeInSlices(value: unknown): Promise<Uint8Array[]> {
     for (const array of item instanceof EntryChunks ? item.chunks : [item]) for (let s = 0; s < array.length; s += SLICE_ELEMENTS) {
       const end = Math.min(s + SLICE_ELEMENTS, array.length)
       const documents: Uint8Array[] = []
-      let bytes = 0
+      let documentBytes = 0
       for (let at = s; at < end; ) {
         const to = Math.min(at + elementsPerDocument, end)
         const document = encodeValue(array.slice(at, to))
         documents.push(document)
-        bytes += document.length
+        documentBytes += document.length
         // Large elements (1 KiB values, say) go fewer to a document, so that no one packing
         // holds the thread for long; small ones go back to a whole slice per document.
         const count = to - at
@@ -144,7 +144,7 @@ export async function encodeInSlices(value: unknown): Promise<Uint8Array[]> {
         at = to
         if (slices.overdue()) await slices.yield()
       }
-      splice(documents, bytes)
+      splice(documents, documentBytes)
     }
   }
   chunks.push(outer.subarray(from))
