@@ -11,15 +11,26 @@
 // ended, with no turn of the task between, waits for the next turn: activities take turns
 // behind the task instead of stacking up. An activity never waits for itself.
 
-/** Who ended the last slice on this thread (a module is per thread), and when (performance.now(): real time, whatever clock a TaskSlices is given). */
-let lastOwner: object | null = null
+/**
+ * Who ended the last slice on this thread (a module is per thread), by a number (holding the
+ * owner itself would keep a disposed backend alive), and when (performance.now(): real time,
+ * whatever clock a TaskSlices is given).
+ */
+let lastOwner = 0
 let lastEndedAt = Number.NEGATIVE_INFINITY
+const ownerIds = new WeakMap<object, number>()
+let nextOwnerId = 1
+function idOf(owner: object): number {
+  let id = ownerIds.get(owner)
+  if (id === undefined) ownerIds.set(owner, (id = nextOwnerId++))
+  return id
+}
 /** A slice starting sooner than this after another activity's slice ended counts as in the same pause. */
 const SAME_PAUSE_MS = 0.2
 
 /** Notes that `owner`'s slice ends at `now` (it yields to the task). */
 export function sliceEnded(owner: object, now = performance.now()): void {
-  lastOwner = owner
+  lastOwner = idOf(owner)
   lastEndedAt = now
 }
 
@@ -28,7 +39,7 @@ export function sliceEnded(owner: object, now = performance.now()): void {
  * waits a turn. The activity whose slice ended last never waits, so one of them always goes on.
  */
 export function behindAnotherSlice(owner: object, now = performance.now()): boolean {
-  return lastOwner !== null && lastOwner !== owner && now - lastEndedAt < SAME_PAUSE_MS
+  return lastOwner !== 0 && lastOwner !== idOf(owner) && now - lastEndedAt < SAME_PAUSE_MS
 }
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
