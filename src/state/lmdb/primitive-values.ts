@@ -8,7 +8,8 @@
 
 import { writeNumber, writeString } from './key-codec.ts'
 
-const MAX_STRING_UNITS = 85
+/** Strings up to this many UTF-16 units are primitives here (longer ones need room of their own: SegmentWriter.addValue). */
+export const MAX_STRING_UNITS = 85
 /** The most bytes writePrimitive writes: a string's largest header and 85 UTF-16 units as UTF-8. */
 export const MAX_PRIMITIVE_BYTES = 5 + 3 * MAX_STRING_UNITS
 

@@ -13,7 +13,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { unframe, writeFramedChunks, FileKind } from '../../checkpoint/file-format.ts'
 import { WeirError } from '../../errors.ts'
-import { MAX_PRIMITIVE_BYTES, writePrimitive } from './primitive-values.ts'
+import { MAX_PRIMITIVE_BYTES, MAX_STRING_UNITS, writePrimitive } from './primitive-values.ts'
+import { writeString } from './key-codec.ts'
 
 /**
  * The file kind of a segment in the framing header. file-format.ts has no kind for it yet
@@ -92,11 +93,13 @@ export class SegmentWriter {
    * written in place (primitive-values.ts), anything else is packed by `pack`.
    */
   addValue(key: Buffer, keyLength: number, value: unknown, pack: (v: unknown) => Uint8Array): void {
-    this.reserve(2 + keyLength + 4 + MAX_PRIMITIVE_BYTES)
+    // A string of any length is written in place too, with room for its longest UTF-8 form.
+    const long = typeof value === 'string' && value.length > MAX_STRING_UNITS
+    this.reserve(2 + keyLength + 4 + (long ? 5 + 3 * (value as string).length : MAX_PRIMITIVE_BYTES))
     const firstKg = this.firstKg
     const lastKg = this.lastKg
     const p = this.putKey(key, keyLength)
-    const end = writePrimitive(this.buf, p + 4, value)
+    const end = long ? writeString(value as string, this.buf, p + 4) : writePrimitive(this.buf, p + 4, value)
     if (end < 0) {
       // Not a primitive: the entry is written again from its start with the packed value, which
       // may cut the segment first: the key written so far is not the segment's yet.

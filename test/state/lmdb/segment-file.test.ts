@@ -24,7 +24,8 @@ test('entries added with their values unpacked read back in order, and each segm
         const id = `k${i}`
         keyBuf.writeUInt16BE(kg, 0)
         const len = 2 + keyBuf.write(id, 2)
-        const value = i % 3 === 0 ? i : i % 3 === 1 ? `s${i}` : [big, i]
+        // Numbers, short strings, long strings (ASCII and not), and values msgpackr packs.
+        const value = i % 4 === 0 ? i : i % 4 === 1 ? `s${i}` : i % 4 === 2 ? [big, i] : i % 8 === 3 ? `${big}${i}` : '€'.repeat(300 + (i % 50))
         writer.addValue(keyBuf, len, value, (v) => packr.pack(v))
         written.push([kg, id, value])
       }
