@@ -5,18 +5,16 @@ import type { CanonicalStateEntries, KeyedStateSnapshot } from '../keyed-state-b
 import { decodeKey, decodedEnd } from './key-codec.ts'
 import { mergedScan, rawOverlay, type CaptureContext, type CaptureTable, type LmdbCapture } from './capture-view.ts'
 import { unpackr } from './write-generations.ts'
+import { EntryChunkBuilder } from '../entry-chunks.ts'
 
 export async function writeCanonical(ctx: CaptureContext, capture: LmdbCapture): Promise<KeyedStateSnapshot> {
   const states: Record<string, CanonicalStateEntries> = {}
-  const byId = new Map<number, { t: CaptureTable; flat: unknown[] }>()
-  for (const t of capture.tables) {
-    const flat: unknown[] = []
-    states[t.name] = { kind: t.kind, ttl: t.timestamped, entries: flat }
-    byId.set(t.id, { t, flat })
-  }
+  // Entries in chunks, as on the heap (entry-chunks.ts): one growing array of millions held the thread each time it grew.
+  const byId = new Map<number, { t: CaptureTable; flat: EntryChunkBuilder }>()
+  for (const t of capture.tables) byId.set(t.id, { t, flat: new EntryChunkBuilder() })
   const now = ctx.now()
   // A map is emitted when the scan leaves its user key.
-  let open: { flat: unknown[]; t: CaptureTable; kg: number; key: unknown; prefix: Buffer; time: number | undefined; pairs: Array<[unknown, unknown]> } | null = null
+  let open: { flat: EntryChunkBuilder; t: CaptureTable; kg: number; key: unknown; prefix: Buffer; time: number | undefined; pairs: Array<[unknown, unknown]> } | null = null
   const closeMap = () => {
     if (open === null) return
     const o = open
@@ -25,9 +23,9 @@ export async function writeCanonical(ctx: CaptureContext, capture: LmdbCapture):
     if (o.t.timestamped) {
       const time = o.time ?? now
       if (o.t.ttl !== null && o.t.ttl.cleanupFullSnapshot && o.t.ttl.isExpired(time, now)) return
-      o.flat.push(o.kg, o.key, [o.pairs, time])
+      o.flat.add(o.kg, o.key, [o.pairs, time])
     } else {
-      o.flat.push(o.kg, o.key, o.pairs)
+      o.flat.add(o.kg, o.key, o.pairs)
     }
   }
   await mergedScan(ctx, capture, await rawOverlay(ctx, capture), (key, value) => {
@@ -56,11 +54,12 @@ export async function writeCanonical(ctx: CaptureContext, capture: LmdbCapture):
     if (t.timestamped) {
       const time = value.readDoubleBE(0)
       if (t.ttl !== null && t.ttl.cleanupFullSnapshot && t.ttl.isExpired(time, now)) return
-      flat.push(kg, uk, [unpackr.unpack(value, { start: 8, end: value.length }), time])
+      flat.add(kg, uk, [unpackr.unpack(value, { start: 8, end: value.length }), time])
     } else {
-      flat.push(kg, uk, unpackr.unpack(value))
+      flat.add(kg, uk, unpackr.unpack(value))
     }
   })
   closeMap()
+  for (const { t, flat } of byId.values()) states[t.name] = { kind: t.kind, ttl: t.timestamped, entries: flat.finish() }
   return { format: 'canonical', maxParallelism: ctx.maxParallelism, states }
 }
