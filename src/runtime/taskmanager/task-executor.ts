@@ -96,21 +96,28 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
     const batchSize = job.config.get(NETWORK_BATCH_RECORDS)
     const credits = job.config.get(NETWORK_CREDITS)
     this.links = transport.open(this)
-    for (const vertex of job.graph.vertices) {
-      for (let i = 0; i < vertex.parallelism; i++) {
-        if (slotOf(i, numSlots) !== slot) continue
-        const inputs = vertex.inputs.flatMap((edge) => this.inputChannelsFor(edge, i, batchSize, credits))
-        const writers = vertex.outputs.map((edge) => {
-          const target = job.graph.vertices[edge.target]!
-          const channels = this.outputChannelsFor(edge, i, target, batchSize, credits)
-          return createRecordWriter(edge.partitioner, channels, i, target.maxParallelism)
-        })
-        const key = `${vertex.id}/${i}`
-        const sources = restore?.[key]
-        const task = new Task(vertex, i, inputs, writers, this, restore ? readTaskRestore(sources ?? [], restoreOperatorState?.[key] ?? {}) : null)
-        this.tasks.push(task)
-        this.taskByKey.set(`${vertex.id}/${i}`, task)
+    try {
+      for (const vertex of job.graph.vertices) {
+        for (let i = 0; i < vertex.parallelism; i++) {
+          if (slotOf(i, numSlots) !== slot) continue
+          const inputs = vertex.inputs.flatMap((edge) => this.inputChannelsFor(edge, i, batchSize, credits))
+          const writers = vertex.outputs.map((edge) => {
+            const target = job.graph.vertices[edge.target]!
+            const channels = this.outputChannelsFor(edge, i, target, batchSize, credits)
+            return createRecordWriter(edge.partitioner, channels, i, target.maxParallelism)
+          })
+          const key = `${vertex.id}/${i}`
+          const sources = restore?.[key]
+          const task = new Task(vertex, i, inputs, writers, this, restore ? readTaskRestore(sources ?? [], restoreOperatorState?.[key] ?? {}) : null)
+          this.tasks.push(task)
+          this.taskByKey.set(`${vertex.id}/${i}`, task)
+        }
       }
+    } catch (e) {
+      // A restore refused (a damaged state file, say): the links opened above must not go on
+      // delivering peers' batches to channels that were never made.
+      this.stop()
+      throw e
     }
     this.metricsTimer = setInterval(() => this.reportMetrics(), METRICS_INTERVAL_MS)
     this.metricsTimer.unref()
@@ -246,7 +253,8 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
   // PeerLinkHandler: what the links to peer slots deliver.
   onData(channel: number, bytes: Uint8Array): void {
     // The bytes are only valid during this call (the link may reuse its buffer): decode now.
-    const input = this.inputChannels.get(channel)!
+    const input = this.inputChannelOf(channel, 'a batch')
+    if (input === null) return
     input.bytesReceived += bytes.length
     let records: unknown[]
     try {
@@ -260,10 +268,24 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
     input.enqueue(records)
   }
   onEvent(channel: number, event: ChannelEvent): void {
-    this.inputChannels.get(channel)!.enqueue(event)
+    this.inputChannelOf(channel, 'an event')?.enqueue(event)
   }
   onCredit(channel: number, credits: number): void {
-    this.outputChannels.get(channel)!.receiveCredit(credits)
+    const output = this.outputChannels.get(channel)
+    if (output !== undefined) output.receiveCredit(credits)
+    else if (!this.stopped) this.failed(unknownChannel(channel, 'credit', 'writes to'))
+  }
+
+  /**
+   * The input channel a peer's message is for. A channel this slot does not have is refused: after
+   * a stop (teardown) quietly, else by failing the attempt with a typed error, never by crashing
+   * the slot, and never by dropping what it carried without a word.
+   */
+  private inputChannelOf(channel: number, what: string): InputChannel | null {
+    const input = this.inputChannels.get(channel)
+    if (input !== undefined) return input
+    if (!this.stopped) this.failed(unknownChannel(channel, what, 'reads'))
+    return null
   }
   onLinkFailed(peer: number, error: WeirError): void {
     this.failed(new WeirError(error.code, `the connection to slot ${peer} failed: ${error.message}`, { cause: error, retriable: true, domain: 'external' }))
@@ -399,4 +421,9 @@ const SUBTASK_STATE: Record<Task['state'], SubtaskState> = { running: 'RUNNING',
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i)
+}
+
+/** A peer's message for a channel this slot has no end of. */
+function unknownChannel(channel: number, what: string, verb: string): WeirError {
+  return new WeirError('WEIR_NETWORK_FRAME_INVALID', `received ${what} for channel ${channel}, which no task of this slot ${verb}: refused`, { retriable: true, domain: 'internal' })
 }

@@ -72,3 +72,26 @@ test('a batch that cannot be decoded fails the slot with WEIR_NETWORK_FRAME_INVA
     port2.close()
   }
 })
+
+test('a batch, an event or a credit for a channel the slot does not have fails the slot with WEIR_NETWORK_FRAME_INVALID instead of crashing the thread', { timeout: 120_000 }, async () => {
+  const job = compileJob(defineJob('unknown channel', (env) => {
+    env.fromSequence(0, 1e12).keyBy((n) => n % 10).map((n) => n).sinkTo(new DiscardingSink())
+  }), [], { 'parallelism.default': 2 })
+  for (const message of [{ c: 99_999, b: Uint8Array.from([1, 2, 3]) }, { c: 99_999, e: { type: 'end-of-partition' } }, { c: 99_999, k: 4 }]) {
+    const messages: FromWorker[] = []
+    const { port1, port2 } = new MessageChannel()
+    const executor = new TaskExecutor(job, 0, 2, new MessagePortTransport(new Map([[1, port1]])), (m) => messages.push(m), 0, 'c'.repeat(32),
+      { periodic: false, exactlyOnce: true, unaligned: false, alignedTimeoutMs: 0, storage: { type: 'jobmanager', maxStateBytes: 1 << 20 } }, null)
+    try {
+      assert.ok(!(executor as unknown as { inputChannels: Map<number, unknown> }).inputChannels.has(99_999))
+      port2.postMessage(message)
+      await until(() => messages.some((m) => m.type === 'failed'), 'the slot to report the failure')
+      const failed = messages.find((m) => m.type === 'failed') as Extract<FromWorker, { type: 'failed' }>
+      assert.equal(failed.error.code, 'WEIR_NETWORK_FRAME_INVALID')
+      assert.match(failed.error.message, /for channel 99999, which no task of this slot (reads|writes to): refused/)
+    } finally {
+      port1.close()
+      port2.close()
+    }
+  }
+})
