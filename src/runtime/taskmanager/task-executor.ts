@@ -16,7 +16,6 @@ import { createRecordWriter } from '../network/record-writer.ts'
 import type { ChannelEvent } from '../network/events.ts'
 import { Task } from './task.ts'
 import type { SnapshotTiming, TaskHost } from './task-host.ts'
-import { SinkOperator } from '../../operators/sink.ts'
 import type { OperatorRecovery } from '../../operators/operator.ts'
 import type { CheckpointingSetup, FromWorker, ToWorker } from '../messages.ts'
 import { serializeError } from '../../errors.ts'
@@ -28,7 +27,7 @@ import type { OperatorStateSnapshot } from '../../state/operator-state-store.ts'
 import type { CheckpointLocation } from '../../checkpoint/storage/checkpoint-storage.ts'
 import { checkpointDir, sharedDir } from '../../checkpoint/protocol/paths.ts'
 import { writeSnapshot } from './snapshot-writer.ts'
-import type { SubtaskState, TaskMetricsSample, UserMetricSample } from '../../metrics/task-metrics-sample.ts'
+import { slotMetrics } from './slot-metrics.ts'
 
 /** Which slot runs subtask i of a vertex: slot sharing puts subtask i of every vertex in slot i mod slots. */
 export function slotOf(subtaskIndex: number, numSlots: number): number {
@@ -359,27 +358,7 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
   }
 
   private reportMetrics(): void {
-    let recordsIn = 0
-    let recordsOut = 0
-    const now = performance.now()
-    const wall = Date.now()
-    const tasks: TaskMetricsSample[] = []
-    const watermarks: number[] = []
-    for (const t of this.tasks) {
-      recordsIn += t.recordsOut
-      for (const op of t.operators) if (op instanceof SinkOperator) recordsOut += op.count
-      watermarks.push(t.vertex.id, t.subtaskIndex, t.currentWatermark)
-      t.activity.account(now)
-      const user: UserMetricSample[] = []
-      for (const g of t.metricGroups) g.sample(wall, user)
-      tasks.push({
-        vertex: t.vertex.id, subtask: t.subtaskIndex, state: SUBTASK_STATE[t.state],
-        recordsIn: t.recordsIn, recordsOut: t.recordsEmitted, bytesIn: t.bytesIn, bytesOut: t.bytesOut,
-        busyMs: t.activity.busyMs, idleMs: t.activity.idleMs, backPressuredMs: t.activity.backPressuredMs,
-        lastCheckpointAlignmentMs: t.lastAlignmentMs, lastCheckpointStartDelayMs: t.lastStartDelayMs, watermark: t.currentWatermark, user,
-      })
-    }
-    this.toJobManager({ type: 'metrics', recordsIn, recordsOut, watermarks, tasks })
+    this.toJobManager(slotMetrics(this.tasks))
   }
 
   private inputChannelsFor(edge: JobEdge, subtask: number, batchSize: number, credits: number): InputChannel[] {
@@ -417,7 +396,6 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
   }
 }
 
-const SUBTASK_STATE: Record<Task['state'], SubtaskState> = { running: 'RUNNING', ended: 'RUNNING', finished: 'FINISHED', failed: 'FAILED', canceled: 'CANCELED' }
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i)
