@@ -396,7 +396,6 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
   }
 }
 
-
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i)
 }
