@@ -10,7 +10,7 @@ import type { RootDatabase } from 'lmdb'
 import { encodeStateKey, prefixEnd, writeMapCacheKey, type KeyRef } from './lmdb-key-layout.ts'
 import { DELETED, NO_GENERATIONS, packr, timeBytes, type MapPending, type Table, type Timestamped, type TimestampedEncoder } from './write-generations.ts'
 import type { ReadCache } from './read-cache.ts'
-import { MAX_PRIMITIVE_BYTES, writePrimitive } from './primitive-values.ts'
+import { primitiveBytes, writePrimitive } from './primitive-values.ts'
 import type { KeyFilter } from './key-filter.ts'
 import type { CommitsInFlight } from './commits-in-flight.ts'
 
@@ -53,15 +53,16 @@ export class ValueArena {
     return view
   }
 
-  /** `value` packed (as packr would) into the arena: a primitive written in place, anything else packed by msgpackr and copied. */
+  /** `value` packed (as packr would) into the arena: a small primitive written in place, anything else packed by msgpackr and copied. */
   pack(value: unknown): Buffer {
-    if (this.pos + MAX_PRIMITIVE_BYTES > this.chunk.length) {
+    const room = primitiveBytes(value)
+    if (room < 0 || room > ValueArena.CHUNK >> 4) return this.copy(packr.pack(value))
+    if (this.pos + room > this.chunk.length) {
       this.chunk = Buffer.allocUnsafeSlow(ValueArena.CHUNK)
       this.pos = 0
     }
     const start = this.pos
-    const end = writePrimitive(this.chunk, start, value)
-    if (end < 0) return this.copy(packr.pack(value))
+    const end = writePrimitive(this.chunk, start, value as number | string | boolean | null)
     this.copied += end - start
     this.pos += (end - start + 7) & ~7
     return this.chunk.subarray(start, end)

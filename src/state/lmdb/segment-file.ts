@@ -13,8 +13,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { unframe, writeFramedChunks, FileKind } from '../../checkpoint/file-format.ts'
 import { WeirError } from '../../errors.ts'
-import { MAX_PRIMITIVE_BYTES, MAX_STRING_UNITS, writePrimitive } from './primitive-values.ts'
-import { writeString } from './key-codec.ts'
+import { primitiveBytes, writePrimitive } from './primitive-values.ts'
 
 /**
  * The file kind of a segment in the framing header. file-format.ts has no kind for it yet
@@ -49,10 +48,10 @@ export function segmentName(prefix: string, checkpointId: number, kind: 'base' |
   return `${prefix}-chk${checkpointId}-${kind}-${seq}.lmdbseg`
 }
 
-/** Builds segments from entries given in key order and writes each when it is full. */
 /** A segment is built in pieces of this size, written as they are (never copied into one buffer). */
 const PIECE_BYTES = 1 << 20
 
+/** Builds segments from entries given in key order and writes each when it is full. */
 export class SegmentWriter {
   readonly written: SegmentRef[] = []
   /** The piece being filled, where in it, and the segment's earlier pieces (their bytes in all). */
@@ -93,21 +92,14 @@ export class SegmentWriter {
    * written in place (primitive-values.ts), anything else is packed by `pack`.
    */
   addValue(key: Buffer, keyLength: number, value: unknown, pack: (v: unknown) => Uint8Array): void {
-    // A string of any length is written in place too, with room for its longest UTF-8 form.
-    const long = typeof value === 'string' && value.length > MAX_STRING_UNITS
-    this.reserve(2 + keyLength + 4 + (long ? 5 + 3 * (value as string).length : MAX_PRIMITIVE_BYTES))
-    const firstKg = this.firstKg
-    const lastKg = this.lastKg
-    const p = this.putKey(key, keyLength)
-    const end = long ? writeString(value as string, this.buf, p + 4) : writePrimitive(this.buf, p + 4, value)
-    if (end < 0) {
-      // Not a primitive: the entry is written again from its start with the packed value, which
-      // may cut the segment first: the key written so far is not the segment's yet.
-      this.firstKg = firstKg
-      this.lastKg = lastKg
+    const room = primitiveBytes(value)
+    if (room < 0) {
       this.add(key.subarray(0, keyLength), pack(value))
       return
     }
+    this.reserve(2 + keyLength + 4 + room)
+    const p = this.putKey(key, keyLength)
+    const end = writePrimitive(this.buf, p + 4, value as number | string | boolean | null)
     this.buf.writeUInt32BE(end - p - 4, p)
     this.pos = end
     this.entries++

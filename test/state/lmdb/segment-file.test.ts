@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Packr, Unpackr } from 'msgpackr'
 import { forEachSegmentEntry, readSegment, SEGMENT_BYTES, SegmentWriter } from '../../../src/state/lmdb/segment-file.ts'
-import { MAX_PRIMITIVE_BYTES } from '../../../src/state/lmdb/primitive-values.ts'
+import { primitiveBytes } from '../../../src/state/lmdb/primitive-values.ts'
 
 const packr = new Packr({ useRecords: false, moreTypes: true })
 const unpackr = new Unpackr({ useRecords: false, moreTypes: true })
@@ -67,7 +67,7 @@ test('a segment cut where a packed value comes ends at the key group before it',
     const entryBytes = 2 + 7 + 4 + packr.pack(value).length
     // Key group 0 fills the segment but for less than one more such entry, and more than a primitive's room.
     const n = Math.floor((SEGMENT_BYTES - 1) / entryBytes)
-    assert.ok(SEGMENT_BYTES - 1 - n * entryBytes > 2 + 7 + 4 + MAX_PRIMITIVE_BYTES, 'the case under test: room for a primitive, not for the packed value')
+    assert.ok(SEGMENT_BYTES - 1 - n * entryBytes > 2 + 7 + 4 + primitiveBytes(0), 'the case under test: room for a primitive, not for the packed value')
     for (let i = 0; i < n; i++) writer.addValue(key(0, i), 7, value, (v) => packr.pack(v))
     writer.addValue(key(1, 0), 7, value, (v) => packr.pack(v))
     const refs = await writer.finish()
