@@ -252,7 +252,7 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
   // PeerLinkHandler: what the links to peer slots deliver.
   onData(channel: number, bytes: Uint8Array): void {
     // The bytes are only valid during this call (the link may reuse its buffer): decode now.
-    const input = this.inputChannelOf(channel, 'a batch')
+    const input = this.peerChannel(this.inputChannels, channel, 'a batch')
     if (input === null) return
     input.bytesReceived += bytes.length
     let records: unknown[]
@@ -267,23 +267,21 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
     input.enqueue(records)
   }
   onEvent(channel: number, event: ChannelEvent): void {
-    this.inputChannelOf(channel, 'an event')?.enqueue(event)
+    this.peerChannel(this.inputChannels, channel, 'an event')?.enqueue(event)
   }
   onCredit(channel: number, credits: number): void {
-    const output = this.outputChannels.get(channel)
-    if (output !== undefined) output.receiveCredit(credits)
-    else if (!this.stopped) this.failed(unknownChannel(channel, 'credit', 'writes to'))
+    this.peerChannel(this.outputChannels, channel, 'a credit')?.receiveCredit(credits)
   }
 
   /**
-   * The input channel a peer's message is for. A channel this slot does not have is refused: after
-   * a stop (teardown) quietly, else by failing the attempt with a typed error, never by crashing
+   * The channel a peer's message is for. A channel this slot does not have is refused: after a
+   * stop (teardown) quietly, else by failing the attempt with a typed error, never by crashing
    * the slot, and never by dropping what it carried without a word.
    */
-  private inputChannelOf(channel: number, what: string): InputChannel | null {
-    const input = this.inputChannels.get(channel)
-    if (input !== undefined) return input
-    if (!this.stopped) this.failed(unknownChannel(channel, what, 'reads'))
+  private peerChannel<C>(channels: ReadonlyMap<number, C>, channel: number, what: string): C | null {
+    const c = channels.get(channel)
+    if (c !== undefined) return c
+    if (!this.stopped) this.failed(new WeirError('WEIR_NETWORK_FRAME_INVALID', `received ${what} for channel ${channel}, which no task of this slot has: refused`, { retriable: true, domain: 'internal' }))
     return null
   }
   onLinkFailed(peer: number, error: WeirError): void {
@@ -398,9 +396,4 @@ export class TaskExecutor implements TaskHost, PeerLinkHandler {
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i)
-}
-
-/** A peer's message for a channel this slot has no end of. */
-function unknownChannel(channel: number, what: string, verb: string): WeirError {
-  return new WeirError('WEIR_NETWORK_FRAME_INVALID', `received ${what} for channel ${channel}, which no task of this slot ${verb}: refused`, { retriable: true, domain: 'internal' })
 }
