@@ -70,10 +70,7 @@ export function storedBytes(ctx: CaptureContext, timestamped: boolean, stored: u
  * slices: the overlay is bounded by the cache size, not by the state, but is not free.
  */
 export async function rawOverlay(ctx: CaptureContext, capture: LmdbCapture): Promise<RawOverlay> {
-  // Keys by key group (their first two bytes), so that each sort is of one group's keys and
-  // the task runs between them: one sort of every key held the thread for 35 ms at 2 M keys.
-  const byKg: Array<Map<string, Buffer | null> | undefined> = new Array(ctx.maxParallelism)
-  const group = (k: string) => (byKg[(k.charCodeAt(0) << 8) | k.charCodeAt(1)] ??= new Map())
+  const byKg = new KeyGroupBuckets<Buffer | null>(ctx.maxParallelism)
   const cleared = new Set<string>()
   const ref = ctx.snapKey
   const slices = new TaskSlices(SLICE_MS, 256, () => ctx.checkOpen())
@@ -85,7 +82,7 @@ export async function rawOverlay(ctx: CaptureContext, capture: LmdbCapture): Pro
         if (slices.due()) await slices.yield()
         const prefixLen = encodeStateKey(ck, t.id, ref, ctx.maxParallelism)
         const prefix = ref.buf.toString('latin1', 0, prefixLen)
-        const byKey = group(prefix)
+        const byKey = byKg.of(prefix)
         if (t.kind !== 'map') {
           if (!byKey.has(prefix)) byKey.set(prefix, stored === DELETED ? null : storedBytes(ctx, t.timestamped, stored))
           continue
@@ -109,20 +106,43 @@ export async function rawOverlay(ctx: CaptureContext, capture: LmdbCapture): Pro
       }
     }
   }
-  // Key groups in order, each sorted: the keys in order (a latin1 text sorts as its bytes).
   const points: Array<[Buffer, Buffer | null]> = []
-  for (let kg = 0; kg < byKg.length; kg++) {
-    const byKey = byKg[kg]
-    if (byKey === undefined) continue
-    byKg[kg] = undefined
-    const keys = [...byKey.keys()].sort()
-    if (slices.overdue()) await slices.yield()
+  for await (const [keys, byKey] of byKg.sorted(slices)) {
     for (let i = 0; i < keys.length; i++) {
       if (slices.due()) await slices.yield()
       points.push([Buffer.from(keys[i]!, 'latin1'), byKey.get(keys[i]!)!])
     }
   }
   return { points, cleared }
+}
+
+/**
+ * Latin1 texts of LMDB keys, each with a value, in buckets by key group (a key's first two
+ * bytes), so that they are sorted one group at a time with the task running between: one sort
+ * of every key of a large overlay or change set held the thread for 35 ms.
+ */
+export class KeyGroupBuckets<V> {
+  private readonly groups: Array<Map<string, V> | undefined>
+  constructor(maxParallelism: number) {
+    this.groups = new Array(maxParallelism)
+  }
+
+  /** The bucket of `key`'s key group. */
+  of(key: string): Map<string, V> {
+    return (this.groups[(key.charCodeAt(0) << 8) | key.charCodeAt(1)] ??= new Map())
+  }
+
+  /** Each bucket in key-group order with its keys sorted (a latin1 text sorts as its bytes): all keys in order. A bucket is let go once given. */
+  async *sorted(slices: TaskSlices): AsyncGenerator<[string[], Map<string, V>]> {
+    for (let kg = 0; kg < this.groups.length; kg++) {
+      const bucket = this.groups[kg]
+      if (bucket === undefined) continue
+      this.groups[kg] = undefined
+      const keys = [...bucket.keys()].sort()
+      if (slices.overdue()) await slices.yield()
+      yield [keys, bucket]
+    }
+  }
 }
 
 /** Whether a stored entry lies under a map the overlay cleared. */

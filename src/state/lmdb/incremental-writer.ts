@@ -11,7 +11,7 @@ import { SegmentWriter } from './segment-file.ts'
 import { TaskSlices } from '../task-slices.ts'
 import { LMDB_INCREMENTAL_FORMAT, type LmdbIncrementalSnapshot } from './incremental-snapshot.ts'
 import { extendChain } from '../incremental-chain.ts'
-import { mergedScan, rawOverlay, SLICE_MS, type CaptureContext, type Chain, type LmdbCapture } from './capture-view.ts'
+import { KeyGroupBuckets, mergedScan, rawOverlay, SLICE_MS, type CaptureContext, type Chain, type LmdbCapture } from './capture-view.ts'
 import { encodeStateKey, writeMapCacheKey } from './lmdb-key-layout.ts'
 import { decodeKey, decodedEnd } from './key-codec.ts'
 import { DELETED, packr, timeBytes, type GenTable, type MapPending, type OverlayTable, type Timestamped } from './write-generations.ts'
@@ -105,16 +105,15 @@ function overlayCleared(ctx: CaptureContext, capture: LmdbCapture): Set<string> 
  */
 async function writeDelta(ctx: CaptureContext, capture: LmdbCapture, writer: SegmentWriter): Promise<void> {
   const inc = capture.incremental!
-  const byKg: Array<Map<string, Written | null> | undefined> = new Array(ctx.maxParallelism)
+  const byKg = new KeyGroupBuckets<Written | null>(ctx.maxParallelism)
   const clearedPrefixes = new Set<string>()
   const slices = new TaskSlices(SLICE_MS, 256, () => ctx.checkOpen())
-  const group = (k: string) => (byKg[(k.charCodeAt(0) << 8) | k.charCodeAt(1)] ??= new Map())
   const addWritten = (k: string, w: Written) => {
-    group(k).set(k, w)
+    byKg.of(k).set(k, w)
   }
   for (const changes of inc.changes) {
     for (const k of changes.dirty) {
-      const g = group(k)
+      const g = byKg.of(k)
       if (!g.has(k)) g.set(k, null)
       if (slices.due()) await slices.yield()
     }
@@ -130,12 +129,7 @@ async function writeDelta(ctx: CaptureContext, capture: LmdbCapture, writer: Seg
   const ref = ctx.snapKey
   const db = ctx.db
   const read = db.getBinaryFast as (key: unknown, options: { transaction: Transaction }) => Buffer | undefined
-  for (let kg = 0; kg < byKg.length; kg++) {
-    const group = byKg[kg]
-    if (group === undefined) continue
-    byKg[kg] = undefined
-    const keys = [...group.keys()].sort()
-    if (slices.due()) await slices.yield()
+  for await (const [keys, group] of byKg.sorted(slices)) {
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!
       ref.len = ref.buf.write(k, 0, 'latin1')

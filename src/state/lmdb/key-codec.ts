@@ -70,7 +70,7 @@ export function encodeCompositeText(text: string, target: Buffer, pos: number): 
 }
 
 /** A string as MessagePack with its minimal header; `target` needs room for 5 + 3 × its length bytes. */
-export function writeString(s: string, target: Buffer, pos: number): number {
+function writeString(s: string, target: Buffer, pos: number): number {
   // Reserve the largest header the string can need, write, then move the bytes if the header
   // turns out shorter: the header is always the minimal one, so equal strings give equal bytes.
   const max = s.length * 3
@@ -93,7 +93,7 @@ export function writeString(s: string, target: Buffer, pos: number): number {
 }
 
 /** A number as MessagePack: int32 values in their smallest integer form, others as float64. */
-export function writeNumber(n: number, target: Buffer, pos: number): number {
+function writeNumber(n: number, target: Buffer, pos: number): number {
   if ((n | 0) === n) {
     // int32, and -0 (which equals 0 as a Map key) lands here as 0.
     if (n >= 0) {
