@@ -41,6 +41,7 @@ import { join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { DEFAULT_CORPUS, ensureCorpus, type CorpusInfo } from './corpus.ts'
 import type { ChildResult, WeirParams } from './protocol.ts'
+import { defaultMaxParallelism, keyedSplit, type KeyedSplit } from './keyed-split.ts'
 import { buildChild, collectProfiles, machineBusySeconds, runChild, splitThreadCpu, warmPageCache } from './wordcount-children.ts'
 import { fmtBytes, fmtInt, fmtMs, recoveryFigures, summarizeCheckpoints, table, type RecoveryFigures, type Run } from './wordcount-figures.ts'
 import {
@@ -230,6 +231,17 @@ async function main(): Promise<void> {
     checkpointOverheadPct: p2 && p2ckpt ? ((p2.best.wordsPerSecond - p2ckpt.best.wordsPerSecond) / p2.best.wordsPerSecond) * 100 : null,
   }
   if (ratios.p2VsP1 !== null) console.log(`\np2 / p1 = ${ratios.p2VsP1.toFixed(3)}${ratios.ceilingVsBaseline !== null ? ` (the two-thread ceiling: ${ratios.ceilingVsBaseline.toFixed(3)} x the hand loop)` : ''}`)
+  // What the keyBy's division of the words allows -p 2, however cheap the exchange.
+  let split: KeyedSplit | null = null
+  if (p2 !== undefined) {
+    const configured = Number(options.config['pipeline.max-parallelism'] ?? -1)
+    split = keyedSplit(corpus, 2, configured > 0 ? configured : defaultMaxParallelism(2))
+    const perThread = ratios.ceilingVsBaseline !== null ? ratios.ceilingVsBaseline / 2 : null
+    console.log(`keyed split at -p 2 (max parallelism ${split.maxParallelism}): the counting subtasks get ${split.shares.map((s) => `${(s * 100).toFixed(1)} %`).join(' and ')} of the words; ` +
+      `with the busiest doing all of its words' work, -p 2 reaches at most ${(1 / split.busiest).toFixed(2)} x -p 1` +
+      (perThread !== null ? `, ${(perThread / split.busiest).toFixed(2)} x at the two-thread ceiling's ${perThread.toFixed(3)} per thread` : '') +
+      ' (its tokenizing is divided evenly, so a little more)')
+  }
   if (ratios.p1CheckpointOverheadPct !== null) console.log(`checkpoint overhead (p1 - p1-ckpt) / p1 = ${ratios.p1CheckpointOverheadPct.toFixed(1)} %`)
   if (ratios.checkpointOverheadPct !== null) console.log(`${ratios.p2VsP1 === null ? '\n' : ''}checkpoint overhead (p2 - p2-ckpt) / p2 = ${ratios.checkpointOverheadPct.toFixed(1)} %`)
 
@@ -314,6 +326,8 @@ async function main(): Promise<void> {
     /** The best run of each configuration (and of each back-pressure variant), as in the tables. */
     results: Object.fromEntries([...summaries].map(([k, s]) => [k, { ...rel(s.best), medianSeconds: s.medianSeconds, peakRssMBAllRuns: s.peakRssMB }])),
     ratios,
+    /** How the keyBy divides the corpus's words between the two counting subtasks of p2 (null: p2 did not run). */
+    keyedSplit: split,
     /** Checkpoint interval of p2-ckpt, recovery and backpressure; the back-pressure job's sink cost. */
     checkpointIntervalMs: CHECKPOINT_INTERVAL_MS,
     backpressureJob: { sinkMicrosPerRecord: options.bpSinkUs, keys: BP_KEYS, seconds: options.bpSeconds },
