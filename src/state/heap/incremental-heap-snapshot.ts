@@ -13,9 +13,11 @@ import type { StateKind } from '../../api/state.ts'
 import { assignToKeyGroup, type KeyGroupRange } from '../key-groups.ts'
 import type { TtlPolicy } from '../keyed-state-backend.ts'
 import { WeirError } from '../../errors.ts'
-import { decodeKey } from '../lmdb/key-codec.ts'
-import { encodeStateKey, KEY_BUFFER_BYTES, KeyRef, type KeyToken } from '../lmdb/lmdb-key-layout.ts'
-import { forEachSegmentEntry, readSegment, SegmentWriter, type SegmentRef } from '../lmdb/segment-file.ts'
+import { decodeKey, maxKeyBytes } from '../lmdb/key-codec.ts'
+import { writeStateKey, type KeyToken } from '../lmdb/lmdb-key-layout.ts'
+import { DELETED_VALUE_LENGTH, forEachSegmentEntry, readSegment, SegmentWriter, type SegmentRef } from '../lmdb/segment-file.ts'
+import { primitiveBytes, writePrimitive } from '../lmdb/primitive-values.ts'
+import { KeyGroupRuns } from './key-group-runs.ts'
 import { packr, unpackr } from '../lmdb/write-generations.ts'
 import { HEAP_INCREMENTAL_FORMAT } from './heap-incremental-format.ts'
 import { extendChain, type Chain as IncrementalChain, type IncrementalSnapshotOf } from '../incremental-chain.ts'
@@ -61,22 +63,15 @@ const SLICE_MS = 4
 /** Writes a capture's segments into `sharedDir`; returns the snapshot and its chain. */
 export async function writeHeapIncremental(capture: IncrementalCapture, sharedDir: string, filePrefix: string): Promise<{ snapshot: HeapIncrementalSnapshot; chain: Chain }> {
   const maxP = capture.maxParallelism
-  // Entries by key group: [table index, stored key, value or TOMBSTONE].
-  const byKg: Array<unknown[] | undefined> = new Array(maxP)
+  const runs = new KeyGroupRuns(maxP)
+  const encoder = new EntryEncoder(capture, runs)
   const slices = new TaskSlices(SLICE_MS)
-  const composite = capture.compositeKeys
-  const add = (t: number, mapKey: unknown, stored: unknown) => {
-    const kg = assignToKeyGroup(originalKey(composite, mapKey), maxP)
-    ;(byKg[kg] ??= []).push(t, mapKey, stored)
-  }
   if (capture.full) {
     for (let t = 0; t < capture.tables.length; t++) {
       const view = capture.tables[t]!.view
       for (let i = 0; i < view.length; i++) {
-        for (const [k, v] of view[i]!) {
-          if (slices.due()) await slices.yield()
-          if (v !== TOMBSTONE && !shadowedAbove(view, i, k)) add(t, k, v)
-        }
+        const entries = view[i]!.entries()
+        while (!encodeVisible(entries, t, view, i, encoder, slices)) await slices.yield()
       }
     }
   } else {
@@ -95,10 +90,8 @@ export async function writeHeapIncremental(capture: IncrementalCapture, sharedDi
       if (changes.length === 1 && changes[0] === view[0]) {
         // The common case (one checkpoint at a time): the changes since the last completed
         // checkpoint are the capture's newest layer, which holds their current values.
-        for (const [k, v] of changes[0]) {
-          if (slices.due()) await slices.yield()
-          add(t, k, v)
-        }
+        const entries = changes[0].entries()
+        while (!encodeAll(entries, t, encoder, slices)) await slices.yield()
         continue
       }
       const changed = new Set<unknown>()
@@ -112,29 +105,16 @@ export async function writeHeapIncremental(capture: IncrementalCapture, sharedDi
         if (slices.due()) await slices.yield()
         let v: unknown
         for (let i = 0; i < view.length && v === undefined; i++) v = view[i]!.get(k)
-        add(t, k, v === undefined ? TOMBSTONE : v)
+        encoder.add(t, k, v === undefined ? TOMBSTONE : v)
       }
     }
   }
+  // The runs in key-group order are the segments' payload.
   const writer = new SegmentWriter(sharedDir, filePrefix, capture.checkpointId, capture.full ? 'base' : 'delta')
-  const ref = new KeyRef(Buffer.allocUnsafe(KEY_BUFFER_BYTES))
-  let written = 0
   for (let kg = 0; kg < maxP; kg++) {
-    const entries = byKg[kg]
-    if (entries === undefined) continue
-    for (let i = 0; i < entries.length; i += 3) {
-      if (slices.due()) await slices.yield()
-      const table = capture.tables[entries[i] as number]!
-      const mapKey = entries[i + 1]
-      const stored = entries[i + 2]
-      const key = originalKey(composite, mapKey)
-      const ck = key !== mapKey ? ({ key, text: mapKey as string, kg } satisfies KeyToken) : key
-      encodeStateKey(ck, table.id, ref, maxP)
-      if (stored === TOMBSTONE) writer.add(ref.buf.subarray(0, ref.len), null)
-      else writer.addValue(ref.buf, ref.len, canonicalValue(table, stored), packValue)
-      if (++written % 4096 === 0) await writer.drain()
-    }
-    byKg[kg] = undefined
+    writer.addRun(kg, runs.take(kg))
+    await writer.drain()
+    if (slices.overdue()) await slices.yield()
   }
   const segments = await writer.finish()
   const chain: Chain = extendChain(capture.checkpointId, capture, segments)
@@ -144,6 +124,88 @@ export async function writeHeapIncremental(capture: IncrementalCapture, sharedDi
     snapshot: { format: HEAP_INCREMENTAL_FORMAT, version: 1, maxParallelism: maxP, checkpointId: capture.checkpointId, sharedDir, states, base: chain.base, deltas: chain.deltas },
     chain,
   }
+}
+
+/**
+ * Encodes every entry of a layer of changes (tombstones are deletions) until the layer ends
+ * (true) or the slice is over (false: call again after yielding). A loop of its own, not a
+ * callback per entry, and synchronous: the same loop in the async function, with an await in
+ * it, ran several times slower.
+ */
+function encodeAll(entries: Iterator<[unknown, unknown]>, t: number, encoder: EntryEncoder, slices: TaskSlices): boolean {
+  for (let step = entries.next(); !step.done; step = entries.next()) {
+    encoder.add(t, step.value[0], step.value[1])
+    if (slices.due()) return false
+  }
+  return true
+}
+
+/** encodeAll() for a full base: the entries of layer `i` of `view` that are visible (no tombstones, not shadowed by a newer layer). */
+function encodeVisible(entries: Iterator<[unknown, unknown]>, t: number, view: FrozenView, i: number, encoder: EntryEncoder, slices: TaskSlices): boolean {
+  for (let step = entries.next(); !step.done; step = entries.next()) {
+    const [k, v] = step.value
+    if (v !== TOMBSTONE && !shadowedAbove(view, i, k)) encoder.add(t, k, v)
+    if (slices.due()) return false
+  }
+  return true
+}
+
+/** Encodes entries into their key groups' runs, as SegmentWriter.add() would: [u16 key length][key][u32 value length][value]. */
+class EntryEncoder {
+  private readonly composite: ReadonlyMap<string, unknown>
+  private readonly maxP: number
+  constructor(private readonly capture: IncrementalCapture, private readonly runs: KeyGroupRuns) {
+    this.composite = capture.compositeKeys
+    this.maxP = capture.maxParallelism
+  }
+
+  /** Entry `mapKey` of table `t`: its stored value, or TOMBSTONE for a deletion. */
+  add(t: number, mapKey: unknown, stored: unknown): void {
+    const table = this.capture.tables[t]!
+    const key = originalKey(this.composite, mapKey)
+    const kg = assignToKeyGroup(key, this.maxP)
+    const composite = key !== mapKey
+    const ck = composite ? ({ key, text: mapKey as string, kg } satisfies KeyToken) : key
+    let value: unknown = TOMBSTONE
+    let valueRoom = 0
+    let packed: Uint8Array | null = null
+    if (stored !== TOMBSTONE) {
+      value = canonicalValue(table, stored)
+      valueRoom = primitiveBytes(value)
+      if (valueRoom < 0) {
+        // A view of msgpackr's buffer, copied below before anything packs again.
+        packed = packValue(value)
+        valueRoom = packed.length
+      }
+    }
+    const buf = this.runs.room(kg, 2 + 4 + maxKeyBytes(key, composite ? (mapKey as string) : undefined) + 4 + valueRoom)
+    const at = this.runs.end(kg)
+    const keyEnd = writeStateKey(ck, table.id, kg, buf, at + 2)
+    const keyLength = keyEnd - at - 2
+    buf[at] = keyLength >> 8
+    buf[at + 1] = keyLength & 0xff
+    let end: number
+    if (value === TOMBSTONE) {
+      end = keyEnd + 4
+      writeU32(buf, keyEnd, DELETED_VALUE_LENGTH)
+    } else if (packed === null) {
+      end = writePrimitive(buf, keyEnd + 4, value as number | string | boolean | null)
+      writeU32(buf, keyEnd, end - keyEnd - 4)
+    } else {
+      buf.set(packed, keyEnd + 4)
+      end = keyEnd + 4 + packed.length
+      writeU32(buf, keyEnd, packed.length)
+    }
+    this.runs.added(kg, end)
+  }
+}
+
+/** Big-endian, by hand: Buffer#writeUInt32BE's checks cost more than the write. */
+function writeU32(buf: Buffer, at: number, n: number): void {
+  buf[at] = n >>> 24
+  buf[at + 1] = (n >>> 16) & 0xff
+  buf[at + 2] = (n >>> 8) & 0xff
+  buf[at + 3] = n & 0xff
 }
 
 /** A value that is not a primitive, packed into the writer's shared buffer (SegmentWriter copies it at once). */

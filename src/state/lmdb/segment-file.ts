@@ -23,6 +23,8 @@ export const LMDB_SEGMENT_KIND = FileKind.LMDB_SEGMENT
 
 const PAYLOAD_VERSION = 1
 const TOMBSTONE = 0xffffffff
+/** The value length that marks an entry as a deletion of its key (for writers that encode entries themselves). */
+export const DELETED_VALUE_LENGTH = TOMBSTONE
 const PREFIX_TOMBSTONE = 0xfffffffe
 /** Segments are cut at this payload size (a segment is built in memory before it is written). */
 export const SEGMENT_BYTES = 32 * 1024 * 1024
@@ -106,6 +108,31 @@ export class SegmentWriter {
   }
 
   /**
+   * Appends key group `kg`'s entries, encoded as add() encodes them (a run of
+   * heap/key-group-runs.ts), without copying them: each piece becomes part of the payload, and a
+   * segment is cut between pieces. Key groups come in order, after what add() wrote for lower ones.
+   */
+  addRun(kg: number, pieces: ReadonlyArray<{ readonly bytes: Buffer; readonly entries: number }>): void {
+    for (const piece of pieces) {
+      if (piece.entries === 0) continue
+      if (this.entries > 0 && this.piecesBytes + this.pos + piece.bytes.length > SEGMENT_BYTES) this.cut()
+      // What this writer wrote itself goes first (a segment's first piece holds the version
+      // byte); it goes on writing into the rest of its buffer.
+      if (this.pos > 0) {
+        this.pieces.push(this.buf.subarray(0, this.pos))
+        this.piecesBytes += this.pos
+        this.buf = this.buf.subarray(this.pos)
+        this.pos = 0
+      }
+      this.pieces.push(piece.bytes)
+      this.piecesBytes += piece.bytes.length
+      if (this.firstKg < 0) this.firstKg = kg
+      this.lastKg = kg
+      this.entries += piece.entries
+    }
+  }
+
+  /**
    * Room for an entry of `need` bytes in the current piece: the segment is cut first when it would
    * outgrow SEGMENT_BYTES, and a new piece started when this one is full. (The buffer used to
    * grow by doubling, each time copying what it held: 16 MB at once, 10-20 ms of the task thread.)
@@ -157,7 +184,7 @@ export class SegmentWriter {
 
   private cut(): void {
     // The pieces become the payload, as they are, and the writer starts a new piece.
-    const payload = [...this.pieces, this.buf.subarray(0, this.pos)]
+    const payload = this.pos > 0 ? [...this.pieces, this.buf.subarray(0, this.pos)] : [...this.pieces]
     payload[0]![0] = PAYLOAD_VERSION
     this.full.push({ payload, firstKg: this.firstKg, lastKg: this.lastKg, entries: this.entries })
     this.buf = Buffer.allocUnsafe(PIECE_BYTES)

@@ -76,3 +76,54 @@ test('a segment cut where a packed value comes ends at the key group before it',
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('runs of entries encoded elsewhere join the segments as they are, after what add() wrote, cut between pieces', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weir-segment-'))
+  try {
+    const writer = new SegmentWriter(dir, 'test', 1, 'base')
+    const written: Array<[number, string, unknown]> = []
+    // Key group 0 through add(), as any writer does.
+    const key0 = Buffer.from([0, 0, ...Buffer.from('first')])
+    writer.add(key0, packr.pack('by add'))
+    written.push([0, 'first', 'by add'])
+    // Key groups 1 to 40: each a run of one piece of about 1 MiB (~41 MB in all: more than a segment holds).
+    const value = 'x'.repeat(1000)
+    for (let kg = 1; kg <= 40; kg++) {
+      const entries: Buffer[] = []
+      for (let i = 0; i < 1000; i++) {
+        const id = `k${i}`
+        const key = Buffer.from([kg >> 8, kg & 0xff, ...Buffer.from(id)])
+        const packed = packr.pack(`${value}${i}`)
+        const entry = Buffer.alloc(2 + key.length + 4 + packed.length)
+        entry.writeUInt16BE(key.length, 0)
+        key.copy(entry, 2)
+        entry.writeUInt32BE(packed.length, 2 + key.length)
+        packed.copy(entry, 6 + key.length)
+        entries.push(entry)
+        written.push([kg, id, `${value}${i}`])
+      }
+      writer.addRun(kg, [{ bytes: Buffer.concat(entries), entries: 1000 }, { bytes: Buffer.alloc(0), entries: 0 }])
+      await writer.drain()
+    }
+    // And add() again after the runs.
+    writer.add(Buffer.from([0, 41, ...Buffer.from('last')]), null)
+    written.push([41, 'last', null])
+    const refs = await writer.finish()
+    assert.ok(refs.length >= 2, `cut into ${refs.length} segments`)
+    const read: Array<[number, string, unknown]> = []
+    for (const ref of refs) {
+      const groups: number[] = []
+      forEachSegmentEntry(readSegment(dir, ref), (key, v) => {
+        groups.push(key.readUInt16BE(0))
+        read.push([key.readUInt16BE(0), key.subarray(2).toString(), v === null ? null : unpackr.unpack(v)])
+      })
+      assert.equal(ref.entries, groups.length)
+      assert.equal(ref.firstKeyGroup, groups[0])
+      assert.equal(ref.lastKeyGroup, groups.at(-1))
+      assert.ok(ref.bytes <= SEGMENT_BYTES + 4096, `${ref.name} is ${ref.bytes} bytes`)
+    }
+    assert.deepEqual(read, written)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
