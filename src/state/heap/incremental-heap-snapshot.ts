@@ -14,7 +14,7 @@ import { assignToKeyGroup, type KeyGroupRange } from '../key-groups.ts'
 import type { TtlPolicy } from '../keyed-state-backend.ts'
 import { WeirError } from '../../errors.ts'
 import { decodeKey, maxKeyBytes } from '../lmdb/key-codec.ts'
-import { writeStateKey, type KeyToken } from '../lmdb/lmdb-key-layout.ts'
+import { KEY_BUFFER_BYTES, KeyRef, writeStateKey, type KeyToken } from '../lmdb/lmdb-key-layout.ts'
 import { DELETED_VALUE_LENGTH, forEachSegmentEntry, readSegment, SegmentWriter, type SegmentRef } from '../lmdb/segment-file.ts'
 import { primitiveBytes, writePrimitive } from '../lmdb/primitive-values.ts'
 import { KeyGroupRuns } from './key-group-runs.ts'
@@ -59,6 +59,8 @@ export interface IncrementalCapture {
 }
 
 const SLICE_MS = 4
+/** Values that encode to more bytes than this are encoded when their key group is written (EntryEncoder). */
+const SMALL_VALUE_BYTES = 256
 
 /** Writes a capture's segments into `sharedDir`; returns the snapshot and its chain. */
 export async function writeHeapIncremental(capture: IncrementalCapture, sharedDir: string, filePrefix: string): Promise<{ snapshot: HeapIncrementalSnapshot; chain: Chain }> {
@@ -109,10 +111,11 @@ export async function writeHeapIncremental(capture: IncrementalCapture, sharedDi
       }
     }
   }
-  // The runs in key-group order are the segments' payload.
+  // The runs in key-group order, each followed by its key group's deferred entries, are the segments' payload.
   const writer = new SegmentWriter(sharedDir, filePrefix, capture.checkpointId, capture.full ? 'base' : 'delta')
+  const ref = new KeyRef(Buffer.allocUnsafe(KEY_BUFFER_BYTES))
   for (let kg = 0; kg < maxP; kg++) {
-    writer.addRun(kg, runs.take(kg))
+    await encoder.write(kg, writer, ref, slices)
     await writer.drain()
     if (slices.overdue()) await slices.yield()
   }
@@ -150,13 +153,22 @@ function encodeVisible(entries: Iterator<[unknown, unknown]>, t: number, view: F
   return true
 }
 
-/** Encodes entries into their key groups' runs, as SegmentWriter.add() would: [u16 key length][key][u32 value length][value]. */
+/**
+ * Encodes entries into their key groups' runs, as SegmentWriter.add() would: [u16 key length][key]
+ * [u32 value length][value]. Entries whose value is large or not a primitive are only noted
+ * (`deferred`) and encoded when their key group is written, as segments fill up and go to
+ * disk: encoded at once, a delta of large values would be in memory twice over (a delta of
+ * 200 MiB of 1 KiB strings raised the heap by 300 MB).
+ */
 class EntryEncoder {
   private readonly composite: ReadonlyMap<string, unknown>
   private readonly maxP: number
+  /** Per key group: [table index, stored key, stored value] of the entries encoded later. */
+  private readonly deferred: Array<unknown[] | undefined>
   constructor(private readonly capture: IncrementalCapture, private readonly runs: KeyGroupRuns) {
     this.composite = capture.compositeKeys
     this.maxP = capture.maxParallelism
+    this.deferred = new Array(capture.maxParallelism).fill(undefined)
   }
 
   /** Entry `mapKey` of table `t`: its stored value, or TOMBSTONE for a deletion. */
@@ -164,20 +176,18 @@ class EntryEncoder {
     const table = this.capture.tables[t]!
     const key = originalKey(this.composite, mapKey)
     const kg = assignToKeyGroup(key, this.maxP)
-    const composite = key !== mapKey
-    const ck = composite ? ({ key, text: mapKey as string, kg } satisfies KeyToken) : key
     let value: unknown = TOMBSTONE
     let valueRoom = 0
-    let packed: Uint8Array | null = null
     if (stored !== TOMBSTONE) {
       value = canonicalValue(table, stored)
       valueRoom = primitiveBytes(value)
-      if (valueRoom < 0) {
-        // A view of msgpackr's buffer, copied below before anything packs again.
-        packed = packValue(value)
-        valueRoom = packed.length
+      if (valueRoom < 0 || valueRoom > SMALL_VALUE_BYTES) {
+        ;(this.deferred[kg] ??= []).push(t, mapKey, stored)
+        return
       }
     }
+    const composite = key !== mapKey
+    const ck = composite ? ({ key, text: mapKey as string, kg } satisfies KeyToken) : key
     const buf = this.runs.room(kg, 2 + 4 + maxKeyBytes(key, composite ? (mapKey as string) : undefined) + 4 + valueRoom)
     const at = this.runs.end(kg)
     const keyEnd = writeStateKey(ck, table.id, kg, buf, at + 2)
@@ -188,15 +198,29 @@ class EntryEncoder {
     if (value === TOMBSTONE) {
       end = keyEnd + 4
       writeU32(buf, keyEnd, DELETED_VALUE_LENGTH)
-    } else if (packed === null) {
+    } else {
       end = writePrimitive(buf, keyEnd + 4, value as number | string | boolean | null)
       writeU32(buf, keyEnd, end - keyEnd - 4)
-    } else {
-      buf.set(packed, keyEnd + 4)
-      end = keyEnd + 4 + packed.length
-      writeU32(buf, keyEnd, packed.length)
     }
     this.runs.added(kg, end)
+  }
+
+  /** Writes key group `kg`: its run, then its deferred entries (yielding between them when the slice is over). */
+  async write(kg: number, writer: SegmentWriter, ref: KeyRef, slices: TaskSlices): Promise<void> {
+    writer.addRun(kg, this.runs.take(kg))
+    const entries = this.deferred[kg]
+    this.deferred[kg] = undefined
+    if (entries === undefined) return
+    for (let i = 0; i < entries.length; i += 3) {
+      if (slices.due()) await slices.yield()
+      const table = this.capture.tables[entries[i] as number]!
+      const mapKey = entries[i + 1]
+      const key = originalKey(this.composite, mapKey)
+      const ck = key !== mapKey ? ({ key, text: mapKey as string, kg } satisfies KeyToken) : key
+      ref.len = writeStateKey(ck, table.id, kg, ref.buf, 0)
+      writer.addValue(ref.buf, ref.len, canonicalValue(table, entries[i + 2]), packValue)
+      if ((i / 3) % 4096 === 4095) await writer.drain()
+    }
   }
 }
 

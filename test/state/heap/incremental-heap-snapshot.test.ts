@@ -64,6 +64,32 @@ test('after a base, a checkpoint writes only the keys changed since the last com
   assert.deepEqual(normalize(await savepoint(restored, 3)), normalize(await savepoint(b, 4)))
 })
 
+test('values of every size and kind in one key group: small ones and large ones (written as their key group is) come back together', async () => {
+  const b = heap()
+  const v = b.getState(new ValueStateDescriptor<unknown>('v'))
+  const long = 'é'.repeat(2000)
+  for (let k = 0; k < 3000; k++) {
+    b.setCurrentKey(k % 5 === 0 ? [k, 'composite'] : `key-${k}`)
+    // Numbers, short strings, strings of 84 to ~2,000 characters (more than 256 bytes), objects.
+    const value = k % 4 === 0 ? k : k % 4 === 1 ? `short ${k}` : k % 4 === 2 ? `${long.slice(k % 1900)}${k}` : { k, tags: ['a', 'b'] }
+    v.update(value)
+  }
+  for (const id of [1, 2]) {
+    if (id === 2) {
+      for (let k = 0; k < 3000; k += 7) {
+        b.setCurrentKey(k % 5 === 0 ? [k, 'composite'] : `key-${k}`)
+        if (k % 2 === 0) v.clear()
+        else v.update(`${long}${k}`)
+      }
+    }
+    const s = await checkpoint(b, id)
+    assert.equal(s.deltas.length, id - 1)
+    const restored = heap()
+    restored.restore(s, ALL)
+    assert.deepEqual(normalize(await savepoint(restored, 10 + id)), normalize(await savepoint(b, 20 + id)), `checkpoint ${id}`)
+  }
+})
+
 test('a checkpoint that never completed is not a base: the next delta covers its changes too', async () => {
   const b = heap()
   const c = b.getState(count)
