@@ -71,6 +71,21 @@ export function encodeCompositeText(text: string, target: Buffer, pos: number): 
 
 /** A string as MessagePack with its minimal header; `target` needs room for 5 + 3 × its length bytes. */
 function writeString(s: string, target: Buffer, pos: number): number {
+  const length = s.length
+  if (length < 32) {
+    // Short ASCII (most keys and words) is copied by hand, behind a one-byte header: Buffer#write
+    // is a call into C++ per string, several times the cost of the copy.
+    let i = 0
+    for (; i < length; i++) {
+      const c = s.charCodeAt(i)
+      if (c >= 0x80) break
+      target[pos + 1 + i] = c
+    }
+    if (i === length) {
+      target[pos] = 0xa0 | length
+      return pos + 1 + length
+    }
+  }
   // Reserve the largest header the string can need, write, then move the bytes if the header
   // turns out shorter: the header is always the minimal one, so equal strings give equal bytes.
   const max = s.length * 3

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { encodeKey, decodeKey, decodedEnd } from '../../../src/state/lmdb/key-codec.ts'
-import { Unpackr } from 'msgpackr'
+import { Packr, Unpackr } from 'msgpackr'
 
 const KEYS: unknown[] = [
   0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 31 - 1, -1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31), 2 ** 31, 2 ** 53, -(2 ** 40), 0.5, -1.25, NaN, Infinity,
@@ -49,4 +49,16 @@ test('primitives are standard MessagePack with minimal headers', () => {
   for (const k of ['', 'abc', 'x'.repeat(40), 1, 300, -20, -3000, 0.5, true, null, 5n]) assert.deepEqual(unpackr.unpack(bytes(k)), k)
   assert.equal(bytes('x'.repeat(31)).length, 32)
   assert.equal(bytes('€'.repeat(20)).length, 62, '60 UTF-8 bytes: a str8 header even though 20 characters would fit a fixstr')
+})
+
+test('strings encode as MessagePack with their minimal header, short ASCII and anything else alike', () => {
+  const standard = new Packr({ useRecords: false })
+  const buf = Buffer.alloc(512)
+  for (let n = 0; n <= 40; n++) {
+    for (const s of ['a'.repeat(n), `${'b'.repeat(n)}é`, `${'c'.repeat(n)}\u{1F600}`, `${'d'.repeat(n)}\x7f`]) {
+      const end = encodeKey(s, buf, 3)
+      assert.deepEqual(buf.subarray(3, end), standard.pack(s), JSON.stringify(s))
+      assert.equal(decodeKey(buf, 3), s)
+    }
+  }
 })
