@@ -23,32 +23,44 @@ export interface CanonicalCapture {
 export async function canonicalHeapSnapshot(capture: CanonicalCapture, now: number, sliceMs = Infinity): Promise<KeyedStateSnapshot> {
   const states: Record<string, CanonicalStateEntries> = {}
   const slices = new TaskSlices(sliceMs)
-  const composite = capture.compositeKeys
   for (const table of capture.tables) {
     const entries = new EntryChunkBuilder()
-    const ttl = table.ttl
     const layers = table.view
-    const copyInPlace = table.inPlace
     // The layers one after another, newest first; a key a newer layer holds is shadowed
-    // (checked only below the first layer: after a fold, the only one). No generator: its
-    // per-entry objects cost more than the entries' conversion.
+    // (checked only below the first layer: after a fold, the only one).
     for (let i = 0; i < layers.length; i++) {
-      for (const [mapKey, stored] of layers[i]!) {
-        if (slices.due()) await slices.yield()
-        if (stored === TOMBSTONE) continue
-        if (i > 0 && shadowedAbove(layers, i, mapKey)) continue
-        if (ttl && ttl.cleanupFullSnapshot && ttl.isExpired((stored as Timestamped).t, now)) continue
-        const key = originalKey(composite, mapKey)
-        const plain = ttl ? (stored as Timestamped).v : stored
-        // A value changed in place may change once the capture is released, before the
-        // canonical form is serialized: keep a copy of what the capture saw.
-        const value = table.kind === 'map' ? [...(plain as Map<unknown, unknown>)] : copyInPlace && typeof plain === 'object' ? shallowCopy(plain) : plain
-        entries.add(assignToKeyGroup(key, capture.maxParallelism), key, ttl ? [value, (stored as Timestamped).t] : value)
-      }
+      const walk = layers[i]!.entries()
+      while (!convertLayer(walk, i, table, capture, now, entries, slices)) await slices.yield()
     }
-    states[table.name] = { kind: table.kind, ttl: ttl !== null, entries: entries.finish() }
+    states[table.name] = { kind: table.kind, ttl: table.ttl !== null, entries: entries.finish() }
   }
   return { format: 'canonical', maxParallelism: capture.maxParallelism, states }
+}
+
+/**
+ * Adds the visible entries of layer `i` that `walk` yields until the layer ends (true) or the
+ * slice is over (false: call again after yielding). A synchronous loop of its own: the same loop
+ * in the async function above, with an await in it, took a fifth longer for 2 M integer keys. No generator
+ * either: its per-entry objects cost more than the entries' conversion.
+ */
+function convertLayer(walk: Iterator<[unknown, unknown]>, i: number, table: CanonicalCapture['tables'][number], capture: CanonicalCapture, now: number, entries: EntryChunkBuilder, slices: TaskSlices): boolean {
+  const composite = capture.compositeKeys
+  const layers = table.view
+  const ttl = table.ttl
+  const copyInPlace = table.inPlace
+  for (let step = walk.next(); !step.done; step = walk.next()) {
+    const [mapKey, stored] = step.value
+    if (stored !== TOMBSTONE && !(i > 0 && shadowedAbove(layers, i, mapKey)) && !(ttl && ttl.cleanupFullSnapshot && ttl.isExpired((stored as Timestamped).t, now))) {
+      const key = originalKey(composite, mapKey)
+      const plain = ttl ? (stored as Timestamped).v : stored
+      // A value changed in place may change once the capture is released, before the
+      // canonical form is serialized: keep a copy of what the capture saw.
+      const value = table.kind === 'map' ? [...(plain as Map<unknown, unknown>)] : copyInPlace && typeof plain === 'object' ? shallowCopy(plain) : plain
+      entries.add(assignToKeyGroup(key, capture.maxParallelism), key, ttl ? [value, (stored as Timestamped).t] : value)
+    }
+    if (slices.due()) return false
+  }
+  return true
 }
 
 /** A shallow copy of an array or plain object (other values as they are). */
