@@ -6,6 +6,11 @@
 // Atomics.waitAsync (its event loop stays free for the task) and the sender notifies after each
 // frame; a sender that finds the ring full keeps its frames in order in a local queue and parks
 // on the read counter until the receiver frees space. Sends therefore never block the task.
+// A wake-up can be lost: Node resolves a waitAsync through a task V8 posts to the platform, and
+// a worker whose loop is idle does not always run it (nodejs/node#44409, #61941; a low-rate job
+// at -p 2 lost the other slot's records this way). So a parked end also looks at its counter every
+// RECHECK_MS on a timer of the event loop's own, which always runs: a lost wake-up costs at most
+// that much latency, never a stall.
 //
 // Ring layout: 16 bytes of header (Int32: write counter, read counter), then `capacity` bytes
 // of frames (a power of two). Counters are byte positions that only grow (wrapping at 2^32);
@@ -29,6 +34,9 @@ const KIND_CREDIT = 3
 const KIND_PAD = 4
 const KIND_PART = 5
 const MAX_CHANNEL = 0xffffff
+
+/** How often a parked end looks at its counter itself, in case a wake-up was lost (ms). */
+export const RECHECK_MS = 10
 
 /** Default bytes of frames per ring (per direction of a slot pair). */
 export const DEFAULT_RING_BYTES = 4 << 20
@@ -66,6 +74,10 @@ export class SharedMemoryLink implements PeerLink {
   private readonly maxPayload: number
   private readonly queue: QueuedFrame[] = []
   private waiting = false
+  /** The read counter the parked sender waits to move, and the wait's number (later ones supersede it). */
+  private waitingOn = 0
+  private waits = 0
+  private recheck: NodeJS.Timeout | null = null
   private closed = false
 
   constructor(ring: SharedArrayBuffer) {
@@ -104,6 +116,8 @@ export class SharedMemoryLink implements PeerLink {
   close(): void {
     this.closed = true
     this.queue.length = 0
+    if (this.recheck !== null) clearInterval(this.recheck)
+    this.recheck = null
   }
 
   private send(kind: number, channel: number, payload: Uint8Array | null, word: number): void {
@@ -153,12 +167,31 @@ export class SharedMemoryLink implements PeerLink {
       const wait = waitAsync(this.header, READ, r)
       if (!wait.async) continue // the receiver moved on meanwhile
       this.waiting = true
+      this.waitingOn = r
+      const id = ++this.waits
+      this.recheck ??= setInterval(this.checkSpace, RECHECK_MS).unref()
       void wait.value.then(() => {
+        if (id !== this.waits) return // a recheck went on already
         this.waiting = false
         this.waitForSpace()
       })
       return
     }
+  }
+
+  /** The safety net of a lost wake-up: goes on when the receiver freed space without one. */
+  private readonly checkSpace = (): void => {
+    if (!this.waiting) {
+      if (this.recheck !== null && (this.queue.length === 0 || this.closed)) {
+        clearInterval(this.recheck)
+        this.recheck = null
+      }
+      return
+    }
+    if (Atomics.load(this.header, READ) === this.waitingOn) return
+    this.waits++
+    this.waiting = false
+    this.waitForSpace()
   }
 }
 
@@ -170,6 +203,11 @@ export class SharedMemoryReceiver {
   private readonly capacity: number
   private parts: Uint8Array[] = []
   private stopped = false
+  /** Whether the receiver is parked, on which write counter (counters wrap, so any int32), and the wait's number. */
+  private parked = false
+  private parkedOn = 0
+  private parks = 0
+  private recheck: NodeJS.Timeout | null = null
 
   constructor(ring: SharedArrayBuffer, private readonly peer: number, private readonly handler: PeerLinkHandler) {
     this.header = new Int32Array(ring, 0, 4)
@@ -186,19 +224,35 @@ export class SharedMemoryReceiver {
   /** Stops delivering; wakes the parked wait so that nothing keeps the thread alive. */
   stop(): void {
     this.stopped = true
+    if (this.recheck !== null) clearInterval(this.recheck)
+    this.recheck = null
     Atomics.notify(this.header, WRITE)
   }
 
   private park(): void {
+    this.parked = false
     for (;;) {
       if (this.stopped) return
       const w = this.drain()
       if (w === null) return
       const wait = waitAsync(this.header, WRITE, w)
       if (!wait.async) continue
-      void wait.value.then(() => this.park())
+      this.parked = true
+      this.parkedOn = w
+      const id = ++this.parks
+      if (this.recheck === null && !this.stopped) this.recheck = setInterval(this.checkFrames, RECHECK_MS).unref()
+      void wait.value.then(() => {
+        if (id === this.parks) this.park() // else a recheck went on already
+      })
       return
     }
+  }
+
+  /** The safety net of a lost wake-up: delivers frames that arrived without one. */
+  private readonly checkFrames = (): void => {
+    if (this.stopped || !this.parked || Atomics.load(this.header, WRITE) === this.parkedOn) return
+    this.parks++
+    this.park()
   }
 
   /** Delivers every complete frame; returns the write counter it caught up with (null: stopped). */
