@@ -57,6 +57,63 @@ const waitAsync = (Atomics as unknown as {
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
+/**
+ * One end's wait for a counter of its ring to move: Atomics.waitAsync, and the recheck every
+ * RECHECK_MS that makes up for a lost wake-up. `wake` runs once per wait, whichever notices first;
+ * the late resolution of a wait the recheck already ended is ignored.
+ */
+class CounterWait {
+  private waiting = false
+  private value = 0
+  /** Numbers the waits: a resolution for an earlier one is stale. */
+  private id = 0
+  private recheck: NodeJS.Timeout | null = null
+
+  constructor(private readonly header: Int32Array, private readonly index: number, private readonly wake: () => void) {}
+
+  get pending(): boolean {
+    return this.waiting
+  }
+
+  /** Waits for the counter to leave `value`; false when it already has (nothing to wait for). */
+  wait(value: number): boolean {
+    const w = waitAsync(this.header, this.index, value)
+    if (!w.async) return false
+    this.waiting = true
+    this.value = value
+    const id = ++this.id
+    this.recheck ??= setInterval(this.check, RECHECK_MS).unref()
+    void w.value.then(() => {
+      if (id === this.id && this.waiting) this.fire()
+    })
+    return true
+  }
+
+  /** Ends the wait, if any, without waking. */
+  stop(): void {
+    this.waiting = false
+    this.id++
+    if (this.recheck !== null) clearInterval(this.recheck)
+    this.recheck = null
+  }
+
+  private fire(): void {
+    this.waiting = false
+    this.id++
+    this.wake()
+  }
+
+  private readonly check = (): void => {
+    if (!this.waiting) {
+      // Idle between waits: the next wait starts the timer again.
+      if (this.recheck !== null) clearInterval(this.recheck)
+      this.recheck = null
+    } else if (Atomics.load(this.header, this.index) !== this.value) {
+      this.fire()
+    }
+  }
+}
+
 interface QueuedFrame {
   readonly kind: number
   readonly channel: number
@@ -73,11 +130,8 @@ export class SharedMemoryLink implements PeerLink {
   private readonly capacity: number
   private readonly maxPayload: number
   private readonly queue: QueuedFrame[] = []
-  private waiting = false
-  /** The read counter the parked sender waits to move, and the wait's number (later ones supersede it). */
-  private waitingOn = 0
-  private waits = 0
-  private recheck: NodeJS.Timeout | null = null
+  /** For space, while frames are queued: the receiver's read counter. */
+  private readonly space: CounterWait
   private closed = false
 
   constructor(ring: SharedArrayBuffer) {
@@ -86,6 +140,7 @@ export class SharedMemoryLink implements PeerLink {
     this.words = new DataView(ring, HEADER_BYTES)
     this.capacity = this.data.length
     this.maxPayload = (this.capacity >> 1) - FRAME_HEADER
+    this.space = new CounterWait(this.header, READ, () => this.waitForSpace())
   }
 
   sendData(channel: number, bytes: Uint8Array): void {
@@ -116,8 +171,7 @@ export class SharedMemoryLink implements PeerLink {
   close(): void {
     this.closed = true
     this.queue.length = 0
-    if (this.recheck !== null) clearInterval(this.recheck)
-    this.recheck = null
+    this.space.stop()
   }
 
   private send(kind: number, channel: number, payload: Uint8Array | null, word: number): void {
@@ -155,7 +209,7 @@ export class SharedMemoryLink implements PeerLink {
 
   /** Parks on the read counter until the receiver frees space, then writes what waited. */
   private waitForSpace(): void {
-    if (this.waiting || this.closed) return
+    if (this.space.pending || this.closed) return
     for (;;) {
       while (this.queue.length > 0) {
         const f = this.queue[0]!
@@ -163,35 +217,9 @@ export class SharedMemoryLink implements PeerLink {
         this.queue.shift()
       }
       if (this.queue.length === 0 || this.closed) return
-      const r = Atomics.load(this.header, READ)
-      const wait = waitAsync(this.header, READ, r)
-      if (!wait.async) continue // the receiver moved on meanwhile
-      this.waiting = true
-      this.waitingOn = r
-      const id = ++this.waits
-      this.recheck ??= setInterval(this.checkSpace, RECHECK_MS).unref()
-      void wait.value.then(() => {
-        if (id !== this.waits) return // a recheck went on already
-        this.waiting = false
-        this.waitForSpace()
-      })
-      return
+      // Not waiting: the receiver moved on meanwhile, so try again.
+      if (this.space.wait(Atomics.load(this.header, READ))) return
     }
-  }
-
-  /** The safety net of a lost wake-up: goes on when the receiver freed space without one. */
-  private readonly checkSpace = (): void => {
-    if (!this.waiting) {
-      if (this.recheck !== null && (this.queue.length === 0 || this.closed)) {
-        clearInterval(this.recheck)
-        this.recheck = null
-      }
-      return
-    }
-    if (Atomics.load(this.header, READ) === this.waitingOn) return
-    this.waits++
-    this.waiting = false
-    this.waitForSpace()
   }
 }
 
@@ -203,17 +231,15 @@ export class SharedMemoryReceiver {
   private readonly capacity: number
   private parts: Uint8Array[] = []
   private stopped = false
-  /** Whether the receiver is parked, on which write counter (counters wrap, so any int32), and the wait's number. */
-  private parked = false
-  private parkedOn = 0
-  private parks = 0
-  private recheck: NodeJS.Timeout | null = null
+  /** For frames, while parked: the sender's write counter. */
+  private readonly frames: CounterWait
 
   constructor(ring: SharedArrayBuffer, private readonly peer: number, private readonly handler: PeerLinkHandler) {
     this.header = new Int32Array(ring, 0, 4)
     this.data = new Uint8Array(ring, HEADER_BYTES)
     this.words = new DataView(ring, HEADER_BYTES)
     this.capacity = this.data.length
+    this.frames = new CounterWait(this.header, WRITE, () => this.park())
   }
 
   /** Delivers from the next turn of the event loop on: never inside open(), as a MessagePort does, so the slot creates its channels first. */
@@ -224,35 +250,16 @@ export class SharedMemoryReceiver {
   /** Stops delivering; wakes the parked wait so that nothing keeps the thread alive. */
   stop(): void {
     this.stopped = true
-    if (this.recheck !== null) clearInterval(this.recheck)
-    this.recheck = null
+    this.frames.stop()
     Atomics.notify(this.header, WRITE)
   }
 
   private park(): void {
-    this.parked = false
     for (;;) {
       if (this.stopped) return
       const w = this.drain()
-      if (w === null) return
-      const wait = waitAsync(this.header, WRITE, w)
-      if (!wait.async) continue
-      this.parked = true
-      this.parkedOn = w
-      const id = ++this.parks
-      if (this.recheck === null && !this.stopped) this.recheck = setInterval(this.checkFrames, RECHECK_MS).unref()
-      void wait.value.then(() => {
-        if (id === this.parks) this.park() // else a recheck went on already
-      })
-      return
+      if (w === null || this.frames.wait(w)) return
     }
-  }
-
-  /** The safety net of a lost wake-up: delivers frames that arrived without one. */
-  private readonly checkFrames = (): void => {
-    if (this.stopped || !this.parked || Atomics.load(this.header, WRITE) === this.parkedOn) return
-    this.parks++
-    this.park()
   }
 
   /** Delivers every complete frame; returns the write counter it caught up with (null: stopped). */

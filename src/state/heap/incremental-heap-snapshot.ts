@@ -15,8 +15,8 @@ import type { TtlPolicy } from '../keyed-state-backend.ts'
 import { WeirError } from '../../errors.ts'
 import { decodeKey, maxKeyBytes } from '../lmdb/key-codec.ts'
 import { KEY_BUFFER_BYTES, KeyRef, writeStateKey, type KeyToken } from '../lmdb/lmdb-key-layout.ts'
-import { DELETED_VALUE_LENGTH, forEachSegmentEntry, readSegment, SegmentWriter, type SegmentRef } from '../lmdb/segment-file.ts'
-import { primitiveBytes, writePrimitive } from '../lmdb/primitive-values.ts'
+import { ENTRY_OVERHEAD, forEachSegmentEntry, putDeletion, putKeyLength, putPrimitiveValue, readSegment, SegmentWriter, type SegmentRef } from '../lmdb/segment-file.ts'
+import { primitiveBytes } from '../lmdb/primitive-values.ts'
 import { KeyGroupRuns } from './key-group-runs.ts'
 import { packr, unpackr } from '../lmdb/write-generations.ts'
 import { HEAP_INCREMENTAL_FORMAT } from './heap-incremental-format.ts'
@@ -73,7 +73,7 @@ export async function writeHeapIncremental(capture: IncrementalCapture, sharedDi
       const view = capture.tables[t]!.view
       for (let i = 0; i < view.length; i++) {
         const entries = view[i]!.entries()
-        while (!encodeVisible(entries, t, view, i, encoder, slices)) await slices.yield()
+        while (!encodeLayer(entries, t, view, i, encoder, slices)) await slices.yield()
       }
     }
   } else {
@@ -93,7 +93,7 @@ export async function writeHeapIncremental(capture: IncrementalCapture, sharedDi
         // The common case (one checkpoint at a time): the changes since the last completed
         // checkpoint are the capture's newest layer, which holds their current values.
         const entries = changes[0].entries()
-        while (!encodeAll(entries, t, encoder, slices)) await slices.yield()
+        while (!encodeLayer(entries, t, null, 0, encoder, slices)) await slices.yield()
         continue
       }
       const changed = new Set<unknown>()
@@ -130,24 +130,16 @@ export async function writeHeapIncremental(capture: IncrementalCapture, sharedDi
 }
 
 /**
- * Encodes every entry of a layer of changes (tombstones are deletions) until the layer ends
- * (true) or the slice is over (false: call again after yielding). A loop of its own, not a
- * callback per entry, and synchronous: the same loop in the async function, with an await in
- * it, ran several times slower.
+ * Encodes the entries of layer `i` of `view` that `entries` yields, until the layer ends (true)
+ * or the slice is over (false: call again after yielding). `view` null: the layer is a delta's
+ * changes, every entry goes, tombstones as deletions; else a full base's layer, and only its
+ * visible entries go (no tombstones, none a newer layer shadows). A synchronous loop of its own:
+ * the same loop in the async function, with an await in it, ran several times slower.
  */
-function encodeAll(entries: Iterator<[unknown, unknown]>, t: number, encoder: EntryEncoder, slices: TaskSlices): boolean {
-  for (let step = entries.next(); !step.done; step = entries.next()) {
-    encoder.add(t, step.value[0], step.value[1])
-    if (slices.due()) return false
-  }
-  return true
-}
-
-/** encodeAll() for a full base: the entries of layer `i` of `view` that are visible (no tombstones, not shadowed by a newer layer). */
-function encodeVisible(entries: Iterator<[unknown, unknown]>, t: number, view: FrozenView, i: number, encoder: EntryEncoder, slices: TaskSlices): boolean {
+function encodeLayer(entries: Iterator<[unknown, unknown]>, t: number, view: FrozenView | null, i: number, encoder: EntryEncoder, slices: TaskSlices): boolean {
   for (let step = entries.next(); !step.done; step = entries.next()) {
     const [k, v] = step.value
-    if (v !== TOMBSTONE && !shadowedAbove(view, i, k)) encoder.add(t, k, v)
+    if (view === null || (v !== TOMBSTONE && !shadowedAbove(view, i, k))) encoder.add(t, k, v)
     if (slices.due()) return false
   }
   return true
@@ -176,33 +168,20 @@ class EntryEncoder {
     const table = this.capture.tables[t]!
     const key = originalKey(this.composite, mapKey)
     const kg = assignToKeyGroup(key, this.maxP)
-    let value: unknown = TOMBSTONE
     let valueRoom = 0
     if (stored !== TOMBSTONE) {
-      value = canonicalValue(table, stored)
-      valueRoom = primitiveBytes(value)
+      // Map and TTL values are stored as arrays (canonicalValue), never primitives: no need to build them here.
+      valueRoom = table.kind === 'map' || table.ttl !== null ? -1 : primitiveBytes(stored)
       if (valueRoom < 0 || valueRoom > SMALL_VALUE_BYTES) {
         ;(this.deferred[kg] ??= []).push(t, mapKey, stored)
         return
       }
     }
-    const composite = key !== mapKey
-    const ck = composite ? ({ key, text: mapKey as string, kg } satisfies KeyToken) : key
-    const buf = this.runs.room(kg, 2 + 4 + maxKeyBytes(key, composite ? (mapKey as string) : undefined) + 4 + valueRoom)
+    const buf = this.runs.room(kg, ENTRY_OVERHEAD + 4 + maxKeyBytes(key, key !== mapKey ? (mapKey as string) : undefined) + valueRoom)
     const at = this.runs.end(kg)
-    const keyEnd = writeStateKey(ck, table.id, kg, buf, at + 2)
-    const keyLength = keyEnd - at - 2
-    buf[at] = keyLength >> 8
-    buf[at + 1] = keyLength & 0xff
-    let end: number
-    if (value === TOMBSTONE) {
-      end = keyEnd + 4
-      writeU32(buf, keyEnd, DELETED_VALUE_LENGTH)
-    } else {
-      end = writePrimitive(buf, keyEnd + 4, value as number | string | boolean | null)
-      writeU32(buf, keyEnd, end - keyEnd - 4)
-    }
-    this.runs.added(kg, end)
+    const keyEnd = writeStateKey(cacheKey(key, mapKey, kg), table.id, kg, buf, at + 2)
+    putKeyLength(buf, at, keyEnd - at - 2)
+    this.runs.added(kg, stored === TOMBSTONE ? putDeletion(buf, keyEnd) : putPrimitiveValue(buf, keyEnd, stored as number | string | boolean | null))
   }
 
   /** Writes key group `kg`: its run, then its deferred entries (yielding between them when the slice is over). */
@@ -211,25 +190,20 @@ class EntryEncoder {
     const entries = this.deferred[kg]
     this.deferred[kg] = undefined
     if (entries === undefined) return
-    for (let i = 0; i < entries.length; i += 3) {
+    for (let i = 0, n = 1; i < entries.length; i += 3, n++) {
       if (slices.due()) await slices.yield()
       const table = this.capture.tables[entries[i] as number]!
       const mapKey = entries[i + 1]
-      const key = originalKey(this.composite, mapKey)
-      const ck = key !== mapKey ? ({ key, text: mapKey as string, kg } satisfies KeyToken) : key
-      ref.len = writeStateKey(ck, table.id, kg, ref.buf, 0)
+      ref.len = writeStateKey(cacheKey(originalKey(this.composite, mapKey), mapKey, kg), table.id, kg, ref.buf, 0)
       writer.addValue(ref.buf, ref.len, canonicalValue(table, entries[i + 2]), packValue)
-      if ((i / 3) % 4096 === 4095) await writer.drain()
+      if (n % 4096 === 0) await writer.drain()
     }
   }
 }
 
-/** Big-endian, by hand: Buffer#writeUInt32BE's checks cost more than the write. */
-function writeU32(buf: Buffer, at: number, n: number): void {
-  buf[at] = n >>> 24
-  buf[at + 1] = (n >>> 16) & 0xff
-  buf[at + 2] = (n >>> 8) & 0xff
-  buf[at + 3] = n & 0xff
+/** The key as writeStateKey takes it: a composite key (stored under its JSON text) as a token, any other as it is. */
+function cacheKey(key: unknown, mapKey: unknown, kg: number): unknown {
+  return key !== mapKey ? ({ key, text: mapKey as string, kg } satisfies KeyToken) : key
 }
 
 /** A value that is not a primitive, packed into the writer's shared buffer (SegmentWriter copies it at once). */

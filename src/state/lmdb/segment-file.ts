@@ -23,8 +23,6 @@ export const LMDB_SEGMENT_KIND = FileKind.LMDB_SEGMENT
 
 const PAYLOAD_VERSION = 1
 const TOMBSTONE = 0xffffffff
-/** The value length that marks an entry as a deletion of its key (for writers that encode entries themselves). */
-export const DELETED_VALUE_LENGTH = TOMBSTONE
 const PREFIX_TOMBSTONE = 0xfffffffe
 /** Segments are cut at this payload size (a segment is built in memory before it is written). */
 export const SEGMENT_BYTES = 32 * 1024 * 1024
@@ -48,6 +46,39 @@ export function checkpointIdOfSegment(name: string): number | null {
 
 export function segmentName(prefix: string, checkpointId: number, kind: 'base' | 'delta', seq: number): string {
   return `${prefix}-chk${checkpointId}-${kind}-${seq}.lmdbseg`
+}
+
+// An entry's parts, for SegmentWriter and for writers that lay out entries in buffers of their
+// own (heap/key-group-runs.ts): [u16 key length][key], then putPrimitiveValue or putDeletion.
+
+/** The bytes an entry takes besides its key and its value: their lengths. */
+export const ENTRY_OVERHEAD = 6
+
+/** Writes the length of the key that follows at `at + 2`. */
+export function putKeyLength(buf: Buffer, at: number, keyLength: number): void {
+  buf[at] = keyLength >> 8
+  buf[at + 1] = keyLength & 0xff
+}
+
+/** Writes a primitive value (room: 4 + primitiveBytes(v)) after the key that ends at `at`; returns the entry's end. */
+export function putPrimitiveValue(buf: Buffer, at: number, v: number | string | boolean | null): number {
+  const end = writePrimitive(buf, at + 4, v)
+  putU32(buf, at, end - at - 4)
+  return end
+}
+
+/** Makes the entry whose key ends at `at` a deletion of that key (`prefix`: of every key that starts with it); returns the entry's end. */
+export function putDeletion(buf: Buffer, at: number, prefix = false): number {
+  putU32(buf, at, prefix ? PREFIX_TOMBSTONE : TOMBSTONE)
+  return at + 4
+}
+
+/** Big-endian, by hand: Buffer#writeUInt32BE's checks cost more than the write, once per entry. */
+function putU32(buf: Buffer, at: number, n: number): void {
+  buf[at] = n >>> 24
+  buf[at + 1] = (n >>> 16) & 0xff
+  buf[at + 2] = (n >>> 8) & 0xff
+  buf[at + 3] = n & 0xff
 }
 
 /** A segment is built in pieces of this size, written as they are (never copied into one buffer). */
@@ -74,18 +105,16 @@ export class SegmentWriter {
    * Call drain() now and then to write full segments.
    */
   add(key: Uint8Array, value: Uint8Array | null, prefix = false): void {
-    this.reserve(2 + key.length + 4 + (value ? value.length : 0))
+    this.reserve(ENTRY_OVERHEAD + key.length + (value ? value.length : 0))
     const b = this.buf
-    let p = this.putKey(key, key.length)
+    const p = this.putKey(key, key.length)
     if (value === null) {
-      b.writeUInt32BE(prefix ? PREFIX_TOMBSTONE : TOMBSTONE, p)
-      p += 4
+      this.pos = putDeletion(b, p, prefix)
     } else {
-      b.writeUInt32BE(value.length, p)
+      putU32(b, p, value.length)
       b.set(value, p + 4)
-      p += 4 + value.length
+      this.pos = p + 4 + value.length
     }
-    this.pos = p
     this.entries++
   }
 
@@ -99,11 +128,8 @@ export class SegmentWriter {
       this.add(key.subarray(0, keyLength), pack(value))
       return
     }
-    this.reserve(2 + keyLength + 4 + room)
-    const p = this.putKey(key, keyLength)
-    const end = writePrimitive(this.buf, p + 4, value as number | string | boolean | null)
-    this.buf.writeUInt32BE(end - p - 4, p)
-    this.pos = end
+    this.reserve(ENTRY_OVERHEAD + keyLength + room)
+    this.pos = putPrimitiveValue(this.buf, this.putKey(key, keyLength), value as number | string | boolean | null)
     this.entries++
   }
 
@@ -157,7 +183,7 @@ export class SegmentWriter {
     this.lastKg = kg
     const b = this.buf
     const p = this.pos
-    b.writeUInt16BE(keyLength, p)
+    putKeyLength(b, p, keyLength)
     if (keyLength === key.length) b.set(key, p + 2)
     else if (keyLength <= 32) {
       // A prefix of a reused key buffer: short keys byte by byte (Buffer#copy's call into C++

@@ -4,11 +4,31 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Packr, Unpackr } from 'msgpackr'
-import { forEachSegmentEntry, readSegment, SEGMENT_BYTES, SegmentWriter } from '../../../src/state/lmdb/segment-file.ts'
+import { forEachSegmentEntry, readSegment, SEGMENT_BYTES, SegmentWriter, type SegmentRef } from '../../../src/state/lmdb/segment-file.ts'
 import { primitiveBytes } from '../../../src/state/lmdb/primitive-values.ts'
 
 const packr = new Packr({ useRecords: false, moreTypes: true })
 const unpackr = new Unpackr({ useRecords: false, moreTypes: true })
+
+/**
+ * Every entry of the segments, in order, as [key group, rest of the key, value]; checks that each
+ * segment counts its entries and names the key groups it holds.
+ */
+function readBack(dir: string, refs: readonly SegmentRef[]): Array<[number, string, unknown]> {
+  const read: Array<[number, string, unknown]> = []
+  for (const ref of refs) {
+    const groups: number[] = []
+    forEachSegmentEntry(readSegment(dir, ref), (key, value) => {
+      const kg = key.readUInt16BE(0)
+      groups.push(kg)
+      read.push([kg, key.subarray(2).toString(), value === null ? null : unpackr.unpack(value)])
+    })
+    assert.equal(ref.entries, groups.length)
+    assert.equal(ref.firstKeyGroup, Math.min(...groups), `${ref.name} starts at its first entry's key group`)
+    assert.equal(ref.lastKeyGroup, Math.max(...groups), `${ref.name} ends at its last entry's key group`)
+  }
+  return read
+}
 
 test('entries added with their values unpacked read back in order, and each segment names the key groups it holds', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'weir-segment-'))
@@ -35,19 +55,7 @@ test('entries added with their values unpacked read back in order, and each segm
     }
     const refs = await writer.finish()
     assert.ok(refs.length >= 2, `cut into ${refs.length} segments`)
-    const read: Array<[number, string, unknown]> = []
-    for (const ref of refs) {
-      const groups: number[] = []
-      forEachSegmentEntry(readSegment(dir, ref), (key, value) => {
-        const kg = key.readUInt16BE(0)
-        groups.push(kg)
-        read.push([kg, key.subarray(2).toString(), value === null ? null : unpackr.unpack(value)])
-      })
-      assert.equal(ref.entries, groups.length)
-      assert.equal(ref.firstKeyGroup, Math.min(...groups), `${ref.name} starts at its first entry's key group`)
-      assert.equal(ref.lastKeyGroup, Math.max(...groups), `${ref.name} ends at its last entry's key group`)
-    }
-    assert.deepEqual(read, written)
+    assert.deepEqual(readBack(dir, refs), written)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
@@ -110,19 +118,8 @@ test('runs of entries encoded elsewhere join the segments as they are, after wha
     written.push([41, 'last', null])
     const refs = await writer.finish()
     assert.ok(refs.length >= 2, `cut into ${refs.length} segments`)
-    const read: Array<[number, string, unknown]> = []
-    for (const ref of refs) {
-      const groups: number[] = []
-      forEachSegmentEntry(readSegment(dir, ref), (key, v) => {
-        groups.push(key.readUInt16BE(0))
-        read.push([key.readUInt16BE(0), key.subarray(2).toString(), v === null ? null : unpackr.unpack(v)])
-      })
-      assert.equal(ref.entries, groups.length)
-      assert.equal(ref.firstKeyGroup, groups[0])
-      assert.equal(ref.lastKeyGroup, groups.at(-1))
-      assert.ok(ref.bytes <= SEGMENT_BYTES + 4096, `${ref.name} is ${ref.bytes} bytes`)
-    }
-    assert.deepEqual(read, written)
+    for (const ref of refs) assert.ok(ref.bytes <= SEGMENT_BYTES + 4096, `${ref.name} is ${ref.bytes} bytes`)
+    assert.deepEqual(readBack(dir, refs), written)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
